@@ -1,0 +1,1 @@
+namespace Studies.Reports; internal static class Placeholder { }

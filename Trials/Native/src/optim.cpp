@@ -1,0 +1,107 @@
+// Optimisers (libtorch's own SGD, Adam and AdamW, so updates match PyTorch bit for bit) with one
+// parameter group per weight-decay setting, and checkpoint files for tensors and optimiser state.
+#include "api.h"
+
+namespace {
+
+enum Kind { SGD, ADAM, ADAMW };
+
+struct Hyper {
+  double lr, momentum, beta1, beta2, eps, weight_decay;
+  int nesterov;
+};
+
+std::unique_ptr<torch::optim::OptimizerOptions> options_for(int kind, const Hyper& h) {
+  switch (kind) {
+    case SGD:
+      return std::make_unique<torch::optim::SGDOptions>(
+          torch::optim::SGDOptions(h.lr).momentum(h.momentum).weight_decay(h.weight_decay).nesterov(h.nesterov != 0));
+    case ADAM:
+      return std::make_unique<torch::optim::AdamOptions>(
+          torch::optim::AdamOptions(h.lr).betas({h.beta1, h.beta2}).eps(h.eps).weight_decay(h.weight_decay));
+    case ADAMW:
+      return std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(h.lr).betas({h.beta1, h.beta2}).eps(h.eps).weight_decay(h.weight_decay));
+  }
+  throw std::runtime_error("unknown optimiser kind " + std::to_string(kind));
+}
+
+}  // namespace
+
+// params: all parameter handles; group_sizes[g] consecutive parameters form group g, which uses
+// weight_decays[g]. Every other hyperparameter is shared by all groups.
+ST_API torch::optim::Optimizer* st_optim_new(int kind, const TensorH* params, const int* group_sizes,
+                                             const double* weight_decays, int groups, double lr, double momentum,
+                                             double beta1, double beta2, double eps, int nesterov) {
+  return st::guarded([&]() -> torch::optim::Optimizer* {
+    std::vector<torch::optim::OptimizerParamGroup> param_groups;
+    int offset = 0;
+    for (int g = 0; g < groups; ++g) {
+      Hyper h{lr, momentum, beta1, beta2, eps, weight_decays[g], nesterov};
+      param_groups.emplace_back(st::tensor_list(params + offset, group_sizes[g]), options_for(kind, h));
+      offset += group_sizes[g];
+    }
+    Hyper defaults{lr, momentum, beta1, beta2, eps, 0.0, nesterov};
+    switch (kind) {
+      case SGD:
+        return new torch::optim::SGD(param_groups, static_cast<torch::optim::SGDOptions&>(*options_for(kind, defaults)));
+      case ADAM:
+        return new torch::optim::Adam(param_groups, static_cast<torch::optim::AdamOptions&>(*options_for(kind, defaults)));
+      case ADAMW:
+        return new torch::optim::AdamW(param_groups, static_cast<torch::optim::AdamWOptions&>(*options_for(kind, defaults)));
+    }
+    throw std::runtime_error("unknown optimiser kind " + std::to_string(kind));
+  }, static_cast<torch::optim::Optimizer*>(nullptr));
+}
+
+ST_API void st_optim_free(torch::optim::Optimizer* opt) { delete opt; }
+ST_API int st_optim_step(torch::optim::Optimizer* opt) { return st::run([&] { opt->step(); }); }
+ST_API int st_optim_zero_grad(torch::optim::Optimizer* opt) { return st::run([&] { opt->zero_grad(); }); }
+ST_API int st_optim_set_lr(torch::optim::Optimizer* opt, double lr) {
+  return st::run([&] {
+    for (auto& group : opt->param_groups()) group.options().set_lr(lr);
+  });
+}
+ST_API double st_optim_get_lr(torch::optim::Optimizer* opt) { return opt->param_groups().at(0).options().get_lr(); }
+ST_API int st_optim_save(torch::optim::Optimizer* opt, const char* path) {
+  return st::run([&] {
+    torch::serialize::OutputArchive archive;
+    opt->save(archive);
+    archive.save_to(path);
+  });
+}
+ST_API int st_optim_load(torch::optim::Optimizer* opt, const char* path) {
+  return st::run([&] {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    opt->load(archive);
+  });
+}
+
+// ---- named tensors in one file (parameters, generator state) -----------------------------------
+
+ST_API int st_save_tensors(const char* path, const char** names, const TensorH* tensors, int n) {
+  return st::run([&] {
+    torch::serialize::OutputArchive archive;
+    for (int i = 0; i < n; ++i) archive.write(names[i], tensors[i]->detach());
+    archive.save_to(path);
+  });
+}
+
+// Copies the stored values into the given (existing) tensors, keeping their identity, so that
+// optimisers and modules holding them see the restored values.
+ST_API int st_load_tensors(const char* path, const char** names, const TensorH* tensors, int n) {
+  return st::run([&] {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    at::NoGradGuard no_grad;
+    for (int i = 0; i < n; ++i) {
+      at::Tensor stored;
+      archive.read(names[i], stored);
+      if (!stored.sizes().equals(tensors[i]->sizes()))
+        throw std::runtime_error(std::string("checkpoint tensor '") + names[i] + "' has shape " +
+                                 c10::str(stored.sizes()) + ", expected " + c10::str(tensors[i]->sizes()));
+      tensors[i]->copy_(stored);
+    }
+  });
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test of the solution after setting up and building what is missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")" && pwd)"
+cd "$root"
+tools/setup.sh
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Studies.sln -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+# One plain closing line over all test projects.
+awk '/^ +(Passed|Failed|Skipped): +[0-9]+ *$/ { n[$1] += $2 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", n["Passed:"], n["Failed:"], n["Skipped:"] }' "$log"
+exit $status
