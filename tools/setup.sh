@@ -35,4 +35,11 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 # Builds Trials/Native through CMake (only when its sources changed) and the managed projects.
-dotnet build Studies.sln -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+log="$(mktemp)"
+if ! dotnet build Studies.sln -c Release -nologo -v quiet >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "setup: the build failed (messages above)" >&2
+  exit 1
+fi
+rm -f "$log"

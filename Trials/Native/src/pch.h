@@ -4,5 +4,6 @@
 #include <ATen/Parallel.h>
 #include <torch/optim.h>
 #include <torch/serialize.h>
+#include <torch/version.h>
 #include <string>
 #include <vector>

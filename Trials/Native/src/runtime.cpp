@@ -28,11 +28,9 @@ ST_API int st_init() {
 }
 
 ST_API const char* st_torch_version() {
-#ifdef TORCH_VERSION
-  return TORCH_VERSION;
-#else
-  return C10_STRINGIZE(TORCH_VERSION_MAJOR) "." C10_STRINGIZE(TORCH_VERSION_MINOR) "." C10_STRINGIZE(TORCH_VERSION_PATCH);
-#endif
+  static const std::string version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                                     "." + std::to_string(TORCH_VERSION_PATCH);
+  return version.c_str();
 }
 
 using openblas_set_threads_fn = void (*)(int);
@@ -48,7 +46,7 @@ ST_API int st_blas_info(char* buffer, int length) {
   std::string path = (dgemm && dladdr(dgemm, &where) && where.dli_fname) ? where.dli_fname : "";
   auto config = reinterpret_cast<openblas_config_fn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
   if (config) {
-    info = std::string("OpenBLAS ") + config();
+    info = config();  // starts with "OpenBLAS <version>"
   } else if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads")) {
     info = "MKL";
   } else if (dlsym(RTLD_DEFAULT, "bli_info_get_version_str")) {

@@ -1,0 +1,30 @@
+namespace Studies.Trials.Results;
+
+/// <summary>
+/// Stable snake_case metric identifiers shared by storage, exports and reports. The Bayes-optimal
+/// value of a metric, where the data set has one, is the same name with <see cref="OptimalSuffix"/>.
+/// </summary>
+public static class MetricNames
+{
+    public const string RocAuc = "roc_auc";
+    public const string PrAuc = "pr_auc";
+    public const string SigmaMinBestCut = "sigma_min_best_cut";
+    public const string SigmaMinGlobalCut = "sigma_min_global_cut";
+    public const string SigmaMinCut0p5 = "sigma_min_cut_0p5";
+    public const string ZBest = "z_best";
+    public const string ZSPlusBBest = "z_s_plus_b_best";
+    public const string ZAsimovBest = "z_asimov_best";
+    public const string SigEffAtBkg1Pct = "sig_eff_at_bkg_1pct";
+    public const string SigEffAtBkg10Pct = "sig_eff_at_bkg_10pct";
+    public const string BestCut = "best_cut";
+    public const string GlobalCut = "global_cut";
+
+    /// <summary>Per-epoch training-curve names.</summary>
+    public const string Loss = "loss";
+    public const string ValidationLoss = "val_loss";
+    public const string LearningRate = "lr";
+
+    public const string OptimalSuffix = "_optimal";
+
+    public static string Optimal(string metric) => metric + OptimalSuffix;
+}
