@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Studies.Trials.Engine;
+
+namespace Studies.Orchestrator.Bench;
+
+/// <summary>
+/// <c>studies bench engine</c>: epochs of the reference trainings through the binding, and, when
+/// Debian's python3-torch is installed, the identical training in PyTorch on the same data and the
+/// same libtorch, so the binding's overhead shows as a time ratio.
+/// </summary>
+internal static class EngineBenchmark
+{
+    public sealed record Case(string Name, int Events, int Features, int[] Hidden, string Activation, int? Batch,
+        string Optimizer, double LearningRate, int Warmup, int Epochs);
+
+    public static readonly Case[] Cases =
+    [
+        new("4-8-4-1 tanh, full batch", 1_000_000, 4, [8, 4], "tanh", null, "sgd", 1.0, 2, 10),
+        new("4-8-4-1 tanh, batch 65536", 1_000_000, 4, [8, 4], "tanh", 65_536, "sgd", 1.0, 1, 4),
+        new("28-300-150-100-50-1 relu, batch 1024, Adam", 500_000, 28, [300, 150, 100, 50], "relu", 1024, "adam", 1e-3, 0, 1),
+    ];
+
+    public static int Run(int[] threadCounts, bool quick, TextWriter output)
+    {
+        var blas = Torch.Blas();
+        output.WriteLine($"libtorch {Torch.Version}; BLAS: {blas}");
+        if (blas.IsReference) output.WriteLine("warning: reference BLAS in use; install libopenblas0-pthread");
+        var python = FindPyTorch(out var pythonVersion, out var whyNoPython);
+        output.WriteLine(python is null ? $"PyTorch comparison: none ({whyNoPython})" : $"PyTorch comparison: {python} (torch {pythonVersion})");
+        output.WriteLine();
+
+        var cases = quick ? Cases.Select(c => c with { Events = c.Events / 10, Epochs = Math.Max(1, c.Epochs / 2) }).ToArray() : Cases;
+        var dir = Directory.CreateTempSubdirectory("studies-bench-");
+        var script = Path.Combine(dir.FullName, "engine_bench.py");
+        using (var resource = typeof(EngineBenchmark).Assembly.GetManifestResourceStream("engine_bench.py")!)
+        using (var file = File.Create(script))
+            resource.CopyTo(file);
+
+        var table = new List<string[]>();
+        double? maxRatio = null;
+        try
+        {
+            foreach (var c in cases)
+            {
+                var (xPath, yPath) = WriteData(c, dir.FullName);
+                foreach (var threads in threadCounts)
+                {
+                    var csharp = TimeCSharp(c, xPath, yPath, threads);
+                    double? py = python is null ? null : TimePython(python, script, c, xPath, yPath, threads);
+                    var ratio = py is null ? (double?)null : csharp / py.Value;
+                    if (ratio is not null) maxRatio = Math.Max(maxRatio ?? 0, ratio.Value);
+                    table.Add([c.Name, threads.ToString(CultureInfo.InvariantCulture), Rate(c, csharp), py is null ? "-" : Rate(c, py.Value),
+                        ratio is null ? "-" : ratio.Value.ToString("F3", CultureInfo.InvariantCulture)]);
+                    output.WriteLine($"  measured {c.Name}, {threads} thread(s)");
+                }
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+
+        output.WriteLine();
+        var header = new[] { "case", "threads", "C# events/s", "PyTorch events/s", "C#/PyTorch time" };
+        var widths = header.Select((h, i) => Math.Max(h.Length, table.Max(r => r[i].Length))).ToArray();
+        output.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))));
+        foreach (var row in table) output.WriteLine(string.Join("  ", row.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
+        output.WriteLine();
+        output.WriteLine(maxRatio is null
+            ? $"max C#/PyTorch time ratio: not measured ({whyNoPython})"
+            : $"max C#/PyTorch time ratio: {maxRatio.Value.ToString("F3", CultureInfo.InvariantCulture)}");
+        return 0;
+    }
+
+    private static string Rate(Case c, double secondsPerEpoch) =>
+        (c.Events / secondsPerEpoch).ToString("N0", CultureInfo.InvariantCulture);
+
+    private static (string X, string Y) WriteData(Case c, string dir)
+    {
+        using var scope = TensorScope.Begin();
+        using var g = new Generator(2024);
+        var x = Torch.Randn([c.Events, c.Features], g);
+        // A label that depends on the features, so the training has something to learn.
+        var y = (x.Narrow(1, 0, 1) + x.Narrow(1, 1, 1).Square() * 0.5).Gt(0.5).To(ScalarType.Float32);
+        var xPath = Path.Combine(dir, $"x-{c.Events}-{c.Features}.f32");
+        var yPath = Path.Combine(dir, $"y-{c.Events}.f32");
+        File.WriteAllBytes(xPath, System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.ToArray<float>().AsSpan()).ToArray());
+        File.WriteAllBytes(yPath, System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.ToArray<float>().AsSpan()).ToArray());
+        return (xPath, yPath);
+    }
+
+    private static float[] ReadFloats(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+    }
+
+    /// <summary>Mean seconds per timed epoch of the training through the binding.</summary>
+    private static double TimeCSharp(Case c, string xPath, string yPath, int threads)
+    {
+        var before = Torch.GetNumThreads();
+        Torch.SetNumThreads(threads);
+        try
+        {
+            using var scope = TensorScope.Begin();
+            using var g = new Generator(1);
+            var x = Torch.Tensor(ReadFloats(xPath), [c.Events, c.Features]);
+            var y = Torch.Tensor(ReadFloats(yPath), [c.Events, 1]);
+            var widths = new[] { c.Features }.Concat(c.Hidden).Append(1).ToArray();
+            using var net = new Sequential();
+            for (var i = 0; i < widths.Length - 1; i++)
+            {
+                net.Add(new Linear(widths[i], widths[i + 1], g));
+                if (i < widths.Length - 2) net.Add(c.Activation == "tanh" ? new Tanh() : new ReLU());
+            }
+            using Optimizer optimizer = c.Optimizer == "sgd" ? new SGD(net.Parameters(), c.LearningRate) : new Adam(net.Parameters(), c.LearningRate);
+            var batch = c.Batch ?? c.Events;
+
+            void Epoch()
+            {
+                using var epoch = TensorScope.Begin();
+                var order = Torch.Randperm(c.Events, g);
+                for (long start = 0; start < c.Events; start += batch)
+                {
+                    using var step = TensorScope.Begin();
+                    Tensor xb = x, yb = y;
+                    if (batch != c.Events)
+                    {
+                        var index = order.Narrow(0, start, Math.Min(batch, c.Events - start));
+                        xb = x.IndexSelect(0, index);
+                        yb = y.IndexSelect(0, index);
+                    }
+                    optimizer.ZeroGrad();
+                    var loss = Torch.BinaryCrossEntropyWithLogits(net.Forward(xb), yb);
+                    loss.Backward();
+                    optimizer.Step();
+                }
+            }
+
+            for (var i = 0; i < c.Warmup; i++) Epoch();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < c.Epochs; i++) Epoch();
+            return clock.Elapsed.TotalSeconds / c.Epochs;
+        }
+        finally
+        {
+            Torch.SetNumThreads(before);
+        }
+    }
+
+    private static double TimePython(string python, string script, Case c, string xPath, string yPath, int threads)
+    {
+        var arguments = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["threads"] = threads, ["seed"] = 1, ["events"] = c.Events, ["features"] = c.Features, ["hidden"] = c.Hidden,
+            ["activation"] = c.Activation, ["batch"] = c.Batch, ["optimizer"] = c.Optimizer, ["lr"] = c.LearningRate,
+            ["warmup"] = c.Warmup, ["epochs"] = c.Epochs, ["x_path"] = xPath, ["y_path"] = yPath,
+        });
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(arguments);
+        // The binding sets OpenBLAS's threads with libtorch's; PyTorch does not, so the same count is given here.
+        start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        start.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        // The same glibc malloc settings the binding applies at start-up (st_init), so the ratio
+        // measures the binding's overhead rather than the allocator's page-fault churn.
+        start.Environment["MALLOC_TRIM_THRESHOLD_"] = int.MaxValue.ToString(CultureInfo.InvariantCulture);
+        start.Environment["MALLOC_MMAP_THRESHOLD_"] = (32 * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"the PyTorch benchmark failed: {stderr.Result}");
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        return json.RootElement.GetProperty("seconds_per_epoch").GetDouble();
+    }
+
+    /// <summary>Debian's python3 with torch (the same libtorch as the binding), or null with the reason.</summary>
+    private static string? FindPyTorch(out string version, out string why)
+    {
+        why = "";
+        version = "";
+        foreach (var python in new[] { "/usr/bin/python3" })
+        {
+            if (!File.Exists(python)) continue;
+            var start = new ProcessStartInfo(python, ["-c", "import torch, numpy; print(torch.__version__)"])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(start)!;
+            version = process.StandardOutput.ReadToEnd().Trim();
+            process.WaitForExit();
+            if (process.ExitCode == 0) return python;
+        }
+        why = "python3-torch is not installed; `apt-get install python3-torch` enables it";
+        return null;
+    }
+}
