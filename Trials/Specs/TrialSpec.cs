@@ -54,10 +54,11 @@ public sealed record ModelSpec
     public double Dropout { get; init; }
     /// <summary>General conditioning; null means the kind's own (pnn: concat/start, affine-pnn: affine/all).</summary>
     public ConditioningSpec? Conditioning { get; init; }
-    /// <summary><c>kaiming-normal</c>, <c>xavier-uniform</c>, <c>he-uniform</c> or <c>pytorch</c>.</summary>
-    public string WeightInit { get; init; } = "kaiming-normal";
-    /// <summary><c>normal</c> (N(0,1), the Punzi-net's), <c>zeros</c> or <c>pytorch</c>.</summary>
-    public string BiasInit { get; init; } = "normal";
+    /// <summary><c>kaiming-normal</c>, <c>xavier-uniform</c>, <c>he-uniform</c> or <c>pytorch</c>; null: the kind's reference
+    /// (dnn kaiming-normal, affine-pnn xavier-uniform, others pytorch).</summary>
+    public string? WeightInit { get; init; }
+    /// <summary><c>normal</c> (N(0,1)), <c>zeros</c> or <c>pytorch</c>; null: the kind's reference (dnn normal, affine-pnn zeros, others pytorch).</summary>
+    public string? BiasInit { get; init; }
     /// <summary><c>identical</c> (drawn from the trained masses) or <c>uniform</c> (continuous range).</summary>
     public string BackgroundMass { get; init; } = "identical";
     /// <summary><c>fixed</c> (assigned once) or <c>resampled</c> (every epoch).</summary>
