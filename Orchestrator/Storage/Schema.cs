@@ -1,0 +1,90 @@
+namespace Studies.Orchestrator.Storage;
+
+/// <summary>
+/// The store's schema, versioned with SQLite's <c>user_version</c>. Each migration takes the
+/// database from version i to i+1 inside one transaction; add new ones at the end, never edit old ones.
+/// </summary>
+internal static class Schema
+{
+    public static readonly string[] Migrations =
+    [
+        // 1: studies, trials, per-epoch and per-mass metrics, phase timings, artifacts.
+        """
+        CREATE TABLE studies (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            source_path TEXT,
+            definition TEXT NOT NULL,
+            definition_hash TEXT NOT NULL,
+            data_hash TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            cancelled INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE trials (
+            study_id INTEGER NOT NULL REFERENCES studies(id),
+            trial_id TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            spec TEXT NOT NULL,
+            axes TEXT NOT NULL,
+            in_definition INTEGER NOT NULL DEFAULT 1,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before REAL NOT NULL DEFAULT 0,
+            owner TEXT,
+            device TEXT,
+            heartbeat_at REAL,
+            phase INTEGER,
+            epoch INTEGER,
+            started_at REAL,
+            finished_at REAL,
+            seconds REAL,
+            error TEXT,
+            error_kind TEXT,
+            best_epoch INTEGER,
+            last_epoch INTEGER,
+            provenance TEXT,
+            PRIMARY KEY (study_id, trial_id)
+        );
+        CREATE INDEX trials_by_state ON trials(study_id, state, ordinal);
+        CREATE TABLE epochs (
+            study_id INTEGER NOT NULL,
+            trial_id TEXT NOT NULL,
+            phase INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            value REAL,
+            PRIMARY KEY (study_id, trial_id, phase, epoch, metric)
+        ) WITHOUT ROWID;
+        CREATE TABLE mass_metrics (
+            study_id INTEGER NOT NULL,
+            trial_id TEXT NOT NULL,
+            mass REAL NOT NULL,
+            heldout INTEGER NOT NULL,
+            split TEXT NOT NULL,
+            epoch_kind TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            value REAL,
+            PRIMARY KEY (study_id, trial_id, mass, split, epoch_kind, metric)
+        ) WITHOUT ROWID;
+        CREATE TABLE phases (
+            study_id INTEGER NOT NULL,
+            trial_id TEXT NOT NULL,
+            phase INTEGER NOT NULL,
+            loss TEXT NOT NULL,
+            epochs INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            PRIMARY KEY (study_id, trial_id, phase)
+        ) WITHOUT ROWID;
+        CREATE TABLE artifacts (
+            study_id INTEGER NOT NULL,
+            trial_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            PRIMARY KEY (study_id, trial_id, kind)
+        ) WITHOUT ROWID;
+        """,
+    ];
+}
