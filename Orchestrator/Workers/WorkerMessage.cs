@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Studies.Trials.Results;
+using Studies.Trials.Specs;
+
+namespace Studies.Orchestrator.Workers;
+
+/// <summary>
+/// One line of JSON a worker writes to its standard output for the orchestrator: progress per
+/// epoch, heartbeats, and finally the result. Everything else a worker prints goes to stderr.
+/// </summary>
+public sealed record WorkerMessage
+{
+    public const string Epoch = "epoch";
+    public const string Heartbeat = "heartbeat";
+    public const string Result = "result";
+
+    public required string Kind { get; init; }
+    public int? Phase { get; init; }
+    public int? EpochNumber { get; init; }
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+    public TrialResult? TrialResult { get; init; }
+    /// <summary>Host, versions, libtorch and BLAS: stored with the trial.</summary>
+    public IReadOnlyDictionary<string, string>? Provenance { get; init; }
+
+    private static readonly JsonSerializerOptions Options = new(SpecJson.Options)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string ToLine() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Parses a line; null for lines that are not protocol messages (stray output).</summary>
+    public static WorkerMessage? TryParse(string line)
+    {
+        if (line.Length == 0 || line[0] != '{') return null;
+        try
+        {
+            return JsonSerializer.Deserialize<WorkerMessage>(line, Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Workers;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Tests.Scheduling;
+
+public sealed class StudyExecutionTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("studies-exec-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    /// <summary>Runs trials in-process according to a script keyed by trial id and attempt.</summary>
+    private sealed class ScriptedLauncher(Func<string, int, TrialExit> script) : ITrialLauncher
+    {
+        private readonly Dictionary<string, int> attempts = new();
+        public readonly List<(string Trial, string Device)> Launches = new();
+
+        public async Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+            Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
+        {
+            int attempt;
+            lock (attempts)
+            {
+                attempt = attempts[trialId] = attempts.GetValueOrDefault(trialId) + 1;
+                Launches.Add((trialId, slot.Device));
+            }
+            progress(new TrialProgress(trialId, slot.Device, 0, 1, 1, new Dictionary<string, double>()));
+            await Task.Delay(10, CancellationToken.None);
+            return script(trialId, attempt);
+        }
+    }
+
+    private static TrialExit Completed() => new TrialExit.Finished(new TrialResult
+    {
+        Outcome = TrialOutcome.Completed,
+        Epochs = [new EpochRecord(0, 1, new Dictionary<string, double> { ["loss"] = 0.5 })],
+        BestEpoch = 1,
+        LastEpoch = 1,
+    }, new Dictionary<string, string> { ["host"] = "test" });
+
+    private async Task<(StudyStore Store, StudyRow Study)> StudyAsync(int trials)
+    {
+        var store = await StudyStore.OpenAsync(Path.Combine(dir, "s.db"));
+        var rows = Enumerable.Range(0, trials).Select(i => new PlannedTrialRow($"t{i}", "{}", new Dictionary<string, string> { ["seed"] = $"{i}" })).ToList();
+        return (store, await store.SyncStudyAsync("s", null, "def", "h", "d", "{}", rows, false));
+    }
+
+    private ExecutionOptions Options(int slots, int failFast = 0) => new()
+    {
+        Slots = Enumerable.Range(0, slots).Select(i => new DeviceSlot(i, i % 2 == 0 ? "cuda:0" : "cuda:1", 1)).ToList(),
+        ArtifactsDirectory = Path.Combine(dir, "artifacts"),
+        MaxRetries = 2,
+        BackoffSeconds = 0.01,
+        FailFastAfter = failFast,
+    };
+
+    [Fact]
+    public async Task Every_trial_runs_once_and_a_crashed_one_is_retried_until_it_completes()
+    {
+        var (store, study) = await StudyAsync(6);
+        await using var _ = store;
+        var launcher = new ScriptedLauncher((id, attempt) => id == "t2" && attempt < 3 ? new TrialExit.Crashed("killed", "crash") : Completed());
+        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
+            .RunAsync(study, Options(2), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(6, counts.Count(TrialState.Completed));
+        Assert.Equal(3, launcher.Launches.Count(l => l.Trial == "t2"));
+        Assert.All(launcher.Launches.Where(l => l.Trial != "t2").GroupBy(l => l.Trial), g => Assert.Single(g));
+        Assert.Equal(3, (await store.FindTrialAsync(study.Id, "t2"))!.Attempts);
+        // Both GPUs were used.
+        Assert.Equal(2, launcher.Launches.Select(l => l.Device).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Retries_stop_at_the_limit_and_the_trial_is_failed_with_its_reason()
+    {
+        var (store, study) = await StudyAsync(2);
+        await using var _ = store;
+        var launcher = new ScriptedLauncher((id, _) => id == "t0" ? new TrialExit.Crashed("the worker was killed by signal 9", "crash") : Completed());
+        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
+            .RunAsync(study, Options(1), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(1, counts.Count(TrialState.Failed));
+        Assert.Equal(1, counts.Count(TrialState.Completed));
+        Assert.Equal(3, launcher.Launches.Count(l => l.Trial == "t0")); // first attempt + 2 retries
+        Assert.Contains("signal 9", (await store.FindTrialAsync(study.Id, "t0"))!.Error);
+    }
+
+    [Fact]
+    public async Task Deterministic_failures_and_divergence_are_recorded_once_and_the_study_goes_on()
+    {
+        var (store, study) = await StudyAsync(3);
+        await using var _ = store;
+        var launcher = new ScriptedLauncher((id, _) => id switch
+        {
+            "t0" => new TrialExit.Finished(new TrialResult { Outcome = TrialOutcome.Failed, Error = "data file missing" }, new Dictionary<string, string>()),
+            "t1" => new TrialExit.Finished(new TrialResult { Outcome = TrialOutcome.Diverged, Error = "loss is NaN at epoch 3 of phase 1 (punzi)" }, new Dictionary<string, string>()),
+            _ => Completed(),
+        });
+        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
+            .RunAsync(study, Options(1), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(1, counts.Count(TrialState.Failed));
+        Assert.Equal(1, counts.Count(TrialState.Diverged));
+        Assert.Equal(1, counts.Count(TrialState.Completed));
+        Assert.Equal(3, launcher.Launches.Count);
+        Assert.Contains("NaN", (await store.FindTrialAsync(study.Id, "t1"))!.Error);
+    }
+
+    [Fact]
+    public async Task Fail_fast_stops_starting_trials_after_k_identical_errors()
+    {
+        var (store, study) = await StudyAsync(10);
+        await using var _ = store;
+        var launcher = new ScriptedLauncher((_, _) =>
+            new TrialExit.Finished(new TrialResult { Outcome = TrialOutcome.Failed, Error = "column 'f3' not found" }, new Dictionary<string, string>()));
+        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
+            .RunAsync(study, Options(1, failFast: 3), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(3, counts.Count(TrialState.Failed));
+        Assert.Equal(7, counts.Count(TrialState.Queued));
+    }
+
+    [Fact]
+    public async Task A_stop_request_starts_no_new_trial_and_interrupted_ones_resume_on_the_next_run()
+    {
+        var (store, study) = await StudyAsync(4);
+        await using var _ = store;
+        using var stop = new CancellationTokenSource();
+        var launcher = new ScriptedLauncher((id, attempt) =>
+        {
+            if (id == "t1" && attempt == 1)
+            {
+                stop.Cancel();
+                return new TrialExit.Interrupted("the orchestrator was stopped");
+            }
+            return Completed();
+        });
+        var first = await new StudyExecution(store, launcher, NullLogger.Instance)
+            .RunAsync(study, Options(1), new NullObserver(), stop.Token, CancellationToken.None);
+        Assert.Equal(1, first.Count(TrialState.Completed));
+        Assert.Equal(1, first.Count(TrialState.Interrupted));
+        Assert.Equal(2, first.Count(TrialState.Queued));
+
+        var second = await new StudyExecution(store, launcher, NullLogger.Instance)
+            .RunAsync(study, Options(1), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(4, second.Count(TrialState.Completed));
+        Assert.Single(launcher.Launches, l => l.Trial == "t0");
+    }
+
+    private sealed class NullObserver : IExecutionObserver;
+}
+
+public sealed class DeviceInventoryTests
+{
+    [Fact]
+    public void Auto_uses_every_gpu_round_robin_and_the_cpu_when_there_is_none()
+    {
+        var gpus = DeviceInventory.Slots(new ResourceRequest(["auto"], TrialsPerDevice: 2), cudaDeviceCount: 2, cpuCores: 16);
+        Assert.Equal(["cuda:0", "cuda:1", "cuda:0", "cuda:1"], gpus.Select(s => s.Device));
+        Assert.Equal(1, gpus[1].CudaOrdinal);
+
+        var cpu = DeviceInventory.Slots(new ResourceRequest(["auto"], ThreadsPerTrial: 1), cudaDeviceCount: 0, cpuCores: 2);
+        Assert.Equal(["cpu", "cpu"], cpu.Select(s => s.Device));
+        Assert.Null(cpu[0].CudaOrdinal);
+        Assert.Single(DeviceInventory.Slots(new ResourceRequest(["cpu"], ThreadsPerTrial: 2), 0, 2));
+    }
+
+    [Fact]
+    public void Unavailable_or_malformed_devices_are_refused()
+    {
+        Assert.Contains("libtorch sees 1", Assert.Throws<ArgumentException>(() => DeviceInventory.Slots(new ResourceRequest(["cuda:1"]), 1, 4)).Message);
+        Assert.Contains("cpu, auto or cuda:N", Assert.Throws<ArgumentException>(() => DeviceInventory.Slots(new ResourceRequest(["gpu"]), 1, 4)).Message);
+    }
+}
