@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Studies.Trials.Engine;
+using Studies.Trials.Results;
+using Studies.Trials.Specs;
+using Studies.Trials.Training;
+
+namespace Studies.Orchestrator.Workers;
+
+/// <summary>
+/// <c>studies worker</c> (hidden): runs one trial in this process and reports over standard
+/// output in <see cref="WorkerMessage"/> lines. SIGTERM or SIGINT asks the trial to checkpoint at
+/// the next epoch boundary and exit with a "cancelled" result.
+/// </summary>
+internal static class WorkerCommand
+{
+    public static Command Create(Func<ITrialRunner> runnerFactory)
+    {
+        var specFile = new Option<FileInfo>("--spec-file") { Required = true, Description = "The trial's resolved spec (JSON)" };
+        var checkpointDir = new Option<DirectoryInfo>("--checkpoint-dir") { Required = true, Description = "Where the trial checkpoints" };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var command = new Command("worker", "Run one trial and report to the orchestrator (used internally)") { specFile, checkpointDir, threads, device };
+        command.Hidden = true;
+        command.SetAction(parse => Run(runnerFactory(), parse.GetValue(specFile)!, parse.GetValue(checkpointDir)!, parse.GetValue(threads), parse.GetValue(device)!));
+        return command;
+    }
+
+    private static int Run(ITrialRunner runner, FileInfo specFile, DirectoryInfo checkpointDir, int threads, string device)
+    {
+        var stdout = Console.Out;
+        // Anything else that writes to standard output must not corrupt the protocol.
+        Console.SetOut(Console.Error);
+        var gate = new object();
+        void Send(WorkerMessage message)
+        {
+            lock (gate)
+            {
+                stdout.WriteLine(message.ToLine());
+                stdout.Flush();
+            }
+        }
+
+        using var cancel = new CancellationTokenSource();
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+        using var heartbeat = new Timer(_ => Send(new WorkerMessage { Kind = WorkerMessage.Heartbeat }), null, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+
+        TrialResult result;
+        var provenance = Provenance.OfWorker(threads, device);
+        try
+        {
+            var spec = SpecJson.Deserialize<TrialSpec>(File.ReadAllText(specFile.FullName));
+            // The slot decides the device and threads; CUDA_VISIBLE_DEVICES makes the slot's GPU cuda:0 here.
+            spec = spec with { Device = device == "cuda" ? "cuda:0" : "cpu", Threads = threads };
+            result = runner.Run(spec, new TrialRunOptions
+            {
+                CheckpointDirectory = checkpointDir.FullName,
+                OnEpoch = (record, total) =>
+                {
+                    var metrics = record.Metrics.ToDictionary(m => m.Key, m => m.Value);
+                    metrics["total_epochs"] = total;
+                    Send(new WorkerMessage { Kind = WorkerMessage.Epoch, Phase = record.Phase, EpochNumber = record.Epoch, Metrics = metrics });
+                },
+            }, cancel.Token);
+        }
+        catch (Exception e)
+        {
+            // A runner reports a trial's own failures as results; anything thrown here is a deterministic error too.
+            result = new TrialResult { Outcome = TrialOutcome.Failed, Error = $"{e.GetType().Name}: {e.Message}" };
+        }
+        heartbeat.Change(Timeout.Infinite, Timeout.Infinite);
+        Send(new WorkerMessage { Kind = WorkerMessage.Result, TrialResult = result, Provenance = provenance });
+        return 0;
+    }
+}
+
+/// <summary>Where and with what a trial ran: stored with every trial.</summary>
+public static class Provenance
+{
+    public static string StudiesVersion =>
+        typeof(Provenance).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+
+    public static IReadOnlyDictionary<string, string> OfOrchestrator() => new Dictionary<string, string>
+    {
+        ["host"] = Environment.MachineName,
+        ["studies_version"] = StudiesVersion,
+        ["dotnet"] = RuntimeInformation.FrameworkDescription,
+        ["os"] = RuntimeInformation.OSDescription,
+    };
+
+    public static IReadOnlyDictionary<string, string> OfWorker(int threads, string device) => new Dictionary<string, string>
+    {
+        ["host"] = Environment.MachineName,
+        ["libtorch"] = Torch.Version,
+        ["blas"] = Torch.Blas().ToString(),
+        ["threads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["device"] = device,
+        ["cuda_visible_devices"] = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "",
+    };
+}

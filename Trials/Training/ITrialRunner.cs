@@ -1,0 +1,35 @@
+using Studies.Trials.Results;
+using Studies.Trials.Specs;
+
+namespace Studies.Trials.Training;
+
+/// <summary>Runs one trial from its resolved spec to its result.</summary>
+public interface ITrialRunner
+{
+    /// <summary>
+    /// Trains and evaluates. Never throws for a trial's own failure: a NaN loss gives
+    /// <see cref="TrialOutcome.Diverged"/>, bad data or an invalid spec <see cref="TrialOutcome.Failed"/> with the
+    /// message; cancellation checkpoints at the next epoch boundary and gives <see cref="TrialOutcome.Cancelled"/>.
+    /// </summary>
+    TrialResult Run(TrialSpec spec, TrialRunOptions options, CancellationToken cancellation);
+}
+
+/// <summary>Side channels of a run: progress, checkpoints, and inspection hooks for tests.</summary>
+public sealed record TrialRunOptions
+{
+    /// <summary>Where checkpoints are kept; a run finding one there resumes from it. Null: no checkpoints.</summary>
+    public string? CheckpointDirectory { get; init; }
+    /// <summary>Called after every epoch with its record and the total number of planned epochs.</summary>
+    public Action<EpochRecord, int>? OnEpoch { get; init; }
+    /// <summary>Sees the event indices (into the loaded data set) of every batch used for training or model selection.</summary>
+    public Action<BatchUse, ReadOnlyMemory<long>>? OnBatch { get; init; }
+    /// <summary>Checkpoint every this many epochs (1: every epoch boundary).</summary>
+    public int CheckpointEvery { get; init; } = 1;
+}
+
+/// <summary>What a batch was used for.</summary>
+public enum BatchUse
+{
+    Training,
+    ModelSelection,
+}
