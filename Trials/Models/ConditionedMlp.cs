@@ -23,7 +23,7 @@ public sealed class ConditionedMlp : ClassifierModel
     private readonly ConditioningSpec? conditioning;
 
     public ConditionedMlp(int features, IReadOnlyList<int> hidden, string activation, double dropoutRate,
-        ConditioningSpec? conditioning, Generator generator, string weightInit, string biasInit)
+        ConditioningSpec? conditioning, Generator generator, string weightInit, string biasInit, Generator? dropoutGenerator = null)
     {
         if (hidden.Count == 0) throw new ArgumentException("a network needs at least one hidden layer");
         if (activation is not ("tanh" or "relu")) throw new ArgumentException($"unknown activation '{activation}' (tanh, relu)");
@@ -63,7 +63,7 @@ public sealed class ConditionedMlp : ClassifierModel
             }
             if (!isOutput) modulation.Add((scale, shift));
         }
-        if (dropoutRate > 0) dropout = RegisterModule("dropout", new Dropout(dropoutRate, generator));
+        if (dropoutRate > 0) dropout = RegisterModule("dropout", new Dropout(dropoutRate, dropoutGenerator ?? generator));
     }
 
     public override bool UsesMass => conditioning is not null;

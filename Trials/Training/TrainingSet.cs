@@ -1,0 +1,120 @@
+using Studies.Trials.Engine;
+using Studies.Trials.Models;
+
+namespace Studies.Trials.Training;
+
+/// <summary>
+/// The events of one split that a phase trains or selects on, as tensors on the trial's device:
+/// features, labels, the (scaled) mass each event is shown to a parametric net with, loss weights
+/// and process indices. Held-out signal is never in it.
+/// </summary>
+public sealed class TrainingSet : IDisposable
+{
+    public TrainingSet(TrialData data, long[] events, double massScale, Device device)
+    {
+        Data = data;
+        Events = events;
+        MassScale = massScale;
+        var n = events.Length;
+        var d = data.FeatureCount;
+        var features = new float[n * d];
+        var labels = new float[n];
+        var process = new long[n];
+        IsSignal = new bool[n];
+        MassIndex = new int[n];
+        Process = new int[n];
+        Mass = new double[n];
+        for (var k = 0; k < n; k++)
+        {
+            var i = events[k];
+            Array.Copy(data.Features, i * d, features, (long)k * d, d);
+            IsSignal[k] = data.IsSignal[i];
+            labels[k] = IsSignal[k] ? 1 : 0;
+            Process[k] = data.Process[i];
+            process[k] = data.Process[i];
+            Mass[k] = data.Mass[i];
+            MassIndex[k] = IsSignal[k] ? Array.FindIndex(data.TrainedMasses, m => TrialData.SameMass(m, data.Mass[i])) : -1;
+        }
+        using var scope = TensorScope.Begin();
+        Features = scope.MoveToOuter(Torch.Tensor(features, [n, d], device));
+        Labels = scope.MoveToOuter(Torch.Tensor(labels, [n, 1], device));
+        ProcessIndex = scope.MoveToOuter(Torch.Tensor(process, device: device));
+        TensorScope.Detach(Features);
+        TensorScope.Detach(Labels);
+        TensorScope.Detach(ProcessIndex);
+    }
+
+    public TrialData Data { get; }
+    /// <summary>Indices into the data set, by position in this set.</summary>
+    public long[] Events { get; }
+    public double MassScale { get; }
+    public int Count => Events.Length;
+    public bool[] IsSignal { get; }
+    /// <summary>Index into the trained masses for signal; -1 for background.</summary>
+    public int[] MassIndex { get; }
+    public int[] Process { get; }
+    /// <summary>Signal: generated mass; background: the assigned mass (see <see cref="AssignBackgroundMasses"/>).</summary>
+    public double[] Mass { get; }
+    public Tensor Features { get; }
+    public Tensor Labels { get; }
+    public Tensor ProcessIndex { get; }
+    /// <summary>The mass input m~ = m / scale of every event, [n, 1].</summary>
+    public Tensor? ScaledMass { get; private set; }
+
+    /// <summary>
+    /// Background has no mass of its own (methods.md section 4): <c>identical</c> draws it from the
+    /// trained masses, <c>uniform</c> from their continuous range.
+    /// </summary>
+    public void AssignBackgroundMasses(string mode, Generator generator)
+    {
+        var trained = Data.TrainedMasses;
+        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform)");
+        using (var scope = TensorScope.Begin())
+        {
+            var draws = Torch.Rand([Count], generator, ScalarType.Float64).ToArray<double>();
+            for (var k = 0; k < Count; k++)
+            {
+                if (IsSignal[k]) continue;
+                Mass[k] = mode == "identical"
+                    ? trained[Math.Min(trained.Length - 1, (int)(draws[k] * trained.Length))]
+                    : trained.Min() + draws[k] * (trained.Max() - trained.Min());
+            }
+        }
+        SetScaledMass(Mass);
+    }
+
+    /// <summary>Sets every event's mass input (restoring a checkpoint, or evaluating at one hypothesis).</summary>
+    public void SetScaledMass(double[] masses)
+    {
+        ScaledMass?.Dispose();
+        if (!ReferenceEquals(masses, Mass)) Array.Copy(masses, Mass, Count);
+        using var scope = TensorScope.Begin();
+        ScaledMass = scope.MoveToOuter(Torch.Tensor(masses.Select(m => (float)(m / MassScale)).ToArray(), [Count, 1], Features.Device));
+        TensorScope.Detach(ScaledMass);
+    }
+
+    /// <summary>Logits of the model for the events at the given positions (all when null).</summary>
+    public Tensor Logits(ClassifierModel model, Tensor? positions)
+    {
+        if (positions is null) return model.Logits(Features, ScaledMass);
+        return model.Logits(Features.IndexSelect(0, positions), ScaledMass?.IndexSelect(0, positions));
+    }
+
+    public void Dispose()
+    {
+        Features.Dispose();
+        Labels.Dispose();
+        ProcessIndex.Dispose();
+        ScaledMass?.Dispose();
+    }
+}
+
+/// <summary>A loss of one phase over a <see cref="TrainingSet"/> (methods.md section 3).</summary>
+public interface IPhaseLoss : IDisposable
+{
+    /// <summary>The loss of the batch at <paramref name="positions"/> (null: the whole set).</summary>
+    Tensor Compute(ClassifierModel model, long[]? positions);
+
+    /// <summary>Whether the batch plan may cut the set into batches (false for losses defined on the full set only).</summary>
+    bool SupportsBatches => true;
+}

@@ -1,0 +1,51 @@
+namespace Studies.Trials.Training;
+
+/// <summary>
+/// A loaded data set as the trainer sees it: events in flat arrays (copied once to tensors), the
+/// three splits as event indices, and the mass hypotheses split into trained and held-out.
+/// </summary>
+public sealed class TrialData
+{
+    public required int Count { get; init; }
+    public required int FeatureCount { get; init; }
+    /// <summary>Row-major [Count, FeatureCount].</summary>
+    public required float[] Features { get; init; }
+    public required bool[] IsSignal { get; init; }
+    /// <summary>Generated mass of signal events; NaN for background (assigned by the trainer).</summary>
+    public required double[] Mass { get; init; }
+    public required int[] Process { get; init; }
+    public required string[] ProcessNames { get; init; }
+    /// <summary>Expected events per event for the full luminosity (already normalised for the split it sits in).</summary>
+    public required double[] Weight { get; init; }
+    /// <summary>The window variable (e.g. recoil mass squared), when the data set has one.</summary>
+    public float[]? Window { get; init; }
+    /// <summary>Per-process cross-sections in fb (for the Lovász loss); empty when the data set has none.</summary>
+    public IReadOnlyDictionary<string, double> CrossSections { get; init; } = new Dictionary<string, double>();
+    public double Luminosity { get; init; } = 1;
+
+    public required long[] Train { get; init; }
+    public required long[] Validation { get; init; }
+    public required long[] Test { get; init; }
+
+    public required double[] TrainedMasses { get; init; }
+    public required double[] HeldoutMasses { get; init; }
+    /// <summary>Generated signal events per mass (Punzi efficiency denominator), by mass.</summary>
+    public required IReadOnlyDictionary<double, double> GeneratedPerMass { get; init; }
+    /// <summary>Resolution of the window variable at mass m (window i: |v - m_i^2| &lt; n_sigma * width(m_i)); null without windows.</summary>
+    public Func<double, double>? Width { get; init; }
+    /// <summary>Scores monotonic in the true likelihood ratio at mass m, when the densities are known.</summary>
+    public Func<ReadOnlyMemory<long>, double, double[]>? OptimalScores { get; init; }
+
+    public IEnumerable<double> AllMasses => TrainedMasses.Concat(HeldoutMasses).OrderBy(m => m);
+
+    /// <summary>Whether event i is signal of a held-out mass: such events never enter training or model selection.</summary>
+    public bool IsHeldoutSignal(long i) => IsSignal[i] && HeldoutMasses.Any(m => Math.Abs(m - Mass[i]) <= 1e-9 * Math.Max(1, Math.Abs(m)));
+
+    public static bool SameMass(double a, double b) => Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(a));
+}
+
+/// <summary>Loads the data a spec names, reproducibly from the seed.</summary>
+public interface ITrialDataProvider
+{
+    TrialData Load(Specs.DataSpec spec, ulong seed);
+}
