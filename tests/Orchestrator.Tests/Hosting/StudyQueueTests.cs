@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Studies.Orchestrator.Hosting;
+
+namespace Studies.Orchestrator.Tests.Hosting;
+
+public sealed class StudyQueueTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("studies-queue-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string StudyFile(string name)
+    {
+        var path = Path.Combine(dir, name);
+        File.WriteAllText(path, $"study: {Path.GetFileNameWithoutExtension(name)}\n");
+        return path;
+    }
+
+    private sealed class RecordingRunner(Func<string, StudyRunOutcome> outcome) : IStudyRunner
+    {
+        public readonly List<string> Ran = new();
+
+        public Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
+        {
+            lock (Ran) Ran.Add(File.ReadAllText(studyFile).Trim());
+            return Task.FromResult(outcome(studyFile));
+        }
+    }
+
+    [Fact]
+    public void Submitted_studies_are_taken_oldest_first_and_filed_by_outcome()
+    {
+        var queue = new StudyQueue(Path.Combine(dir, "queue"));
+        queue.Submit(StudyFile("first.yaml"));
+        Thread.Sleep(5);
+        queue.Submit(StudyFile("second.yaml"));
+        var a = queue.TakeNext()!;
+        Assert.Contains("first", a);
+        Assert.StartsWith(queue.Running, a);
+        queue.Finish(a, succeeded: false, error: "bad file");
+        var b = queue.TakeNext()!;
+        queue.Finish(b, succeeded: true, error: null);
+        Assert.Null(queue.TakeNext());
+        Assert.Single(Directory.GetFiles(queue.Done));
+        Assert.Contains("bad file", File.ReadAllText(Directory.GetFiles(queue.Failed, "*.error.txt").Single()));
+    }
+
+    [Fact]
+    public void Files_left_running_by_a_dead_server_are_queued_again()
+    {
+        var queue = new StudyQueue(Path.Combine(dir, "queue"));
+        queue.Submit(StudyFile("a.yaml"));
+        queue.TakeNext();
+        Assert.Equal(1, new StudyQueue(queue.Directory).RecoverAbandoned());
+        Assert.NotNull(queue.TakeNext());
+    }
+
+    [Fact]
+    public async Task The_service_runs_what_arrives_and_stops_when_the_host_stops()
+    {
+        var queue = new StudyQueue(Path.Combine(dir, "queue"));
+        queue.EnsureExists();
+        var runner = new RecordingRunner(f => new StudyRunOutcome(Path.GetFileName(f), "report.html", false, new Dictionary<string, int>()));
+        var service = new StudyQueueService(queue, runner, NullLogger<StudyQueueService>.Instance) { PollInterval = TimeSpan.FromMilliseconds(50) };
+        using var stop = new CancellationTokenSource();
+        await service.StartAsync(stop.Token);
+        queue.Submit(StudyFile("one.yaml"));
+        queue.Submit(StudyFile("two.yaml"));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.GetFiles(queue.Done).Length < 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await service.StopAsync(CancellationToken.None);
+        Assert.Equal(["study: one", "study: two"], runner.Ran);
+        Assert.Equal(2, Directory.GetFiles(queue.Done).Length);
+    }
+}
