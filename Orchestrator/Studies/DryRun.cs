@@ -123,7 +123,8 @@ public static class DryRun
     public static double EstimateEvents(DataSpec data)
     {
         var o = data.Options;
-        double Option(string key, double fallback) => o[key] is JsonValue v && v.TryGetValue(out double d) ? d : fallback;
+        double Option(string key, double fallback) => o[key] is not JsonValue v ? fallback
+            : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : fallback;
         if (o["events"] is JsonValue) return Option("events", 0);
         var masses = o["masses"] is JsonArray grid ? grid.Count : 0;
         switch (data.Source)

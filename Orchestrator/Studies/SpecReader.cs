@@ -16,7 +16,8 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     public TrialSpec? Read(YMap trial)
     {
         var before = reader.Diagnostics.Count;
-        var map = reader.Section(trial, Vocabulary.TrialKeys, "a trial")!;
+        // Root keys were checked where they were written: base keys by the study reader, matrix and search paths by TreePaths.
+        var map = trial;
 
         // A missing data section is reported once by the study reader, not once per trial.
         var data = map["data"] is { } dataNode ? ReadData(dataNode, out _) : null;
@@ -55,7 +56,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["options"] is { } optionsNode && !NodeReader.IsNull(optionsNode))
         {
             if (optionsNode is not YMap optionsMap) reader.Error(optionsNode, $"expected a mapping for data.options, got {NodeReader.Describe(optionsNode)}");
-            else options = ReadOptions(optionsMap, source, out massGrid);
+            else options = ReadOptions(optionsMap, out massGrid);
         }
         if (source is not null && Vocabulary.FileSources.Contains(source) && !options.ContainsKey("path"))
             reader.Error(map["source"]!, $"data source '{source}' reads a file: give its path as options.path");
@@ -79,7 +80,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     /// absolute path (resolved against the study file's folder, so workers need not know it), and
     /// <c>masses</c> becomes the explicit sorted list (so a range and the list it spans are the same trial).
     /// </summary>
-    private JsonObject ReadOptions(YMap map, string? source, out IReadOnlyList<double>? massGrid)
+    private JsonObject ReadOptions(YMap map, out IReadOnlyList<double>? massGrid)
     {
         massGrid = null;
         reader.CheckDuplicates(map, "key");
@@ -106,7 +107,6 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                     break;
             }
         }
-        _ = source;
         return options;
     }
 
