@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Studies.Trials.Specs;
+
+namespace Studies.Orchestrator.Studies;
+
+/// <summary>
+/// What a study would run, without running it: trial counts per axis value, the trial list and a
+/// rough duration from a deliberately simple cost model (see <see cref="EstimateTrialSeconds"/>).
+/// </summary>
+public static class DryRun
+{
+    /// <summary>Assumed multiply-adds per second of one CPU thread on these small dense nets.</summary>
+    public const double CpuMacsPerThreadSecond = 1e9;
+    /// <summary>Assumed multiply-adds per second of one CUDA trial (small nets leave most of a GPU idle).</summary>
+    public const double CudaMacsPerSecond = 5e10;
+    /// <summary>A backward pass costs about twice a forward pass.</summary>
+    public const double TrainingPassFactor = 3;
+
+    public static void Render(Study study, IReadOnlyList<PlannedTrial> trials, TextWriter output)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine($"study {study.Name}: {trials.Count} trial{(trials.Count == 1 ? "" : "s")} (definition {study.DefinitionHash}, data {study.Data.Hash})");
+        if (study.Description.Length > 0) output.WriteLine($"  {study.Description}");
+        var data = study.Data.Spec;
+        var grid = study.Data.MassGrid;
+        output.WriteLine($"data: {data.Source}"
+            + (grid is null ? "" : $", {grid.Count} masses, {HeldOut(data.Holdout, grid).Count} held out")
+            + $", split {data.Split.Train.ToString(inv)}/{data.Split.Validation.ToString(inv)}/{data.Split.Test.ToString(inv)}");
+        var combinations = study.Matrix.Aggregate(1L, (p, a) => p * a.Values.Count);
+        output.WriteLine($"matrix: {(study.Matrix.Count == 0 ? "none" : string.Join(" x ", study.Matrix.Select(a => a.Values.Count)) + $" = {combinations} combinations")}"
+            + (study.Exclude.Count > 0 ? $", {study.Exclude.Count} exclude rule{(study.Exclude.Count == 1 ? "" : "s")}" : "")
+            + (study.Search is { } s ? $", x {s.Samples} search samples (seed {s.Seed})" : ""));
+
+        var axisNames = trials.SelectMany(t => t.Axes.Keys).Distinct().ToList();
+        if (axisNames.Count > 0)
+        {
+            output.WriteLine();
+            output.WriteLine("trials per axis value:");
+            var width = axisNames.Max(a => a.Length);
+            foreach (var axis in axisNames)
+            {
+                var counts = trials.GroupBy(t => t.Axes[axis]).Select(g => $"{g.Key} {g.Count()}");
+                output.WriteLine($"  {axis.PadRight(width)}  {string.Join(", ", counts)}");
+            }
+        }
+
+        output.WriteLine();
+        output.WriteLine("trials:");
+        var columns = new List<string> { "id" };
+        columns.AddRange(axisNames);
+        columns.Add("est.");
+        var rows = trials.Select(t => (IReadOnlyList<string>)[t.TrialId, .. axisNames.Select(a => t.Axes[a]), Duration(EstimateTrialSeconds(t.Spec))]).ToList();
+        var widths = columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        output.WriteLine("  " + string.Join("  ", columns.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+        foreach (var row in rows) output.WriteLine("  " + string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+
+        var (seconds, cpuSlots, cudaSlots) = EstimateStudySeconds(study, trials, Environment.ProcessorCount);
+        output.WriteLine();
+        output.WriteLine($"estimated duration: {Duration(seconds)} on {cpuSlots} CPU worker slot{(cpuSlots == 1 ? "" : "s")}"
+            + (trials.Any(t => t.Spec.Device != "cpu") ? $" and {cudaSlots} CUDA slot{(cudaSlots == 1 ? "" : "s")}" : ""));
+        output.WriteLine($"  (cost model: train events x epochs x {TrainingPassFactor.ToString(inv)} x multiply-adds per event, plus validation forward passes, "
+            + $"at {CpuMacsPerThreadSecond.ToString("0e0", inv)}/s per CPU thread or {CudaMacsPerSecond.ToString("0e0", inv)}/s per CUDA trial; a rough guide only)");
+    }
+
+    /// <summary>
+    /// Wall time of the whole study: CPU and CUDA trials run side by side, each kind spread evenly
+    /// over its slots (CPU: <c>cpu_workers</c>, or cores / threads per trial; CUDA: devices x
+    /// trials per device, <c>auto</c> counting as one device).
+    /// </summary>
+    public static (double Seconds, int CpuSlots, int CudaSlots) EstimateStudySeconds(Study study, IReadOnlyList<PlannedTrial> trials, int hostCores)
+    {
+        var r = study.Resources;
+        var cpuSlots = r.CpuWorkers ?? Math.Max(1, hostCores / r.ThreadsPerTrial);
+        var cudaSlots = (r.Devices?.Count ?? 1) * r.TrialsPerDevice;
+        var cpu = trials.Where(t => t.Spec.Device == "cpu").Sum(t => EstimateTrialSeconds(t.Spec)) / cpuSlots;
+        var cuda = trials.Where(t => t.Spec.Device != "cpu").Sum(t => EstimateTrialSeconds(t.Spec)) / cudaSlots;
+        return (Math.Max(cpu, cuda), cpuSlots, cudaSlots);
+    }
+
+    /// <summary>
+    /// Seconds for one trial: per phase, train events x epochs x 3 x multiply-adds per event
+    /// (forward + backward), plus validation events x multiply-adds every <c>validation_every</c>
+    /// epochs, divided by the assumed throughput. A <c>per-mass</c> model trains one net per trained mass.
+    /// </summary>
+    public static double EstimateTrialSeconds(TrialSpec spec)
+    {
+        var events = EstimateEvents(spec.Data);
+        var macs = MultiplyAdds(spec.Model, FeatureCount(spec.Data));
+        var nets = spec.Model.Kind == "per-mass" ? Math.Max(1, TrainedMassCount(spec.Data)) : 1;
+        var validationPasses = spec.Evaluation.ValidationEvery > 0 ? 1.0 / spec.Evaluation.ValidationEvery : 0;
+        var work = spec.Schedule.Sum(p => p.Epochs * macs
+            * (TrainingPassFactor * events * spec.Data.Split.Train + validationPasses * events * spec.Data.Split.Validation));
+        var throughput = spec.Device == "cpu" ? CpuMacsPerThreadSecond * Math.Max(1, spec.Threads) : CudaMacsPerSecond;
+        return nets * work / throughput;
+    }
+
+    /// <summary>Multiply-adds of one forward pass: dense layers, the mass input of a pnn, the affine maps of an affine-pnn.</summary>
+    public static double MultiplyAdds(ModelSpec model, int features)
+    {
+        var method = model.Conditioning?.Method ?? (model.Kind == "affine-pnn" ? "affine" : model.Kind == "pnn" ? "concat" : "none");
+        var width = features + (method == "concat" ? 1 : 0);
+        double total = 0;
+        foreach (var h in model.Hidden)
+        {
+            total += (double)width * h + (method is "affine" ? 2 * h : method is "bias" or "scale" ? h : 0);
+            width = h;
+        }
+        return total + width;
+    }
+
+    private static int FeatureCount(DataSpec data) =>
+        data.Options["features"] is JsonArray features ? features.Count : data.Source switch
+        {
+            "gaussian-toy" => 1,
+            "lovasz-toy" => 2,
+            "recoil-toy" => 4,
+            "hepmass" => 27,
+            _ => 10,
+        };
+
+    /// <summary>Events of the whole data set, from the options where they say, else the methods' reference sizes.</summary>
+    public static double EstimateEvents(DataSpec data)
+    {
+        var o = data.Options;
+        double Option(string key, double fallback) => o[key] is not JsonValue v ? fallback
+            : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : fallback;
+        if (o["events"] is JsonValue) return Option("events", 0);
+        var masses = o["masses"] is JsonArray grid ? grid.Count : 0;
+        switch (data.Source)
+        {
+            case "gaussian-toy": return Option("events_per_class", 50_000) * 2 * (masses > 0 ? masses : 9);
+            case "lovasz-toy": return Option("events_per_process", 50_000) * 3;
+            case "recoil-toy":
+                var signal = Option("signal_per_mass", 20_000) * (masses > 0 ? masses : 45);
+                return signal + Option("background_events", signal);
+        }
+        if (o["path"] is not JsonValue path || !File.Exists(path.GetValue<string>())) return 100_000;
+        var file = new FileInfo(path.GetValue<string>());
+        var columns = FeatureCount(data) + 2;
+        return data.Source == "npz"
+            ? file.Length / (4.0 * columns)
+            : file.Length * (file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? 4 : 1) / (12.0 * columns);
+    }
+
+    private static int TrainedMassCount(DataSpec data) =>
+        data.Options["masses"] is JsonArray grid
+            ? grid.Count - HeldOut(data.Holdout, grid.Select(m => m!.GetValue<double>()).ToList()).Count
+            : 1;
+
+    private static IReadOnlyList<double> HeldOut(HoldoutSpec holdout, IReadOnlyList<double> grid) => holdout.Kind switch
+    {
+        "every-second" => grid.Order().Where((_, i) => i % 2 == 1).ToList(),
+        "list" => holdout.Masses ?? [],
+        _ => [],
+    };
+
+    public static string Duration(double seconds) => seconds switch
+    {
+        < 1 => "<1 s",
+        < 120 => $"{seconds:0} s",
+        < 7200 => $"{seconds / 60:0} min",
+        < 172800 => $"{seconds / 3600:0.0} h",
+        _ => $"{seconds / 86400:0.0} d",
+    };
+}

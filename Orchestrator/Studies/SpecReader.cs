@@ -1,0 +1,418 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Studies.Trials.Specs;
+
+namespace Studies.Orchestrator.Studies;
+
+/// <summary>
+/// Turns one expanded trial tree (base with matrix values and search samples substituted) into a
+/// <see cref="TrialSpec"/>, reporting every problem with its position in the study file.
+/// </summary>
+internal sealed class SpecReader(NodeReader reader, string studyDirectory, int threads)
+{
+    private readonly Dictionary<string, bool> _fileExists = new(StringComparer.Ordinal);
+
+    /// <summary>The spec, or null when this tree has an error (already reported).</summary>
+    public TrialSpec? Read(YMap trial)
+    {
+        var before = reader.Diagnostics.Count;
+        // Root keys were checked where they were written: base keys by the study reader, matrix and search paths by TreePaths.
+        var map = trial;
+
+        // A missing data section is reported once by the study reader, not once per trial.
+        var data = map["data"] is { } dataNode ? ReadData(dataNode, out _) : null;
+        var model = ReadModel(map["model"]);
+        var schedule = ReadSchedule(map["schedule"], map.Position);
+        ulong seed = 1;
+        if (map["seed"] is { } seedNode && reader.IntegerAtLeast(seedNode, "seed", 0) is { } s) seed = (ulong)s;
+        var device = "cpu";
+        if (map["device"] is { } deviceNode && reader.Text(deviceNode, "device") is { } d)
+        {
+            if (d is "cpu" or "cuda" || (d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                device = d;
+            else reader.Error(deviceNode, $"unknown device '{d}'; valid: cpu, cuda, cuda:N");
+        }
+        var evaluation = ReadEvaluation(map["evaluation"]);
+
+        if (reader.Diagnostics.Count != before || data is null || model is null || schedule is null || evaluation is null) return null;
+        return new TrialSpec
+        {
+            Data = data, Model = model, Schedule = schedule, Seed = seed, Device = device, Threads = threads, Evaluation = evaluation,
+        };
+    }
+
+    // ---- data ----------------------------------------------------------------------------------
+
+    public DataSpec? ReadData(YNode node, out IReadOnlyList<double>? massGrid)
+    {
+        massGrid = null;
+        var before = reader.Diagnostics.Count;
+        if (reader.Section(node, Vocabulary.DataKeys, "data") is not { } map) return null;
+        string? source = null;
+        if (map["source"] is { } sourceNode) source = reader.Name(sourceNode, Vocabulary.Sources, "data source");
+        else reader.Error(map, $"data needs a 'source' ({Vocabulary.List(Vocabulary.Sources)})");
+
+        var options = new JsonObject();
+        if (map["options"] is { } optionsNode && !NodeReader.IsNull(optionsNode))
+        {
+            if (optionsNode is not YMap optionsMap) reader.Error(optionsNode, $"expected a mapping for data.options, got {NodeReader.Describe(optionsNode)}");
+            else options = ReadOptions(optionsMap, out massGrid);
+        }
+        if (source is not null && Vocabulary.FileSources.Contains(source) && !options.ContainsKey("path"))
+            reader.Error(map["source"]!, $"data source '{source}' reads a file: give its path as options.path");
+
+        var holdout = HoldoutSpec.None;
+        if (map["holdout"] is { } holdoutNode) holdout = ReadHoldout(holdoutNode, massGrid) ?? HoldoutSpec.None;
+
+        var split = new SplitSpec();
+        if (map["split"] is { } splitNode) split = ReadSplit(splitNode) ?? split;
+
+        double? massScale = null;
+        if (map["mass_scale"] is { } scaleNode && !(NodeReader.IsNull(scaleNode) || scaleNode is YScalar { Plain: true, Text: "auto" }))
+            massScale = reader.Positive(scaleNode, "mass_scale");
+
+        if (reader.Diagnostics.Count != before || source is null) return null;
+        return new DataSpec { Source = source, Options = options, Holdout = holdout, Split = split, MassScale = massScale };
+    }
+
+    /// <summary>
+    /// Options go to the data source as written, except two normalisations: <c>path</c> becomes an
+    /// absolute path (resolved against the study file's folder, so workers need not know it), and
+    /// <c>masses</c> becomes the explicit sorted list (so a range and the list it spans are the same trial).
+    /// </summary>
+    private JsonObject ReadOptions(YMap map, out IReadOnlyList<double>? massGrid)
+    {
+        massGrid = null;
+        reader.CheckDuplicates(map, "key");
+        var options = new JsonObject();
+        foreach (var (key, value) in map.Entries)
+        {
+            switch (key.Text)
+            {
+                case "path":
+                    if (reader.Text(value, "options.path") is { } path)
+                    {
+                        var full = Path.GetFullPath(Path.Combine(studyDirectory, path));
+                        if (!_fileExists.TryGetValue(full, out var exists)) _fileExists[full] = exists = File.Exists(full);
+                        if (!exists) reader.Error(value, $"data file '{path}' not found (looked for {full})");
+                        options["path"] = full;
+                    }
+                    break;
+                case "masses":
+                    massGrid = ReadMassGrid(value);
+                    if (massGrid is not null) options["masses"] = new JsonArray(massGrid.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray());
+                    break;
+                default:
+                    options[key.Text] = YamlJson.ToJson(value);
+                    break;
+            }
+        }
+        return options;
+    }
+
+    private IReadOnlyList<double>? ReadMassGrid(YNode node)
+    {
+        const int maxMasses = 100_000;
+        if (node is YSeq seq)
+        {
+            if (seq.Items.Count == 0)
+            {
+                reader.Error(node, "options.masses is empty");
+                return null;
+            }
+            var masses = new List<double>();
+            foreach (var item in seq.Items)
+            {
+                if (reader.Number(item, "a mass") is not { } m) continue;
+                if (masses.Any(x => SameMass(x, m))) reader.Error(item, $"mass {NodeReader.Format(m)} is listed twice");
+                else masses.Add(m);
+            }
+            return masses.Count == seq.Items.Count ? masses.Order().ToList() : null;
+        }
+        if (reader.Section(node, ["from", "to", "step"], "a mass range") is not { } range) return null;
+        double? Get(string key)
+        {
+            if (range[key] is { } n) return reader.Number(n, $"masses.{key}");
+            reader.Error(range, $"a mass range needs '{key}' (from, to, step)");
+            return null;
+        }
+        var (from, to, step) = (Get("from"), Get("to"), Get("step"));
+        if (from is null || to is null || step is null) return null;
+        if (step <= 0)
+        {
+            reader.Error(range["step"]!, $"masses.step must be positive, got {NodeReader.Format(step.Value)}");
+            return null;
+        }
+        if (to < from)
+        {
+            reader.Error(range["to"]!, $"masses.to ({NodeReader.Format(to.Value)}) is below masses.from ({NodeReader.Format(from.Value)})");
+            return null;
+        }
+        var count = (long)Math.Floor((to.Value - from.Value) / step.Value + 1e-9) + 1;
+        if (count > maxMasses)
+        {
+            reader.Error(range, $"the mass range spans {count} masses; at most {maxMasses}");
+            return null;
+        }
+        // Rounded so that 0.1 + 2 * 0.2 is written (and hashed) as 0.5, not 0.5000000000000001.
+        return Enumerable.Range(0, (int)count).Select(i => Math.Round(from.Value + i * step.Value, 10)).ToList();
+    }
+
+    public static bool SameMass(double a, double b) => Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(b));
+
+    private HoldoutSpec? ReadHoldout(YNode node, IReadOnlyList<double>? grid)
+    {
+        if (node is YSeq seq)
+        {
+            var masses = new List<double>();
+            foreach (var item in seq.Items)
+            {
+                if (reader.Number(item, "a held-out mass") is not { } m) continue;
+                if (grid is not null && !grid.Any(g => SameMass(g, m)))
+                    reader.Error(item, $"holdout mass {NodeReader.Format(m)} is not in the mass grid ({Summarise(grid)})");
+                else if (masses.Any(x => SameMass(x, m))) reader.Error(item, $"holdout mass {NodeReader.Format(m)} is listed twice");
+                else masses.Add(m);
+            }
+            if (grid is not null && masses.Count == grid.Count && masses.Count == seq.Items.Count)
+                reader.Error(node, "every mass of the grid is held out; keep at least one for training");
+            return masses.Count == 0 ? HoldoutSpec.None : HoldoutSpec.List([.. masses.Order()]);
+        }
+        if (node is YScalar { Plain: true, Text: "none" or "every-second" } keyword)
+            return keyword.Text == "none" ? HoldoutSpec.None : HoldoutSpec.EverySecond;
+        var closest = node is YScalar s ? Vocabulary.Closest(s.Text, ["none", "every-second"]) : null;
+        reader.Error(node, $"unknown holdout {NodeReader.Describe(node)}{(closest is null ? "" : $", did you mean '{closest}'?")}; "
+            + "valid: none, every-second, or a list of masses");
+        return null;
+    }
+
+    private static string Summarise(IReadOnlyList<double> grid) => grid.Count <= 6
+        ? string.Join(", ", grid.Select(NodeReader.Format))
+        : $"{NodeReader.Format(grid[0])}, {NodeReader.Format(grid[1])}, {NodeReader.Format(grid[2])}, ..., {NodeReader.Format(grid[^1])}; {grid.Count} masses";
+
+    private SplitSpec? ReadSplit(YNode node)
+    {
+        if (reader.Section(node, Vocabulary.SplitKeys, "data.split") is not { } map) return null;
+        var defaults = new SplitSpec();
+        double Fraction(string key, double fallback) =>
+            map[key] is { } n ? reader.NumberIn(n, $"split.{key}", 0, true, 1, true) ?? double.NaN : fallback;
+        var split = new SplitSpec(Fraction("train", defaults.Train), Fraction("validation", defaults.Validation), Fraction("test", defaults.Test));
+        if (double.IsNaN(split.Train + split.Validation + split.Test)) return null;
+        if (split.Train == 0)
+        {
+            reader.Error(map["train"]!, "split.train must be positive");
+            return null;
+        }
+        var sum = split.Train + split.Validation + split.Test;
+        if (Math.Abs(sum - 1) > 1e-9)
+        {
+            reader.Error(map, $"split fractions must sum to 1, got {NodeReader.Format(Math.Round(sum, 12))} "
+                + $"(train {NodeReader.Format(split.Train)} + validation {NodeReader.Format(split.Validation)} + test {NodeReader.Format(split.Test)}; unset ones default to 0.6/0.2/0.2)");
+            return null;
+        }
+        return split;
+    }
+
+    // ---- model ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Defaults depend on the kind (methods.md section 2): the Punzi-net for <c>dnn</c>/<c>per-mass</c>,
+    /// the Baldi/AffinePNN nets for the parametric kinds. For <c>pnn</c> the reference does not state an
+    /// initialisation; it uses the AffinePNN baseline's (Keras defaults: Glorot-uniform, zero bias).
+    /// </summary>
+    private ModelSpec? ReadModel(YNode? node)
+    {
+        var before = reader.Diagnostics.Count;
+        var map = NodeReader.IsNull(node) ? new YMap(node?.Position ?? default, []) : reader.Section(node, Vocabulary.ModelKeys, "model");
+        if (map is null) return null;
+        var kind = map["kind"] is { } kindNode ? reader.Name(kindNode, Vocabulary.ModelKinds, "model kind") : "dnn";
+        if (kind is null) return null;
+        var parametric = Vocabulary.ParametricKinds.Contains(kind);
+        var model = parametric
+            ? new ModelSpec
+            {
+                Kind = kind, Hidden = [300, 150, 100, 50], Activation = "relu", Dropout = 0.25,
+                WeightInit = "xavier-uniform", BiasInit = "zeros",
+            }
+            : new ModelSpec { Kind = kind };
+
+        if (map["hidden"] is { } hiddenNode && ReadHidden(hiddenNode) is { } hidden) model = model with { Hidden = hidden };
+        if (map["activation"] is { } a && reader.Name(a, Vocabulary.Activations, "activation") is { } activation) model = model with { Activation = activation };
+        if (map["dropout"] is { } dr && reader.NumberIn(dr, "dropout", 0, true, 1, false) is { } dropout) model = model with { Dropout = dropout };
+        if (map["weight_init"] is { } wi && reader.Name(wi, Vocabulary.WeightInits, "weight_init") is { } weightInit) model = model with { WeightInit = weightInit };
+        if (map["bias_init"] is { } bi && reader.Name(bi, Vocabulary.BiasInits, "bias_init") is { } biasInit) model = model with { BiasInit = biasInit };
+        if (map["background_mass"] is { } bm && reader.Name(bm, Vocabulary.BackgroundMasses, "background_mass") is { } backgroundMass) model = model with { BackgroundMass = backgroundMass };
+        if (map["background_mass_mode"] is { } bmm && reader.Name(bmm, Vocabulary.BackgroundMassModes, "background_mass_mode") is { } mode) model = model with { BackgroundMassMode = mode };
+        if (map["balance"] is { } ba && reader.Name(ba, Vocabulary.Balances, "balance") is { } balance) model = model with { Balance = balance };
+        if (map["l2_kernel"] is { } lk && reader.NonNegative(lk, "l2_kernel") is { } l2Kernel) model = model with { L2Kernel = l2Kernel };
+        if (map["l2_bias"] is { } lb && reader.NonNegative(lb, "l2_bias") is { } l2Bias) model = model with { L2Bias = l2Bias };
+        if (map["conditioning"] is { } cn && !NodeReader.IsNull(cn))
+        {
+            if (!parametric)
+                reader.Error(cn, $"conditioning applies to parametric models ({Vocabulary.List(Vocabulary.ParametricKinds)}), not to '{kind}'");
+            else model = model with { Conditioning = ReadConditioning(cn, kind) };
+        }
+        return reader.Diagnostics.Count == before ? model : null;
+    }
+
+    private IReadOnlyList<int>? ReadHidden(YNode node)
+    {
+        if (node is not YSeq seq)
+        {
+            reader.Error(node, $"expected a list of layer widths for hidden (e.g. [8, 4]), got {NodeReader.Describe(node)}");
+            return null;
+        }
+        if (seq.Items.Count == 0)
+        {
+            reader.Error(node, "hidden needs at least one layer width");
+            return null;
+        }
+        var widths = seq.Items.Select(i => reader.IntegerAtLeast(i, "a layer width", 1)).ToList();
+        if (widths.Any(w => w is null)) return null;
+        if (widths.Any(w => w > 1_000_000))
+        {
+            reader.Error(node, "a layer width above 1,000,000 is surely a typo");
+            return null;
+        }
+        return widths.Select(w => (int)w!.Value).ToArray();
+    }
+
+    /// <summary>The kind's own conditioning is stored as null, so writing it out does not change the trial's identity.</summary>
+    private ConditioningSpec? ReadConditioning(YNode node, string kind)
+    {
+        if (reader.Section(node, Vocabulary.ConditioningKeys, "model.conditioning") is not { } map) return null;
+        var own = kind == "pnn" ? new ConditioningSpec("concat", "start") : new ConditioningSpec("affine", "all");
+        var method = map["method"] is { } m ? reader.Name(m, Vocabulary.ConditioningMethods, "conditioning method") : own.Method;
+        var place = map["place"] is { } p ? reader.Name(p, Vocabulary.ConditioningPlaces, "conditioning place") : own.Place;
+        if (method is null || place is null) return null;
+        var spec = new ConditioningSpec(method, place);
+        return spec == own ? null : spec;
+    }
+
+    // ---- schedule ------------------------------------------------------------------------------
+
+    private IReadOnlyList<PhaseSpec>? ReadSchedule(YNode? node, SourcePosition trialPosition)
+    {
+        if (node is null)
+        {
+            reader.Diagnostics.Error(trialPosition, "base needs a 'schedule': a list of training phases");
+            return null;
+        }
+        if (node is not YSeq seq)
+        {
+            reader.Error(node, $"expected a list of phases for schedule, got {NodeReader.Describe(node)}");
+            return null;
+        }
+        if (seq.Items.Count == 0)
+        {
+            reader.Error(node, "schedule needs at least one phase");
+            return null;
+        }
+        var phases = seq.Items.Select(ReadPhase).ToList();
+        return phases.Any(p => p is null) ? null : phases.Select(p => p!).ToList();
+    }
+
+    private PhaseSpec? ReadPhase(YNode node)
+    {
+        var before = reader.Diagnostics.Count;
+        if (reader.Section(node, Vocabulary.PhaseKeys, "a schedule phase") is not { } map) return null;
+        string? loss = null;
+        if (map["loss"] is { } lossNode) loss = reader.Name(lossNode, Vocabulary.Losses, "loss");
+        else reader.Error(map, $"a phase needs a 'loss' ({Vocabulary.List(Vocabulary.Losses)})");
+        long? epochs = null;
+        if (map["epochs"] is { } epochsNode) epochs = reader.IntegerAtLeast(epochsNode, "epochs", 1);
+        else reader.Error(map, "a phase needs 'epochs'");
+
+        var phase = new PhaseSpec { Loss = loss ?? "bce", Epochs = (int)Math.Min(epochs ?? 1, int.MaxValue) };
+        if (map["optimizer"] is { } o && reader.Name(o, Vocabulary.Optimizers, "optimizer") is { } optimizer) phase = phase with { Optimizer = optimizer };
+        if (map["lr"] is { } l && reader.Positive(l, "lr") is { } lr) phase = phase with { LearningRate = lr };
+        if (map["momentum"] is { } mo && reader.NumberIn(mo, "momentum", 0, true, 1, false) is { } momentum)
+        {
+            if (momentum > 0 && phase.Optimizer != "sgd") reader.Error(mo, $"momentum applies to the sgd optimizer, not to '{phase.Optimizer}'");
+            phase = phase with { Momentum = momentum };
+        }
+        if (map["weight_decay"] is { } wd && reader.NonNegative(wd, "weight_decay") is { } weightDecay) phase = phase with { WeightDecay = weightDecay };
+        if (map["batch"] is { } batchNode)
+        {
+            if (batchNode is YScalar { Plain: true, Text: "full" }) phase = phase with { Batch = null };
+            else if (batchNode is YScalar bs && bs.AsInteger() is { } b)
+            {
+                if (b >= 1 && b <= int.MaxValue) phase = phase with { Batch = (int)b };
+                else reader.Error(batchNode, $"batch must be at least 1 (or 'full'), got {b}");
+            }
+            else reader.Error(batchNode, $"expected a batch size or 'full', got {NodeReader.Describe(batchNode)}");
+        }
+        if (map["plateau"] is { } pl && !IsOff(pl)) phase = phase with { Plateau = ReadPlateau(pl) };
+        if (map["early_stopping"] is { } es && !IsOff(es)) phase = phase with { EarlyStopping = ReadEarlyStopping(es) };
+        if (map["keep_best"] is { } kb && !IsOff(kb)) phase = phase with { KeepBest = reader.Name(kb, Vocabulary.Metrics, "metric") };
+        phase = phase with { LossOptions = ReadLossOptions(map, loss) };
+        return reader.Diagnostics.Count == before && loss is not null && epochs is not null ? phase : null;
+    }
+
+    private static bool IsOff(YNode node) => NodeReader.IsNull(node) || node is YScalar { Plain: true, Text: "none" or "false" or "off" };
+
+    private PlateauSpec? ReadPlateau(YNode node)
+    {
+        if (node is YScalar { Plain: true, Text: "true" or "on" }) return new PlateauSpec();
+        if (reader.Section(node, Vocabulary.PlateauKeys, "plateau") is not { } map) return null;
+        var plateau = new PlateauSpec();
+        if (map["factor"] is { } f && reader.NumberIn(f, "plateau.factor", 0, false, 1, false) is { } factor) plateau = plateau with { Factor = factor };
+        if (map["patience"] is { } p && reader.IntegerAtLeast(p, "plateau.patience", 1) is { } patience) plateau = plateau with { Patience = (int)Math.Min(patience, int.MaxValue) };
+        if (map["min_lr"] is { } m && reader.NonNegative(m, "plateau.min_lr") is { } minLr) plateau = plateau with { MinLearningRate = minLr };
+        return plateau;
+    }
+
+    private EarlyStoppingSpec? ReadEarlyStopping(YNode node)
+    {
+        if (node is YScalar { Plain: true, Text: "true" or "on" }) return new EarlyStoppingSpec();
+        if (reader.Section(node, Vocabulary.EarlyStoppingKeys, "early_stopping") is not { } map) return null;
+        var stopping = new EarlyStoppingSpec();
+        if (map["patience"] is { } p && reader.IntegerAtLeast(p, "early_stopping.patience", 1) is { } patience) stopping = stopping with { Patience = (int)Math.Min(patience, int.MaxValue) };
+        if (map["metric"] is { } m && reader.Name(m, Vocabulary.Metrics, "metric") is { } metric) stopping = stopping with { Metric = metric };
+        return stopping;
+    }
+
+    /// <summary>Loss options come from <c>loss_options</c> and from loss-specific keys written in the phase itself.</summary>
+    private JsonObject ReadLossOptions(YMap phase, string? loss)
+    {
+        var options = new JsonObject();
+        var valid = loss is null ? Vocabulary.AllLossOptionKeys : Vocabulary.LossOptionKeys[loss];
+        var entries = phase.Entries.Where(e => Vocabulary.AllLossOptionKeys.Contains(e.Key.Text)).ToList();
+        if (phase["loss_options"] is { } nested && !NodeReader.IsNull(nested))
+        {
+            if (reader.Section(nested, Vocabulary.AllLossOptionKeys, "loss_options") is { } nestedMap) entries.AddRange(nestedMap.Entries);
+        }
+        foreach (var (key, value) in entries)
+        {
+            if (loss is not null && !valid.Contains(key.Text))
+            {
+                reader.Error(key, valid.Length == 0
+                    ? $"loss '{loss}' takes no options, got '{key.Text}'"
+                    : $"'{key.Text}' is not an option of loss '{loss}'; valid: {Vocabulary.List(valid)}");
+                continue;
+            }
+            if (options.ContainsKey(key.Text))
+            {
+                reader.Error(key, $"loss option '{key.Text}' is given twice (in the phase and in loss_options)");
+                continue;
+            }
+            JsonNode? json = key.Text == "formula"
+                ? reader.Name(value, Vocabulary.PunziFormulas, "Punzi formula") is { } formula ? JsonValue.Create(formula) : null
+                : reader.Positive(value, $"loss option '{key.Text}'") is { } number ? JsonValue.Create(number) : null;
+            if (json is not null) options[key.Text] = json;
+        }
+        return options;
+    }
+
+    // ---- evaluation ----------------------------------------------------------------------------
+
+    private EvaluationSpec? ReadEvaluation(YNode? node)
+    {
+        var evaluation = new EvaluationSpec();
+        if (NodeReader.IsNull(node)) return evaluation;
+        if (reader.Section(node, Vocabulary.EvaluationKeys, "evaluation") is not { } map) return null;
+        if (map["validation_every"] is { } v && reader.IntegerAtLeast(v, "validation_every", 0) is { } every) evaluation = evaluation with { ValidationEvery = (int)Math.Min(every, int.MaxValue) };
+        if (map["min_background_yield"] is { } y && reader.NonNegative(y, "min_background_yield") is { } yield) evaluation = evaluation with { MinBackgroundYield = yield };
+        if (map["min_signal_efficiency"] is { } e && reader.NumberIn(e, "min_signal_efficiency", 0, true, 1, true) is { } efficiency) evaluation = evaluation with { MinSignalEfficiency = efficiency };
+        return evaluation;
+    }
+}

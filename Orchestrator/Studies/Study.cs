@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using Studies.Trials.Specs;
+
+namespace Studies.Orchestrator.Studies;
+
+/// <summary>
+/// A validated study file: what data, the base trial every trial starts from, how trials vary
+/// (matrix, exclusions, random search), and how the orchestrator runs and reports them.
+/// Built only by <see cref="StudyLoader"/>; <see cref="StudyExpander.Expand"/> turns it into trials.
+/// </summary>
+public sealed record Study
+{
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
+    /// <summary>Full path of the study file, or the name given to <see cref="StudyLoader.Parse"/>.</summary>
+    public required string SourcePath { get; init; }
+    /// <summary>First 16 hex digits of SHA-256 of the file's text (<see cref="TrialIdentity.DefinitionHash"/>).</summary>
+    public required string DefinitionHash { get; init; }
+    public required DataSection Data { get; init; }
+    /// <summary>The base trial, before any matrix value or search sample is applied.</summary>
+    public required TrialSpec Base { get; init; }
+    /// <summary>In the order written; the first axis varies slowest in the trial list.</summary>
+    public required IReadOnlyList<MatrixAxis> Matrix { get; init; }
+    public required IReadOnlyList<ExcludeRule> Exclude { get; init; }
+    public SearchSection? Search { get; init; }
+    public required ResourcesSection Resources { get; init; }
+    public required RetriesSection Retries { get; init; }
+    public required ReportSection Report { get; init; }
+
+    /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it.</summary>
+    internal IReadOnlyList<PlannedTrial> Trials { get; init; } = [];
+}
+
+/// <summary>The data definition shared by the trials (matrix axes under <c>data.</c> may still vary it per trial).</summary>
+public sealed record DataSection(DataSpec Spec, IReadOnlyList<double>? MassGrid)
+{
+    /// <summary><see cref="TrialIdentity.DataHash"/> of <see cref="Spec"/>: a resume refuses a changed one unless forced.</summary>
+    public string Hash => TrialIdentity.DataHash(Spec);
+}
+
+/// <summary>One matrix axis: a path and its alternatives, either plain values or named sub-trees (variants).</summary>
+public sealed record MatrixAxis(TreePath Path, bool IsVariants, IReadOnlyList<AxisValue> Values)
+{
+    internal SourcePosition Position { get; init; }
+}
+
+/// <summary>One alternative of an axis: its display text (variant name or the value as written) and value.</summary>
+public sealed record AxisValue(string Display, JsonNode? Value)
+{
+    internal YNode Node { get; init; } = null!;
+}
+
+/// <summary>Drops every combination whose axes all match: axis path -> the excluded display values (any of them).</summary>
+public sealed record ExcludeRule(IReadOnlyDictionary<string, IReadOnlyList<string>> Match)
+{
+    /// <summary>Axis index -> value indices, resolved by the reader.</summary>
+    internal IReadOnlyDictionary<int, IReadOnlySet<int>> Resolved { get; init; } = new Dictionary<int, IReadOnlySet<int>>();
+}
+
+public enum SearchDistribution { LogUniform, Uniform, Int, Choice }
+
+/// <summary>Random search: <see cref="Samples"/> points, each applied to every matrix combination.</summary>
+public sealed record SearchSection(int Samples, ulong Seed, IReadOnlyList<SearchParameter> Space);
+
+/// <summary>One searched setting: its path and distribution (bounds for the numeric ones, values for <c>choice</c>).</summary>
+public sealed record SearchParameter(TreePath Path, SearchDistribution Distribution, double Low, double High, IReadOnlyList<AxisValue> Choices)
+{
+    internal SourcePosition Position { get; init; }
+    /// <summary>Values tried in the base before sampling (bounds, every choice), so a bad one is reported even if never drawn.</summary>
+    internal IReadOnlyList<YNode> Probes { get; init; } = [];
+}
+
+/// <summary>
+/// Where trials run. <see cref="Devices"/>: CUDA device indices for trials with <c>device: cuda</c>,
+/// null for all visible ones (<c>auto</c>). <see cref="CpuWorkers"/>: concurrent CPU trials, null
+/// for cores / threads per trial (<c>auto</c>).
+/// </summary>
+public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null);
+
+/// <summary>A failed trial is retried up to <see cref="Max"/> times, waiting <c>BackoffSeconds * 2^(attempt-1)</c> before each.</summary>
+public sealed record RetriesSection(int Max = 1, double BackoffSeconds = 10);
+
+/// <summary>Which axes the report compares (rows/groups) and the metric it leads with.</summary>
+public sealed record ReportSection(IReadOnlyList<string> Compare, string Headline);
+
+/// <summary>One trial of a study: its identity, full spec, and the axis values that produced it (display text).</summary>
+public sealed record PlannedTrial(string TrialId, TrialSpec Spec, IReadOnlyDictionary<string, string> Axes);

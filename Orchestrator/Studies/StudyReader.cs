@@ -1,0 +1,359 @@
+using System.Text.RegularExpressions;
+using Studies.Trials.Results;
+using Studies.Trials.Specs;
+
+namespace Studies.Orchestrator.Studies;
+
+/// <summary>Reads the sections of a study file into <see cref="Study"/>, reporting every problem it finds.</summary>
+internal sealed partial class StudyReader(NodeReader reader, string studyDirectory)
+{
+    private const int MaxTrials = 100_000;
+
+    public Study? Read(YNode root, string sourcePath, string text)
+    {
+        if (reader.Section(root, Vocabulary.StudyKeys, "the study file", allowExtensions: true) is not { } top) return null;
+
+        string? name = null;
+        if (top["study"] is { } nameNode && reader.Text(nameNode, "study") is { } n)
+        {
+            if (NamePattern().IsMatch(n)) name = n;
+            else reader.Error(nameNode, $"study name '{n}' may hold only letters, digits, '.', '_' and '-' (it names folders), and must start with a letter or digit");
+        }
+        else if (top["study"] is null) reader.Diagnostics.Error(top.Position, "the study needs a name: 'study: my-study'");
+        var description = top["description"] is { } d && !NodeReader.IsNull(d) ? reader.Text(d, "description") ?? "" : "";
+
+        var resources = ReadResources(top["resources"]);
+        var specs = new SpecReader(reader, studyDirectory, resources.ThreadsPerTrial);
+
+        DataSpec? data = null;
+        IReadOnlyList<double>? grid = null;
+        if (top["data"] is { } dataNode) data = specs.ReadData(dataNode, out grid);
+        else reader.Diagnostics.Error(top.Position, "the study needs a 'data' section with at least a 'source'");
+
+        var trial = BuildTrialTree(top);
+        var matrix = ReadMatrix(top["matrix"], trial);
+        var exclude = ReadExclude(top["exclude"], matrix);
+        var search = ReadSearch(top["search"], trial, matrix);
+        var retries = ReadRetries(top["retries"]);
+        var report = ReadReport(top["report"], matrix, search);
+
+        var baseSpec = specs.Read(trial);
+        IReadOnlyList<PlannedTrial> trials = [];
+        var count = matrix.Aggregate(1L, (p, a) => p * a.Values.Count) * (search?.Samples ?? 1);
+        if (count > MaxTrials)
+            reader.Diagnostics.Error(top["matrix"]?.Position ?? top.Position, $"the study expands to {count} trials; at most {MaxTrials}");
+        else trials = StudyExpander.Plan(trial, matrix, exclude, search, specs, reader, top["matrix"]?.Position ?? top.Position);
+
+        if (reader.Diagnostics.Count > 0 || name is null || data is null || baseSpec is null) return null;
+        return new Study
+        {
+            Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
+            Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
+            Resources = resources, Retries = retries, Report = report, Trials = trials,
+        };
+    }
+
+    /// <summary>The base with the top-level data section under <c>data</c>: what matrix paths are relative to.</summary>
+    private YMap BuildTrialTree(YMap top)
+    {
+        var entries = new List<KeyValuePair<YScalar, YNode>>();
+        if (top.KeyNode("data") is { } dataKey) entries.Add(KeyValuePair.Create(dataKey, top["data"]!));
+        var baseNode = top["base"];
+        if (baseNode is null)
+        {
+            reader.Diagnostics.Error(top.Position, "the study needs a 'base' section: the trial every trial starts from (at least a schedule)");
+            return new YMap(top.Position, entries);
+        }
+        if (reader.Section(baseNode, [.. Vocabulary.BaseKeys, "data"], "base") is not { } map) return new YMap(baseNode.Position, entries);
+        foreach (var entry in map.Entries)
+        {
+            if (entry.Key.Text == "data") reader.Error(entry.Key, "data is a top-level section of the study, not part of base");
+            else entries.Add(entry);
+        }
+        return new YMap(map.Position, entries);
+    }
+
+    private TreePath? ReadPath(YScalar key, YMap trial, string what)
+    {
+        if (TreePath.TryParse(key.Text) is not { } path)
+        {
+            reader.Error(key, $"invalid {what} path '{key.Text}': write keys joined by '.', with [n] for list items (e.g. schedule[0].lr)");
+            return null;
+        }
+        if (TreePaths.Check(path, trial) is { } problem)
+        {
+            reader.Error(key, $"{what} {problem}");
+            return null;
+        }
+        return path;
+    }
+
+    private List<MatrixAxis> ReadMatrix(YNode? node, YMap trial)
+    {
+        var axes = new List<MatrixAxis>();
+        if (NodeReader.IsNull(node)) return axes;
+        if (node is not YMap map)
+        {
+            reader.Error(node!, $"expected a mapping of axis paths for matrix, got {NodeReader.Describe(node!)}");
+            return axes;
+        }
+        reader.CheckDuplicates(map, "matrix axis");
+        foreach (var (key, value) in map.Entries)
+        {
+            var path = ReadPath(key, trial, "matrix axis");
+            var values = new List<AxisValue>();
+            bool variants;
+            switch (value)
+            {
+                case YSeq seq:
+                    variants = false;
+                    var seen = new Dictionary<string, YNode>(StringComparer.Ordinal);
+                    foreach (var item in seq.Items)
+                    {
+                        var canonical = YamlJson.Canonical(item);
+                        if (!seen.TryAdd(canonical, item))
+                            reader.Error(item, $"duplicate value '{item.Display()}' in matrix axis '{key.Text}' (first at {seen[canonical].Position})");
+                        else values.Add(new AxisValue(item.Display(), YamlJson.ToJson(item)) { Node = item });
+                    }
+                    break;
+                case YMap named:
+                    variants = true;
+                    reader.CheckDuplicates(named, "variant name");
+                    foreach (var (variant, tree) in named.Entries.DistinctBy(e => e.Key.Text))
+                        values.Add(new AxisValue(variant.Text, YamlJson.ToJson(tree)) { Node = tree });
+                    break;
+                default:
+                    reader.Error(value, $"matrix axis '{key.Text}' needs a list of values or a mapping of named variants, got {NodeReader.Describe(value)}");
+                    continue;
+            }
+            if (values.Count == 0 && value is YSeq or YMap)
+                reader.Error(value, $"matrix axis '{key.Text}' is empty; give at least one value");
+            else if (path is not null)
+                axes.Add(new MatrixAxis(path, variants, values) { Position = key.Position });
+        }
+        return axes;
+    }
+
+    private List<ExcludeRule> ReadExclude(YNode? node, List<MatrixAxis> matrix)
+    {
+        var rules = new List<ExcludeRule>();
+        if (NodeReader.IsNull(node)) return rules;
+        var items = node is YSeq seq ? seq.Items : [node!];
+        var axisNames = matrix.Select(a => a.Path.Text).ToArray();
+        foreach (var item in items)
+        {
+            if (item is not YMap rule || rule.Entries.Count == 0)
+            {
+                reader.Error(item, $"an exclude rule is a mapping of matrix axes to values, e.g. {{model.kind: per-mass}}, got {NodeReader.Describe(item)}");
+                continue;
+            }
+            reader.CheckDuplicates(rule, "key");
+            var match = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            var resolved = new Dictionary<int, IReadOnlySet<int>>();
+            var ok = true;
+            foreach (var (key, value) in rule.Entries.DistinctBy(e => e.Key.Text))
+            {
+                var axisIndex = matrix.FindIndex(a => a.Path.Text == key.Text);
+                if (axisIndex < 0)
+                {
+                    var closest = Vocabulary.Closest(key.Text, axisNames);
+                    reader.Error(key, $"exclude names '{key.Text}', which is not a matrix axis"
+                        + (closest is not null ? $", did you mean '{closest}'?" : axisNames.Length == 0 ? " (the matrix is empty)" : $"; axes: {Vocabulary.List(axisNames)}"));
+                    ok = false;
+                    continue;
+                }
+                var axis = matrix[axisIndex];
+                var indices = MatchValues(axis, value);
+                if (indices is null) ok = false;
+                else
+                {
+                    resolved[axisIndex] = indices;
+                    match[key.Text] = indices.Order().Select(i => axis.Values[i].Display).ToList();
+                }
+            }
+            if (ok) rules.Add(new ExcludeRule(match) { Resolved = resolved });
+        }
+        return rules;
+    }
+
+    /// <summary>The axis values an exclude entry names: one value (or variant name), or a list of them.</summary>
+    private HashSet<int>? MatchValues(MatrixAxis axis, YNode value)
+    {
+        int Find(YNode candidate) => axis.IsVariants
+            ? axis.Values.ToList().FindIndex(v => candidate is YScalar s && v.Display == s.Text)
+            : axis.Values.ToList().FindIndex(v => YamlJson.Canonical(v.Node) == YamlJson.Canonical(candidate));
+        var whole = Find(value);
+        if (whole >= 0) return [whole];
+        var candidates = value is YSeq seq ? seq.Items : [value];
+        var found = new HashSet<int>();
+        foreach (var candidate in candidates)
+        {
+            var index = Find(candidate);
+            if (index >= 0)
+            {
+                found.Add(index);
+                continue;
+            }
+            var shown = Vocabulary.List(axis.Values.Select(v => v.Display));
+            reader.Error(candidate, axis.IsVariants
+                ? $"exclude: '{candidate.Display()}' is not a variant of matrix axis '{axis.Path}'; variants: {shown}"
+                : $"exclude: '{candidate.Display()}' is not a value of matrix axis '{axis.Path}'; values: {shown}");
+            return null;
+        }
+        return found;
+    }
+
+    private SearchSection? ReadSearch(YNode? node, YMap trial, List<MatrixAxis> matrix)
+    {
+        if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.SearchKeys, "search") is not { } map) return null;
+        var samples = 0L;
+        if (map["samples"] is { } s) samples = reader.IntegerAtLeast(s, "search.samples", 1) ?? 0;
+        else reader.Error(map, "search needs 'samples': how many random points to draw");
+        ulong seed = 1;
+        if (map["seed"] is { } sd && reader.IntegerAtLeast(sd, "search.seed", 0) is { } seedValue) seed = (ulong)seedValue;
+        var space = new List<SearchParameter>();
+        if (map["space"] is not { } spaceNode)
+            reader.Error(map, "search needs a 'space': setting paths with their distributions");
+        else if (spaceNode is not YMap spaceMap || spaceMap.Entries.Count == 0)
+            reader.Error(spaceNode, $"search.space must map setting paths to distributions, e.g. {{schedule[0].lr: {{loguniform: [1e-4, 1e-1]}}}}, got {NodeReader.Describe(spaceNode)}");
+        else
+        {
+            reader.CheckDuplicates(spaceMap, "search parameter");
+            foreach (var (key, value) in spaceMap.Entries.DistinctBy(e => e.Key.Text))
+            {
+                var path = ReadPath(key, trial, "search parameter");
+                if (path is not null && matrix.Any(a => a.Path.Text == path.Text))
+                {
+                    reader.Error(key, $"'{path}' is both a matrix axis and a search parameter; choose one");
+                    path = null;
+                }
+                if (ReadDistribution(value, key.Text) is not { } parameter || path is null) continue;
+                var integerTarget = path.Steps[^1].Key is { } last
+                    ? Vocabulary.IntegerKeys.Contains(last)
+                    : path.Steps.Count >= 2 && path.Steps[^2].Key == "hidden";
+                if (integerTarget && parameter.Distribution is SearchDistribution.LogUniform or SearchDistribution.Uniform)
+                    reader.Error(value, $"'{path}' takes whole numbers; search it with {{int: [low, high]}} (or choice), not {parameter.Distribution.ToString().ToLowerInvariant()}");
+                else space.Add(parameter with { Path = path, Position = key.Position });
+            }
+        }
+        return samples > 0 && space.Count > 0 ? new SearchSection((int)Math.Min(samples, MaxTrials + 1), seed, space) : null;
+    }
+
+    private SearchParameter? ReadDistribution(YNode node, string name)
+    {
+        if (reader.Section(node, Vocabulary.Distributions, $"search parameter '{name}'") is not { } map) return null;
+        if (map.Entries.Count != 1)
+        {
+            reader.Error(map, $"search parameter '{name}' needs exactly one distribution ({Vocabulary.List(Vocabulary.Distributions)})");
+            return null;
+        }
+        var (kindKey, args) = map.Entries[0];
+        var placeholder = TreePath.TryParse("x")!;
+        switch (kindKey.Text)
+        {
+            case "choice":
+                if (args is not YSeq { Items.Count: > 0 } choices)
+                {
+                    reader.Error(args, $"choice needs a non-empty list of values, got {NodeReader.Describe(args)}");
+                    return null;
+                }
+                return new SearchParameter(placeholder, SearchDistribution.Choice, 0, 0,
+                    choices.Items.Select(c => new AxisValue(c.Display(), YamlJson.ToJson(c)) { Node = c }).ToList()) { Probes = choices.Items };
+            case "loguniform" or "uniform" or "int":
+                if (args is not YSeq { Items.Count: 2 } bounds)
+                {
+                    reader.Error(args, $"{kindKey.Text} needs two bounds [low, high], got {NodeReader.Describe(args)}");
+                    return null;
+                }
+                var integer = kindKey.Text == "int";
+                double? Bound(YNode b) => integer ? reader.Integer(b, "an int bound") : reader.Number(b, $"a {kindKey.Text} bound");
+                if (Bound(bounds.Items[0]) is not { } low || Bound(bounds.Items[1]) is not { } high) return null;
+                if (kindKey.Text == "loguniform" && (low <= 0 || high <= 0))
+                {
+                    reader.Error(low <= 0 ? bounds.Items[0] : bounds.Items[1], $"loguniform bounds must be positive, got [{NodeReader.Format(low)}, {NodeReader.Format(high)}]");
+                    return null;
+                }
+                if (integer ? low > high : low >= high)
+                {
+                    reader.Error(bounds, low == high
+                        ? $"{kindKey.Text} bounds are equal ({NodeReader.Format(low)}); use a fixed value in base instead"
+                        : $"{kindKey.Text} bounds are reversed: low {NodeReader.Format(low)} is above high {NodeReader.Format(high)}");
+                    return null;
+                }
+                var distribution = kindKey.Text switch { "loguniform" => SearchDistribution.LogUniform, "uniform" => SearchDistribution.Uniform, _ => SearchDistribution.Int };
+                return new SearchParameter(placeholder, distribution, low, high, []) { Probes = bounds.Items };
+            default:
+                return null; // unknown key already reported
+        }
+    }
+
+    private ResourcesSection ReadResources(YNode? node)
+    {
+        var resources = new ResourcesSection();
+        if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.ResourcesKeys, "resources") is not { } map) return resources;
+        if (map["devices"] is { } devices && !IsAuto(devices))
+        {
+            if (devices is YSeq { Items.Count: > 0 } list)
+            {
+                var indices = list.Items.Select(i => reader.IntegerAtLeast(i, "a CUDA device index", 0)).ToList();
+                if (indices.All(i => i is not null))
+                {
+                    if (indices.Distinct().Count() != indices.Count) reader.Error(devices, "a CUDA device is listed twice in resources.devices");
+                    else resources = resources with { Devices = indices.Select(i => (int)i!.Value).ToList() };
+                }
+            }
+            else reader.Error(devices, $"resources.devices is 'auto' or a list of CUDA device indices, got {NodeReader.Describe(devices)}");
+        }
+        if (map["trials_per_device"] is { } t && reader.IntegerAtLeast(t, "trials_per_device", 1) is { } perDevice)
+            resources = resources with { TrialsPerDevice = (int)Math.Min(perDevice, 1024) };
+        if (map["threads_per_trial"] is { } th && reader.IntegerAtLeast(th, "threads_per_trial", 1) is { } threads)
+            resources = resources with { ThreadsPerTrial = (int)Math.Min(threads, 1024) };
+        if (map["cpu_workers"] is { } w && !IsAuto(w) && reader.IntegerAtLeast(w, "cpu_workers", 1) is { } workers)
+            resources = resources with { CpuWorkers = (int)Math.Min(workers, 4096) };
+        return resources;
+    }
+
+    private static bool IsAuto(YNode node) => node is YScalar { Plain: true, Text: "auto" } || NodeReader.IsNull(node);
+
+    private RetriesSection ReadRetries(YNode? node)
+    {
+        var retries = new RetriesSection();
+        if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.RetriesKeys, "retries") is not { } map) return retries;
+        if (map["max"] is { } m && reader.IntegerAtLeast(m, "retries.max", 0) is { } max)
+        {
+            if (max > 100) reader.Error(m, $"retries.max above 100 is surely a typo, got {max}");
+            else retries = retries with { Max = (int)max };
+        }
+        if (map["backoff"] is { } b && reader.NonNegative(b, "retries.backoff (seconds)") is { } backoff) retries = retries with { BackoffSeconds = backoff };
+        return retries;
+    }
+
+    private ReportSection ReadReport(YNode? node, List<MatrixAxis> matrix, SearchSection? search)
+    {
+        var axes = matrix.Select(a => a.Path.Text).Concat(search?.Space.Select(p => p.Path.Text) ?? []).ToArray();
+        var report = new ReportSection(matrix.Where(a => a.Path.Text != "seed").Select(a => a.Path.Text).ToList(), MetricNames.SigmaMinBestCut);
+        if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.ReportKeys, "report") is not { } map) return report;
+        if (map["compare"] is { } compareNode)
+        {
+            var items = compareNode is YSeq seq ? seq.Items : [compareNode];
+            var compare = new List<string>();
+            foreach (var item in items)
+            {
+                if (reader.Text(item, "a report axis") is not { } axis) continue;
+                if (axes.Contains(axis)) compare.Add(axis);
+                else
+                {
+                    var closest = Vocabulary.Closest(axis, axes);
+                    reader.Error(item, $"report.compare names '{axis}', which is not a matrix axis or search parameter"
+                        + (closest is not null ? $", did you mean '{closest}'?" : axes.Length == 0 ? "" : $"; axes: {Vocabulary.List(axes)}"));
+                }
+            }
+            report = report with { Compare = compare };
+        }
+        if (map["headline"] is { } h && reader.Name(h, Vocabulary.Metrics, "metric") is { } headline) report = report with { Headline = headline };
+        return report;
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,136 @@
+using System.Reflection;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Studies;
+
+/// <summary>
+/// Every name a study file may use: keys of each section and the allowed values of named choices.
+/// One table per section keeps the reader, the matrix-path check and the documentation in step.
+/// </summary>
+internal static class Vocabulary
+{
+    public static readonly string[] StudyKeys = ["study", "description", "data", "base", "matrix", "exclude", "search", "resources", "retries", "report"];
+    public static readonly string[] BaseKeys = ["model", "schedule", "seed", "device", "evaluation"];
+    /// <summary>Keys of an expanded trial: the base plus the top-level data section (matrix paths may start with <c>data.</c>).</summary>
+    public static readonly string[] TrialKeys = ["data", .. BaseKeys];
+    public static readonly string[] DataKeys = ["source", "options", "holdout", "split", "mass_scale"];
+    public static readonly string[] SplitKeys = ["train", "validation", "test"];
+    public static readonly string[] ModelKeys =
+    [
+        "kind", "hidden", "activation", "dropout", "conditioning", "weight_init", "bias_init",
+        "background_mass", "background_mass_mode", "balance", "l2_kernel", "l2_bias",
+    ];
+    public static readonly string[] ConditioningKeys = ["method", "place"];
+    public static readonly string[] PhaseOwnKeys =
+    [
+        "loss", "epochs", "optimizer", "lr", "momentum", "weight_decay", "batch", "plateau",
+        "early_stopping", "keep_best", "loss_options",
+    ];
+    public static readonly string[] PlateauKeys = ["factor", "patience", "min_lr"];
+    public static readonly string[] EarlyStoppingKeys = ["patience", "metric"];
+    public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_signal_efficiency"];
+    public static readonly string[] SearchKeys = ["samples", "seed", "space"];
+    public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
+    public static readonly string[] ResourcesKeys = ["devices", "trials_per_device", "threads_per_trial", "cpu_workers"];
+    public static readonly string[] RetriesKeys = ["max", "backoff"];
+    public static readonly string[] ReportKeys = ["compare", "headline"];
+
+    /// <summary>Settings that take whole numbers: a search over them must use the <c>int</c> distribution.</summary>
+    public static readonly string[] IntegerKeys = ["epochs", "patience", "seed", "validation_every", "batch", "hidden"];
+
+    public static readonly string[] Sources = ["gaussian-toy", "lovasz-toy", "recoil-toy", "hepmass", "csv", "npz"];
+    /// <summary>Sources that read a file named by <c>options.path</c>.</summary>
+    public static readonly string[] FileSources = ["hepmass", "csv", "npz"];
+    public static readonly string[] ModelKinds = ["dnn", "pnn", "affine-pnn", "per-mass"];
+    public static readonly string[] ParametricKinds = ["pnn", "affine-pnn"];
+    public static readonly string[] Activations = ["tanh", "relu"];
+    public static readonly string[] WeightInits = ["kaiming-normal", "xavier-uniform", "he-uniform", "pytorch"];
+    public static readonly string[] BiasInits = ["normal", "zeros", "pytorch"];
+    public static readonly string[] ConditioningMethods = ["concat", "bias", "scale", "affine"];
+    public static readonly string[] ConditioningPlaces = ["start", "all", "end"];
+    public static readonly string[] BackgroundMasses = ["identical", "uniform"];
+    public static readonly string[] BackgroundMassModes = ["fixed", "resampled"];
+    public static readonly string[] Balances = ["none", "class", "signal", "background", "full"];
+    public static readonly string[] Losses = ["bce", "punzi", "lovasz"];
+    public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
+    public static readonly string[] PunziFormulas = ["full", "simple"];
+
+    /// <summary>Loss-specific options, written in the phase itself or under <c>loss_options</c>.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> LossOptionKeys = new Dictionary<string, string[]>
+    {
+        ["bce"] = [],
+        ["punzi"] = ["formula", "a", "b", "luminosity", "scale", "n_sigma", "eps_floor", "b_floor"],
+        ["lovasz"] = ["luminosity", "eps"],
+    };
+
+    public static readonly string[] AllLossOptionKeys = LossOptionKeys.Values.SelectMany(v => v).Distinct().ToArray();
+    public static readonly string[] PhaseKeys = [.. PhaseOwnKeys, .. AllLossOptionKeys];
+
+    /// <summary>Validation metrics a phase can keep the best epoch of, or stop early on.</summary>
+    public static readonly string[] Metrics = typeof(MetricNames)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .Where(n => n is not (MetricNames.LearningRate or MetricNames.BestCut or MetricNames.GlobalCut or MetricNames.OptimalSuffix))
+        .ToArray();
+
+    /// <summary>Common other spellings, so that a near-miss of a short key still finds it (<c>learning_rate</c> -> <c>lr</c>).</summary>
+    private static readonly Dictionary<string, string[]> Synonyms = new()
+    {
+        ["lr"] = ["learning_rate", "learningrate", "lr_rate", "eta"],
+        ["batch"] = ["batch_size", "batchsize", "bs"],
+        ["epochs"] = ["n_epochs", "num_epochs", "epoch", "max_epochs"],
+        ["optimizer"] = ["optimiser", "optim", "opt"],
+        ["hidden"] = ["layers", "hidden_layers", "hidden_units", "units"],
+        ["activation"] = ["act", "activation_function"],
+        ["loss"] = ["loss_function", "objective"],
+        ["plateau"] = ["lr_plateau", "reduce_on_plateau", "reduce_lr_on_plateau", "scheduler"],
+        ["weight_decay"] = ["decay", "wd"],
+        ["source"] = ["dataset", "data_set", "name", "kind", "type"],
+        ["validation"] = ["val", "valid", "dev"],
+        ["kind"] = ["type", "model", "architecture"],
+        ["samples"] = ["n_samples", "num_samples", "trials", "n_trials"],
+        ["max"] = ["max_retries", "retries", "attempts"],
+        ["min_lr"] = ["min_learning_rate", "minimum_lr"],
+        ["keep_best"] = ["best_epoch", "keep_best_epoch", "checkpoint"],
+        ["seed"] = ["seeds", "random_seed"],
+        ["schedule"] = ["phases", "stages", "training"],
+    };
+
+    /// <summary>The valid name closest to <paramref name="given"/>, if it is close enough to be a likely typo.</summary>
+    public static string? Closest(string given, IEnumerable<string> valid)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var name in valid)
+        {
+            var spellings = Synonyms.TryGetValue(name, out var other) ? [name, .. other] : new[] { name };
+            foreach (var spelling in spellings)
+            {
+                var distance = EditDistance(given.ToLowerInvariant(), spelling);
+                var limit = Math.Max(1, Math.Min(3, spelling.Length / 3));
+                if (distance <= limit && distance < bestDistance) (best, bestDistance) = (name, distance);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1.</summary>
+    public static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        for (var j = 1; j <= b.Length; j++)
+        {
+            var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+        }
+        return d[a.Length, b.Length];
+    }
+
+    public static string List(IEnumerable<string> names) => string.Join(", ", names);
+}

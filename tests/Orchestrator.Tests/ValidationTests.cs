@@ -1,0 +1,81 @@
+namespace Studies.Orchestrator.Tests;
+
+public sealed class ValidationTests
+{
+    private static IReadOnlyList<StudyError> Errors(string yaml) =>
+        Assert.Throws<StudyValidationException>(() => StudyText.Load(yaml)).Errors;
+
+    [Fact]
+    public void A_mistake_in_the_base_is_reported_once_however_many_trials_share_it()
+    {
+        var errors = Errors("""
+            study: t
+            data: {source: gaussian-toy}
+            base:
+              colour: blue
+              schedule: [{loss: bce, epochs: 5, lr: -1}]
+            matrix: {seed: [1, 2, 3], model.kind: [dnn, pnn]}
+            """);
+        Assert.Equal(2, errors.Count);
+        Assert.Equal((4, 3), (errors[0].Line, errors[0].Column));
+        Assert.StartsWith("unknown key 'colour' in base; valid keys: model, schedule", errors[0].Message);
+        Assert.Equal("5:41: lr must be positive, got -1", $"{errors[1].Line}:{errors[1].Column}: {errors[1].Message}");
+    }
+
+    [Fact]
+    public void Errors_come_sorted_by_position_and_print_as_file_line_column_message()
+    {
+        var e = Assert.Throws<StudyValidationException>(() => StudyLoader.Parse("""
+            study: t
+            data: {source: nope}
+            base:
+              schedule: [{loss: nope, epochs: 0}]
+            """, "my.yaml", "."));
+        Assert.Equal(3, e.Errors.Count);
+        Assert.Equal(e.Errors.OrderBy(x => x.Position), e.Errors);
+        Assert.StartsWith("my.yaml:2:16: unknown data source 'nope'", e.Errors[0].ToString());
+        Assert.Contains("my.yaml:4:35: epochs must be at least 1, got 0", e.Message);
+    }
+
+    [Fact]
+    public void A_missing_study_file_is_a_validation_error_naming_the_file()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "no-such-study.yaml");
+        var error = Assert.Single(Assert.Throws<StudyValidationException>(() => StudyLoader.Load(path)).Errors);
+        Assert.Equal(path, error.File);
+        Assert.Contains("cannot read the study file", error.Message);
+    }
+
+    [Fact]
+    public void Identical_trials_from_different_combinations_are_refused()
+    {
+        var errors = Errors("""
+            study: t
+            data: {source: gaussian-toy}
+            base: {schedule: [{loss: bce, epochs: 5}]}
+            matrix:
+              model:
+                a: {kind: dnn}
+                b: {kind: dnn, hidden: [8, 4]}
+            """);
+        Assert.Contains("two combinations give the same trial", Assert.Single(errors).Message);
+    }
+
+    [Fact]
+    public void Matrix_paths_may_set_settings_the_base_leaves_to_their_defaults()
+    {
+        var trials = StudyText.Expand("""
+            study: t
+            data: {source: gaussian-toy}
+            base: {schedule: [{loss: bce, epochs: 5}]}
+            matrix:
+              model.conditioning.place: [all, end]
+              model.kind: [pnn]
+              data.split.train: [0.6]
+              evaluation.validation_every: [0, 5]
+            """);
+        Assert.Equal(4, trials.Count);
+        Assert.Equal(["all", "all", "end", "end"], trials.Select(t => t.Spec.Model.Conditioning!.Place));
+        Assert.Equal([0, 5, 0, 5], trials.Select(t => t.Spec.Evaluation.ValidationEvery));
+    }
+}
