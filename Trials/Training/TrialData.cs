@@ -22,6 +22,11 @@ public sealed class TrialData
     /// <summary>Per-process cross-sections in fb (for the Lovász loss); empty when the data set has none.</summary>
     public IReadOnlyDictionary<string, double> CrossSections { get; init; } = new Dictionary<string, double>();
     public double Luminosity { get; init; } = 1;
+    /// <summary>
+    /// Expected signal events at efficiency 1 (sigma_signal x L), turning an absolute efficiency eps
+    /// into a yield for the significance metrics; for unweighted toys the generated events per mass.
+    /// </summary>
+    public double SignalYieldPerEfficiency { get; init; } = 1;
 
     public required long[] Train { get; init; }
     public required long[] Validation { get; init; }
