@@ -1,3 +1,4 @@
+using Studies.Trials.Metrics;
 using Studies.Trials.Engine;
 
 namespace Studies.Trials.Losses;

@@ -10,9 +10,10 @@ public enum PunziFormula
 }
 
 /// <summary>
-/// Parameters of the Punzi minimum detectable cross-section. Names follow the loss options of the
-/// trial spec (a, b, luminosity, formula, eps_floor, b_floor); sigma_min comes out in fb when
-/// <see cref="Luminosity"/> is in fb^-1.
+/// Parameters of the Punzi minimum detectable cross-section, shared by the Punzi loss and the
+/// sensitivity metrics so both measure the same thing. Names follow the loss options of the trial
+/// spec (a, b, luminosity, formula, scale, n_sigma, eps_floor, b_floor); sigma_min comes out in fb
+/// when <see cref="Luminosity"/> is in fb^-1. Defaults are the Punzi-net reference (methods.md section 3).
 /// </summary>
 public sealed record PunziParameters
 {
@@ -27,13 +28,22 @@ public sealed record PunziParameters
 
     public PunziFormula Formula { get; init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(Formula), value, "PunziParameters.Formula: unknown formula."); } = PunziFormula.Full;
 
+    /// <summary>Common efficiency scale s ("trigger efficiency"), applied to signal and background alike.</summary>
+    public double Scale { get; init => field = Check.Positive(value, nameof(Scale)); } = 0.9;
+
+    /// <summary>Window half-width in resolution units: |v - m^2| &lt; NSigma * width(m).</summary>
+    public double NSigma { get; init => field = Check.Positive(value, nameof(NSigma)); } = 2;
+
     /// <summary>eps is raised to at least this (sigma_min diverges at eps = 0).</summary>
-    public double EpsilonFloor { get; init => field = Check.Positive(value, nameof(EpsilonFloor)); } = 1e-6;
+    public double EfficiencyFloor { get; init => field = Check.Positive(value, nameof(EfficiencyFloor)); } = 1e-6;
 
     /// <summary>B is raised to at least this (the derivative of sqrt(B) diverges at B = 0).</summary>
     public double BackgroundFloor { get; init => field = Check.Positive(value, nameof(BackgroundFloor)); } = 1e-9;
 
     public static readonly PunziParameters Default = new();
+
+    /// <summary>Every value is checked when set; kept so call sites can state that they rely on it.</summary>
+    public PunziParameters Validate() => this;
 }
 
 internal static class Check

@@ -1,3 +1,5 @@
+using Studies.Trials.Engine;
+
 namespace Studies.Trials.Metrics;
 
 /// <summary>A cut chosen by a scan, and the value of the metric there.</summary>
@@ -26,12 +28,25 @@ public static class PunziSensitivity
 
     internal static double SigmaMinUnchecked(double eps, double background, PunziParameters p)
     {
-        eps = Math.Max(eps, p.EpsilonFloor);
+        eps = Math.Max(eps, p.EfficiencyFloor);
         background = Math.Max(background, p.BackgroundFloor);
         double a = p.A, b = p.B, sqrtB = Math.Sqrt(background);
         var constant = p.Formula == PunziFormula.Full ? a * a / 8 + 9 * b * b / 13 : b * b / 2;
         var numerator = constant + a * sqrtB + b / 2 * Math.Sqrt(b * b + 4 * a * sqrtB + 4 * background);
         return numerator / (eps * p.Luminosity);
+    }
+
+    /// <summary>
+    /// The same expression element-wise on tensors, differentiable, with no floors: the Punzi loss
+    /// clamps eps and B itself so that a clamped value passes no gradient.
+    /// </summary>
+    public static Tensor SigmaMin(Tensor efficiency, Tensor background, PunziParameters parameters)
+    {
+        var (a, b) = (parameters.A, parameters.B);
+        var rootB = background.Sqrt();
+        var constant = parameters.Formula == PunziFormula.Full ? a * a / 8 + 9 * b * b / 13 : b * b / 2;
+        var numerator = rootB * a + constant + ((rootB * (4 * a) + background * 4) + b * b).Sqrt() * (b / 2);
+        return numerator / (efficiency * parameters.Luminosity);
     }
 
     /// <summary>sigma_min with the events of score >= <paramref name="cut"/> selected.</summary>

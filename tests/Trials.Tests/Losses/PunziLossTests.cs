@@ -1,3 +1,4 @@
+using Studies.Trials.Metrics;
 using Studies.Trials.Losses;
 
 namespace Studies.Trials.Tests.Losses;
@@ -88,7 +89,8 @@ public sealed class PunziLossTests
         {
             (0.1, 4, (9.0 / 8 + 9 * b * b / 13 + 6 + b / 2 * Math.Sqrt(b * b + 24 + 16)) / 5,
                      (b * b / 2 + 6 + b / 2 * Math.Sqrt(b * b + 24 + 16)) / 5),
-            (0.5, 0, (9.0 / 8 + 9 * b * b / 13 + b / 2 * b) / 25, b * b / 25),
+            (0.5, 1, (9.0 / 8 + 9 * b * b / 13 + 3 + b / 2 * Math.Sqrt(b * b + 12 + 4)) / 25,
+                     (b * b / 2 + 3 + b / 2 * Math.Sqrt(b * b + 12 + 4)) / 25),
             (0.02, 9, (9.0 / 8 + 9 * b * b / 13 + 9 + b / 2 * Math.Sqrt(b * b + 36 + 36)) / 1,
                       (b * b / 2 + 9 + b / 2 * Math.Sqrt(b * b + 36 + 36)) / 1),
         };

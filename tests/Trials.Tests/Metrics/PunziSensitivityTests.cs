@@ -53,7 +53,7 @@ public sealed class PunziSensitivityTests
         Assert.Equal(PunziSensitivity.SigmaMin(1e-6, 4, p), PunziSensitivity.SigmaMin(1e-8, 4, p));
         Assert.Equal(PunziSensitivity.SigmaMin(0.3, 1e-9, p), PunziSensitivity.SigmaMin(0.3, 1e-14, p));
         Assert.NotEqual(PunziSensitivity.SigmaMin(0.3, 1e-9, p), PunziSensitivity.SigmaMin(0.3, 1e-6, p));
-        var raised = p with { EpsilonFloor = 0.01, BackgroundFloor = 1 };
+        var raised = p with { EfficiencyFloor = 0.01, BackgroundFloor = 1 };
         Assert.Equal(PunziSensitivity.SigmaMin(0.01, 1, raised), PunziSensitivity.SigmaMin(0.001, 0.5, raised));
         Assert.Equal((9.0 / 8 + 9 * B * B / 13 + 3 + B / 2 * Math.Sqrt(B * B + 12 + 4)) / (0.01 * 50),
             PunziSensitivity.SigmaMin(0, 0, raised), 12);
@@ -66,6 +66,6 @@ public sealed class PunziSensitivityTests
         Assert.Contains("eps", Assert.Throws<ArgumentOutOfRangeException>(() => PunziSensitivity.SigmaMin(double.NaN, 1, p)).Message);
         Assert.Contains("B must", Assert.Throws<ArgumentOutOfRangeException>(() => PunziSensitivity.SigmaMin(0.1, -1, p)).Message);
         Assert.Contains("Luminosity", Assert.Throws<ArgumentOutOfRangeException>(() => p with { Luminosity = 0 }).Message);
-        Assert.Contains("EpsilonFloor", Assert.Throws<ArgumentOutOfRangeException>(() => new PunziParameters { EpsilonFloor = -1 }).Message);
+        Assert.Contains("EfficiencyFloor", Assert.Throws<ArgumentOutOfRangeException>(() => new PunziParameters { EfficiencyFloor = -1 }).Message);
     }
 }
