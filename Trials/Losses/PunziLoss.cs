@@ -101,6 +101,19 @@ public sealed class PunziLoss : IDisposable
     public int MassCount { get; }
     public int EventCount { get; }
 
+    /// <summary>Event index of each (event, slot) term, for callers that score each term themselves.</summary>
+    public Tensor PairEvents => pairEvent;
+
+    /// <summary>Trained-mass index of each term: a parametric net scores term q at mass <c>PairMassIndex[q]</c>.</summary>
+    public long[] PairMassIndex()
+    {
+        if (!hasWindowVariable)
+            throw new InvalidOperationException("Punzi loss: without per-mass pairs the background terms are shared by every mass; prepare with WindowMembership.EveryPair");
+        var slots = pairSlot.ToArray<long>();
+        for (var q = 0; q < slots.Length; q++) slots[q] %= MassCount;
+        return slots;
+    }
+
     /// <summary>Number of (event, slot) terms an evaluation sums.</summary>
     public long PairCount => pairEvent.NumEl;
 
@@ -215,8 +228,19 @@ public sealed class PunziLoss : IDisposable
         if (output.Device != device)
             throw new ArgumentException($"Punzi loss: output is on {output.Device} but the loss was prepared on {device}", nameof(output));
 
-        var f = output.Reshape(-1);
-        var terms = f.IndexSelect(0, pairEvent) * pairCoefficient;
+        return YieldsOfPairs(output.Reshape(-1).IndexSelect(0, pairEvent));
+    }
+
+    /// <summary>
+    /// eps_i and B_i from one network output per term (<see cref="PairEvents"/> order): what a
+    /// parametric net gives when each term is scored at its own trained mass.
+    /// </summary>
+    public (Tensor Efficiency, Tensor Background) YieldsOfPairs(Tensor pairOutput)
+    {
+        ObjectDisposedException.ThrowIf(pairEvent.IsDisposed, this);
+        if (pairOutput.NumEl != PairCount)
+            throw new ArgumentException($"Punzi loss: {pairOutput.NumEl} pair outputs for {PairCount} pairs", nameof(pairOutput));
+        var terms = pairOutput.Reshape(-1) * pairCoefficient;
         var sums = Torch.Zeros([SlotCount], dtype, device).IndexAdd(0, pairSlot, terms);
         var efficiency = sums.Narrow(0, 0, MassCount);
         var background = hasWindowVariable ? sums.Narrow(0, MassCount, MassCount) : sums.Narrow(0, MassCount, 1).Expand(MassCount);
@@ -224,9 +248,14 @@ public sealed class PunziLoss : IDisposable
     }
 
     /// <summary>sigma_min per trained mass (shape [K]) with the floors applied, differentiable in f.</summary>
-    public Tensor SigmaMin(Tensor output)
+    public Tensor SigmaMin(Tensor output) => Floored(Yields(output));
+
+    /// <summary>sigma_min per trained mass from per-term outputs (see <see cref="YieldsOfPairs"/>).</summary>
+    public Tensor SigmaMinOfPairs(Tensor pairOutput) => Floored(YieldsOfPairs(pairOutput));
+
+    private Tensor Floored((Tensor Efficiency, Tensor Background) yields)
     {
-        var (efficiency, background) = Yields(output);
+        var (efficiency, background) = yields;
         return PunziSensitivity.SigmaMin(efficiency.ClampMin(Parameters.EfficiencyFloor),
             background.ClampMin(Parameters.BackgroundFloor), Parameters);
     }

@@ -50,6 +50,25 @@ public sealed class WindowMembership
         return new WindowMembership(eventCount, windowCount, [], [], hasWindowVariable: false);
     }
 
+    /// <summary>
+    /// Every event in every window, listed pair by pair. For parametric nets without a window
+    /// variable: each background event is scored once per trained mass, so each (event, mass) pair
+    /// needs its own term rather than one shared background sum.
+    /// </summary>
+    public static WindowMembership EveryPair(int eventCount, int windowCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(eventCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(windowCount);
+        var pairEvents = new long[(long)eventCount * windowCount];
+        var pairWindows = new long[pairEvents.Length];
+        for (long k = 0; k < pairEvents.Length; k++)
+        {
+            pairWindows[k] = k / eventCount;
+            pairEvents[k] = k % eventCount;
+        }
+        return new WindowMembership(eventCount, windowCount, pairEvents, pairWindows, hasWindowVariable: true);
+    }
+
     public static WindowMembership Build(ReadOnlySpan<float> windowVariable, IReadOnlyList<double> masses, Func<double, double> width, double nSigma)
     {
         var v = new double[windowVariable.Length];

@@ -9,7 +9,8 @@ namespace Studies.Trials.Training;
 /// <summary>Creates the loss of a phase over a training or validation set.</summary>
 public interface IPhaseLossFactory
 {
-    IPhaseLoss Create(PhaseSpec phase, TrainingSet set, bool balancedBatches);
+    /// <param name="model">The trial's model: losses that score events per mass need to know whether it is parametric.</param>
+    IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches);
 }
 
 /// <summary>Per-mass metrics of a model on one split (methods.md section 6).</summary>
@@ -38,6 +39,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            if (Environment.GetEnvironmentVariable("STUDIES_DEBUG") == "1") Console.Error.WriteLine(e);
             return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
         }
     }
@@ -81,8 +83,8 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         {
             var phase = spec.Schedule[p];
             using var optimizer = CreateOptimizer(phase, spec.Model, parameters);
-            using var loss = losses.Create(phase, train, balanced);
-            using var validationLoss = losses.Create(phase, selection, balancedBatches: false);
+            using var loss = losses.Create(phase, train, model, balanced);
+            using var validationLoss = losses.Create(phase, selection, model, balancedBatches: false);
             var plateau = phase.Plateau is null ? null : new PlateauScheduler(phase.Plateau, phase.LearningRate);
             var early = phase.EarlyStopping is null ? null : new EarlyStopping(phase.EarlyStopping);
             var keepMetric = phase.KeepBest ?? MetricNames.ValidationLoss;
@@ -138,8 +140,9 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                         var l = loss.Compute(model, whole ? null : batch);
                         l.Backward();
                         optimizer.Step();
-                        var contribution = step.MoveToOuter(l.Detach() * batch.Length);
-                        sum = sum is null ? contribution : epochScope.MoveToOuter(sum + contribution);
+                        // The running sum lives in the epoch's scope; each step's partial sums die with the step.
+                        var contribution = l.Detach() * batch.Length;
+                        sum = step.MoveToOuter(sum is null ? contribution : sum + contribution);
                         seen += batch.Length;
                     }
                     trainLoss = sum!.Item() / seen;

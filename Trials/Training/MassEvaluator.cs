@@ -1,0 +1,124 @@
+using Studies.Trials.Engine;
+using Studies.Trials.Metrics;
+using Studies.Trials.Models;
+using Studies.Trials.Results;
+using Studies.Trials.Specs;
+
+namespace Studies.Trials.Training;
+
+/// <summary>
+/// Per-mass metrics of a model on one split (methods.md section 6). For mass m the sample is the
+/// signal of mass m plus the background (only the background in the window of m when the data set
+/// has a window variable); a parametric net sees every event with mass input m. Signal weights are
+/// efficiency contributions, so passing signal sums to the absolute efficiency eps (the split's
+/// share of generated events is corrected for); background weights are expected yields times the
+/// Punzi scale. The Bayes-optimal scores, where the data set has them, go through the same code
+/// and give the <c>_optimal</c> metrics.
+/// </summary>
+public sealed class MassEvaluator : IMassEvaluator
+{
+    private const int Chunk = 65_536;
+
+    public IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
+        ClassifierModel model, TrialData data, long[] events, double massScale, TrialSpec spec, bool trainedOnly, bool includeOptimal)
+    {
+        // One definition of sigma_min for every method of a study: the reference Punzi settings at the
+        // data set's luminosity, whatever options a Punzi training phase used.
+        var punzi = PunziParameters.Default with { Luminosity = data.Luminosity };
+        var masses = (trainedOnly ? data.TrainedMasses : data.AllMasses).OrderBy(m => m).ToArray();
+        var background = events.Where(i => !data.IsSignal[i]).ToArray();
+        var signal = events.Where(i => data.IsSignal[i]).GroupBy(i => Nearest(masses, data.Mass[i]))
+            .Where(g => g.Key >= 0).ToDictionary(g => masses[g.Key], g => g.ToArray());
+        var inDataSet = SignalPerMass(data);
+        // A plain net gives every event one score whatever the hypothesis: score the split once.
+        var shared = model.UsesMass ? null : Scores(model, data, events, 0);
+        var position = shared is null ? null : events.Select((e, k) => (e, k)).ToDictionary(p => p.e, p => p.k);
+
+        var inputs = new List<MassInput>();
+        var optimal = new List<MassInput>();
+        foreach (var m in masses)
+        {
+            var s = signal.GetValueOrDefault(m, []);
+            var b = data.Width is { } width && data.Window is { } v
+                ? background.Where(j => Math.Abs(v[j] - (double)m * m) < punzi.NSigma * width(m)).ToArray()
+                : background;
+            var sample = s.Concat(b).ToArray();
+            var isSignal = sample.Select(j => data.IsSignal[j]).ToArray();
+            var generated = data.GeneratedPerMass.TryGetValue(m, out var g) && g > 0 ? g : Math.Max(1, inDataSet.GetValueOrDefault(m));
+            var signalWeight = s.Length == 0 ? 0 : punzi.Scale * inDataSet.GetValueOrDefault(m) / (generated * s.Length);
+            var weights = sample.Select(j => data.IsSignal[j] ? signalWeight : punzi.Scale * data.Weight[j]).ToArray();
+            var heldout = data.HeldoutMasses.Any(h => TrialData.SameMass(h, m));
+            var scores = shared is null ? Scores(model, data, sample, m / massScale) : sample.Select(j => shared[position![j]]).ToArray();
+            inputs.Add(new MassInput(m, heldout, new MassSample(scores, isSignal, weights)));
+            if (includeOptimal && data.OptimalScores is { } scorer)
+                optimal.Add(new MassInput(m, heldout, new MassSample(scorer(sample, m), isSignal, weights)));
+        }
+
+        var options = new MetricOptions
+        {
+            Punzi = punzi,
+            Significance = new SignificanceParameters
+            {
+                SignalYieldPerEfficiency = data.SignalYieldPerEfficiency,
+                MinBackgroundYield = spec.Evaluation.MinBackgroundYield,
+                MinSignalEfficiency = spec.Evaluation.MinSignalEfficiency,
+            },
+        };
+        var values = MassMetricsCalculator.Compute(inputs, options);
+        var optimalValues = optimal.Count > 0 ? MassMetricsCalculator.Compute(optimal, options) : null;
+        return values.Select((v, i) =>
+        {
+            var metrics = new Dictionary<string, double>(v.Metrics);
+            if (optimalValues is not null)
+            {
+                foreach (var (name, value) in optimalValues[i].Metrics) metrics[MetricNames.Optimal(name)] = value;
+            }
+            return (v.Mass, v.Heldout, (IReadOnlyDictionary<string, double>)metrics);
+        }).ToList();
+    }
+
+    /// <summary>Signal events per mass in the whole data set (the split's share of N_gen follows from it), cached per data set.</summary>
+    private static IReadOnlyDictionary<double, int> SignalPerMass(TrialData data) => Counts.GetValue(data, d =>
+    {
+        var counts = new Dictionary<double, int>();
+        var all = d.AllMasses.ToArray();
+        for (var i = 0; i < d.Count; i++)
+        {
+            if (!d.IsSignal[i]) continue;
+            var k = Nearest(all, d.Mass[i]);
+            if (k >= 0) counts[all[k]] = counts.GetValueOrDefault(all[k]) + 1;
+        }
+        return counts;
+    });
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TrialData, IReadOnlyDictionary<double, int>> Counts = new();
+
+    private static int Nearest(double[] masses, double m)
+    {
+        for (var i = 0; i < masses.Length; i++)
+        {
+            if (TrialData.SameMass(masses[i], m)) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Sigmoid scores of the model for the given events, all at one mass, in chunks to bound memory.</summary>
+    private static double[] Scores(ClassifierModel model, TrialData data, long[] sample, double scaledMass)
+    {
+        var scores = new double[sample.Length];
+        var d = data.FeatureCount;
+        var device = model.Parameters()[0].Device;
+        for (var start = 0; start < sample.Length; start += Chunk)
+        {
+            using var scope = TensorScope.Begin();
+            var n = Math.Min(Chunk, sample.Length - start);
+            var features = new float[n * d];
+            for (var k = 0; k < n; k++) Array.Copy(data.Features, sample[start + k] * d, features, (long)k * d, d);
+            var x = Torch.Tensor(features, [n, d], device);
+            var mass = model.UsesMass ? Torch.Full([n, 1], scaledMass, device: device) : null;
+            var f = model.Logits(x, mass).Sigmoid().Reshape(-1).To(ScalarType.Float64).ToArray<double>();
+            f.CopyTo(scores, start);
+        }
+        return scores;
+    }
+}

@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Studies.Trials.Engine;
+using Studies.Trials.Losses;
+using Studies.Trials.Metrics;
+using Studies.Trials.Models;
+using Studies.Trials.Specs;
+
+namespace Studies.Trials.Training;
+
+/// <summary>The losses a phase may name (methods.md section 3): <c>bce</c>, <c>punzi</c>, <c>lovasz</c>.</summary>
+public sealed class PhaseLossFactory : IPhaseLossFactory
+{
+    public static readonly IReadOnlyList<string> Names = ["bce", "punzi", "lovasz"];
+
+    public IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches) => phase.Loss switch
+    {
+        "bce" => new BceLoss(set, balancedBatches),
+        "punzi" => new PunziPhaseLoss(set, LossOptions.Punzi(phase.LossOptions, set.Data), model.UsesMass),
+        "lovasz" => new LovaszPhaseLoss(set, LossOptions.Lovasz(phase.LossOptions, set.Data)),
+        _ => throw new ArgumentException($"unknown loss '{phase.Loss}' (known: {string.Join(", ", Names)})"),
+    };
+}
+
+/// <summary>Reads a phase's <c>loss_options</c>; an unknown key is an error, so a typo never falls back to a default.</summary>
+public static class LossOptions
+{
+    private static readonly string[] PunziKeys = ["formula", "a", "b", "luminosity", "scale", "n_sigma", "eps_floor", "b_floor"];
+    private static readonly string[] LovaszKeys = ["luminosity", "eps"];
+
+    /// <summary>
+    /// Punzi settings: the reference defaults, the data set's luminosity unless the phase names a
+    /// target luminosity (background weights are then rescaled to it by the loss).
+    /// </summary>
+    public static PunziParameters Punzi(JsonObject options, TrialData data)
+    {
+        Check(options, PunziKeys, "punzi");
+        var p = PunziParameters.Default with { Luminosity = data.Luminosity };
+        if (options["formula"] is { } formula)
+        {
+            p = p with
+            {
+                Formula = formula.ToString() switch
+                {
+                    "full" => PunziFormula.Full,
+                    "simple" => PunziFormula.Simple,
+                    var other => throw new ArgumentException($"punzi loss option 'formula': '{other}' is not full or simple"),
+                },
+            };
+        }
+        return p with
+        {
+            A = Number(options, "a") ?? p.A,
+            B = Number(options, "b") ?? p.B,
+            Luminosity = Number(options, "luminosity") ?? p.Luminosity,
+            Scale = Number(options, "scale") ?? p.Scale,
+            NSigma = Number(options, "n_sigma") ?? p.NSigma,
+            EfficiencyFloor = Number(options, "eps_floor") ?? p.EfficiencyFloor,
+            BackgroundFloor = Number(options, "b_floor") ?? p.BackgroundFloor,
+        };
+    }
+
+    /// <summary>
+    /// Lovász settings: one entry per process of the data set. Cross-sections come from the data set
+    /// when it has them; otherwise sigma_i = (expected events of process i) / L, which is what the
+    /// set function needs (sigma_i L is the expected count).
+    /// </summary>
+    public static LovaszZParameters Lovasz(JsonObject options, TrialData data)
+    {
+        Check(options, LovaszKeys, "lovasz");
+        var luminosity = Number(options, "luminosity") ?? data.Luminosity;
+        var yields = new double[data.ProcessNames.Length];
+        var isSignal = new bool[data.ProcessNames.Length];
+        for (var i = 0; i < data.Count; i++)
+        {
+            yields[data.Process[i]] += data.Weight[i];
+            isSignal[data.Process[i]] |= data.IsSignal[i];
+        }
+        var processes = data.ProcessNames.Select((name, k) => new LovaszProcess(
+            name,
+            data.CrossSections.TryGetValue(name, out var sigma) ? sigma : yields[k] / luminosity,
+            isSignal[k])).ToList();
+        return new LovaszZParameters(processes, luminosity, Number(options, "eps")).Validate();
+    }
+
+    private static void Check(JsonObject options, string[] known, string loss)
+    {
+        foreach (var (key, _) in options)
+        {
+            if (!known.Contains(key))
+                throw new ArgumentException($"{loss} loss: unknown option '{key}' (known: {string.Join(", ", known)})");
+        }
+    }
+
+    private static double? Number(JsonObject options, string key) => options[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<double>(out var d) => d,
+        JsonValue v when double.TryParse(v.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+        var other => throw new ArgumentException($"loss option '{key}': {other.ToJsonString()} is not a number"),
+    };
+}
+
+/// <summary>
+/// The Punzi loss over a training set (methods.md section 3), always full batch. Signal efficiencies
+/// are absolute: the set holds only its split's share of each mass's generated events, so N_gen
+/// is scaled by that share. A parametric net scores every (event, trained mass) pair at that mass,
+/// as the loss of mass i is a property of the classifier for hypothesis i; a plain net scores each
+/// event once.
+/// </summary>
+public sealed class PunziPhaseLoss : IPhaseLoss
+{
+    private readonly TrainingSet set;
+    private readonly PunziLoss loss;
+    private readonly Tensor? pairMass;
+
+    public PunziPhaseLoss(TrainingSet set, PunziParameters parameters, bool parametric)
+    {
+        this.set = set;
+        var data = set.Data;
+        var trained = data.TrainedMasses;
+        var inSet = new double[trained.Length];
+        var inData = new double[trained.Length];
+        foreach (var k in set.MassIndex) if (k >= 0) inSet[k]++;
+        for (var i = 0; i < data.Count; i++)
+        {
+            if (!data.IsSignal[i]) continue;
+            var k = Array.FindIndex(trained, m => TrialData.SameMass(m, data.Mass[i]));
+            if (k >= 0) inData[k]++;
+        }
+        var generated = trained.Select((m, k) =>
+        {
+            var total = data.GeneratedPerMass.TryGetValue(m, out var g) && g > 0 ? g : Math.Max(1, inData[k]);
+            return inData[k] > 0 ? total * inSet[k] / inData[k] : total;
+        }).ToArray();
+        var luminosityScale = parameters.Luminosity / data.Luminosity;
+        var weights = set.Events.Select(i => data.Weight[i] * luminosityScale).ToArray();
+        var events = new PunziEvents(set.IsSignal, set.MassIndex, weights, generated);
+
+        var usesMass = parametric;
+        WindowMembership windows;
+        if (data.Window is { } v && data.Width is { } width)
+            windows = WindowMembership.Build(set.Events.Select(i => v[i]).ToArray(), trained, width, parameters.NSigma);
+        else
+            windows = usesMass ? WindowMembership.EveryPair(set.Count, trained.Length) : WindowMembership.Everywhere(set.Count, trained.Length);
+        loss = PunziLoss.Prepare(windows, events, parameters, ScalarType.Float32, set.Features.Device);
+        if (usesMass && windows.HasWindowVariable)
+        {
+            using var scope = TensorScope.Begin();
+            var masses = loss.PairMassIndex().Select(k => (float)(trained[k] / set.MassScale)).ToArray();
+            pairMass = TensorScope.Detach(scope.MoveToOuter(Torch.Tensor(masses, [masses.Length, 1], set.Features.Device)));
+        }
+    }
+
+    public bool SupportsBatches => false;
+
+    /// <summary>Batches are ignored: the Punzi loss is defined on the whole set.</summary>
+    public Tensor Compute(ClassifierModel model, long[]? positions)
+    {
+        if (model.UsesMass && pairMass is not null)
+        {
+            var f = model.Logits(set.Features.IndexSelect(0, loss.PairEvents), pairMass).Sigmoid();
+            return loss.SigmaMinOfPairs(f).Mean();
+        }
+        return loss.Compute(set.Logits(model, null).Sigmoid());
+    }
+
+    public void Dispose()
+    {
+        loss.Dispose();
+        pairMass?.Dispose();
+    }
+}
+
+/// <summary>
+/// The Lovász Z loss per batch (methods.md section 3) on the raw score; process counts are those
+/// of the batch. A parametric net sees each event at its own (signal) or assigned (background) mass.
+/// </summary>
+public sealed class LovaszPhaseLoss(TrainingSet set, LovaszZParameters parameters) : IPhaseLoss
+{
+    public Tensor Compute(ClassifierModel model, long[]? positions)
+    {
+        if (positions is null) return LovaszZLoss.Compute(set.Logits(model, null), set.Labels, set.ProcessIndex, parameters);
+        var index = Torch.Tensor(positions, device: set.Features.Device);
+        return LovaszZLoss.Compute(set.Logits(model, index), set.Labels.IndexSelect(0, index), set.ProcessIndex.IndexSelect(0, index), parameters);
+    }
+
+    public void Dispose()
+    {
+    }
+}
