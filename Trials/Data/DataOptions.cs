@@ -24,6 +24,9 @@ public sealed class DataOptions
                 throw new DataException($"data source '{source}': unknown option '{key}' (known: {string.Join(", ", knownSet.Order(StringComparer.Ordinal))})");
     }
 
+    /// <summary>The source name used in messages.</summary>
+    public string Source => _source;
+
     public bool Has(string name) => _options[name] is not null;
 
     public DataException Error(string name, string what) => new($"data source '{_source}': option '{name}' {what}");
@@ -60,6 +63,18 @@ public sealed class DataOptions
     }
 
     public JsonNode? Node(string name) => _options[name];
+
+    /// <summary>A number for every mass, or a list with one number per mass of <paramref name="masses"/>.</summary>
+    public double[] PerMass(string name, IReadOnlyList<double> masses)
+    {
+        if (_options[name] is JsonArray)
+        {
+            var list = DoubleList(name)!;
+            if (list.Length != masses.Count) throw Error(name, $"has {list.Length} values but there are {masses.Count} masses");
+            return list;
+        }
+        return Enumerable.Repeat(Double(name, double.NaN), masses.Count).ToArray();
+    }
 
     /// <summary>A mass grid given as a list or as <c>{from, to, step}</c>, sorted and checked; null when absent.</summary>
     public double[]? Masses(string name)
