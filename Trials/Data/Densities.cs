@@ -67,7 +67,7 @@ public static class Densities
 
     /// <summary>
     /// Rejection from the untruncated normal: only used where the truncation keeps most of the mass
-    /// (the recoil toy checks acceptance &gt; 1 % when it validates its options).
+    /// (the recoil toy's parameters are fixed so that acceptance is above 95 % for every allowed mass).
     /// </summary>
     public static double SampleTruncatedNormal(ref Rng rng, double mu, double sigma, double lo, double hi)
     {

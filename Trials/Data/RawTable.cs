@@ -47,8 +47,13 @@ public sealed record ColumnMap(
             if (!available.Contains(column)) throw MissingColumn(file, column, role, available);
         if (Features is not null)
         {
+            var singles = Singles().ToDictionary(s => s.Column, s => s.Role);
             foreach (var column in Features)
+            {
                 if (!available.Contains(column)) throw MissingColumn(file, column, "feature", available);
+                if (singles.TryGetValue(column, out var role)) throw new DataException($"{file}: column '{column}' is mapped both as a feature and as the {role}");
+            }
+            if (Features.Distinct().Count() != Features.Count) throw new DataException($"{file}: a feature column is listed twice ({string.Join(", ", Features)})");
             return [.. Features];
         }
         var mapped = Singles().Select(s => s.Column).ToHashSet();

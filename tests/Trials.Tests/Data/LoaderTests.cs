@@ -131,6 +131,11 @@ public sealed class LoaderTests : IDisposable
         }, 0));
         Assert.Contains("feature column 'x3' not found", e.Message);
         Assert.Contains("label, mass, x1, x2, weight, proc", e.Message);
+        e = Assert.Throws<DataException>(() => new NpzSource().Load(new JsonObject
+        {
+            ["path"] = path, ["columns"] = new JsonObject { ["features"] = new JsonArray("x1", "mass") },
+        }, 0));
+        Assert.Contains("column 'mass' is mapped both as a feature and as the mass", e.Message);
     }
 
     [Fact]
