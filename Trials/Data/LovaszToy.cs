@@ -1,0 +1,120 @@
+using System.Text.Json.Nodes;
+
+namespace Studies.Trials.Data;
+
+/// <summary>
+/// The Lovász-Z toy of Bardhan et al. (methods.md section 7): two features, three 2-D Gaussian
+/// processes. The paper gives the means and cross-sections but not the covariances; we take unit
+/// variances with correlation +0.3 for the signal and 0 for both backgrounds. The toy has no mass:
+/// it is given a single mass hypothesis 0 so the per-mass machinery (metrics per mass, GeneratedPerMass)
+/// applies unchanged; a parametric net then sees a constant mass input.
+/// </summary>
+public sealed class LovaszToy : IDataSource, IBayesOptimal
+{
+    public static readonly string[] Processes = ["signal", "bkg1", "bkg2"];
+
+    private static readonly string[] OptionNames = ["case", "xsec", "luminosity", "events_per_process", "seed"];
+
+    /// <summary>Process means (x1, x2) and covariances (s11, s12, s22), in <see cref="Processes"/> order.</summary>
+    public static readonly (double X1, double X2)[] Means = [(4, 7), (2, 5), (2, 10)];
+    public static readonly (double S11, double S12, double S22)[] Covariances = [(1, 0.3, 1), (1, 0, 1), (1, 0, 1)];
+
+    public string Name => "lovasz-toy";
+
+    /// <summary>Cross-sections in fb, in <see cref="Processes"/> order.</summary>
+    public double[] CrossSections { get; init; } = [0.1, 1, 100];
+
+    public double Luminosity { get; init; } = 3000;
+
+    private static (LovaszToy Model, DataOptions Options) Parse(JsonObject options)
+    {
+        var o = new DataOptions("lovasz-toy", options, OptionNames);
+        int toyCase = o.PositiveInt("case", 1);
+        double[] defaults = toyCase switch
+        {
+            1 => [0.1, 1, 100],
+            2 => [0.1, 100, 1],
+            _ => throw o.Error("case", $"must be 1 or 2, got {toyCase}"),
+        };
+        var xsec = o.PerKey("xsec", Processes, defaults);
+        for (int k = 0; k < xsec.Length; k++)
+            if (!(xsec[k] > 0)) throw o.Error("xsec", $"of '{Processes[k]}' must be positive, got {xsec[k]}");
+        return (new LovaszToy { CrossSections = xsec, Luminosity = o.PositiveDouble("luminosity", 3000) }, o);
+    }
+
+    public IBayesOptimal BayesOptimal(JsonObject options) => Parse(options).Model;
+
+    public EventSet Load(JsonObject options, ulong seed)
+    {
+        var (model, o) = Parse(options);
+        var counts = o.PerKey("events_per_process", Processes, [50_000, 50_000, 50_000]);
+        for (int k = 0; k < counts.Length; k++)
+            if (!(counts[k] >= 1) || counts[k] != Math.Floor(counts[k]) || counts[k] > int.MaxValue)
+                throw o.Error("events_per_process", $"of '{Processes[k]}' must be a positive integer, got {counts[k]}");
+        return model.Generate(counts.Select(c => (int)c).ToArray(), DataSources.GenerationSeed(o, seed));
+    }
+
+    public EventSet Generate(int[] counts, ulong seed)
+    {
+        int n = counts.Sum();
+        var features = new float[2 * n];
+        var label = new byte[n];
+        var mass = new double[n];
+        var massIndex = new int[n];
+        var process = new int[n];
+        var weight = new double[n];
+        int i = 0;
+        for (int p = 0; p < Processes.Length; p++)
+        {
+            var rng = new Rng(seed, Rng.Label("lovasz-toy"), (ulong)p);
+            var (a, b, c) = Cholesky(Covariances[p]);
+            double w = CrossSections[p] * Luminosity / counts[p];
+            for (int e = 0; e < counts[p]; e++, i++)
+            {
+                double z1 = rng.Normal(), z2 = rng.Normal();
+                features[2 * i] = (float)(Means[p].X1 + a * z1);
+                features[2 * i + 1] = (float)(Means[p].X2 + b * z1 + c * z2);
+                label[i] = p == 0 ? (byte)1 : (byte)0;
+                mass[i] = p == 0 ? 0.0 : double.NaN;
+                massIndex[i] = p == 0 ? 0 : -1;
+                process[i] = p;
+                weight[i] = w;
+            }
+        }
+        var set = new EventSet
+        {
+            Count = n, FeatureNames = ["x1", "x2"], Features = features, Label = label, Mass = mass, MassIndex = massIndex,
+            Process = process, ProcessNames = Processes, Weight = weight, Masses = [0.0], GeneratedSignal = [counts[0]],
+            CrossSections = Processes.Select((name, q) => (name, CrossSections[q])).ToDictionary(), Luminosity = Luminosity,
+        };
+        set.Validate();
+        return set;
+    }
+
+    private static (double A, double B, double C) Cholesky((double S11, double S12, double S22) s)
+    {
+        double a = Math.Sqrt(s.S11), b = s.S12 / a;
+        return (a, b, Math.Sqrt(s.S22 - b * b));
+    }
+
+    /// <summary>Log density of process <paramref name="p"/> at (x1, x2).</summary>
+    public static double LogDensity(int p, double x1, double x2)
+    {
+        var (s11, s12, s22) = Covariances[p];
+        double det = s11 * s22 - s12 * s12;
+        double d1 = x1 - Means[p].X1, d2 = x2 - Means[p].X2;
+        double q = (s22 * d1 * d1 - 2 * s12 * d1 * d2 + s11 * d2 * d2) / det;
+        return -0.5 * q - Math.Log(2 * Math.PI) - 0.5 * Math.Log(det);
+    }
+
+    /// <summary>log p_s - log sum_k (sigma_k / sigma_B) p_k, computed stably in log space. The mass is ignored (one hypothesis).</summary>
+    public double Score(EventSet events, int index, double mass)
+    {
+        double x1 = events.Features[2 * index], x2 = events.Features[2 * index + 1];
+        double total = CrossSections[1] + CrossSections[2];
+        double l1 = Math.Log(CrossSections[1] / total) + LogDensity(1, x1, x2);
+        double l2 = Math.Log(CrossSections[2] / total) + LogDensity(2, x1, x2);
+        double max = Math.Max(l1, l2);
+        return LogDensity(0, x1, x2) - (max + Math.Log(Math.Exp(l1 - max) + Math.Exp(l2 - max)));
+    }
+}
