@@ -1,4 +1,3 @@
-using System.Net;
 using System.Reflection;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -89,7 +88,15 @@ public static class HtmlReport
         html.Append("</tbody></table>\n");
     }
 
-    private static string Enc(string s) => WebUtility.HtmlEncode(s);
+    /// <summary>Escapes only what HTML requires; the file is UTF-8, so "±" stays readable in the source.</summary>
+    private static string Enc(string s)
+    {
+        if (s.AsSpan().IndexOfAny("&<>\"'") < 0) return s;
+        var b = new StringBuilder(s.Length + 16);
+        foreach (var c in s)
+            b.Append(c switch { '&' => "&amp;", '<' => "&lt;", '>' => "&gt;", '"' => "&quot;", '\'' => "&#39;", _ => c.ToString() });
+        return b.ToString();
+    }
 
     /// <summary>An inlined bundle; "&lt;/script" cannot occur in JavaScript outside strings and regexes, where "&lt;\/" means the same.</summary>
     private static string Vendor(string name)
