@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using Studies.Reports.Input;
+using Studies.Trials.Results;
+
+namespace Studies.Reports;
+
+/// <summary>
+/// Writes a study's trials, training curves and per-mass metrics as long-format CSV files
+/// (trials.csv, epochs.csv, mass_metrics.csv) for analysis outside the report. Numbers use the
+/// invariant culture and round-trip exactly ("R"), so a re-read CSV reproduces every table.
+/// </summary>
+public static class CsvExport
+{
+    public const string TrialsFile = "trials.csv";
+    public const string EpochsFile = "epochs.csv";
+    public const string MassMetricsFile = "mass_metrics.csv";
+
+    public static void Write(StudyRecord study, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        Directory.CreateDirectory(directory);
+        WriteTrials(study, Path.Combine(directory, TrialsFile));
+        WriteEpochs(study, Path.Combine(directory, EpochsFile));
+        WriteMassMetrics(study, Path.Combine(directory, MassMetricsFile));
+    }
+
+    /// <summary>Axis names in order of first appearance, so columns follow the study file rather than the alphabet.</summary>
+    public static IReadOnlyList<string> AxisColumns(StudyRecord study)
+    {
+        var seen = new List<string>();
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var trial in study.Trials)
+            foreach (var axis in trial.Axes.Keys)
+                if (set.Add(axis)) seen.Add(axis);
+        return seen;
+    }
+
+    private static void WriteTrials(StudyRecord study, string path)
+    {
+        var axes = AxisColumns(study);
+        using var w = Open(path);
+        w.Write("trial_id,state,attempts,seconds");
+        foreach (var axis in axes) { w.Write(','); w.Write(Field(axis)); }
+        w.Write('\n');
+        foreach (var t in study.Trials)
+        {
+            w.Write(Field(t.TrialId)); w.Write(',');
+            w.Write(Field(t.State)); w.Write(',');
+            w.Write(t.Attempts.ToString(CultureInfo.InvariantCulture)); w.Write(',');
+            w.Write(Number(t.Seconds));
+            foreach (var axis in axes)
+            {
+                w.Write(',');
+                w.Write(Field(t.Axes.GetValueOrDefault(axis, "")));
+            }
+            w.Write('\n');
+        }
+    }
+
+    private static void WriteEpochs(StudyRecord study, string path)
+    {
+        using var w = Open(path);
+        w.Write("trial_id,phase,epoch,metric,value\n");
+        foreach (var t in study.Trials)
+        {
+            if (t.Result is null) continue;
+            var id = Field(t.TrialId);
+            foreach (var e in t.Result.Epochs)
+            {
+                var prefix = $"{id},{e.Phase.ToString(CultureInfo.InvariantCulture)},{e.Epoch.ToString(CultureInfo.InvariantCulture)},";
+                foreach (var (metric, value) in e.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                {
+                    w.Write(prefix); w.Write(Field(metric)); w.Write(','); w.Write(Number(value)); w.Write('\n');
+                }
+            }
+        }
+    }
+
+    private static void WriteMassMetrics(StudyRecord study, string path)
+    {
+        using var w = Open(path);
+        w.Write("trial_id,mass,heldout,split,epoch_kind,metric,value\n");
+        foreach (var t in study.Trials)
+        {
+            if (t.Result is null) continue;
+            var id = Field(t.TrialId);
+            foreach (var m in t.Result.Masses)
+            {
+                var prefix = $"{id},{Number(m.Mass)},{(m.Heldout ? "true" : "false")},{SplitName(m.Split)},{EpochKindName(m.EpochKind)},";
+                foreach (var (metric, value) in m.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                {
+                    w.Write(prefix); w.Write(Field(metric)); w.Write(','); w.Write(Number(value)); w.Write('\n');
+                }
+            }
+        }
+    }
+
+    public static string SplitName(SplitKind split) => split == SplitKind.Test ? "test" : "validation";
+
+    public static string EpochKindName(EpochKind kind) => kind == EpochKind.Best ? "best" : "last";
+
+    /// <summary>Shortest text that parses back to the same double ("R"); NaN and infinities as .NET writes them.</summary>
+    public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>RFC 4180 quoting: only fields holding a comma, quote or line break are quoted.</summary>
+    public static string Field(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static StreamWriter Open(string path) =>
+        new(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16) { NewLine = "\n" };
+}

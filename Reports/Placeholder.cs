@@ -1,1 +1,0 @@
-namespace Studies.Reports; internal static class Placeholder { }

@@ -1,0 +1,273 @@
+using System.Text.Json.Nodes;
+using Studies.Reports.Analysis;
+using Studies.Trials.Training;
+
+namespace Studies.Reports.Rendering;
+
+/// <summary>
+/// Vega-Lite specs with their (already aggregated) data inlined. Values that are not finite are
+/// left out: JSON has no NaN, and a missing point reads better than a broken line.
+/// </summary>
+public static class Charts
+{
+    private const int Width = 640;
+    private const int Height = 280;
+
+    /// <summary>Metric versus mass: seed mean as a line, ±1 std as a band, held-out masses as open points, the optimum dashed black.</summary>
+    public static JsonObject MetricVersusMass(IReadOnlyList<MassCurve> curves, string metric)
+    {
+        var log = metric.StartsWith("sigma_min", StringComparison.Ordinal);
+        var rows = new JsonArray();
+        var optimal = new JsonArray();
+        foreach (var curve in curves)
+        {
+            foreach (var p in curve.Points)
+            {
+                if (!double.IsFinite(p.Value.Mean)) continue;
+                var std = double.IsFinite(p.Value.Std) ? p.Value.Std : 0;
+                var lo = p.Value.Mean - std;
+                // A log axis cannot show a band reaching zero; clip it a decade below the mean.
+                if (log && lo <= 0) lo = p.Value.Mean / 10;
+                rows.Add(new JsonObject
+                {
+                    ["method"] = curve.Method.Label, ["mass"] = p.Mass, ["mean"] = p.Value.Mean, ["lo"] = lo,
+                    ["hi"] = p.Value.Mean + std, ["std"] = std, ["seeds"] = p.Value.Count,
+                    ["mass_kind"] = p.Heldout ? "held-out" : "trained",
+                });
+                if (double.IsFinite(p.Optimal) && (!log || p.Optimal > 0))
+                    optimal.Add(new JsonObject { ["method"] = curve.Method.Label, ["mass"] = p.Mass, ["optimal"] = p.Optimal });
+            }
+        }
+        var x = Field("mass", "quantitative", "mass");
+        JsonObject Y(string field) => new()
+        {
+            ["field"] = field, ["type"] = "quantitative", ["title"] = metric,
+            ["scale"] = log ? new JsonObject { ["type"] = "log" } : new JsonObject { ["zero"] = false },
+        };
+        var color = Field("method", "nominal", "method");
+        var layers = new JsonArray
+        {
+            new JsonObject
+            {
+                ["mark"] = new JsonObject { ["type"] = "errorband", ["opacity"] = 0.2 },
+                ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = Y("lo"), ["y2"] = new JsonObject { ["field"] = "hi" }, ["color"] = color.DeepClone() },
+            },
+            new JsonObject
+            {
+                ["mark"] = "line",
+                ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = Y("mean"), ["color"] = color.DeepClone() },
+            },
+            new JsonObject
+            {
+                ["mark"] = new JsonObject { ["type"] = "point", ["size"] = 50, ["filled"] = true },
+                ["encoding"] = new JsonObject
+                {
+                    ["x"] = x.DeepClone(), ["y"] = Y("mean"), ["color"] = color.DeepClone(),
+                    ["shape"] = new JsonObject
+                    {
+                        ["field"] = "mass_kind", ["type"] = "nominal", ["title"] = "mass",
+                        ["scale"] = new JsonObject { ["domain"] = new JsonArray("trained", "held-out"), ["range"] = new JsonArray("circle", "triangle-up") },
+                    },
+                    ["tooltip"] = Tooltip("method", "mass", "mass_kind", "mean", "std", "seeds"),
+                },
+            },
+        };
+        if (optimal.Count > 0)
+        {
+            layers.Add(new JsonObject
+            {
+                ["data"] = new JsonObject { ["values"] = optimal },
+                ["mark"] = new JsonObject { ["type"] = "line", ["color"] = "black", ["strokeDash"] = new JsonArray(6, 4) },
+                ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = Y("optimal"), ["detail"] = Field("method", "nominal", null) },
+            });
+        }
+        return new JsonObject
+        {
+            ["width"] = Width, ["height"] = Height,
+            ["title"] = $"{metric} vs mass (test, best epoch; band ±1 std over seeds{(optimal.Count > 0 ? "; dashed: optimal" : "")})",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["layer"] = layers,
+        };
+    }
+
+    /// <summary>Per-epoch curves: the representative trial of each method drawn fully, other trials faintly, phase starts as dashed rules.</summary>
+    public static JsonObject TrainingCurve(IReadOnlyList<TrainingCurve> curves, IReadOnlyList<PhaseBoundary> boundaries, string metric)
+    {
+        var rows = new JsonArray();
+        var positive = true;
+        foreach (var c in curves)
+            foreach (var p in c.Points)
+            {
+                positive &= p.Value > 0;
+                rows.Add(new JsonObject { ["method"] = c.Method.Label, ["trial"] = c.TrialId, ["rep"] = c.Representative, ["epoch"] = p.Epoch, ["value"] = p.Value });
+            }
+        // Losses of different phases differ by orders of magnitude (BCE ~0.4, Punzi ~10): log when possible.
+        var y = new JsonObject
+        {
+            ["field"] = "value", ["type"] = "quantitative", ["title"] = metric,
+            ["scale"] = positive && MetricDirection.HigherIsBetter(metric) is false ? new JsonObject { ["type"] = "log" } : new JsonObject { ["zero"] = false },
+        };
+        JsonObject Line(bool representative) => new()
+        {
+            ["transform"] = new JsonArray(new JsonObject { ["filter"] = representative ? "datum.rep" : "!datum.rep" }),
+            ["mark"] = new JsonObject { ["type"] = "line", ["opacity"] = representative ? 1.0 : 0.15, ["strokeWidth"] = representative ? 2 : 1 },
+            ["encoding"] = new JsonObject
+            {
+                ["x"] = Field("epoch", "quantitative", "global epoch"), ["y"] = y.DeepClone(),
+                ["color"] = Field("method", "nominal", "method"), ["detail"] = Field("trial", "nominal", null),
+                ["tooltip"] = Tooltip("method", "trial", "epoch", "value"),
+            },
+        };
+        var layers = new JsonArray { Line(false), Line(true) };
+        if (boundaries.Count > 0)
+        {
+            var rules = new JsonArray();
+            foreach (var b in boundaries) rules.Add(new JsonObject { ["method"] = b.Method.Label, ["epoch"] = b.Epoch, ["phase"] = b.Phase + 1 });
+            layers.Add(new JsonObject
+            {
+                ["data"] = new JsonObject { ["values"] = rules },
+                ["mark"] = new JsonObject { ["type"] = "rule", ["strokeDash"] = new JsonArray(4, 4), ["color"] = "#888" },
+                ["encoding"] = new JsonObject { ["x"] = Field("epoch", "quantitative", null), ["tooltip"] = Tooltip("method", "phase", "epoch") },
+            });
+        }
+        return new JsonObject
+        {
+            ["width"] = Width, ["height"] = Height,
+            ["title"] = $"{metric} per epoch (bold: best trial per method; faint: other trials; dashed: phase starts)",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["layer"] = layers,
+        };
+    }
+
+    /// <summary>Parallel coordinates over the searched hyperparameters and the headline score, values pre-normalised to [0, 1] per axis.</summary>
+    public static JsonObject ParallelCoordinates(SearchSpace space, string scoreTitle)
+    {
+        const string scoreKey = "score";
+        var rows = new JsonArray();
+        var scores = space.Points.Select(p => p.Score).Where(double.IsFinite).ToList();
+        var (sLo, sHi) = scores.Count == 0 ? (0.0, 0.0) : (scores.Min(), scores.Max());
+        var index = 0;
+        foreach (var p in space.Points)
+        {
+            if (!double.IsFinite(p.Score)) continue;
+            index++;
+            foreach (var axis in space.Axes)
+            {
+                if (p.Values.GetValueOrDefault(axis.Name) is not { } label) continue;
+                rows.Add(new JsonObject { ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = axis.Name, ["norm"] = space.Normalise(axis, label), ["value"] = label });
+            }
+            rows.Add(new JsonObject
+            {
+                ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = scoreKey,
+                ["norm"] = sHi > sLo ? (p.Score - sLo) / (sHi - sLo) : 0.5, ["value"] = Format.Value(p.Score),
+            });
+        }
+        var ticks = new JsonArray();
+        foreach (var axis in space.Axes)
+        {
+            if (axis.Numeric)
+            {
+                var (lo, hi) = space.Range(axis);
+                foreach (var f in new[] { 0.0, 0.5, 1.0 })
+                {
+                    var v = lo + f * (hi - lo);
+                    ticks.Add(new JsonObject { ["key"] = axis.Name, ["norm"] = f, ["label"] = Format.Value(axis.LogScale ? Math.Pow(10, v) : v) });
+                }
+            }
+            else
+            {
+                for (var i = 0; i < axis.Categories.Count; i++)
+                    ticks.Add(new JsonObject { ["key"] = axis.Name, ["norm"] = axis.Categories.Count < 2 ? 0.5 : (double)i / (axis.Categories.Count - 1), ["label"] = axis.Categories[i] });
+            }
+        }
+        foreach (var f in new[] { 0.0, 0.5, 1.0 })
+            ticks.Add(new JsonObject { ["key"] = scoreKey, ["norm"] = f, ["label"] = Format.Value(sLo + f * (sHi - sLo)) });
+
+        var keys = new JsonArray(space.Axes.Select(a => (JsonNode)JsonValue.Create(a.Name)!).Append(JsonValue.Create(scoreKey)).ToArray());
+        JsonObject X() => new() { ["field"] = "key", ["type"] = "nominal", ["sort"] = keys.DeepClone(), ["title"] = null };
+        var yNorm = new JsonObject { ["field"] = "norm", ["type"] = "quantitative", ["axis"] = null, ["scale"] = new JsonObject { ["domain"] = new JsonArray(0, 1) } };
+        return new JsonObject
+        {
+            ["width"] = Math.Max(Width, 120 * (space.Axes.Count + 1)), ["height"] = Height,
+            ["title"] = $"Search: hyperparameters and {scoreTitle} (one line per trial)",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["layer"] = new JsonArray
+            {
+                new JsonObject
+                {
+                    ["mark"] = new JsonObject { ["type"] = "rule", ["color"] = "#ccc" },
+                    ["encoding"] = new JsonObject { ["detail"] = new JsonObject { ["aggregate"] = "count" }, ["x"] = X() },
+                },
+                new JsonObject
+                {
+                    ["mark"] = new JsonObject { ["type"] = "line", ["opacity"] = 0.3 },
+                    ["encoding"] = new JsonObject
+                    {
+                        ["x"] = X(), ["y"] = yNorm.DeepClone(), ["color"] = Field("method", "nominal", "method"),
+                        ["detail"] = Field("index", "nominal", null), ["tooltip"] = Tooltip("method", "trial", "key", "value"),
+                    },
+                },
+                new JsonObject
+                {
+                    ["data"] = new JsonObject { ["values"] = ticks },
+                    ["layer"] = new JsonArray
+                    {
+                        new JsonObject
+                        {
+                            ["mark"] = new JsonObject { ["type"] = "tick", ["orient"] = "horizontal", ["size"] = 8, ["color"] = "#888" },
+                            ["encoding"] = new JsonObject { ["x"] = X(), ["y"] = yNorm.DeepClone() },
+                        },
+                        new JsonObject
+                        {
+                            ["mark"] = new JsonObject { ["type"] = "text", ["align"] = "right", ["dx"] = -6, ["baseline"] = "middle", ["fontSize"] = 10 },
+                            ["encoding"] = new JsonObject { ["x"] = X(), ["y"] = yNorm.DeepClone(), ["text"] = Field("label", "nominal", null) },
+                        },
+                    },
+                },
+            },
+            ["config"] = new JsonObject
+            {
+                ["axisX"] = new JsonObject { ["domain"] = false, ["labelAngle"] = 0, ["tickColor"] = "#ccc" },
+                ["view"] = new JsonObject { ["stroke"] = null },
+            },
+        };
+    }
+
+    /// <summary>Headline score against one hyperparameter, one point per trial.</summary>
+    public static JsonObject ScoreVersusHyperparameter(SearchSpace space, HyperparameterAxis axis, string scoreTitle)
+    {
+        var rows = new JsonArray();
+        foreach (var p in space.Points)
+        {
+            if (!double.IsFinite(p.Score) || p.Values.GetValueOrDefault(axis.Name) is not { } label) continue;
+            var row = new JsonObject { ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["score"] = p.Score };
+            row["x"] = axis.Numeric ? SearchSpaces.Parse(label) : label;
+            rows.Add(row);
+        }
+        var x = axis.Numeric
+            ? new JsonObject { ["field"] = "x", ["type"] = "quantitative", ["title"] = axis.Name, ["scale"] = new JsonObject { ["type"] = axis.LogScale ? "log" : "linear", ["zero"] = false } }
+            : new JsonObject { ["field"] = "x", ["type"] = "nominal", ["title"] = axis.Name, ["sort"] = new JsonArray(axis.Categories.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()) };
+        return new JsonObject
+        {
+            ["width"] = Width / 2, ["height"] = Height * 3 / 4,
+            ["title"] = $"{scoreTitle} vs {axis.Name}",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["mark"] = new JsonObject { ["type"] = "point", ["opacity"] = 0.6 },
+            ["encoding"] = new JsonObject
+            {
+                ["x"] = x, ["y"] = new JsonObject { ["field"] = "score", ["type"] = "quantitative", ["title"] = scoreTitle, ["scale"] = new JsonObject { ["zero"] = false } },
+                ["color"] = Field("method", "nominal", "method"), ["tooltip"] = Tooltip("method", "trial", "x", "score"),
+            },
+        };
+    }
+
+    private static JsonObject Field(string field, string type, string? title)
+    {
+        var o = new JsonObject { ["field"] = field, ["type"] = type };
+        if (title is not null) o["title"] = title;
+        return o;
+    }
+
+    private static JsonArray Tooltip(params string[] fields) =>
+        new(fields.Select(f => (JsonNode)new JsonObject { ["field"] = f, ["type"] = "nominal" }).ToArray());
+}

@@ -1,0 +1,152 @@
+using Studies.Reports.Analysis;
+using Studies.Reports.Input;
+using Studies.Trials.Results;
+
+namespace Studies.Reports.Rendering;
+
+/// <summary>Turns the studies into the report document: every number and chart of report.html and report.md comes from here.</summary>
+public static class ReportComposer
+{
+    public static ReportDocument Compose(ReportInput input)
+    {
+        var methods = MethodGroups.Build(input);
+        var headline = input.Studies[0].Headline;
+        var sections = new List<Section>();
+        var chartIds = 0;
+        string NextId() => $"chart-{++chartIds}";
+
+        foreach (var study in input.Studies) sections.Add(Summary(study));
+
+        var metrics = Ranking.MetricsShown(methods);
+        var ranking = Ranking.Build(methods, metrics, headline);
+        sections.Add(new Section("Ranking", [
+            new Paragraph($"Each cell: a trial's metric averaged over the trained or the held-out masses (test split, best epoch), then mean ± sample std over the method's completed trials. Sorted by {headline}; ★ marks the best value of each column (sigma_min: lower is better; AUC, Z: higher is better)."),
+            RankingTable(ranking),
+        ]));
+
+        var curves = metrics.SelectMany(m => methods.Select(g => MassCurves.Build(g, m))).ToList();
+        sections.Add(new Section("Metric versus mass", metrics
+            .Select(m => (Block)new Chart(NextId(), $"{m} vs mass", Charts.MetricVersusMass(curves.Where(c => c.Metric == m).ToList(), m)))
+            .ToList()));
+
+        var interpolationBlocks = new List<Block>();
+        foreach (var metric in new[] { headline, MetricNames.RocAuc }.Distinct().Where(metrics.Contains))
+        {
+            var table = Interpolation.Build(methods, curves, metric);
+            if (table.HeldoutMasses.Count == 0) continue;
+            interpolationBlocks.AddRange(InterpolationTables(table));
+        }
+        if (interpolationBlocks.Count == 0) interpolationBlocks.Add(new Paragraph("No held-out masses: nothing to interpolate."));
+        else interpolationBlocks.Insert(0, new Paragraph("At each held-out mass: the metric divided by the straight line between the neighbouring trained masses (1 = the net interpolates as well as a linear guess; for AUC and Z above 1 is better, for sigma_min below 1 is better), and divided by the Bayes-optimal value where the data set has one. Area ratio: trapezoid area under the method's seed-mean metric-vs-mass curve over all masses, divided by that of the best method."));
+        sections.Add(new Section("Interpolation to held-out masses", interpolationBlocks));
+
+        var boundaries = TrainingCurves.Boundaries(methods);
+        var training = TrainingCurves.RecordedMetrics(methods)
+            .Select(m => (Block)new Chart(NextId(), $"{m} per epoch", Charts.TrainingCurve(TrainingCurves.Build(methods, m), boundaries, m)))
+            .ToList();
+        if (training.Count == 0) training.Add(new Paragraph("No completed trial recorded a training curve."));
+        sections.Add(new Section("Training curves", training));
+
+        if (input.Studies.Any(s => s.IsSearch))
+        {
+            var space = SearchSpaces.Build(methods.Where(g => g.Study.IsSearch).ToList());
+            var scoreTitle = $"{headline} ({(ranking.Columns.Any(c => c.Heldout) ? "held-out" : "trained")} mean)";
+            var blocks = new List<Block>();
+            if (space.Axes.Count == 0) blocks.Add(new Paragraph("No hyperparameter varies between completed trials."));
+            else
+            {
+                blocks.Add(new Chart(NextId(), "Parallel coordinates", Charts.ParallelCoordinates(space, scoreTitle)));
+                blocks.AddRange(space.Axes.Select(a => (Block)new Chart(NextId(), $"{scoreTitle} vs {a.Name}", Charts.ScoreVersusHyperparameter(space, a, scoreTitle))));
+            }
+            sections.Add(new Section("Hyperparameter search", blocks));
+        }
+
+        sections.Add(Problems(input));
+        var title = input.Studies.Count == 1 ? $"Study {input.Studies[0].Name}" : $"Studies {string.Join(" vs ", input.Studies.Select(s => s.Name))}";
+        return new ReportDocument(title, sections);
+    }
+
+    private static Section Summary(StudyRecord study)
+    {
+        var blocks = new List<Block>();
+        if (!string.IsNullOrWhiteSpace(study.Description)) blocks.Add(new Paragraph(study.Description.Trim()));
+        var counts = TrialStates.All.Concat(study.Trials.Select(t => t.State)).Distinct()
+            .Select(s => (State: s, Count: study.Trials.Count(t => t.State == s))).Where(x => x.Count > 0).ToList();
+        var devices = study.Trials.Where(t => !string.IsNullOrEmpty(t.Device)).GroupBy(t => t.Device)
+            .Select(g => $"{g.Key} ({g.Count()})").ToList();
+        blocks.Add(new Table("Trials", ["trials", .. counts.Select(c => c.State), "total wall time", "devices"],
+        [
+            [study.Trials.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. counts.Select(c => (Cell)c.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Format.Seconds(study.Trials.Sum(t => t.Seconds)), devices.Count == 0 ? Format.Missing : string.Join(", ", devices)],
+        ]));
+        blocks.Add(new Paragraph($"Compared axes: {(study.CompareAxes.Count == 0 ? "none" : string.Join(", ", study.CompareAxes))}; headline metric: {study.Headline}{(study.IsSearch ? "; hyperparameter search" : "")}."));
+        if (study.Provenance.Count > 0)
+            blocks.Add(new Table("Provenance", ["item", "value"], study.Provenance.Select(kv => (IReadOnlyList<Cell>)[kv.Key, kv.Value]).ToList()));
+        if (!string.IsNullOrWhiteSpace(study.DefinitionText)) blocks.Add(new Verbatim("Study definition", study.DefinitionText));
+        return new Section($"Study {study.Name}", blocks);
+    }
+
+    private static Table RankingTable(RankingTable ranking)
+    {
+        var header = new List<string> { "rank", "method", "completed" };
+        header.AddRange(ranking.Columns.Select(c => c.Title));
+        var rows = new List<IReadOnlyList<Cell>>();
+        for (var r = 0; r < ranking.Rows.Count; r++)
+        {
+            var row = ranking.Rows[r];
+            var cells = new List<Cell>
+            {
+                (r + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), row.Method.Label,
+                $"{row.Method.Completed.Count}/{row.Method.Trials.Count}",
+            };
+            for (var c = 0; c < ranking.Columns.Count; c++)
+                cells.Add(new Cell(Format.MeanStd(row.Cells[c]), ranking.BestRowPerColumn[c] == r));
+            rows.Add(cells);
+        }
+        return new Table("Ranking (test split, best epoch)", header, rows);
+    }
+
+    private static IEnumerable<Block> InterpolationTables(InterpolationTable table)
+    {
+        var metric = table.Metric;
+        var hasOptimum = table.Rows.Any(r => double.IsFinite(r.MeanToOptimum));
+        var bestInterp = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToInterpolation).ToList(), metric);
+        var bestOpt = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToOptimum).ToList(), metric);
+        var bestArea = ReportMath.BestIndex(table.Rows.Select(r => r.AreaRatio).ToList(), metric);
+        var summaryHeader = new List<string> { "method", "mean ratio to interpolation" };
+        if (hasOptimum) summaryHeader.Add("mean ratio to optimum");
+        summaryHeader.Add("area ratio to best method");
+        yield return new Table($"{metric}: interpolation summary (means over held-out masses)", summaryHeader, table.Rows.Select((r, i) =>
+        {
+            var cells = new List<Cell> { r.Method.Label, new(Format.Value(r.MeanToInterpolation), i == bestInterp) };
+            if (hasOptimum) cells.Add(new Cell(Format.Value(r.MeanToOptimum), i == bestOpt));
+            cells.Add(new Cell(Format.Value(r.AreaRatio), i == bestArea));
+            return (IReadOnlyList<Cell>)cells;
+        }).ToList());
+
+        var massHeader = new List<string> { "method" };
+        massHeader.AddRange(table.HeldoutMasses.Select(m => $"m = {Format.Value(m)}"));
+        yield return new Table($"{metric} / linear interpolation between neighbouring trained masses, per held-out mass",
+            massHeader, table.Rows.Select(r => (IReadOnlyList<Cell>)[r.Method.Label, .. r.PerMass.Select(p => (Cell)Format.MeanStd(p.ToInterpolation))]).ToList());
+        if (hasOptimum)
+            yield return new Table($"{metric} / optimal {metric}, per held-out mass",
+                massHeader, table.Rows.Select(r => (IReadOnlyList<Cell>)[r.Method.Label, .. r.PerMass.Select(p => (Cell)Format.MeanStd(p.ToOptimum))]).ToList());
+    }
+
+    private static Section Problems(ReportInput input)
+    {
+        var prefix = input.Studies.Count > 1;
+        var rows = new List<IReadOnlyList<Cell>>();
+        foreach (var study in input.Studies)
+            foreach (var t in study.Trials.Where(t => TrialStates.IsProblem(t.State)))
+            {
+                var reason = t.Error ?? t.Result?.Error ?? "no reason recorded";
+                rows.Add([prefix ? $"{study.Name} / {t.TrialId}" : t.TrialId, t.State,
+                    t.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture), MethodGroups.MethodName(study, t), reason]);
+            }
+        return new Section("Failed, diverged and interrupted trials", rows.Count == 0
+            ? [new Paragraph("None.")]
+            : [new Table("Trials that did not complete", ["trial", "state", "attempts", "method", "reason"], rows)]);
+    }
+}
