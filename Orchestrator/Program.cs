@@ -1,12 +1,21 @@
 using System.CommandLine;
 using Studies.Orchestrator.Cli;
+using Studies.Orchestrator.Workers;
+using Studies.Trials.Data;
+using Studies.Trials.Training;
 
 var root = new RootCommand("studies: compare ways of training signal/background classifiers across mass hypotheses");
 root.Options.Add(CommonOptions.Home);
-root.Subcommands.Add(InfoCommand.Create());
-root.Subcommands.Add(StoreCommands.List());
+root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(StoreCommands.Status());
+root.Subcommands.Add(StoreCommands.List());
 root.Subcommands.Add(StoreCommands.Cancel());
 root.Subcommands.Add(StoreCommands.Retry());
+root.Subcommands.Add(ReportCommands.Report());
+root.Subcommands.Add(ReportCommands.Export());
+root.Subcommands.Add(ServeCommands.Serve());
+root.Subcommands.Add(ServeCommands.Submit());
+root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(WorkerCommand.Create(() => new TrialRunner(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator())));
 return await root.Parse(args).InvokeAsync();

@@ -42,7 +42,7 @@ public sealed partial class ProcessTrialLauncher(WorkerCommandLine commandLine, 
         };
         foreach (var a in commandLine.PrefixArguments) start.ArgumentList.Add(a);
         foreach (var a in new[] { "worker", "--spec-file", specPath, "--checkpoint-dir", checkpointDirectory,
-                     "--threads", slot.Threads.ToString(CultureInfo.InvariantCulture), "--device", slot.IsCuda ? "cuda" : "cpu" })
+                     "--threads", slot.Threads.ToString(CultureInfo.InvariantCulture), "--device", slot.IsCuda ? "cuda" : "cpu", "--exit-with-parent" })
             start.ArgumentList.Add(a);
         // Pinning: the worker sees only its GPU (as cuda:0), and a CPU worker none at all.
         start.Environment["CUDA_VISIBLE_DEVICES"] = slot.CudaOrdinal?.ToString(CultureInfo.InvariantCulture) ?? "";
@@ -74,7 +74,8 @@ public sealed partial class ProcessTrialLauncher(WorkerCommandLine commandLine, 
             return new TrialExit.Crashed($"the worker could not be started: {e.Message}", "start");
         }
         process.BeginErrorReadLine();
-        process.StandardInput.Close();
+        // Standard input stays open and silent: when this process dies (even by SIGKILL) the pipe
+        // closes and the worker exits, so no orphan keeps training a trial that will be run again.
         logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", trialId, process.Id, slot);
 
         TrialExit.Finished? finished = null;

@@ -20,10 +20,39 @@ internal static class WorkerCommand
         var checkpointDir = new Option<DirectoryInfo>("--checkpoint-dir") { Required = true, Description = "Where the trial checkpoints" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
-        var command = new Command("worker", "Run one trial and report to the orchestrator (used internally)") { specFile, checkpointDir, threads, device };
+        var exitWithParent = new Option<bool>("--exit-with-parent") { Description = "Exit at once when standard input closes (the orchestrator died)" };
+        var command = new Command("worker", "Run one trial and report to the orchestrator (used internally)") { specFile, checkpointDir, threads, device, exitWithParent };
         command.Hidden = true;
-        command.SetAction(parse => Run(runnerFactory(), parse.GetValue(specFile)!, parse.GetValue(checkpointDir)!, parse.GetValue(threads), parse.GetValue(device)!));
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(exitWithParent)) ExitWhenParentDies();
+            return Run(runnerFactory(), parse.GetValue(specFile)!, parse.GetValue(checkpointDir)!, parse.GetValue(threads), parse.GetValue(device)!);
+        });
         return command;
+    }
+
+    /// <summary>
+    /// The orchestrator keeps our standard input open and never writes to it; end of input means it
+    /// is gone. The last checkpoint stays; the next orchestrator resumes the trial from it.
+    /// </summary>
+    private static void ExitWhenParentDies()
+    {
+        var stdin = Console.OpenStandardInput();
+        new Thread(() =>
+        {
+            var buffer = new byte[64];
+            try
+            {
+                while (stdin.Read(buffer, 0, buffer.Length) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+            }
+            Console.Error.WriteLine("worker: the orchestrator is gone (standard input closed); exiting");
+            Environment.Exit(3);
+        }) { IsBackground = true, Name = "parent-watch" }.Start();
     }
 
     private static int Run(ITrialRunner runner, FileInfo specFile, DirectoryInfo checkpointDir, int threads, string device)
@@ -47,7 +76,8 @@ internal static class WorkerCommand
         using var heartbeat = new Timer(_ => Send(new WorkerMessage { Kind = WorkerMessage.Heartbeat }), null, TimeSpan.Zero, TimeSpan.FromSeconds(10));
 
         TrialResult result;
-        var provenance = Provenance.OfWorker(threads, device);
+        var provenance = new Dictionary<string, string>(Provenance.OfWorker(threads, device));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             var spec = SpecJson.Deserialize<TrialSpec>(File.ReadAllText(specFile.FullName));
@@ -70,6 +100,8 @@ internal static class WorkerCommand
             result = new TrialResult { Outcome = TrialOutcome.Failed, Error = $"{e.GetType().Name}: {e.Message}" };
         }
         heartbeat.Change(Timeout.Infinite, Timeout.Infinite);
+        // The trial's own run time (data, training, evaluation), so the orchestrator's overhead can be told apart.
+        provenance["run_seconds"] = clock.Elapsed.TotalSeconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
         Send(new WorkerMessage { Kind = WorkerMessage.Result, TrialResult = result, Provenance = provenance });
         return 0;
     }

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using Studies.Orchestrator.Cli;
+using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Storage;
+
+namespace Studies.Orchestrator.Bench;
+
+/// <summary>
+/// <c>studies bench orchestrator</c>: runs a study (the quickstart by default) in a fresh workspace
+/// with 1 and then 2 worker slots. Reports the orchestration overhead per trial (worker process
+/// start, runtime and libtorch start-up, protocol, database writes: the orchestrator's wall time
+/// per trial minus the trial's own run time as the worker measured it) and the throughput ratio.
+/// </summary>
+internal static class OrchestratorBenchmark
+{
+    public static Command Command()
+    {
+        var study = new Option<FileInfo>("--study") { Description = "Study file to run (default: studies/quickstart.yaml)" };
+        var slots = new Option<int[]>("--slots") { Description = "Worker slot counts to compare", DefaultValueFactory = _ => [1, 2], AllowMultipleArgumentsPerToken = true };
+        var command = new Command("orchestrator", "Orchestration overhead per trial and throughput with 1 and 2 worker slots on the quickstart") { study, slots };
+        command.SetAction(async (parse, _) =>
+        {
+            var file = parse.GetValue(study)?.FullName ?? Path.GetFullPath(Path.Combine("studies", "quickstart.yaml"));
+            if (!File.Exists(file))
+            {
+                Console.Error.WriteLine($"study file not found: {file} (give one with --study)");
+                return 1;
+            }
+            return await RunAsync(file, parse.GetValue(slots)!, Console.Out);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string file, int[] slotCounts, TextWriter output)
+    {
+        var throughput = new Dictionary<int, double>();
+        double overheadAtOne = double.NaN, runAtOne = double.NaN;
+        foreach (var slots in slotCounts)
+        {
+            var home = Directory.CreateTempSubdirectory("studies-bench-").FullName;
+            try
+            {
+                using var loggers = Logging.CreateFactory();
+                var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
+                var runner = Services.StudyRunner(new Workspace(home), loggers, quiet);
+                var clock = Stopwatch.StartNew();
+                var outcome = await runner.RunAsync(file, new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
+                var wall = clock.Elapsed.TotalSeconds;
+                await using var store = await StudyStore.OpenAsync(Path.Combine(home, "studies.db"));
+                var row = (await store.FindStudyAsync(outcome.StudyName))!;
+                var trials = await store.ListTrialsAsync(row.Id);
+                var seconds = trials.Select(t => t.Seconds ?? 0).ToArray();
+                var run = trials.Select(t => RunSeconds(t.Provenance)).ToArray();
+                var overhead = seconds.Zip(run, (s, r) => s - r).Average();
+                throughput[slots] = trials.Count / wall;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{slots} slot(s): {trials.Count} trials in {wall:F1} s ({throughput[slots] * 60:F1} trials/min); per trial: run {run.Average():F2} s, orchestrator wall {seconds.Average():F2} s, overhead {overhead:F2} s ({overhead / run.Average():P1})"));
+                if (slots == slotCounts[0])
+                {
+                    overheadAtOne = overhead;
+                    runAtOne = run.Average();
+                }
+            }
+            finally
+            {
+                Directory.Delete(home, recursive: true);
+            }
+        }
+        var ratio = slotCounts.Length > 1 ? throughput[slotCounts[^1]] / throughput[slotCounts[0]] : double.NaN;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"orchestrator: overhead {overheadAtOne:F2} s per trial ({overheadAtOne / runAtOne:P1} of a {runAtOne:F2} s trial); throughput {slotCounts[^1]} vs {slotCounts[0]} slot(s): {ratio:F2}x"));
+        return 0;
+    }
+
+    private static double RunSeconds(string? provenance)
+    {
+        if (provenance is null) return double.NaN;
+        using var json = JsonDocument.Parse(provenance);
+        return json.RootElement.TryGetProperty("run_seconds", out var v) && double.TryParse(v.GetString(), CultureInfo.InvariantCulture, out var s) ? s : double.NaN;
+    }
+}

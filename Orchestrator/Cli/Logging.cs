@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Studies.Orchestrator.Cli;
+
+/// <summary>Console logging for the foreground commands: warnings and errors only, on standard error, so progress stays readable.</summary>
+internal static class Logging
+{
+    public static ILoggerFactory CreateFactory(LogLevel minimum = LogLevel.Warning) =>
+        LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(Environment.GetEnvironmentVariable("STUDIES_LOG") is { } level && Enum.TryParse<LogLevel>(level, true, out var parsed) ? parsed : minimum)
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+}

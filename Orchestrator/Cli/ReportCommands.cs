@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Studies.Orchestrator.Reporting;
+using Studies.Orchestrator.Storage;
+using Studies.Reports;
+
+namespace Studies.Orchestrator.Cli;
+
+/// <summary><c>studies report</c> and <c>studies export</c>: read recorded results (safe while a run is writing).</summary>
+internal static class ReportCommands
+{
+    public static Command Report()
+    {
+        var studies = new Argument<string[]>("study") { Description = "One study, or several to compare side by side", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<DirectoryInfo?>("--out") { Description = "Output folder (default: the workspace's <study>/report, or compare-<a>-<b>/report)" };
+        var command = new Command("report", "Write report.html, report.md and the CSV exports for recorded studies") { studies, output };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
+            if (store is null) return 1;
+            var names = parse.GetValue(studies)!;
+            foreach (var name in names)
+            {
+                if (await CommonOptions.FindStudyAsync(store, name, ct) is null) return 1;
+            }
+            var workspace = CommonOptions.Workspace(parse);
+            var directory = parse.GetValue(output)?.FullName
+                ?? (names.Length == 1 ? workspace.ReportDirectory(names[0]) : Path.Combine(workspace.Root, "compare-" + string.Join("-", names), "report"));
+            var path = await new StoreReportPublisher().PublishAsync(store, names, directory, ct);
+            Console.WriteLine($"report: {path}");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Export()
+    {
+        var study = new Argument<string>("study") { Description = "The study's name" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for trials.csv, epochs.csv and mass_metrics.csv", Required = true };
+        var command = new Command("export", "Export a study's records as CSV (trials.csv, epochs.csv, mass_metrics.csv; see docs/exports.md)") { study, output };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
+            if (store is null) return 1;
+            var row = await CommonOptions.FindStudyAsync(store, parse.GetValue(study)!, ct);
+            if (row is null) return 1;
+            var directory = parse.GetValue(output)!.FullName;
+            Directory.CreateDirectory(directory);
+            CsvExport.Write(await StudyRecords.LoadAsync(store, row, ct), directory);
+            Console.WriteLine($"exported {row.Name} to {directory}: {CsvExport.TrialsFile}, {CsvExport.EpochsFile}, {CsvExport.MassMetricsFile}");
+            return 0;
+        });
+        return command;
+    }
+}

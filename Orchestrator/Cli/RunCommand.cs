@@ -1,0 +1,63 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Studies;
+using Studies.Orchestrator.Workers;
+
+namespace Studies.Orchestrator.Cli;
+
+/// <summary><c>studies run FILE</c>: run (or resume) a study in the foreground with live progress, then write its report.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "The study file (YAML)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the expansion (trials per axis value, the list, an estimated duration); run nothing" };
+        var force = new Option<bool>("--force") { Description = "Run even though the study's data definition changed since it was recorded" };
+        var workers = new Option<int?>("--workers") { Description = "At most this many trials at once (default: from the study's resources)" };
+        var command = new Command("run", "Run or resume a study: completed trials are kept, the rest run; ends with the report path")
+        {
+            file, dryRun, force, workers,
+        };
+        command.SetAction(async (parse, _) =>
+        {
+            var path = parse.GetValue(file)!.FullName;
+            try
+            {
+                if (parse.GetValue(dryRun))
+                {
+                    var study = StudyLoader.Load(path);
+                    DryRun.Render(study, StudyExpander.Expand(study), Console.Out);
+                    return 0;
+                }
+                using var signals = new StopSignals(Console.Error);
+                using var loggers = Logging.CreateFactory();
+                var workspace = CommonOptions.Workspace(parse);
+                var service = Services.StudyRunner(workspace, loggers, AnsiConsole.Console);
+                var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true),
+                    signals.Stopping, signals.Kill);
+                Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key}")));
+                if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");
+                if (outcome.Stopped)
+                {
+                    Console.Error.WriteLine($"stopped; run `studies run {parse.GetValue(file)!.Name}` again to resume");
+                    return 130;
+                }
+                return 0;
+            }
+            catch (StudyValidationException e)
+            {
+                foreach (var error in e.Errors) Console.Error.WriteLine(error);
+                return 2;
+            }
+            catch (StoreException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Studies.Orchestrator.Storage;
+using Studies.Reports.Input;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Reporting;
+
+/// <summary>
+/// Loads what Reports needs from the store: the study's definition and settings, and every trial of
+/// the current definition with its result. Reports never sees the store (it depends on Trials' result
+/// types only), so exports and reports read the same records through here.
+/// </summary>
+public static class StudyRecords
+{
+    public static async Task<StudyRecord> LoadAsync(StudyStore store, StudyRow study, CancellationToken ct)
+    {
+        var settings = JsonNode.Parse(string.IsNullOrEmpty(study.Settings) ? "{}" : study.Settings) as JsonObject ?? new JsonObject();
+        var report = settings["report"] as JsonObject;
+        var trials = new List<TrialRecord>();
+        var provenance = new Dictionary<string, string>();
+        foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
+        {
+            TrialResult? result = row.State is TrialState.Completed or TrialState.Diverged || row.LastEpoch is > 0
+                ? await store.LoadResultAsync(study.Id, row, ct)
+                : null;
+            trials.Add(new TrialRecord
+            {
+                TrialId = row.TrialId,
+                State = row.State,
+                Attempts = row.Attempts,
+                Seconds = row.Seconds ?? 0,
+                Device = row.Device ?? "",
+                Error = row.Error,
+                Axes = row.Axes,
+                Result = result,
+            });
+            if (provenance.Count == 0 && row.Provenance is { Length: > 0 } p) provenance = Flatten(p);
+        }
+        return new StudyRecord
+        {
+            Name = study.Name,
+            Description = settings["description"]?.GetValue<string>() ?? "",
+            DefinitionText = study.Definition,
+            CompareAxes = report?["compare"] is JsonArray compare ? compare.Select(c => c!.GetValue<string>()).ToList() : [],
+            Headline = report?["headline"]?.GetValue<string>() ?? MetricNames.SigmaMinBestCut,
+            Trials = trials,
+            Provenance = provenance,
+            IsSearch = settings["is_search"]?.GetValue<bool>() ?? false,
+        };
+    }
+
+    /// <summary>The provenance object of a trial (orchestrator and worker parts) as flat "key: value" pairs.</summary>
+    private static Dictionary<string, string> Flatten(string json)
+    {
+        var flat = new Dictionary<string, string>();
+        void Walk(JsonNode? node, string prefix)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    foreach (var (key, value) in o) Walk(value, prefix.Length == 0 ? key : $"{prefix}.{key}");
+                    break;
+                case null:
+                    break;
+                default:
+                    flat[prefix] = node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : node.ToJsonString();
+                    break;
+            }
+        }
+        try
+        {
+            Walk(JsonNode.Parse(json), "");
+        }
+        catch (JsonException)
+        {
+            flat["provenance"] = json;
+        }
+        return flat;
+    }
+}
