@@ -38,14 +38,21 @@ public sealed class MassEvaluator : IMassEvaluator
         var optimal = new List<MassInput>();
         foreach (var m in masses)
         {
-            var s = signal.GetValueOrDefault(m, []);
-            var b = data.Width is { } width && data.Window is { } v
-                ? background.Where(j => Math.Abs(v[j] - (double)m * m) < punzi.NSigma * width(m)).ToArray()
-                : background;
+            // With a window variable every metric of mass m is measured inside its window, signal as
+            // well as background (methods.md section 6 names only the background for ROC/PR). Deviation
+            // on purpose: a net that does not see v would otherwise gain efficiency from signal the
+            // window rejects at no background cost, and could "beat" the Bayes-optimal selection,
+            // which does see v. Efficiencies stay absolute: out-of-window signal is lost, not renormalised.
+            var allSignal = signal.GetValueOrDefault(m, []);
+            var inWindow = data.Width is { } width && data.Window is { } v
+                ? (Func<long, bool>)(j => Math.Abs(v[j] - (double)m * m) < punzi.NSigma * width(m))
+                : null;
+            var s = inWindow is null ? allSignal : allSignal.Where(inWindow).ToArray();
+            var b = inWindow is null ? background : background.Where(inWindow).ToArray();
             var sample = s.Concat(b).ToArray();
             var isSignal = sample.Select(j => data.IsSignal[j]).ToArray();
             var generated = data.GeneratedPerMass.TryGetValue(m, out var g) && g > 0 ? g : Math.Max(1, inDataSet.GetValueOrDefault(m));
-            var signalWeight = s.Length == 0 ? 0 : punzi.Scale * inDataSet.GetValueOrDefault(m) / (generated * s.Length);
+            var signalWeight = allSignal.Length == 0 ? 0 : punzi.Scale * inDataSet.GetValueOrDefault(m) / (generated * allSignal.Length);
             var weights = sample.Select(j => data.IsSignal[j] ? signalWeight : punzi.Scale * data.Weight[j]).ToArray();
             var heldout = data.HeldoutMasses.Any(h => TrialData.SameMass(h, m));
             var scores = shared is null ? Scores(model, data, sample, m / massScale) : sample.Select(j => shared[position![j]]).ToArray();
