@@ -59,6 +59,16 @@ public sealed class RankingTests
         return (mean, Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1)));
     }
 
+    [Theory]
+    [InlineData(0.88153, 0.00132, "0.8815 ± 0.0013")]
+    [InlineData(2.595, 0.07213, "2.595 ± 0.072")]
+    [InlineData(1234.4, 56.2, "1234 ± 56")]
+    [InlineData(123456, 7890, "123500 ± 7900")]
+    [InlineData(0.8815, 6.995e-06, "0.8815 ± 7E-06")]
+    [InlineData(3.5, 0, "3.5 ± 0")]
+    public void Mean_and_spread_are_quoted_to_the_precision_of_the_spread(double mean, double std, string expected) =>
+        Assert.Equal(expected, Studies.Reports.Rendering.Format.MeanStd(mean, std));
+
     [Fact]
     public void CellsAreMeanAndSampleStdOverSeedsOfPerTrialMassAverages()
     {
@@ -102,7 +112,7 @@ public sealed class RankingTests
             foreach (var ((method, metric, heldout), means) in expected)
             {
                 var (mean, std) = ByHand(means);
-                var text = $"{mean.ToString("G4", CultureInfo.InvariantCulture)} ± {std.ToString("G4", CultureInfo.InvariantCulture)}";
+                var text = Studies.Reports.Rendering.Format.MeanStd(mean, std);
                 var rankingRow = md.Split('\n').Single(l => l.StartsWith("| ", StringComparison.Ordinal) && l.Contains($"| {method} | 4/", StringComparison.Ordinal));
                 Assert.Contains(text, rankingRow);
                 Assert.Contains(text, html);
