@@ -17,9 +17,11 @@ internal static class RunCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the expansion (trials per axis value, the list, an estimated duration); run nothing" };
         var force = new Option<bool>("--force") { Description = "Run even though the study's data definition changed since it was recorded" };
         var workers = new Option<int?>("--workers") { Description = "At most this many trials at once (default: from the study's resources)" };
+        var timeout = new Option<double?>("--trial-timeout") { Description = "Minutes a trial may run before it is stopped and retried (default: no limit)" };
+        var failFast = new Option<int>("--fail-fast") { Description = "Stop starting trials after this many failures with the same error (default: never)" };
         var command = new Command("run", "Run or resume a study: completed trials are kept, the rest run; ends with the report path")
         {
-            file, dryRun, force, workers,
+            file, dryRun, force, workers, timeout, failFast,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -36,7 +38,8 @@ internal static class RunCommand
                 using var loggers = Logging.CreateFactory();
                 var workspace = CommonOptions.Workspace(parse);
                 var service = Services.StudyRunner(workspace, loggers, AnsiConsole.Console);
-                var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true),
+                var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
+                        parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)),
                     signals.Stopping, signals.Kill);
                 Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key}")));
                 if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");

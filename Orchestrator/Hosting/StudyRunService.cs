@@ -40,6 +40,8 @@ public sealed class StudyRunService(Workspace workspace, ILoggerFactory loggers,
             ArtifactsDirectory = workspace.Artifacts(study.Name),
             MaxRetries = study.Retries.Max,
             BackoffSeconds = study.Retries.BackoffSeconds,
+            TrialTimeout = request.TrialTimeout,
+            FailFastAfter = request.FailFastAfter,
             Provenance = Provenance.OfOrchestrator(),
         };
         var counts = await observer.ShowWhile(execution.RunAsync(row, options, observer, stopping, kill));
