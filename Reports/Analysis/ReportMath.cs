@@ -58,18 +58,10 @@ public static class ReportMath
     /// and above it. NaN when the mass lies outside the trained range (that would be extrapolation,
     /// which the interpolation measure does not cover) or a neighbour has no finite value.
     /// </summary>
-    public static double InterpolateBetweenNeighbours(IReadOnlyList<(double Mass, double Value)> trained, double mass)
-    {
-        (double Mass, double Value)? below = null, above = null;
-        foreach (var p in trained)
-        {
-            if (!double.IsFinite(p.Value)) continue;
-            if (p.Mass < mass && (below is null || p.Mass > below.Value.Mass)) below = p;
-            if (p.Mass > mass && (above is null || p.Mass < above.Value.Mass)) above = p;
-        }
-        if (below is null || above is null) return double.NaN;
-        return Linear(below.Value.Mass, below.Value.Value, above.Value.Mass, above.Value.Value, mass);
-    }
+    public static double InterpolateBetweenNeighbours(IReadOnlyList<(double Mass, double Value)> trained, double mass) =>
+        // One definition of "interpolation between neighbouring trained masses" (methods.md section 6) for trials and reports.
+        Studies.Trials.Metrics.Interpolation.LinearAt(
+            trained.Where(p => double.IsFinite(p.Value) && p.Mass != mass).Select(p => new Studies.Trials.Metrics.MassValue(p.Mass, p.Value)).ToList(), mass);
 
     /// <summary>a / b, NaN unless both are finite and b is non-zero.</summary>
     public static double Ratio(double numerator, double denominator) =>
