@@ -8,7 +8,9 @@ public interface IStudyRunner
 
 /// <param name="TrialTimeout">A trial running longer is stopped and retried (an infrastructure failure); null: no limit.</param>
 /// <param name="FailFastAfter">Stop starting trials after this many failures with the same error; 0: never.</param>
-public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bool Interactive = false, TimeSpan? TrialTimeout = null, int FailFastAfter = 0);
+/// <param name="BaseDirectory">Folder relative data paths resolve against; null: the study file's own (a queued copy passes its origin).</param>
+public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bool Interactive = false, TimeSpan? TrialTimeout = null, int FailFastAfter = 0,
+    string? BaseDirectory = null);
 
 /// <summary>How a study run ended: the report it wrote and whether it was stopped before the end.</summary>
 public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<string, int> States);

@@ -11,10 +11,12 @@ public sealed class StudyQueue(string directory)
     public string Running => Path.Combine(Directory, "running");
     public string Done => Path.Combine(Directory, "done");
     public string Failed => Path.Combine(Directory, "failed");
+    /// <summary>Where each queued file came from: relative data paths resolve against that folder, not the queue.</summary>
+    public string Origins => Path.Combine(Directory, "origins");
 
     public void EnsureExists()
     {
-        foreach (var d in new[] { Directory, Running, Done, Failed }) System.IO.Directory.CreateDirectory(d);
+        foreach (var d in new[] { Directory, Running, Done, Failed, Origins }) System.IO.Directory.CreateDirectory(d);
     }
 
     /// <summary>Copies a study file into the queue under a unique, time-ordered name; written atomically.</summary>
@@ -25,8 +27,16 @@ public sealed class StudyQueue(string directory)
         var target = Path.Combine(Directory, name);
         var temp = Path.Combine(Directory, $".{name}.tmp");
         File.Copy(studyFile, temp, overwrite: true);
+        File.WriteAllText(Path.Combine(Origins, name), Path.GetDirectoryName(Path.GetFullPath(studyFile)));
         File.Move(temp, target);
         return target;
+    }
+
+    /// <summary>The folder the queued file was submitted from, or null for a file copied in by hand (its own folder counts).</summary>
+    public string? OriginOf(string queuedFile)
+    {
+        var origin = Path.Combine(Origins, Path.GetFileName(queuedFile));
+        return File.Exists(origin) ? File.ReadAllText(origin).Trim() : null;
     }
 
     /// <summary>Moves the oldest waiting study to <c>running/</c> and returns its new path, or null.</summary>

@@ -34,7 +34,7 @@ public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, ILo
             logger.LogInformation("running study file {File}", Path.GetFileName(file));
             try
             {
-                var outcome = await runner.RunAsync(file, new StudyRunRequest(), stoppingToken, CancellationToken.None);
+                var outcome = await runner.RunAsync(file, new StudyRunRequest(BaseDirectory: queue.OriginOf(file)), stoppingToken, CancellationToken.None);
                 if (outcome.Stopped)
                 {
                     queue.Return(file);

@@ -20,7 +20,9 @@ public sealed class StudyRunService(Workspace workspace, ILoggerFactory loggers,
 {
     public async Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
     {
-        var study = StudyLoader.Load(studyFile);
+        var study = request.BaseDirectory is null
+            ? StudyLoader.Load(studyFile)
+            : StudyLoader.Parse(await File.ReadAllTextAsync(studyFile, CancellationToken.None), studyFile, request.BaseDirectory, Path.GetFullPath(studyFile));
         var trials = StudyExpander.Expand(study);
         Directory.CreateDirectory(workspace.Root);
         await using var store = await StudyStore.OpenAsync(workspace.Database, CancellationToken.None);

@@ -46,6 +46,21 @@ public sealed class StudyQueueTests : IDisposable
     }
 
     [Fact]
+    public void A_queued_file_remembers_the_folder_it_was_submitted_from_for_relative_data_paths()
+    {
+        var queue = new StudyQueue(Path.Combine(dir, "queue"));
+        var origin = Directory.CreateDirectory(Path.Combine(dir, "analysis")).FullName;
+        var source = Path.Combine(origin, "study.yaml");
+        File.WriteAllText(source, "study: s\n");
+        queue.Submit(source);
+        var running = queue.TakeNext()!;
+        Assert.Equal(origin, queue.OriginOf(running));
+        var byHand = Path.Combine(queue.Directory, "copied.yaml");
+        File.WriteAllText(byHand, "study: t\n");
+        Assert.Null(queue.OriginOf(byHand));
+    }
+
+    [Fact]
     public void Files_left_running_by_a_dead_server_are_queued_again()
     {
         var queue = new StudyQueue(Path.Combine(dir, "queue"));
