@@ -1,8 +1,13 @@
 using System.CommandLine;
+using Spectre.Console;
 using Studies.Orchestrator.Cli;
 using Studies.Orchestrator.Workers;
 using Studies.Trials.Data;
 using Studies.Trials.Training;
+
+// Redirected output (a pipe to grep, a CI log) has no terminal width: Spectre would wrap tables
+// and messages at 80 columns and split study names and trial ids across lines.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
 
 var root = new RootCommand("studies: compare ways of training signal/background classifiers across mass hypotheses");
 root.Options.Add(CommonOptions.Home);

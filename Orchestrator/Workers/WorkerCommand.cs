@@ -12,8 +12,11 @@ namespace Studies.Orchestrator.Workers;
 /// output in <see cref="WorkerMessage"/> lines. SIGTERM or SIGINT asks the trial to checkpoint at
 /// the next epoch boundary and exit with a "cancelled" result.
 /// </summary>
-internal static class WorkerCommand
+internal static partial class WorkerCommand
 {
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void ExitNow(int status);
+
     public static Command Create(Func<ITrialRunner> runnerFactory)
     {
         var specFile = new Option<FileInfo>("--spec-file") { Required = true, Description = "The trial's resolved spec (JSON)" };
@@ -51,7 +54,12 @@ internal static class WorkerCommand
             {
             }
             Console.Error.WriteLine("worker: the orchestrator is gone (standard input closed); exiting");
-            Environment.Exit(3);
+            // Not Environment.Exit: it runs the C runtime's exit handlers and libtorch's static
+            // destructors while the training thread goes on, and a checkpoint saved in that moment
+            // was written with freed name tables (garbage class names in optim.pt) and then named by
+            // checkpoint.json, so the trial failed on every resume. _exit ends the process at once;
+            // a save cut short is never named by checkpoint.json, so the previous checkpoint stays.
+            ExitNow(3);
         }) { IsBackground = true, Name = "parent-watch" }.Start();
     }
 
