@@ -58,7 +58,7 @@ public sealed class MassEvaluator : IMassEvaluator
             var scores = shared is null ? Scores(model, data, sample, m / massScale) : sample.Select(j => shared[position![j]]).ToArray();
             inputs.Add(new MassInput(m, heldout, new MassSample(scores, isSignal, weights)));
             if (includeOptimal && data.OptimalScores is { } scorer)
-                optimal.Add(new MassInput(m, heldout, new MassSample(scorer(sample, m), isSignal, weights)));
+                optimal.Add(new MassInput(m, heldout, new MassSample(Finite(scorer(sample, m)), isSignal, weights)));
         }
 
         var options = new MetricOptions
@@ -82,6 +82,25 @@ public sealed class MassEvaluator : IMassEvaluator
             }
             return (v.Mass, v.Heldout, (IReadOnlyDictionary<string, double>)metrics);
         }).ToList();
+    }
+
+    /// <summary>
+    /// Log-likelihood ratios are +infinity where no background can be (e.g. a Gaussian-toy signal
+    /// beyond the uniform background's range) and -infinity where no signal can be; the cut scans
+    /// need finite scores, and only the order matters, so these become just above the largest and
+    /// just below the smallest finite score.
+    /// </summary>
+    private static double[] Finite(double[] scores)
+    {
+        var finite = scores.Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+        double max = finite.Max(), min = finite.Min();
+        for (var i = 0; i < scores.Length; i++)
+        {
+            if (double.IsPositiveInfinity(scores[i])) scores[i] = max + 1;
+            else if (double.IsNegativeInfinity(scores[i])) scores[i] = min - 1;
+            else if (double.IsNaN(scores[i])) throw new InvalidOperationException("the Bayes-optimal score of an event is NaN");
+        }
+        return scores;
     }
 
     /// <summary>Signal events per mass in the whole data set (the split's share of N_gen follows from it), cached per data set.</summary>

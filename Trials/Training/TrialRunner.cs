@@ -79,6 +79,9 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         var bestValue = double.NaN;
         var bestEpoch = 0;
 
+        // The slot checkpoint.json points at is never written: each save goes to the other one, so a
+        // crash during a save leaves the previous checkpoint intact (also right after a resume).
+        var slot = resume?.Slot ?? "b";
         for (var p = resume?.Phase ?? 0; p < spec.Schedule.Count; p++)
         {
             var phase = spec.Schedule[p];
@@ -115,7 +118,6 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             }
 
             var clock = Stopwatch.StartNew();
-            var slot = "a";
             for (var e = startEpoch; e < phase.Epochs && !stopped; e++)
             {
                 if (cancellation.IsCancellationRequested)

@@ -57,4 +57,25 @@ public sealed class ParametricClaimTests(ITestOutputHelper output)
             output.WriteLine($"theta {p.Mass,5}: optimal {p.Metrics[MetricNames.Optimal(MetricNames.RocAuc)]:F4}  pnn {p.Metrics[MetricNames.RocAuc]:F4}  dnn {d.Metrics[MetricNames.RocAuc]:F4}");
         Assert.True(dnnGap > 0.03 && dnnGap > 5 * Math.Max(pnnGap, 0.001), $"dnn mean gap to the optimum {dnnGap:F4}, pnn {pnnGap:F4}");
     }
+
+    [Fact]
+    public void Signal_where_no_background_can_be_still_gets_optimal_metrics()
+    {
+        // theta = 4: half of its signal lies beyond the background's [-4, 4], where the likelihood ratio is infinite.
+        var spec = new TrialSpec
+        {
+            Data = new DataSpec
+            {
+                Source = "gaussian-toy",
+                Options = new JsonObject { ["masses"] = new JsonArray(1, 2, 3, 4), ["events_per_mass"] = 300 },
+                Holdout = HoldoutSpec.List(3),
+            },
+            Model = new ModelSpec { Kind = "pnn", Hidden = [8], Activation = "relu" },
+            Schedule = [new PhaseSpec { Loss = "bce", Epochs = 1, Optimizer = "adam", LearningRate = 1e-3, Batch = 128 }],
+        };
+        var result = Runner.Run(spec, new TrialRunOptions(), CancellationToken.None);
+        Assert.True(result.Outcome == TrialOutcome.Completed, result.Error);
+        var atFour = result.Masses.Single(m => m.Mass == 4 && m.Split == SplitKind.Test && m.EpochKind == EpochKind.Last);
+        Assert.InRange(atFour.Metrics[MetricNames.Optimal(MetricNames.RocAuc)], 0.9, 1.0);
+    }
 }
