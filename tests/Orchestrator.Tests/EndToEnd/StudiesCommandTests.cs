@@ -34,6 +34,30 @@ public sealed class StudiesCommandTests : IDisposable
     private static string Describe(IEnumerable<TrialRow> trials) =>
         string.Join("\n", trials.Select(t => $"{t.TrialId} {t.State} attempts={t.Attempts} error={t.Error}"));
 
+    /// <summary>The README's main job, as shipped: studies/quickstart.yaml from the repository.</summary>
+    [Fact]
+    public async Task The_quickstart_study_runs_to_the_end_and_prints_its_report_path_last()
+    {
+        string? quickstart = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && quickstart is null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "studies", "quickstart.yaml");
+            if (File.Exists(Path.Combine(dir.FullName, "Studies.sln")) && File.Exists(candidate)) quickstart = candidate;
+        }
+        Assert.NotNull(quickstart);
+        var run = await home.RunAsync(TimeSpan.FromMinutes(5), "run", quickstart);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var last = run.StdoutLines[^1];
+        Assert.StartsWith("report: ", last);
+        Assert.True(File.Exists(last["report: ".Length..]), run.ToString());
+        var (store, _, trials) = await OpenAsync("quickstart");
+        await using (store)
+        {
+            Assert.Equal(12, trials.Count);
+            Assert.All(trials, t => Assert.Equal(TrialState.Completed, t.State));
+        }
+    }
+
     [Fact]
     public async Task Run_reports_exports_match_the_database_and_a_second_run_repeats_nothing()
     {
