@@ -198,6 +198,38 @@ public sealed class StudiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_interrupt_stops_at_once_and_the_next_run_still_completes_everything()
+    {
+        var file = Study("e2e-stop.yaml");
+        using (var run = home.Start("run", file))
+        {
+            Assert.True((await home.WaitForWorkersAsync(2, CommandTimeout)).Count == 2, $"two workers did not start\n{run.Stdout}\n{run.Stderr}");
+            var signalled = Stopwatch.StartNew();
+            run.Signal(StudiesProcess.SigTerm);
+            var first = Stopwatch.StartNew();
+            while (!run.Stderr.Contains("press Ctrl+C again", StringComparison.Ordinal) && first.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(20);
+            Assert.True(run.Stderr.Contains("press Ctrl+C again", StringComparison.Ordinal), run.Stderr);
+            run.Signal(StudiesProcess.SigTerm);
+            var stopped = await run.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(signalled.Elapsed < TimeSpan.FromSeconds(5), $"took {signalled.Elapsed.TotalSeconds:F1} s to stop\n{stopped}");
+            Assert.True(stopped.ExitCode == 130, stopped.ToString());
+            Assert.Contains("stopping now", stopped.Stderr);
+        }
+        Assert.Empty(await home.WaitForNoWorkersAsync(TimeSpan.FromSeconds(5)));
+
+        var (store, study, trials) = await OpenAsync("e2e-stop");
+        await using (store)
+        {
+            Assert.DoesNotContain(trials, t => t.State == TrialState.Running);
+            var resumed = await home.RunAsync(RunTimeout, "run", file);
+            Assert.True(resumed.ExitCode == 0, resumed.ToString());
+            var after = (await store.ListTrialsAsync(study.Id)).Where(t => t.InDefinition).ToList();
+            Assert.True(after.All(t => t.State == TrialState.Completed), Describe(after));
+            foreach (var t in after) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+        }
+    }
+
+    [Fact]
     public async Task Sigterm_stops_the_run_cleanly_and_the_next_run_resumes_the_interrupted_trials()
     {
         var file = Study("e2e-stop.yaml");
