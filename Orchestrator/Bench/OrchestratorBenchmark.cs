@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using Studies.Orchestrator.Cli;
@@ -15,8 +16,26 @@ namespace Studies.Orchestrator.Bench;
 /// start, runtime and libtorch start-up, protocol, database writes: the orchestrator's wall time
 /// per trial minus the trial's own run time as the worker measured it) and the throughput ratio.
 /// </summary>
-internal static class OrchestratorBenchmark
+internal static partial class OrchestratorBenchmark
 {
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ResourceUsage
+    {
+        public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
+        public unsafe fixed long Rest[14];
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrusage")]
+    private static partial int GetResourceUsage(int who, out ResourceUsage usage);
+
+    /// <summary>CPU seconds of this process and of its finished (reaped) children: the workers.</summary>
+    private static (double Self, double Children) CpuSeconds()
+    {
+        static double Of(ResourceUsage u) => u.UserSeconds + u.SystemSeconds + (u.UserMicroseconds + u.SystemMicroseconds) / 1e6;
+        GetResourceUsage(-1, out var children); // RUSAGE_CHILDREN
+        return (Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, Of(children));
+    }
+
     public static Command Command()
     {
         var study = new Option<FileInfo>("--study") { Description = "Study file to run (default: studies/quickstart.yaml)" };
@@ -38,7 +57,7 @@ internal static class OrchestratorBenchmark
     private static async Task<int> RunAsync(string file, int[] slotCounts, TextWriter output)
     {
         var throughput = new Dictionary<int, double>();
-        double overheadAtOne = double.NaN, runAtOne = double.NaN;
+        double overheadAtOne = double.NaN, runAtOne = double.NaN, busyAtOne = double.NaN;
         foreach (var slots in slotCounts)
         {
             var home = Directory.CreateTempSubdirectory("studies-bench-").FullName;
@@ -47,9 +66,11 @@ internal static class OrchestratorBenchmark
                 using var loggers = Logging.CreateFactory();
                 var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
                 var runner = Services.StudyRunner(new Workspace(home), loggers, quiet);
+                var cpuBefore = CpuSeconds();
                 var clock = Stopwatch.StartNew();
                 var outcome = await runner.RunAsync(file, new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
                 var wall = clock.Elapsed.TotalSeconds;
+                var cpuAfter = CpuSeconds();
                 await using var store = await StudyStore.OpenAsync(Path.Combine(home, "studies.db"));
                 var row = (await store.FindStudyAsync(outcome.StudyName))!;
                 var trials = await store.ListTrialsAsync(row.Id);
@@ -61,8 +82,13 @@ internal static class OrchestratorBenchmark
                 throughput[slots] = trials.Count / span;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{slots} slot(s): {trials.Count} trials in {span:F1} s ({throughput[slots] * 60:F1} trials/min; whole run with set-up and report {wall:F1} s); per trial: run {run.Average():F2} s, orchestrator wall {seconds.Average():F2} s, overhead {overhead:F2} s ({overhead / run.Average():P1})"));
+                var workerCpu = (cpuAfter.Children - cpuBefore.Children) / trials.Count;
+                var orchestratorCpu = (cpuAfter.Self - cpuBefore.Self) / trials.Count;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  CPU per trial: worker {workerCpu:F2} s, orchestrator {orchestratorCpu:F2} s; cores busy on average {(workerCpu + orchestratorCpu) * trials.Count / wall:F2} of {Environment.ProcessorCount}"));
                 if (slots == slotCounts[0])
                 {
+                    busyAtOne = (workerCpu + orchestratorCpu) * trials.Count / wall;
                     overheadAtOne = overhead;
                     runAtOne = run.Average();
                 }
@@ -74,7 +100,7 @@ internal static class OrchestratorBenchmark
         }
         var ratio = slotCounts.Length > 1 ? throughput[slotCounts[^1]] / throughput[slotCounts[0]] : double.NaN;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"orchestrator: overhead {overheadAtOne:F2} s per trial ({overheadAtOne / runAtOne:P1} of a {runAtOne:F2} s trial); throughput {slotCounts[^1]} vs {slotCounts[0]} slot(s): {ratio:F2}x"));
+            $"orchestrator: overhead {overheadAtOne:F2} s per trial ({overheadAtOne / runAtOne:P1} of a {runAtOne:F2} s trial); throughput {slotCounts[^1]} vs {slotCounts[0]} slot(s): {ratio:F2}x (CPU-bound at {Math.Min(slotCounts[^1], Environment.ProcessorCount) / busyAtOne:F2}x: one slot alone keeps {busyAtOne:F2} cores busy)"));
         return 0;
     }
 
