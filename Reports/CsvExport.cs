@@ -58,6 +58,15 @@ public static class CsvExport
         }
     }
 
+    /// <summary>The long format: one row per metric, after the columns that say where it belongs.</summary>
+    private static void WriteMetricRows(TextWriter w, string prefix, IReadOnlyDictionary<string, double> metrics)
+    {
+        foreach (var (metric, value) in metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            w.Write(prefix); w.Write(Field(metric)); w.Write(','); w.Write(Number(value)); w.Write('\n');
+        }
+    }
+
     private static void WriteEpochs(StudyRecord study, string path)
     {
         using var w = Open(path);
@@ -68,11 +77,7 @@ public static class CsvExport
             var id = Field(t.TrialId);
             foreach (var e in t.Result.Epochs)
             {
-                var prefix = $"{id},{e.Phase.ToString(CultureInfo.InvariantCulture)},{e.Epoch.ToString(CultureInfo.InvariantCulture)},";
-                foreach (var (metric, value) in e.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                {
-                    w.Write(prefix); w.Write(Field(metric)); w.Write(','); w.Write(Number(value)); w.Write('\n');
-                }
+                WriteMetricRows(w, $"{id},{e.Phase.ToString(CultureInfo.InvariantCulture)},{e.Epoch.ToString(CultureInfo.InvariantCulture)},", e.Metrics);
             }
         }
     }
@@ -87,11 +92,7 @@ public static class CsvExport
             var id = Field(t.TrialId);
             foreach (var m in t.Result.Masses)
             {
-                var prefix = $"{id},{Number(m.Mass)},{(m.Heldout ? "true" : "false")},{SplitName(m.Split)},{EpochKindName(m.EpochKind)},";
-                foreach (var (metric, value) in m.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                {
-                    w.Write(prefix); w.Write(Field(metric)); w.Write(','); w.Write(Number(value)); w.Write('\n');
-                }
+                WriteMetricRows(w, $"{id},{Number(m.Mass)},{(m.Heldout ? "true" : "false")},{SplitName(m.Split)},{EpochKindName(m.EpochKind)},", m.Metrics);
             }
         }
     }

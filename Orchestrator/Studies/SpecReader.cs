@@ -158,7 +158,8 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         return Enumerable.Range(0, (int)count).Select(i => Math.Round(from.Value + i * step.Value, 10)).ToList();
     }
 
-    public static bool SameMass(double a, double b) => Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(b));
+    /// <summary>The data layer's rule, so the study file and the data sources agree on which masses are one hypothesis.</summary>
+    public static bool SameMass(double a, double b) => global::Studies.Trials.Data.MassGrid.Same(a, b);
 
     private HoldoutSpec? ReadHoldout(YNode node, IReadOnlyList<double>? grid)
     {

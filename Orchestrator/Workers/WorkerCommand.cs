@@ -94,6 +94,8 @@ internal static partial class WorkerCommand
             result = runner.Run(spec, new TrialRunOptions
             {
                 CheckpointDirectory = checkpointDir.FullName,
+                // Standard error is the trial's worker.log: the full exception belongs there.
+                OnFailure = e => Console.Error.WriteLine($"trial failed: {e}"),
                 OnEpoch = (record, total) =>
                 {
                     var metrics = record.Metrics.ToDictionary(m => m.Key, m => m.Value);

@@ -23,6 +23,8 @@ public sealed record TrialRunOptions
     public Action<EpochRecord, int>? OnEpoch { get; init; }
     /// <summary>Sees the event indices (into the loaded data set) of every batch used for training or model selection.</summary>
     public Action<BatchUse, ReadOnlyMemory<long>>? OnBatch { get; init; }
+    /// <summary>Sees the exception behind a <see cref="TrialOutcome.Failed"/> result (its stack trace is for logs; the result keeps the message).</summary>
+    public Action<Exception>? OnFailure { get; init; }
     /// <summary>Checkpoint every this many epochs (1: every epoch boundary).</summary>
     public int CheckpointEvery { get; init; } = 1;
 }

@@ -1,3 +1,4 @@
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Metrics;
 using Studies.Trials.Models;
@@ -27,9 +28,8 @@ public sealed class MassEvaluator : IMassEvaluator
         var punzi = PunziParameters.Default with { Luminosity = data.Luminosity };
         var masses = (trainedOnly ? data.TrainedMasses : data.AllMasses).OrderBy(m => m).ToArray();
         var background = events.Where(i => !data.IsSignal[i]).ToArray();
-        var signal = events.Where(i => data.IsSignal[i]).GroupBy(i => Nearest(masses, data.Mass[i]))
+        var signal = events.Where(i => data.IsSignal[i]).GroupBy(i => MassGrid.IndexOf(masses, data.Mass[i]))
             .Where(g => g.Key >= 0).ToDictionary(g => masses[g.Key], g => g.ToArray());
-        var inDataSet = SignalPerMass(data);
         // A plain net gives every event one score whatever the hypothesis: score the split once.
         var shared = model.UsesMass ? null : Scores(model, data, events, 0);
         var position = shared is null ? null : events.Select((e, k) => (e, k)).ToDictionary(p => p.e, p => p.k);
@@ -51,8 +51,7 @@ public sealed class MassEvaluator : IMassEvaluator
             var b = inWindow is null ? background : background.Where(inWindow).ToArray();
             var sample = s.Concat(b).ToArray();
             var isSignal = sample.Select(j => data.IsSignal[j]).ToArray();
-            var generated = data.GeneratedPerMass.TryGetValue(m, out var g) && g > 0 ? g : Math.Max(1, inDataSet.GetValueOrDefault(m));
-            var signalWeight = allSignal.Length == 0 ? 0 : punzi.Scale * inDataSet.GetValueOrDefault(m) / (generated * allSignal.Length);
+            var signalWeight = allSignal.Length == 0 ? 0 : punzi.Scale * data.SignalCount(m) / (data.GeneratedSignal(m) * allSignal.Length);
             var weights = sample.Select(j => data.IsSignal[j] ? signalWeight : punzi.Scale * data.Weight[j]).ToArray();
             var heldout = data.HeldoutMasses.Any(h => TrialData.SameMass(h, m));
             var scores = shared is null ? Scores(model, data, sample, m / massScale) : sample.Select(j => shared[position![j]]).ToArray();
@@ -101,31 +100,6 @@ public sealed class MassEvaluator : IMassEvaluator
             else if (double.IsNaN(scores[i])) throw new InvalidOperationException("the Bayes-optimal score of an event is NaN");
         }
         return scores;
-    }
-
-    /// <summary>Signal events per mass in the whole data set (the split's share of N_gen follows from it), cached per data set.</summary>
-    private static IReadOnlyDictionary<double, int> SignalPerMass(TrialData data) => Counts.GetValue(data, d =>
-    {
-        var counts = new Dictionary<double, int>();
-        var all = d.AllMasses.ToArray();
-        for (var i = 0; i < d.Count; i++)
-        {
-            if (!d.IsSignal[i]) continue;
-            var k = Nearest(all, d.Mass[i]);
-            if (k >= 0) counts[all[k]] = counts.GetValueOrDefault(all[k]) + 1;
-        }
-        return counts;
-    });
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TrialData, IReadOnlyDictionary<double, int>> Counts = new();
-
-    private static int Nearest(double[] masses, double m)
-    {
-        for (var i = 0; i < masses.Length; i++)
-        {
-            if (TrialData.SameMass(masses[i], m)) return i;
-        }
-        return -1;
     }
 
     /// <summary>Sigmoid scores of the model for the given events, all at one mass, in chunks to bound memory.</summary>

@@ -112,6 +112,7 @@ public sealed class PunziPhaseLoss : IPhaseLoss
 {
     private readonly TrainingSet set;
     private readonly PunziLoss loss;
+    private readonly Tensor? pairFeatures;
     private readonly Tensor? pairMass;
 
     public PunziPhaseLoss(TrainingSet set, PunziParameters parameters, bool parametric)
@@ -119,36 +120,29 @@ public sealed class PunziPhaseLoss : IPhaseLoss
         this.set = set;
         var data = set.Data;
         var trained = data.TrainedMasses;
+        // The set holds only its split's share of each mass's signal: N_gen scales with that share.
         var inSet = new double[trained.Length];
-        var inData = new double[trained.Length];
         foreach (var k in set.MassIndex) if (k >= 0) inSet[k]++;
-        for (var i = 0; i < data.Count; i++)
-        {
-            if (!data.IsSignal[i]) continue;
-            var k = Array.FindIndex(trained, m => TrialData.SameMass(m, data.Mass[i]));
-            if (k >= 0) inData[k]++;
-        }
-        var generated = trained.Select((m, k) =>
-        {
-            var total = data.GeneratedPerMass.TryGetValue(m, out var g) && g > 0 ? g : Math.Max(1, inData[k]);
-            return inData[k] > 0 ? total * inSet[k] / inData[k] : total;
-        }).ToArray();
+        var generated = trained.Select((m, k) => data.SignalCount(m) is var total and > 0
+            ? data.GeneratedSignal(m) * inSet[k] / total
+            : data.GeneratedSignal(m)).ToArray();
         var luminosityScale = parameters.Luminosity / data.Luminosity;
         var weights = set.Events.Select(i => data.Weight[i] * luminosityScale).ToArray();
         var events = new PunziEvents(set.IsSignal, set.MassIndex, weights, generated);
 
-        var usesMass = parametric;
         WindowMembership windows;
         if (data.Window is { } v && data.Width is { } width)
             windows = WindowMembership.Build(set.Events.Select(i => v[i]).ToArray(), trained, width, parameters.NSigma);
         else
-            windows = usesMass ? WindowMembership.EveryPair(set.Count, trained.Length) : WindowMembership.Everywhere(set.Count, trained.Length);
+            windows = parametric ? WindowMembership.EveryPair(set.Count, trained.Length) : WindowMembership.Everywhere(set.Count, trained.Length);
         loss = PunziLoss.Prepare(windows, events, parameters, ScalarType.Float32, set.Features.Device);
-        if (usesMass && windows.HasWindowVariable)
+        if (parametric && windows.HasWindowVariable)
         {
             using var scope = TensorScope.Begin();
             var masses = loss.PairMassIndex().Select(k => (float)(trained[k] / set.MassScale)).ToArray();
             pairMass = TensorScope.Detach(scope.MoveToOuter(Torch.Tensor(masses, [masses.Length, 1], set.Features.Device)));
+            // Features do not change during training: gather them per pair once, not every epoch.
+            pairFeatures = TensorScope.Detach(scope.MoveToOuter(set.Features.IndexSelect(0, loss.PairEvents)));
         }
     }
 
@@ -159,7 +153,7 @@ public sealed class PunziPhaseLoss : IPhaseLoss
     {
         if (model.UsesMass && pairMass is not null)
         {
-            var f = model.Logits(set.Features.IndexSelect(0, loss.PairEvents), pairMass).Sigmoid();
+            var f = model.Logits(pairFeatures!, pairMass).Sigmoid();
             return loss.SigmaMinOfPairs(f).Mean();
         }
         return loss.Compute(set.Logits(model, null).Sigmoid());
@@ -168,6 +162,7 @@ public sealed class PunziPhaseLoss : IPhaseLoss
     public void Dispose()
     {
         loss.Dispose();
+        pairFeatures?.Dispose();
         pairMass?.Dispose();
     }
 }

@@ -44,9 +44,34 @@ public sealed class TrialData
     public IEnumerable<double> AllMasses => TrainedMasses.Concat(HeldoutMasses).OrderBy(m => m);
 
     /// <summary>Whether event i is signal of a held-out mass: such events never enter training or model selection.</summary>
-    public bool IsHeldoutSignal(long i) => IsSignal[i] && HeldoutMasses.Any(m => Math.Abs(m - Mass[i]) <= 1e-9 * Math.Max(1, Math.Abs(m)));
+    public bool IsHeldoutSignal(long i) => IsSignal[i] && HeldoutMasses.Any(m => SameMass(m, Mass[i]));
 
-    public static bool SameMass(double a, double b) => Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(a));
+    /// <summary>Whether two masses are one hypothesis: the data layer's rule (<see cref="Data.MassGrid.Same"/>).</summary>
+    public static bool SameMass(double a, double b) => Data.MassGrid.Same(a, b);
+
+    private (double[] Grid, int[] Counts)? signalPerMass;
+
+    /// <summary>Signal events of mass <paramref name="mass"/> in the whole data set, all splits (counted once, on first use).</summary>
+    public int SignalCount(double mass)
+    {
+        if (signalPerMass is null)
+        {
+            var grid = AllMasses.ToArray();
+            var counts = new int[grid.Length];
+            for (var i = 0; i < Count; i++)
+            {
+                if (IsSignal[i] && Data.MassGrid.IndexOf(grid, Mass[i]) is var k and >= 0) counts[k]++;
+            }
+            signalPerMass = (grid, counts);
+        }
+        var (g, c) = signalPerMass.Value;
+        var at = Data.MassGrid.IndexOf(g, mass);
+        return at < 0 ? 0 : c[at];
+    }
+
+    /// <summary>N_gen of a mass (the Punzi efficiency denominator): as the data set states it, else the signal events it holds.</summary>
+    public double GeneratedSignal(double mass) =>
+        GeneratedPerMass.TryGetValue(mass, out var generated) && generated > 0 ? generated : Math.Max(1, SignalCount(mass));
 }
 
 /// <summary>Loads the data a spec names, reproducibly from the seed.</summary>

@@ -39,7 +39,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            if (Environment.GetEnvironmentVariable("STUDIES_DEBUG") == "1") Console.Error.WriteLine(e);
+            options.OnFailure?.Invoke(e);
             return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
         }
     }

@@ -197,6 +197,16 @@ public sealed class StudiesCommandTests : IDisposable
         }
     }
 
+    /// <summary>Runs the study file again and checks that every trial ends completed, recorded exactly once.</summary>
+    private async Task RunAgainToCompletionAsync(StudyStore store, StudyRow study, string file)
+    {
+        var resumed = await home.RunAsync(RunTimeout, "run", file);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        var after = (await store.ListTrialsAsync(study.Id)).Where(t => t.InDefinition).ToList();
+        Assert.True(after.All(t => t.State == TrialState.Completed), Describe(after));
+        foreach (var t in after) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+    }
+
     [Fact]
     public async Task A_second_interrupt_stops_at_once_and_the_next_run_still_completes_everything()
     {
@@ -221,11 +231,7 @@ public sealed class StudiesCommandTests : IDisposable
         await using (store)
         {
             Assert.DoesNotContain(trials, t => t.State == TrialState.Running);
-            var resumed = await home.RunAsync(RunTimeout, "run", file);
-            Assert.True(resumed.ExitCode == 0, resumed.ToString());
-            var after = (await store.ListTrialsAsync(study.Id)).Where(t => t.InDefinition).ToList();
-            Assert.True(after.All(t => t.State == TrialState.Completed), Describe(after));
-            foreach (var t in after) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+            await RunAgainToCompletionAsync(store, study, file);
         }
     }
 
@@ -257,11 +263,7 @@ public sealed class StudiesCommandTests : IDisposable
             foreach (var t in interrupted)
                 Assert.True(CheckpointEpochs("e2e-stop", t.TrialId) >= 3, $"{t.TrialId}: checkpoint at epoch {CheckpointEpochs("e2e-stop", t.TrialId)}");
 
-            var resumed = await home.RunAsync(RunTimeout, "run", file);
-            Assert.True(resumed.ExitCode == 0, resumed.ToString());
-            var after = (await store.ListTrialsAsync(study.Id)).Where(t => t.InDefinition).ToList();
-            Assert.True(after.All(t => t.State == TrialState.Completed), Describe(after));
-            foreach (var t in after) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+            await RunAgainToCompletionAsync(store, study, file);
         }
     }
 
