@@ -62,6 +62,13 @@ internal sealed class NodeReader(Diagnostics diagnostics)
         return null;
     }
 
+    public bool? Boolean(YNode node, string what)
+    {
+        if (node is YScalar { Plain: true, Text: "true" or "false" } s) return s.Text == "true";
+        Error(node, $"expected true or false for {what}, got {Describe(node)}");
+        return null;
+    }
+
     public string? Text(YNode node, string what)
     {
         if (node is YScalar s && !s.IsNull) return s.Text;

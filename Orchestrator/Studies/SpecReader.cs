@@ -245,6 +245,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["background_mass_mode"] is { } bmm && reader.Name(bmm, Vocabulary.BackgroundMassModes, "background_mass_mode") is { } mode) model = model with { BackgroundMassMode = mode };
         if (map["balance"] is { } ba && reader.Name(ba, Vocabulary.Balances, "balance") is { } balance) model = model with { Balance = balance };
         if (map["l2_kernel"] is { } lk && reader.NonNegative(lk, "l2_kernel") is { } l2Kernel) model = model with { L2Kernel = l2Kernel };
+        if (map["standardize"] is { } st && reader.Boolean(st, "standardize") is { } standardize) model = model with { Standardize = standardize };
         if (map["l2_bias"] is { } lb && reader.NonNegative(lb, "l2_bias") is { } l2Bias) model = model with { L2Bias = l2Bias };
         if (map["conditioning"] is { } cn && !NodeReader.IsNull(cn))
         {
@@ -262,11 +263,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
             reader.Error(node, $"expected a list of layer widths for hidden (e.g. [8, 4]), got {NodeReader.Describe(node)}");
             return null;
         }
-        if (seq.Items.Count == 0)
-        {
-            reader.Error(node, "hidden needs at least one layer width");
-            return null;
-        }
+        // hidden: [] is the linear model (one dense layer from the inputs to the output score).
         var widths = seq.Items.Select(i => reader.IntegerAtLeast(i, "a layer width", 1)).ToList();
         if (widths.Any(w => w is null)) return null;
         if (widths.Any(w => w > 1_000_000))
@@ -359,6 +356,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["factor"] is { } f && reader.NumberIn(f, "plateau.factor", 0, false, 1, false) is { } factor) plateau = plateau with { Factor = factor };
         if (map["patience"] is { } p && reader.IntegerAtLeast(p, "plateau.patience", 1) is { } patience) plateau = plateau with { Patience = (int)Math.Min(patience, int.MaxValue) };
         if (map["min_lr"] is { } m && reader.NonNegative(m, "plateau.min_lr") is { } minLr) plateau = plateau with { MinLearningRate = minLr };
+        if (map["monitor"] is { } mon && reader.Name(mon, Vocabulary.PlateauMonitors, "plateau.monitor") is { } monitor) plateau = plateau with { Monitor = monitor };
         return plateau;
     }
 
@@ -396,8 +394,8 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                 reader.Error(key, $"loss option '{key.Text}' is given twice (in the phase and in loss_options)");
                 continue;
             }
-            JsonNode? json = key.Text == "formula"
-                ? reader.Name(value, Vocabulary.PunziFormulas, "Punzi formula") is { } formula ? JsonValue.Create(formula) : null
+            JsonNode? json = Vocabulary.NamedLossOptions.TryGetValue(key.Text, out var names)
+                ? reader.Name(value, names, $"loss option '{key.Text}'") is { } name ? JsonValue.Create(name) : null
                 : reader.Positive(value, $"loss option '{key.Text}'") is { } number ? JsonValue.Create(number) : null;
             if (json is not null) options[key.Text] = json;
         }

@@ -18,7 +18,7 @@ internal static class Vocabulary
     public static readonly string[] ModelKeys =
     [
         "kind", "hidden", "activation", "dropout", "conditioning", "weight_init", "bias_init",
-        "background_mass", "background_mass_mode", "balance", "l2_kernel", "l2_bias",
+        "background_mass", "background_mass_mode", "balance", "l2_kernel", "l2_bias", "standardize",
     ];
     public static readonly string[] ConditioningKeys = ["method", "place"];
     public static readonly string[] PhaseOwnKeys =
@@ -26,7 +26,8 @@ internal static class Vocabulary
         "loss", "epochs", "optimizer", "lr", "momentum", "weight_decay", "batch", "plateau",
         "early_stopping", "keep_best", "loss_options",
     ];
-    public static readonly string[] PlateauKeys = ["factor", "patience", "min_lr"];
+    public static readonly string[] PlateauKeys = ["factor", "patience", "min_lr", "monitor"];
+    public static readonly string[] PlateauMonitors = ["validation_loss", "train_loss"];
     public static readonly string[] EarlyStoppingKeys = ["patience", "metric"];
     public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_signal_efficiency"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space"];
@@ -49,18 +50,26 @@ internal static class Vocabulary
     public static readonly string[] ConditioningMethods = ["concat", "bias", "scale", "affine"];
     public static readonly string[] ConditioningPlaces = ["start", "all", "end"];
     public static readonly string[] BackgroundMasses = ["identical", "uniform"];
-    public static readonly string[] BackgroundMassModes = ["fixed", "resampled"];
+    public static readonly string[] BackgroundMassModes = ["fixed", "resampled", "resampled-batch"];
     public static readonly string[] Balances = ["none", "class", "signal", "background", "full"];
     public static readonly string[] Losses = ["bce", "punzi", "lovasz"];
-    public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
+    public static readonly string[] Optimizers = ["sgd", "adam", "adamw", "radam"];
     public static readonly string[] PunziFormulas = ["full", "simple"];
 
     /// <summary>Loss-specific options, written in the phase itself or under <c>loss_options</c>.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> LossOptionKeys = new Dictionary<string, string[]>
     {
-        ["bce"] = [],
+        ["bce"] = ["weighting", "events"],
         ["punzi"] = ["formula", "a", "b", "luminosity", "scale", "n_sigma", "eps_floor", "b_floor"],
         ["lovasz"] = ["luminosity", "eps"],
+    };
+
+    /// <summary>Loss options whose value is a name, with the names allowed; every other loss option is a positive number.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> NamedLossOptions = new Dictionary<string, string[]>
+    {
+        ["formula"] = PunziFormulas,
+        ["weighting"] = ["cross-section", "balanced", "none"],
+        ["events"] = ["all", "in-windows"],
     };
 
     public static readonly string[] AllLossOptionKeys = LossOptionKeys.Values.SelectMany(v => v).Distinct().ToArray();
@@ -71,7 +80,7 @@ internal static class Vocabulary
         .GetFields(BindingFlags.Public | BindingFlags.Static)
         .Where(f => f.IsLiteral && f.FieldType == typeof(string))
         .Select(f => (string)f.GetRawConstantValue()!)
-        .Where(n => n is not (MetricNames.LearningRate or MetricNames.BestCut or MetricNames.GlobalCut or MetricNames.OptimalSuffix))
+        .Where(n => n is not (MetricNames.LearningRate or MetricNames.BestCut or MetricNames.GlobalCut or MetricNames.ZCut or MetricNames.OptimalSuffix))
         .ToArray();
 
     /// <summary>Common other spellings, so that a near-miss of a short key still finds it (<c>learning_rate</c> -> <c>lr</c>).</summary>

@@ -9,7 +9,7 @@ public sealed record ParamGroup(IReadOnlyList<Tensor> Parameters, double WeightD
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
-    private protected enum Kind { Sgd = 0, Adam = 1, AdamW = 2 }
+    private protected enum Kind { Sgd = 0, Adam = 1, AdamW = 2, RAdam = 3 }
 
     private readonly OptimizerHandle handle;
 
@@ -82,4 +82,15 @@ public sealed class AdamW : Optimizer
 
     public AdamW(IReadOnlyList<Tensor> parameters, double lr = 1e-3, double weightDecay = 1e-2)
         : this([new ParamGroup(parameters, weightDecay)], lr) { }
+}
+
+/// <summary>
+/// Rectified Adam (Liu et al. 2020), PyTorch's <c>torch.optim.RAdam</c> with its defaults (L2 weight
+/// decay added to the gradient, not decoupled); the optimiser of the Lovász Z paper. libtorch's C++
+/// API has none, so the native library implements it on Adam's state.
+/// </summary>
+public sealed class RAdam : Optimizer
+{
+    public RAdam(IReadOnlyList<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+        : base(Kind.RAdam, groups, lr, beta1: beta1, beta2: beta2, eps: eps) { }
 }

@@ -20,6 +20,12 @@ public sealed record MetricOptions
     public static readonly MetricOptions Default = new();
 }
 
+/// <summary>Cuts chosen on another split (validation), to be applied where the metrics are reported (test).</summary>
+/// <param name="BestCut">Per mass, in input order: the cut of the best sigma_min (NaN: none chosen).</param>
+/// <param name="ZCut">Per mass, in input order: the cut of the best s/sqrt(b) (NaN: none qualified).</param>
+/// <param name="GlobalCut">The cut shared by all masses (NaN: none).</param>
+public sealed record ChosenCuts(IReadOnlyList<double> BestCut, IReadOnlyList<double> ZCut, double GlobalCut);
+
 /// <summary>The per-mass metrics of methods.md section 6 for a set of mass hypotheses.</summary>
 public static class MassMetricsCalculator
 {
@@ -37,7 +43,13 @@ public static class MassMetricsCalculator
     /// mass (trained or held out) is evaluated there.</item>
     /// </list>
     /// </summary>
-    public static IReadOnlyList<MassMetricValues> Compute(IReadOnlyList<MassInput> masses, MetricOptions? options = null)
+    /// <remarks>
+    /// Honest cuts: with <paramref name="chosen"/> (cuts fitted on the validation split), sigma_min_best_cut,
+    /// z_best and sigma_min_global_cut are measured at those cuts, and best_cut, z_cut and global_cut are
+    /// those cuts; the values at this sample's own optimum stay available as the <c>_oracle</c> metrics.
+    /// Without it (the validation split itself) the chosen cut is the own optimum and both agree.
+    /// </remarks>
+    public static IReadOnlyList<MassMetricValues> Compute(IReadOnlyList<MassInput> masses, MetricOptions? options = null, ChosenCuts? chosen = null)
     {
         ArgumentNullException.ThrowIfNull(masses);
         options ??= MetricOptions.Default;
@@ -57,10 +69,32 @@ public static class MassMetricsCalculator
         var trainedWithSignal = scans.Where((scan, i) => !masses[i].Heldout && scan.SignalTotal > 0).ToArray();
         var global = trainedWithSignal.Length > 0 ? GlobalCut.Find(trainedWithSignal, options.Punzi) : ScanOptimum.None;
 
+        if (chosen is not null && (chosen.BestCut.Count != masses.Count || chosen.ZCut.Count != masses.Count))
+            throw new ArgumentException($"Metrics: {chosen.BestCut.Count} chosen cuts for {masses.Count} masses.", nameof(chosen));
         var result = new MassMetricValues[masses.Count];
         for (var i = 0; i < masses.Count; i++)
-            result[i] = new MassMetricValues(masses[i].Mass, masses[i].Heldout, ForMass(scans[i], global.Cut, options));
+        {
+            var metrics = ForMass(scans[i], global.Cut, options);
+            result[i] = new MassMetricValues(masses[i].Mass, masses[i].Heldout,
+                chosen is null ? metrics : AtChosenCuts(scans[i], metrics, chosen.BestCut[i], chosen.ZCut[i], chosen.GlobalCut, options));
+        }
         return result;
+    }
+
+    /// <summary>The headline cut metrics re-measured at cuts chosen elsewhere; the own optima become the _oracle metrics.</summary>
+    private static IReadOnlyDictionary<string, double> AtChosenCuts(CutScan scan, IReadOnlyDictionary<string, double> own,
+        double bestCut, double zCut, double globalCut, MetricOptions options)
+    {
+        var hasSignal = scan.SignalTotal > 0;
+        return new Dictionary<string, double>(own)
+        {
+            [MetricNames.SigmaMinBestCut] = hasSignal && !double.IsNaN(bestCut) ? PunziSensitivity.AtCut(scan, bestCut, options.Punzi) : double.NaN,
+            [MetricNames.BestCut] = bestCut,
+            [MetricNames.ZBest] = hasSignal && !double.IsNaN(zCut) ? Significance.AtCut(scan, zCut, options.Significance) : double.NaN,
+            [MetricNames.ZCut] = zCut,
+            [MetricNames.GlobalCut] = globalCut,
+            [MetricNames.SigmaMinGlobalCut] = hasSignal && !double.IsNaN(globalCut) ? PunziSensitivity.AtCut(scan, globalCut, options.Punzi) : double.NaN,
+        };
     }
 
     /// <summary>The metrics of one mass, given the global cut chosen over the trained masses (NaN: none).</summary>
@@ -82,7 +116,13 @@ public static class MassMetricsCalculator
             [MetricNames.SigmaMinGlobalCut] = hasSignal && !double.IsNaN(globalCut)
                 ? PunziSensitivity.AtCut(scan, globalCut, options.Punzi)
                 : double.NaN,
+            [MetricNames.SigmaMinGlobalCutOracle] = hasSignal && !double.IsNaN(globalCut)
+                ? PunziSensitivity.AtCut(scan, globalCut, options.Punzi)
+                : double.NaN,
             [MetricNames.ZBest] = significance.SOverSqrtB.Value,
+            [MetricNames.ZCut] = significance.SOverSqrtB.Cut,
+            [MetricNames.SigmaMinBestCutOracle] = best.Value,
+            [MetricNames.ZBestOracle] = significance.SOverSqrtB.Value,
             [MetricNames.ZSPlusBBest] = significance.SOverSqrtSPlusB.Value,
             [MetricNames.ZAsimovBest] = significance.Asimov.Value,
             [MetricNames.SigEffAtBkg1Pct] = RankingMetrics.SignalEfficiencyAtBackgroundEfficiency(scan, 0.01),

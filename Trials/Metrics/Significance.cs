@@ -15,6 +15,13 @@ public sealed record SignificanceParameters
     /// <summary>A cut qualifies only with at least this relative signal efficiency (passing / total signal weight).</summary>
     public double MinSignalEfficiency { get; init => field = Check.Fraction(value, nameof(MinSignalEfficiency)); } = 0.05;
 
+    /// <summary>
+    /// A common factor the sample's weights already carry (the Punzi "trigger efficiency" 0.9 of the
+    /// evaluator's weights). Significances divide it out of s and b: the 0.9 belongs to the Punzi
+    /// sigma_min only, and Z = s/sqrt(b) with both scaled by 0.9 would read sqrt(0.9) low.
+    /// </summary>
+    public double WeightScale { get; init => field = Check.Positive(value, nameof(WeightScale)); } = 1;
+
     public static readonly SignificanceParameters Default = new();
 }
 
@@ -67,14 +74,26 @@ public static class Significance
         var t = scan.Thresholds;
         for (var k = 0; k < scan.Count; k++)
         {
-            var bk = b[k];
+            var bk = b[k] / parameters.WeightScale;
             if (!(bk > 0) || bk < parameters.MinBackgroundYield || s[k] / sTot < parameters.MinSignalEfficiency) continue;
-            var sk = s[k] * parameters.SignalYieldPerEfficiency;
+            var sk = s[k] / parameters.WeightScale * parameters.SignalYieldPerEfficiency;
             z = Better(z, SOverSqrtB(sk, bk), t[k]);
             zSb = Better(zSb, SOverSqrtSPlusB(sk, bk), t[k]);
             zA = Better(zA, Asimov(sk, bk), t[k]);
         }
         return new BestSignificance(z, zSb, zA);
+    }
+
+    /// <summary>
+    /// s/sqrt(b) with the events of score >= <paramref name="cut"/> selected, a cut chosen elsewhere
+    /// (validation): no yield or efficiency constraint applies, and NaN when no background passes
+    /// (s/sqrt(0) is no measurement).
+    /// </summary>
+    public static double AtCut(CutScan scan, double cut, SignificanceParameters parameters)
+    {
+        var k = scan.IndexAt(cut);
+        var b = scan.BackgroundPassing[k] / parameters.WeightScale;
+        return b > 0 ? SOverSqrtB(scan.SignalPassing[k] / parameters.WeightScale * parameters.SignalYieldPerEfficiency, b) : double.NaN;
     }
 
     private static ScanOptimum Better(ScanOptimum best, double value, double cut) =>

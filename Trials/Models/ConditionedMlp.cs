@@ -25,7 +25,9 @@ public sealed class ConditionedMlp : ClassifierModel
     public ConditionedMlp(int features, IReadOnlyList<int> hidden, string activation, double dropoutRate,
         ConditioningSpec? conditioning, Generator generator, string weightInit, string biasInit, Generator? dropoutGenerator = null)
     {
-        if (hidden.Count == 0) throw new ArgumentException("a network needs at least one hidden layer");
+        // No hidden layer is the linear model: one dense layer from the inputs (and a concatenated mass) to the score.
+        if (hidden.Count == 0 && conditioning is { Method: not "concat" })
+            throw new ArgumentException($"a linear model (hidden: []) has no hidden layer to apply '{conditioning.Method}' conditioning to; use concat");
         if (activation is not ("tanh" or "relu")) throw new ArgumentException($"unknown activation '{activation}' (tanh, relu)");
         this.activation = activation;
         this.conditioning = conditioning;

@@ -18,6 +18,16 @@ public static class MetricNames
     public const string SigEffAtBkg10Pct = "sig_eff_at_bkg_10pct";
     public const string BestCut = "best_cut";
     public const string GlobalCut = "global_cut";
+    /// <summary>The cut of <see cref="ZBest"/>.</summary>
+    public const string ZCut = "z_cut";
+
+    /// <summary>
+    /// The same metric at the cut that is best on the split it is reported on: for the test split a
+    /// value tuned on the data it is reported on (the headline names use the validation-chosen cut).
+    /// </summary>
+    public const string SigmaMinBestCutOracle = "sigma_min_best_cut_oracle";
+    public const string SigmaMinGlobalCutOracle = "sigma_min_global_cut_oracle";
+    public const string ZBestOracle = "z_best_oracle";
 
     /// <summary>Per-epoch training-curve names.</summary>
     public const string Loss = "loss";

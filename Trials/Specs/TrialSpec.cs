@@ -61,12 +61,18 @@ public sealed record ModelSpec
     public string? BiasInit { get; init; }
     /// <summary><c>identical</c> (drawn from the trained masses) or <c>uniform</c> (continuous range).</summary>
     public string BackgroundMass { get; init; } = "identical";
-    /// <summary><c>fixed</c> (assigned once) or <c>resampled</c> (every epoch).</summary>
+    /// <summary><c>fixed</c> (assigned once), <c>resampled</c> (every epoch) or <c>resampled-batch</c> (every batch, as in the AffinePNN reference).</summary>
     public string BackgroundMassMode { get; init; } = "fixed";
     /// <summary><c>none</c> (weights only), <c>class</c>, <c>signal</c>, <c>background</c> or <c>full</c>.</summary>
     public string Balance { get; init; } = "none";
     public double L2Kernel { get; init; }
     public double L2Bias { get; init; }
+    /// <summary>
+    /// Standardise every input (features, and the mass of parametric nets) with the mean and standard
+    /// deviation of the training split before the first layer; the shift and scale are stored in the
+    /// checkpoint. On by default.
+    /// </summary>
+    public bool Standardize { get; init; } = true;
 }
 
 /// <summary>How the mass enters a parametric net: concat, bias, scale or affine, at the start, all layers or the end.</summary>
@@ -78,7 +84,7 @@ public sealed record PhaseSpec
     /// <summary><c>bce</c>, <c>punzi</c> or <c>lovasz</c>.</summary>
     public required string Loss { get; init; }
     public required int Epochs { get; init; }
-    /// <summary><c>sgd</c>, <c>adam</c> or <c>adamw</c>.</summary>
+    /// <summary><c>sgd</c>, <c>adam</c>, <c>adamw</c> or <c>radam</c>.</summary>
     public string Optimizer { get; init; } = "adam";
     public double LearningRate { get; init; } = 1e-3;
     public double Momentum { get; init; }
@@ -89,12 +95,16 @@ public sealed record PhaseSpec
     public EarlyStoppingSpec? EarlyStopping { get; init; }
     /// <summary>Keep the epoch with the best value of this validation metric (e.g. <c>roc_auc</c>, <c>loss</c>).</summary>
     public string? KeepBest { get; init; }
-    /// <summary>Loss parameters: Punzi <c>formula, a, b, luminosity, scale, n_sigma, eps_floor, b_floor</c>; Lovász <c>luminosity</c>.</summary>
+    /// <summary>Loss parameters: Punzi <c>formula, a, b, luminosity, scale, n_sigma, eps_floor, b_floor</c>; Lovász <c>luminosity, eps</c>;
+    /// BCE <c>weighting</c> (cross-section, balanced, none) and <c>events</c> (all, in-windows).</summary>
     public JsonObject LossOptions { get; init; } = new();
 }
 
-/// <summary>Multiply the learning rate by <see cref="Factor"/> after <see cref="Patience"/> epochs without improvement of the validation loss.</summary>
-public sealed record PlateauSpec(double Factor = 0.5, int Patience = 10, double MinLearningRate = 0);
+/// <summary>
+/// Multiply the learning rate by <see cref="Factor"/> after <see cref="Patience"/> epochs without improvement of the
+/// monitored loss: <c>validation_loss</c> (default) or <c>train_loss</c> (the Punzi-net reference steps on the training loss).
+/// </summary>
+public sealed record PlateauSpec(double Factor = 0.5, int Patience = 10, double MinLearningRate = 0, string Monitor = "validation_loss");
 
 /// <summary>Stop the phase after <see cref="Patience"/> epochs without improvement of <see cref="Metric"/> on validation.</summary>
 public sealed record EarlyStoppingSpec(int Patience = 20, string Metric = "loss");

@@ -28,6 +28,8 @@ public sealed record CheckpointState
     public int BestPhase { get; init; } = -1;
     public required IReadOnlyList<EpochRecord> Epochs { get; init; }
     public required IReadOnlyList<PhaseTiming> Phases { get; init; }
+    /// <summary>The input standardisation the weights were trained with (null in checkpoints written before it existed).</summary>
+    public InputStandardization? Inputs { get; init; }
 }
 
 /// <summary>

@@ -21,7 +21,8 @@ public sealed class MassEvaluator : IMassEvaluator
     private const int Chunk = 65_536;
 
     public IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
-        ClassifierModel model, TrialData data, long[] events, double massScale, TrialSpec spec, bool trainedOnly, bool includeOptimal)
+        ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null)
     {
         // One definition of sigma_min for every method of a study: the reference Punzi settings at the
         // data set's luminosity, whatever options a Punzi training phase used.
@@ -54,7 +55,7 @@ public sealed class MassEvaluator : IMassEvaluator
             var signalWeight = allSignal.Length == 0 ? 0 : punzi.Scale * data.SignalCount(m) / (data.GeneratedSignal(m) * allSignal.Length);
             var weights = sample.Select(j => data.IsSignal[j] ? signalWeight : punzi.Scale * data.Weight[j]).ToArray();
             var heldout = data.HeldoutMasses.Any(h => TrialData.SameMass(h, m));
-            var scores = shared is null ? Scores(model, data, sample, m / massScale) : sample.Select(j => shared[position![j]]).ToArray();
+            var scores = shared is null ? Scores(model, data, sample, massEncoding.Encode(m)) : sample.Select(j => shared[position![j]]).ToArray();
             inputs.Add(new MassInput(m, heldout, new MassSample(scores, isSignal, weights)));
             if (includeOptimal && data.OptimalScores is { } scorer)
                 optimal.Add(new MassInput(m, heldout, new MassSample(Finite(scorer(sample, m)), isSignal, weights)));
@@ -68,10 +69,12 @@ public sealed class MassEvaluator : IMassEvaluator
                 SignalYieldPerEfficiency = data.SignalYieldPerEfficiency,
                 MinBackgroundYield = spec.Evaluation.MinBackgroundYield,
                 MinSignalEfficiency = spec.Evaluation.MinSignalEfficiency,
+                // The weights carry the Punzi scale (for sigma_min); significances take it out.
+                WeightScale = punzi.Scale,
             },
         };
-        var values = MassMetricsCalculator.Compute(inputs, options);
-        var optimalValues = optimal.Count > 0 ? MassMetricsCalculator.Compute(optimal, options) : null;
+        var values = MassMetricsCalculator.Compute(inputs, options, Chosen(cutsFrom, masses, ""));
+        var optimalValues = optimal.Count > 0 ? MassMetricsCalculator.Compute(optimal, options, Chosen(cutsFrom, masses, MetricNames.OptimalSuffix)) : null;
         return values.Select((v, i) =>
         {
             var metrics = new Dictionary<string, double>(v.Metrics);
@@ -81,6 +84,21 @@ public sealed class MassEvaluator : IMassEvaluator
             }
             return (v.Mass, v.Heldout, (IReadOnlyDictionary<string, double>)metrics);
         }).ToList();
+    }
+
+    /// <summary>The cuts another split's metrics chose (validation), aligned with <paramref name="masses"/>; null without them.</summary>
+    private static ChosenCuts? Chosen(IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? from,
+        double[] masses, string suffix)
+    {
+        if (from is null) return null;
+        double Get(double m, string name)
+        {
+            foreach (var row in from)
+                if (TrialData.SameMass(row.Mass, m)) return row.Metrics.GetValueOrDefault(name + suffix, double.NaN);
+            return double.NaN;
+        }
+        var global = from.Select(r => r.Metrics.GetValueOrDefault(MetricNames.GlobalCut + suffix, double.NaN)).FirstOrDefault(double.NaN);
+        return new ChosenCuts(masses.Select(m => Get(m, MetricNames.BestCut)).ToArray(), masses.Select(m => Get(m, MetricNames.ZCut)).ToArray(), global);
     }
 
     /// <summary>

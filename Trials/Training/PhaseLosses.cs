@@ -15,7 +15,7 @@ public sealed class PhaseLossFactory : IPhaseLossFactory
 
     public IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches) => phase.Loss switch
     {
-        "bce" => new BceLoss(set, balancedBatches),
+        "bce" => new BceLoss(set, balancedBatches, LossOptions.Bce(phase.LossOptions)),
         "punzi" => new PunziPhaseLoss(set, LossOptions.Punzi(phase.LossOptions, set.Data), model.UsesMass),
         "lovasz" => new LovaszPhaseLoss(set, LossOptions.Lovasz(phase.LossOptions, set.Data)),
         _ => throw new ArgumentException($"unknown loss '{phase.Loss}' (known: {string.Join(", ", Names)})"),
@@ -27,6 +27,17 @@ public static class LossOptions
 {
     private static readonly string[] PunziKeys = ["formula", "a", "b", "luminosity", "scale", "n_sigma", "eps_floor", "b_floor"];
     private static readonly string[] LovaszKeys = ["luminosity", "eps"];
+    private static readonly string[] BceKeys = ["weighting", "events"];
+
+    /// <summary>BCE settings: event weighting and which events count (defaults: cross-section, all).</summary>
+    public static BceOptions Bce(JsonObject options)
+    {
+        Check(options, BceKeys, "bce");
+        var bce = BceOptions.Default;
+        if (options["weighting"] is { } weighting) bce = bce with { Weighting = weighting.ToString() };
+        if (options["events"] is { } events) bce = bce with { Events = events.ToString() };
+        return bce;
+    }
 
     /// <summary>
     /// Punzi settings: the reference defaults, the data set's luminosity unless the phase names a
@@ -139,7 +150,7 @@ public sealed class PunziPhaseLoss : IPhaseLoss
         if (parametric && windows.HasWindowVariable)
         {
             using var scope = TensorScope.Begin();
-            var masses = loss.PairMassIndex().Select(k => (float)(trained[k] / set.MassScale)).ToArray();
+            var masses = loss.PairMassIndex().Select(k => (float)set.MassEncoding.Encode(trained[k])).ToArray();
             pairMass = TensorScope.Detach(scope.MoveToOuter(Torch.Tensor(masses, [masses.Length, 1], set.Features.Device)));
             // Features do not change during training: gather them per pair once, not every epoch.
             pairFeatures = TensorScope.Detach(scope.MoveToOuter(set.Features.IndexSelect(0, loss.PairEvents)));

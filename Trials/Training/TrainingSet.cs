@@ -10,11 +10,11 @@ namespace Studies.Trials.Training;
 /// </summary>
 public sealed class TrainingSet : IDisposable
 {
-    public TrainingSet(TrialData data, long[] events, double massScale, Device device)
+    public TrainingSet(TrialData data, long[] events, MassEncoding massEncoding, Device device)
     {
         Data = data;
         Events = events;
-        MassScale = massScale;
+        MassEncoding = massEncoding;
         var n = events.Length;
         var d = data.FeatureCount;
         var features = new float[n * d];
@@ -47,7 +47,8 @@ public sealed class TrainingSet : IDisposable
     public TrialData Data { get; }
     /// <summary>Indices into the data set, by position in this set.</summary>
     public long[] Events { get; }
-    public double MassScale { get; }
+    /// <summary>How a mass becomes the net's mass input.</summary>
+    public MassEncoding MassEncoding { get; }
     public int Count => Events.Length;
     public bool[] IsSignal { get; }
     /// <summary>Index into the trained masses for signal; -1 for background.</summary>
@@ -58,7 +59,7 @@ public sealed class TrainingSet : IDisposable
     public Tensor Features { get; }
     public Tensor Labels { get; }
     public Tensor ProcessIndex { get; }
-    /// <summary>The mass input m~ = m / scale of every event, [n, 1].</summary>
+    /// <summary>The mass input m~ of every event, [n, 1].</summary>
     public Tensor? ScaledMass { get; private set; }
 
     /// <summary>
@@ -67,21 +68,39 @@ public sealed class TrainingSet : IDisposable
     /// </summary>
     public void AssignBackgroundMasses(string mode, Generator generator)
     {
-        var trained = Data.TrainedMasses;
-        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform)");
-        using (var scope = TensorScope.Begin())
-        {
-            var draws = Torch.Rand([Count], generator, ScalarType.Float64).ToArray<double>();
-            for (var k = 0; k < Count; k++)
-            {
-                if (IsSignal[k]) continue;
-                Mass[k] = mode == "identical"
-                    ? trained[Math.Min(trained.Length - 1, (int)(draws[k] * trained.Length))]
-                    : trained.Min() + draws[k] * (trained.Max() - trained.Min());
-            }
-        }
+        Draw(mode, generator, Count, k => k);
         SetScaledMass(Mass);
     }
+
+    /// <summary>
+    /// Draws new masses for the background events at <paramref name="positions"/> only (the
+    /// per-batch redraw of the AffinePNN reference) and returns the batch's mass input, [n, 1]; the
+    /// whole-set mass tensor is not rebuilt, so a redraw costs O(batch).
+    /// </summary>
+    public Tensor RedrawBatchMasses(string mode, Generator generator, long[] positions)
+    {
+        Draw(mode, generator, positions.Length, k => positions[k]);
+        return Torch.Tensor(positions.Select(k => (float)MassEncoding.Encode(Mass[k])).ToArray(), [positions.Length, 1], Features.Device);
+    }
+
+    private void Draw(string mode, Generator generator, int n, Func<int, long> position)
+    {
+        var trained = Data.TrainedMasses;
+        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform)");
+        using var scope = TensorScope.Begin();
+        var draws = Torch.Rand([n], generator, ScalarType.Float64).ToArray<double>();
+        for (var k = 0; k < n; k++)
+        {
+            var at = position(k);
+            if (IsSignal[at]) continue;
+            Mass[at] = mode == "identical"
+                ? trained[Math.Min(trained.Length - 1, (int)(draws[k] * trained.Length))]
+                : trained.Min() + draws[k] * (trained.Max() - trained.Min());
+        }
+    }
+
+    /// <summary>While set, <see cref="Logits"/> of a batch takes this mass input instead of the stored one (per-batch redraws).</summary>
+    public Tensor? BatchMass { get; set; }
 
     /// <summary>Sets every event's mass input (restoring a checkpoint, or evaluating at one hypothesis).</summary>
     public void SetScaledMass(double[] masses)
@@ -89,7 +108,7 @@ public sealed class TrainingSet : IDisposable
         ScaledMass?.Dispose();
         if (!ReferenceEquals(masses, Mass)) Array.Copy(masses, Mass, Count);
         using var scope = TensorScope.Begin();
-        ScaledMass = scope.MoveToOuter(Torch.Tensor(masses.Select(m => (float)(m / MassScale)).ToArray(), [Count, 1], Features.Device));
+        ScaledMass = scope.MoveToOuter(Torch.Tensor(masses.Select(m => (float)MassEncoding.Encode(m)).ToArray(), [Count, 1], Features.Device));
         TensorScope.Detach(ScaledMass);
     }
 
@@ -97,7 +116,7 @@ public sealed class TrainingSet : IDisposable
     public Tensor Logits(ClassifierModel model, Tensor? positions)
     {
         if (positions is null) return model.Logits(Features, ScaledMass);
-        return model.Logits(Features.IndexSelect(0, positions), ScaledMass?.IndexSelect(0, positions));
+        return model.Logits(Features.IndexSelect(0, positions), BatchMass ?? ScaledMass?.IndexSelect(0, positions));
     }
 
     public void Dispose()

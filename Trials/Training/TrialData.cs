@@ -41,6 +41,20 @@ public sealed class TrialData
     /// <summary>Scores monotonic in the true likelihood ratio at mass m, when the densities are known.</summary>
     public Func<ReadOnlyMemory<long>, double, double[]>? OptimalScores { get; init; }
 
+    /// <summary>The same data set with other feature values (e.g. standardised); everything else shared.</summary>
+    public TrialData WithFeatures(float[] features)
+    {
+        if (features.Length != Features.Length) throw new ArgumentException($"expected {Features.Length} feature values, got {features.Length}");
+        return new TrialData
+        {
+            Count = Count, FeatureCount = FeatureCount, Features = features, IsSignal = IsSignal, Mass = Mass, Process = Process,
+            ProcessNames = ProcessNames, Weight = Weight, Window = Window, CrossSections = CrossSections, Luminosity = Luminosity,
+            SignalYieldPerEfficiency = SignalYieldPerEfficiency, Train = Train, Validation = Validation, Test = Test,
+            TrainedMasses = TrainedMasses, HeldoutMasses = HeldoutMasses, GeneratedPerMass = GeneratedPerMass, Width = Width,
+            OptimalScores = OptimalScores,
+        };
+    }
+
     public IEnumerable<double> AllMasses => TrainedMasses.Concat(HeldoutMasses).OrderBy(m => m);
 
     /// <summary>Whether event i is signal of a held-out mass: such events never enter training or model selection.</summary>

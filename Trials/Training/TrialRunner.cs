@@ -18,8 +18,11 @@ public interface IMassEvaluator
 {
     /// <param name="events">The split's events (indices into the data set).</param>
     /// <param name="trainedOnly">Only trained masses (model selection never sees held-out signal).</param>
+    /// <param name="cutsFrom">Metrics of the validation split whose cuts (best_cut, z_cut, global_cut) the headline
+    /// cut metrics of this split are measured at; null: this split's own optima.</param>
     IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
-        ClassifierModel model, TrialData data, long[] events, double massScale, TrialSpec spec, bool trainedOnly, bool includeOptimal);
+        ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null);
 }
 
 /// <summary>
@@ -52,24 +55,31 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         using var generator = new Generator(spec.Seed);
         using var deviceGenerator = device.IsCuda ? new Generator(spec.Seed ^ 0x5eed, device) : null;
 
-        var data = dataProvider.Load(spec.Data, spec.Seed);
-        var massScale = spec.Data.MassScale ?? data.AllMasses.Max(Math.Abs);
+        var loaded = dataProvider.Load(spec.Data, spec.Seed);
+        var massScale = spec.Data.MassScale ?? loaded.AllMasses.Max(Math.Abs);
         if (!(massScale > 0)) massScale = 1;
-        var trainEvents = data.Train.Where(i => !data.IsHeldoutSignal(i)).ToArray();
-        var selectionEvents = data.Validation.Where(i => !data.IsHeldoutSignal(i)).ToArray();
-        using var train = new TrainingSet(data, trainEvents, massScale, device);
-        using var selection = new TrainingSet(data, selectionEvents, massScale, device);
-        train.AssignBackgroundMasses(spec.Model.BackgroundMass, generator);
-        selection.AssignBackgroundMasses(spec.Model.BackgroundMass, generator);
-
-        using var model = ModelFactory.Create(spec.Model, data.FeatureCount, data.TrainedMasses.Select(m => m / massScale).ToList(),
-            generator, deviceGenerator);
-        model.To(device);
-        var parameters = model.NamedParameters().ToList();
+        var trainEvents = loaded.Train.Where(i => !loaded.IsHeldoutSignal(i)).ToArray();
+        var selectionEvents = loaded.Validation.Where(i => !loaded.IsHeldoutSignal(i)).ToArray();
 
         var checkpoint = options.CheckpointDirectory is null ? null : new Checkpoint(options.CheckpointDirectory);
         var specHash = Checkpoint.HashOf(spec);
         var resume = checkpoint?.TryLoadState(specHash);
+        // The input transform is part of the classifier: fitted once on the training split, restored with the weights.
+        var inputs = resume?.Inputs ?? (spec.Model.Standardize
+            ? InputStandardization.Fit(loaded, trainEvents, massScale)
+            : InputStandardization.None(loaded.FeatureCount, massScale));
+        var data = inputs.Apply(loaded);
+        var massEncoding = inputs.Mass;
+        using var train = new TrainingSet(data, trainEvents, massEncoding, device);
+        using var selection = new TrainingSet(data, selectionEvents, massEncoding, device);
+        train.AssignBackgroundMasses(spec.Model.BackgroundMass, generator);
+        selection.AssignBackgroundMasses(spec.Model.BackgroundMass, generator);
+
+        using var model = ModelFactory.Create(spec.Model, data.FeatureCount, data.TrainedMasses.Select(massEncoding.Encode).ToList(),
+            generator, deviceGenerator);
+        model.To(device);
+        var parameters = model.NamedParameters().ToList();
+
         var epochs = resume?.Epochs.ToList() ?? new List<EpochRecord>();
         var phases = resume?.Phases.ToList() ?? new List<PhaseTiming>();
         var globalEpoch = resume?.GlobalEpoch ?? 0;
@@ -123,6 +133,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                 if (cancellation.IsCancellationRequested)
                     return new TrialResult { Outcome = TrialOutcome.Cancelled, Error = "interrupted; resumes from the last checkpoint", Epochs = epochs, Phases = phases };
                 if (spec.Model.BackgroundMassMode == "resampled" && e > 0) train.AssignBackgroundMasses(spec.Model.BackgroundMass, generator);
+                var perBatchMasses = spec.Model.BackgroundMassMode == "resampled-batch" && model.UsesMass;
 
                 model.Train();
                 var batches = loss.SupportsBatches
@@ -139,7 +150,10 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                         var whole = batch.Length == train.Count && !balanced;
                         options.OnBatch?.Invoke(BatchUse.Training, batch.Select(k => train.Events[k]).ToArray());
                         optimizer.ZeroGrad();
+                        if (perBatchMasses && whole) train.AssignBackgroundMasses(spec.Model.BackgroundMass, generator);
+                        else if (perBatchMasses) train.BatchMass = train.RedrawBatchMasses(spec.Model.BackgroundMass, generator, batch);
                         var l = loss.Compute(model, whole ? null : batch);
+                        train.BatchMass = null;
                         l.Backward();
                         optimizer.Step();
                         // The running sum lives in the epoch's scope; each step's partial sums die with the step.
@@ -149,6 +163,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                     }
                     trainLoss = sum!.Item() / seen;
                 }
+                if (perBatchMasses) train.SetScaledMass(train.Mass);
                 globalEpoch++;
                 if (!double.IsFinite(trainLoss))
                 {
@@ -172,7 +187,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                     metrics[MetricNames.ValidationLoss] = validationLoss.Compute(model, null).Item();
                     if (extraMetrics.Length > 0 && (spec.Evaluation.ValidationEvery > 0 && (e + 1) % spec.Evaluation.ValidationEvery == 0 || e == phase.Epochs - 1))
                     {
-                        var perMass = evaluator.Evaluate(model, data, selectionEvents, massScale, spec, trainedOnly: true, includeOptimal: false);
+                        var perMass = evaluator.Evaluate(model, data, selectionEvents, massEncoding, spec, trainedOnly: true, includeOptimal: false);
                         foreach (var name in extraMetrics)
                             metrics[name] = perMass.Select(m => m.Metrics.GetValueOrDefault(name, double.NaN)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
                     }
@@ -187,7 +202,8 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                     bestEpoch = globalEpoch;
                     for (var k = 0; k < best.Count; k++) best[k].Copy_(parameters[k].Parameter);
                 }
-                if (plateau is not null) optimizer.LearningRate = plateau.Step(metrics[MetricNames.ValidationLoss]);
+                if (plateau is not null)
+                    optimizer.LearningRate = plateau.Step(phase.Plateau!.Monitor == "train_loss" ? trainLoss : metrics[MetricNames.ValidationLoss]);
                 if (early is not null && metrics.TryGetValue(phase.EarlyStopping!.Metric, out var watched)) stopped = early.ShouldStop(watched);
 
                 if (checkpoint is not null && ((e + 1) % Math.Max(1, options.CheckpointEvery) == 0 || stopped || e == phase.Epochs - 1))
@@ -196,7 +212,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                     var lastPhaseEpoch = stopped || e == phase.Epochs - 1;
                     checkpoint.Save(new CheckpointState
                     {
-                        SpecHash = specHash, Slot = slot, Phase = p, EpochsDoneInPhase = e + 1, GlobalEpoch = globalEpoch,
+                        SpecHash = specHash, Slot = slot, Inputs = inputs, Phase = p, EpochsDoneInPhase = e + 1, GlobalEpoch = globalEpoch,
                         LearningRate = optimizer.LearningRate, PlateauBest = plateau?.Best ?? double.NaN, PlateauBadEpochs = plateau?.BadEpochs ?? 0,
                         EarlyBest = early?.Best ?? double.NaN, EarlyEpochs = early?.EpochsWithoutImprovement ?? 0, PhaseStopped = stopped,
                         PhaseSeconds = previousSeconds + clock.Elapsed.TotalSeconds, BestValue = bestValue, BestEpoch = bestEpoch, BestPhase = p,
@@ -216,9 +232,13 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         {
             using var scope = TensorScope.Begin();
             using var noGrad = Torch.NoGrad();
-            foreach (var (split, events) in new[] { (SplitKind.Validation, data.Validation), (SplitKind.Test, data.Test) })
+            // Honest cuts: the test split's headline cut metrics use the cuts chosen on validation.
+            var validation = evaluator.Evaluate(model, data, data.Validation, massEncoding, spec, trainedOnly: false, includeOptimal: true);
+            var test = evaluator.Evaluate(model, data, data.Test, massEncoding, spec, trainedOnly: false, includeOptimal: true,
+                cutsFrom: data.Validation.Length > 0 ? validation : null);
+            foreach (var (split, rows) in new[] { (SplitKind.Validation, validation), (SplitKind.Test, test) })
             {
-                foreach (var (mass, heldout, metrics) in evaluator.Evaluate(model, data, events, massScale, spec, trainedOnly: false, includeOptimal: true))
+                foreach (var (mass, heldout, metrics) in rows)
                     masses.Add(new MassMetrics(mass, heldout, split, kind, epoch, metrics));
             }
         }
@@ -262,7 +282,8 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             "sgd" => new SGD(groups, phase.LearningRate, phase.Momentum),
             "adam" => new Adam(groups, phase.LearningRate),
             "adamw" => new AdamW(groups, phase.LearningRate),
-            _ => throw new ArgumentException($"unknown optimizer '{phase.Optimizer}' (sgd, adam, adamw)"),
+            "radam" => new RAdam(groups, phase.LearningRate),
+            _ => throw new ArgumentException($"unknown optimizer '{phase.Optimizer}' (sgd, adam, adamw, radam)"),
         };
     }
 }

@@ -131,6 +131,7 @@ public sealed class IdentityTests
             ["ModelSpec.Balance"] = WithModel(spec.Model with { Balance = "class" }),
             ["ModelSpec.L2Kernel"] = WithModel(spec.Model with { L2Kernel = 1e-5 }),
             ["ModelSpec.L2Bias"] = WithModel(spec.Model with { L2Bias = 1e-6 }),
+            ["ModelSpec.Standardize"] = WithModel(spec.Model with { Standardize = false }),
             ["PhaseSpec.Loss"] = WithPhase(phase with { Loss = "lovasz" }),
             ["PhaseSpec.Epochs"] = WithPhase(phase with { Epochs = phase.Epochs + 1 }),
             ["PhaseSpec.Optimizer"] = WithPhase(phase with { Optimizer = "adam" }),
@@ -154,6 +155,7 @@ public sealed class IdentityTests
         var ids = changes.ToDictionary(c => c.Key, c => TrialIdentity.TrialId(c.Value));
         var reference = TrialIdentity.TrialId(spec);
         Assert.All(ids, id => Assert.NotEqual(reference, id.Value));
+        Assert.NotEqual(reference, TrialIdentity.TrialId(WithPhase(phase with { Plateau = phase.Plateau! with { Monitor = "train_loss" } })));
         Assert.Equal(ids.Count, ids.Values.Distinct().Count());
     }
 

@@ -1,10 +1,11 @@
-// Optimisers (libtorch's own SGD, Adam and AdamW, so updates match PyTorch bit for bit) with one
+// Optimisers (libtorch's own SGD, Adam and AdamW, so updates match PyTorch bit for bit; RAdam, which
+// libtorch's C++ API lacks, written here after torch.optim.RAdam's single-tensor path) with one
 // parameter group per weight-decay setting, and checkpoint files for tensors and optimiser state.
 #include "api.h"
 
 namespace {
 
-enum Kind { SGD, ADAM, ADAMW };
+enum Kind { SGD, ADAM, ADAMW, RADAM };
 
 struct Hyper {
   double lr, momentum, beta1, beta2, eps, weight_decay;
@@ -17,6 +18,7 @@ std::unique_ptr<torch::optim::OptimizerOptions> options_for(int kind, const Hype
       return std::make_unique<torch::optim::SGDOptions>(
           torch::optim::SGDOptions(h.lr).momentum(h.momentum).weight_decay(h.weight_decay).nesterov(h.nesterov != 0));
     case ADAM:
+    case RADAM:
       return std::make_unique<torch::optim::AdamOptions>(
           torch::optim::AdamOptions(h.lr).betas({h.beta1, h.beta2}).eps(h.eps).weight_decay(h.weight_decay));
     case ADAMW:
@@ -25,6 +27,60 @@ std::unique_ptr<torch::optim::OptimizerOptions> options_for(int kind, const Hype
   }
   throw std::runtime_error("unknown optimiser kind " + std::to_string(kind));
 }
+
+// Rectified Adam (Liu et al. 2020) with PyTorch's defaults (no decoupled weight decay): Adam's
+// moments and state (so checkpoints save and load through Adam's own serialisation), a plain
+// momentum step while the variance estimate is not yet tractable (rho_t <= 5), the rectified
+// adaptive step afterwards.
+class RAdam : public torch::optim::Adam {
+ public:
+  using torch::optim::Adam::Adam;
+
+  torch::Tensor step(LossClosure closure = nullptr) override {
+    at::NoGradGuard no_grad;
+    torch::Tensor loss = {};
+    if (closure != nullptr) {
+      at::AutoGradMode enable_grad(true);
+      loss = closure();
+    }
+    for (auto& group : param_groups_) {
+      auto& options = static_cast<torch::optim::AdamOptions&>(group.options());
+      const double lr = options.lr(), eps = options.eps(), decay = options.weight_decay();
+      const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
+      for (auto& p : group.params()) {
+        if (!p.grad().defined()) continue;
+        auto grad = p.grad();
+        auto key = c10::guts::to_string(p.unsafeGetTensorImpl());  // libtorch 1.13 keys state by the impl address
+        if (state_.find(key) == state_.end()) {
+          auto fresh = std::make_unique<torch::optim::AdamParamState>();
+          fresh->step(0);
+          fresh->exp_avg(torch::zeros_like(p, at::MemoryFormat::Preserve));
+          fresh->exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
+          state_[key] = std::move(fresh);
+        }
+        auto& st = static_cast<torch::optim::AdamParamState&>(*state_[key]);
+        st.step(st.step() + 1);
+        const double t = static_cast<double>(st.step());
+        if (decay != 0) grad = grad.add(p, decay);
+        st.exp_avg().lerp_(grad, 1 - beta1);
+        st.exp_avg_sq().mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+        const double correction1 = 1 - std::pow(beta1, t);
+        const double correction2 = 1 - std::pow(beta2, t);
+        auto corrected = st.exp_avg() / correction1;
+        const double rho_inf = 2 / (1 - beta2) - 1;
+        const double rho_t = rho_inf - 2 * t * std::pow(beta2, t) / correction2;
+        if (rho_t > 5) {
+          const double rect = std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t));
+          auto adaptive = std::sqrt(correction2) / st.exp_avg_sq().sqrt().add_(eps);
+          p.add_(corrected * adaptive * (lr * rect), -1.0);
+        } else {
+          p.add_(corrected * lr, -1.0);
+        }
+      }
+    }
+    return loss;
+  }
+};
 
 }  // namespace
 
@@ -49,6 +105,8 @@ ST_API torch::optim::Optimizer* st_optim_new(int kind, const TensorH* params, co
         return new torch::optim::Adam(param_groups, static_cast<torch::optim::AdamOptions&>(*options_for(kind, defaults)));
       case ADAMW:
         return new torch::optim::AdamW(param_groups, static_cast<torch::optim::AdamWOptions&>(*options_for(kind, defaults)));
+      case RADAM:
+        return new RAdam(param_groups, static_cast<torch::optim::AdamOptions&>(*options_for(kind, defaults)));
     }
     throw std::runtime_error("unknown optimiser kind " + std::to_string(kind));
   }, static_cast<torch::optim::Optimizer*>(nullptr));

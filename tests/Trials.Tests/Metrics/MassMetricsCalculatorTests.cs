@@ -10,6 +10,7 @@ public sealed class MassMetricsCalculatorTests
         MetricNames.RocAuc, MetricNames.PrAuc, MetricNames.SigmaMinBestCut, MetricNames.SigmaMinGlobalCut,
         MetricNames.SigmaMinCut0p5, MetricNames.ZBest, MetricNames.ZSPlusBBest, MetricNames.ZAsimovBest,
         MetricNames.SigEffAtBkg1Pct, MetricNames.SigEffAtBkg10Pct, MetricNames.BestCut, MetricNames.GlobalCut,
+        MetricNames.ZCut, MetricNames.SigmaMinBestCutOracle, MetricNames.SigmaMinGlobalCutOracle, MetricNames.ZBestOracle,
     ];
 
     private static MassSample Sample(int seed, int distinctScores, double signalScale = 0.002)
@@ -51,6 +52,10 @@ public sealed class MassMetricsCalculatorTests
             Assert.True(metrics[MetricNames.SigmaMinBestCut] <= metrics[MetricNames.SigmaMinGlobalCut]);
             var z = Significance.Best(scan, options.Significance);
             Assert.Equal(z.SOverSqrtB.Value, metrics[MetricNames.ZBest]);
+            Assert.Equal(z.SOverSqrtB.Cut, metrics[MetricNames.ZCut]);
+            // Without cuts chosen elsewhere, the own optimum is both the headline and the oracle.
+            Assert.Equal(metrics[MetricNames.SigmaMinBestCut], metrics[MetricNames.SigmaMinBestCutOracle]);
+            Assert.Equal(metrics[MetricNames.ZBest], metrics[MetricNames.ZBestOracle]);
             Assert.Equal(z.SOverSqrtSPlusB.Value, metrics[MetricNames.ZSPlusBBest]);
             Assert.Equal(z.Asimov.Value, metrics[MetricNames.ZAsimovBest]);
         }
@@ -105,5 +110,31 @@ public sealed class MassMetricsCalculatorTests
         var sample = Sample(1, 5);
         Assert.Contains("mass 2 appears more than once",
             Assert.Throws<ArgumentException>(() => MassMetricsCalculator.Compute([new(2, false, sample), new(2, true, sample)])).Message);
+    }
+
+    [Fact]
+    public void Cuts_chosen_on_validation_are_reported_on_test_and_the_test_optimum_stays_as_the_oracle()
+    {
+        // Validation: both signal events above 0.9, background below: its best cut is 0.9. Test: the
+        // signal sits at 0.7-0.75 under a background event at 0.95, so its own best cut is 0.7, and
+        // the validation cut keeps only that background event.
+        var validation = new MassSample([0.95, 0.9, 0.85, 0.3, 0.2], [true, true, false, false, false], [0.5, 0.5, 1, 1, 1]);
+        var test = new MassSample([0.75, 0.7, 0.95, 0.1], [true, true, false, false], [0.5, 0.5, 1, 1]);
+        var options = new MetricOptions { Significance = new SignificanceParameters { MinBackgroundYield = 0, MinSignalEfficiency = 0 } };
+        var onValidation = MassMetricsCalculator.Compute([new MassInput(1, false, validation)], options)[0].Metrics;
+        Assert.Equal(0.9, onValidation[MetricNames.BestCut]);
+
+        var chosen = new ChosenCuts([onValidation[MetricNames.BestCut]], [onValidation[MetricNames.ZCut]], onValidation[MetricNames.GlobalCut]);
+        var onTest = MassMetricsCalculator.Compute([new MassInput(1, false, test)], options, chosen)[0].Metrics;
+        var testScan = CutScan.Build(test);
+        var oracle = PunziSensitivity.Best(testScan, options.Punzi);
+        Assert.Equal(0.7, oracle.Cut);
+        Assert.Equal(0.9, onTest[MetricNames.BestCut]);
+        Assert.Equal(PunziSensitivity.AtCut(testScan, 0.9, options.Punzi), onTest[MetricNames.SigmaMinBestCut]);
+        Assert.Equal(oracle.Value, onTest[MetricNames.SigmaMinBestCutOracle]);
+        Assert.True(onTest[MetricNames.SigmaMinBestCut] > 10 * onTest[MetricNames.SigmaMinBestCutOracle]);
+        Assert.Equal(Significance.AtCut(testScan, onValidation[MetricNames.ZCut], options.Significance), onTest[MetricNames.ZBest]);
+        Assert.Equal(Significance.Best(testScan, options.Significance).SOverSqrtB.Value, onTest[MetricNames.ZBestOracle]);
+        Assert.NotEqual(onTest[MetricNames.ZBest], onTest[MetricNames.ZBestOracle]);
     }
 }
