@@ -15,6 +15,7 @@ public static class CsvExport
     public const string TrialsFile = "trials.csv";
     public const string EpochsFile = "epochs.csv";
     public const string MassMetricsFile = "mass_metrics.csv";
+    public const string PairedFile = "paired.csv";
 
     public static void Write(StudyRecord study, string directory)
     {
@@ -94,6 +95,23 @@ public static class CsvExport
             {
                 WriteMetricRows(w, $"{id},{Number(m.Mass)},{(m.Heldout ? "true" : "false")},{SplitName(m.Split)},{EpochKindName(m.EpochKind)},", m.Metrics);
             }
+        }
+    }
+
+    /// <summary>
+    /// paired.csv: one row per method pair and mass set (trained / held-out): the seed pairs, the mean
+    /// paired difference A - B of the metric with its 95 % t interval, and the pairs A wins.
+    /// </summary>
+    public static void WritePaired(IReadOnlyList<Analysis.PairedRow> rows, string path)
+    {
+        using var w = Open(path);
+        w.Write("study,method_a,method_b,masses,metric,pairs,mean_difference,ci95_low,ci95_high,wins_a\n");
+        foreach (var r in rows)
+        {
+            w.Write(string.Join(',', Field(r.A.Study.Name), Field(r.A.Method), Field(r.B.Method), r.Heldout ? "heldout" : "trained", Field(r.Metric),
+                r.Pairs.ToString(CultureInfo.InvariantCulture), Number(r.MeanDifference), Number(r.Low), Number(r.High),
+                r.WinsA.ToString(CultureInfo.InvariantCulture)));
+            w.Write('\n');
         }
     }
 

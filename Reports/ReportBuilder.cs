@@ -41,6 +41,8 @@ public static class ReportBuilder
                 CsvExport.Write(study, dir);
                 csv.Add(dir);
             }
+            CsvExport.WritePaired(Analysis.PairedComparison.Build(Analysis.MethodGroups.Build(input), input.Studies[0].Headline),
+                Path.Combine(outDir, CsvExport.PairedFile));
         }
         return new ReportFiles(html, md, csv);
     }

@@ -1,12 +1,21 @@
+using Studies.Reports.Input;
 using Studies.Trials.Results;
 
 namespace Studies.Reports.Analysis;
 
 /// <summary>At one held-out mass: the metric over its interpolation between neighbouring trained masses, and over the optimum; spread over seeds.</summary>
-public sealed record HeldoutRatio(double Mass, Summary ToInterpolation, Summary ToOptimum);
+public sealed record HeldoutRatio(double Mass, Summary ToInterpolation, Summary ToOptimum)
+{
+    /// <summary>The metric over that of a per-mass net trained at this mass (methods.md section 6b), when the study has one.</summary>
+    public Summary ToPerMass { get; init; } = Summary.Empty;
+}
 
 /// <summary>One method's interpolation quality: ratios per held-out mass, their means over held-out masses, and its area ratio to the best method.</summary>
-public sealed record InterpolationRow(MethodGroup Method, IReadOnlyList<HeldoutRatio> PerMass, double MeanToInterpolation, double MeanToOptimum, double AreaRatio);
+public sealed record InterpolationRow(MethodGroup Method, IReadOnlyList<HeldoutRatio> PerMass, double MeanToInterpolation, double MeanToOptimum, double AreaRatio)
+{
+    /// <summary>Mean over held-out masses of the ratio to a per-mass net trained there; NaN when the study has none.</summary>
+    public double MeanToPerMass { get; init; } = double.NaN;
+}
 
 public sealed record InterpolationTable(string Metric, IReadOnlyList<double> HeldoutMasses, IReadOnlyList<InterpolationRow> Rows);
 
@@ -16,8 +25,9 @@ public static class Interpolation
     /// Ratios are formed per trial (each trial's held-out value over the interpolation of its own
     /// trained values, or over the optimum), then summarised over trials, so seed noise common to
     /// neighbouring masses cancels. Ratio (b) of the methods reference, against a per-mass net
-    /// trained at the held-out mass, is not computed: a study's trials share one held-out set, so
-    /// no per-mass net in the same study was trained there.
+    /// trained at the held-out mass, is formed wherever the study holds one: a completed trial with
+    /// <c>model.kind</c> <c>per-mass</c> for which that mass is trained (e.g. with a <c>data.holdout</c>
+    /// axis); the reference of the same seed when there is one, else the mean over its seeds.
     /// </summary>
     public static InterpolationTable Build(IReadOnlyList<MethodGroup> methods, IReadOnlyList<MassCurve> curves, string metric)
     {
@@ -35,7 +45,8 @@ public static class Interpolation
         {
             var toInterpolation = heldoutMasses.ToDictionary(m => m, _ => new List<double>());
             var toOptimum = heldoutMasses.ToDictionary(m => m, _ => new List<double>());
-            foreach (var (_, result) in g.Completed)
+            var toPerMass = heldoutMasses.ToDictionary(m => m, _ => new List<double>());
+            foreach (var (trial, result) in g.Completed)
             {
                 var test = result.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best).ToList();
                 var trained = test.Where(m => !m.Heldout).Select(m => (m.Mass, m.Metrics.GetValueOrDefault(metric, double.NaN))).ToList();
@@ -44,16 +55,41 @@ public static class Interpolation
                     var value = m.Metrics.GetValueOrDefault(metric, double.NaN);
                     toInterpolation[m.Mass].Add(ReportMath.Ratio(value, ReportMath.InterpolateBetweenNeighbours(trained, m.Mass)));
                     toOptimum[m.Mass].Add(ReportMath.Ratio(value, m.Metrics.GetValueOrDefault(optimalName, double.NaN)));
+                    toPerMass[m.Mass].Add(ReportMath.Ratio(value, PerMassReference(methods, g.Study, trial, m.Mass, metric)));
                 }
             }
             var perMass = heldoutMasses
-                .Select(m => new HeldoutRatio(m, ReportMath.Summarise(toInterpolation[m]), ReportMath.Summarise(toOptimum[m])))
+                .Select(m => new HeldoutRatio(m, ReportMath.Summarise(toInterpolation[m]), ReportMath.Summarise(toOptimum[m])) { ToPerMass = ReportMath.Summarise(toPerMass[m]) })
                 .ToList();
             rows.Add(new InterpolationRow(g, perMass,
                 ReportMath.FiniteMean(perMass.Select(p => p.ToInterpolation.Mean)),
                 ReportMath.FiniteMean(perMass.Select(p => p.ToOptimum.Mean)),
-                areaRatios.GetValueOrDefault(g.Label, double.NaN)));
+                areaRatios.GetValueOrDefault(g.Label, double.NaN))
+            { MeanToPerMass = ReportMath.FiniteMean(perMass.Select(p => p.ToPerMass.Mean)) });
         }
         return new InterpolationTable(metric, heldoutMasses, rows);
+    }
+
+    public const string PerMassKind = "per-mass";
+
+    /// <summary>
+    /// The metric of a per-mass net trained at <paramref name="mass"/> in the same study (test split,
+    /// best epoch): of the same seed when there is one, else the mean over seeds; NaN when none.
+    /// </summary>
+    public static double PerMassReference(IReadOnlyList<MethodGroup> methods, StudyRecord study, TrialRecord trial, double mass, string metric)
+    {
+        var values = new List<(string? Seed, double Value)>();
+        foreach (var g in methods.Where(g => g.Study == study))
+        foreach (var (other, result) in g.Completed)
+        {
+            if (other.Axes.GetValueOrDefault("model.kind") != PerMassKind) continue;
+            var at = result.Masses.FirstOrDefault(m => !m.Heldout && m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best
+                && Studies.Trials.Data.MassGrid.Same(m.Mass, mass));
+            if (at is null) continue;
+            values.Add((other.Axes.GetValueOrDefault("seed"), at.Metrics.GetValueOrDefault(metric, double.NaN)));
+        }
+        var seed = trial.Axes.GetValueOrDefault("seed");
+        var sameSeed = values.Where(v => seed is not null && v.Seed == seed && double.IsFinite(v.Value)).Select(v => v.Value).ToList();
+        return sameSeed.Count > 0 ? sameSeed.Average() : ReportMath.FiniteMean(values.Select(v => v.Value));
     }
 }

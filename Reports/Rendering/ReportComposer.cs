@@ -24,6 +24,8 @@ public static class ReportComposer
             RankingTable(ranking),
         ]));
 
+        sections.Add(PairedSection(PairedComparison.Build(methods, headline), headline));
+
         var curves = metrics.SelectMany(m => methods.Select(g => MassCurves.Build(g, m))).ToList();
         sections.Add(new Section("Metric versus mass", metrics
             .Select(m => (Block)new Chart(NextId(), $"{m} vs mass", Charts.MetricVersusMass(curves.Where(c => c.Metric == m).ToList(), m)))
@@ -111,16 +113,20 @@ public static class ReportComposer
     {
         var metric = table.Metric;
         var hasOptimum = table.Rows.Any(r => double.IsFinite(r.MeanToOptimum));
+        var hasPerMass = table.Rows.Any(r => double.IsFinite(r.MeanToPerMass));
+        var bestPerMass = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToPerMass).ToList(), metric);
         var bestInterp = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToInterpolation).ToList(), metric);
         var bestOpt = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToOptimum).ToList(), metric);
         var bestArea = ReportMath.BestIndex(table.Rows.Select(r => r.AreaRatio).ToList(), metric);
         var summaryHeader = new List<string> { "method", "mean ratio to interpolation" };
         if (hasOptimum) summaryHeader.Add("mean ratio to optimum");
+        if (hasPerMass) summaryHeader.Add("mean ratio to per-mass net trained there");
         summaryHeader.Add("area ratio to best method");
         yield return new Table($"{metric}: interpolation summary (means over held-out masses)", summaryHeader, table.Rows.Select((r, i) =>
         {
             var cells = new List<Cell> { r.Method.Label, new(Format.Value(r.MeanToInterpolation), i == bestInterp) };
             if (hasOptimum) cells.Add(new Cell(Format.Value(r.MeanToOptimum), i == bestOpt));
+            if (hasPerMass) cells.Add(new Cell(Format.Value(r.MeanToPerMass), i == bestPerMass));
             cells.Add(new Cell(Format.Value(r.AreaRatio), i == bestArea));
             return (IReadOnlyList<Cell>)cells;
         }).ToList());
@@ -132,6 +138,25 @@ public static class ReportComposer
         if (hasOptimum)
             yield return new Table($"{metric} / optimal {metric}, per held-out mass",
                 massHeader, table.Rows.Select(r => (IReadOnlyList<Cell>)[r.Method.Label, .. r.PerMass.Select(p => (Cell)Format.MeanStd(p.ToOptimum))]).ToList());
+        if (hasPerMass)
+            yield return new Table($"{metric} / {metric} of a per-mass net trained at that mass, per held-out mass",
+                massHeader, table.Rows.Select(r => (IReadOnlyList<Cell>)[r.Method.Label, .. r.PerMass.Select(p => (Cell)Format.MeanStd(p.ToPerMass))]).ToList());
+    }
+
+    /// <summary>Paired seed-by-seed differences of the headline per method pair (also written as paired.csv).</summary>
+    private static Section PairedSection(IReadOnlyList<PairedRow> rows, string headline)
+    {
+        if (rows.Count == 0) return new Section("Paired comparisons", [new Paragraph("Only one method: nothing to pair.")]);
+        var text = $"Method A against method B on trials with the same seed (and the same value of every other non-compared axis: same split, same initialisation). Each trial's {headline} is averaged over the trained or the held-out masses (test split, best epoch); the table gives the mean of A − B over the seed pairs with its 95 % Student-t interval, and in how many pairs A is better. ★: the interval excludes 0.";
+        var table = new Table($"Paired comparisons of {headline}", ["A", "B", "masses", "pairs", "mean A − B", "95 % interval", "A better in"],
+            rows.Select(r => (IReadOnlyList<Cell>)
+            [
+                r.A.Label, r.B.Label, r.Heldout ? "held-out" : "trained", r.Pairs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                new Cell(Format.Value(r.MeanDifference), r.Significant),
+                double.IsFinite(r.Low) ? $"[{Format.Value(r.Low)}, {Format.Value(r.High)}]" : Format.Missing,
+                $"{r.WinsA}/{r.Pairs} seeds",
+            ]).ToList());
+        return new Section("Paired comparisons", [new Paragraph(text), table]);
     }
 
     private static Section Problems(ReportInput input)
