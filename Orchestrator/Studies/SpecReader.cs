@@ -411,6 +411,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (reader.Section(node, Vocabulary.EvaluationKeys, "evaluation") is not { } map) return null;
         if (map["validation_every"] is { } v && reader.IntegerAtLeast(v, "validation_every", 0) is { } every) evaluation = evaluation with { ValidationEvery = (int)Math.Min(every, int.MaxValue) };
         if (map["min_background_yield"] is { } y && reader.NonNegative(y, "min_background_yield") is { } yield) evaluation = evaluation with { MinBackgroundYield = yield };
+        if (map["min_background_events"] is { } be && reader.IntegerAtLeast(be, "min_background_events", 0) is { } events) evaluation = evaluation with { MinBackgroundEvents = (int)Math.Min(events, int.MaxValue) };
         if (map["min_signal_efficiency"] is { } e && reader.NumberIn(e, "min_signal_efficiency", 0, true, 1, true) is { } efficiency) evaluation = evaluation with { MinSignalEfficiency = efficiency };
         return evaluation;
     }

@@ -29,7 +29,7 @@ internal static class Vocabulary
     public static readonly string[] PlateauKeys = ["factor", "patience", "min_lr", "monitor"];
     public static readonly string[] PlateauMonitors = ["validation_loss", "train_loss"];
     public static readonly string[] EarlyStoppingKeys = ["patience", "metric"];
-    public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_signal_efficiency"];
+    public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
     public static readonly string[] ResourcesKeys = ["devices", "trials_per_device", "threads_per_trial", "cpu_workers"];
@@ -37,7 +37,7 @@ internal static class Vocabulary
     public static readonly string[] ReportKeys = ["compare", "headline"];
 
     /// <summary>Settings that take whole numbers: a search over them must use the <c>int</c> distribution.</summary>
-    public static readonly string[] IntegerKeys = ["epochs", "patience", "seed", "validation_every", "batch", "hidden"];
+    public static readonly string[] IntegerKeys = ["epochs", "patience", "seed", "validation_every", "batch", "hidden", "min_background_events"];
 
     public static readonly string[] Sources = ["gaussian-toy", "lovasz-toy", "recoil-toy", "hepmass", "csv", "npz"];
     /// <summary>Sources that read a file named by <c>options.path</c>.</summary>

@@ -16,12 +16,14 @@ public sealed class CutScan
     private readonly double[] _thresholds;
     private readonly double[] _signal;
     private readonly double[] _background;
+    private readonly int[] _backgroundEvents;
 
-    private CutScan(double[] thresholds, double[] signal, double[] background)
+    private CutScan(double[] thresholds, double[] signal, double[] background, int[] backgroundEvents)
     {
         _thresholds = thresholds;
         _signal = signal;
         _background = background;
+        _backgroundEvents = backgroundEvents;
     }
 
     /// <summary>Number of cuts: distinct scores + 1.</summary>
@@ -35,6 +37,9 @@ public sealed class CutScan
 
     /// <summary>Background weight passing each cut (the expected background yield B).</summary>
     public ReadOnlySpan<double> BackgroundPassing => _background;
+
+    /// <summary>Simulated background events passing each cut (unweighted), for floors counted in events.</summary>
+    public ReadOnlySpan<int> BackgroundEventsPassing => _backgroundEvents;
 
     public double SignalTotal => _signal[^1];
     public double BackgroundTotal => _background[^1];
@@ -52,6 +57,8 @@ public sealed class CutScan
         var thresholds = new List<double>(n + 1) { double.PositiveInfinity };
         var signal = new List<double>(n + 1) { 0 };
         var background = new List<double>(n + 1) { 0 };
+        var backgroundEvents = new List<int>(n + 1) { 0 };
+        var events = 0;
         var sumSignal = new CompensatedSum();
         var sumBackground = new CompensatedSum();
         for (var i = n - 1; i >= 0;)
@@ -61,13 +68,18 @@ public sealed class CutScan
             {
                 var e = order[i];
                 if (sample._isSignal[e]) sumSignal.Add(sample._weight[e]);
-                else sumBackground.Add(sample._weight[e]);
+                else
+                {
+                    sumBackground.Add(sample._weight[e]);
+                    events++;
+                }
             }
             thresholds.Add(score);
             signal.Add(sumSignal.Value);
             background.Add(sumBackground.Value);
+            backgroundEvents.Add(events);
         }
-        return new CutScan([.. thresholds], [.. signal], [.. background]);
+        return new CutScan([.. thresholds], [.. signal], [.. background], [.. backgroundEvents]);
     }
 
     /// <summary>The index of the cut that selects exactly the events with score >= <paramref name="cut"/>.</summary>

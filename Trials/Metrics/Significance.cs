@@ -12,6 +12,13 @@ public sealed record SignificanceParameters
     /// <summary>A cut qualifies only with at least this expected background (b >= this, and always b > 0).</summary>
     public double MinBackgroundYield { get; init => field = Check.NonNegative(value, nameof(MinBackgroundYield)); } = 5;
 
+    /// <summary>
+    /// A cut qualifies only with at least this many simulated background events passing (unweighted):
+    /// where one simulated event stands for several expected ones (the Lovász toy: ~6), a yield floor
+    /// alone lets the best Z sit on one or two lucky events.
+    /// </summary>
+    public int MinBackgroundEvents { get; init => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(MinBackgroundEvents), value, "must be >= 0"); }
+
     /// <summary>A cut qualifies only with at least this relative signal efficiency (passing / total signal weight).</summary>
     public double MinSignalEfficiency { get; init => field = Check.Fraction(value, nameof(MinSignalEfficiency)); } = 0.05;
 
@@ -58,7 +65,8 @@ public static class Significance
     }
 
     /// <summary>
-    /// Best s/sqrt(b), s/sqrt(s+b) and Z_A over all cuts with b > 0, b >= MinBackgroundYield and
+    /// Best s/sqrt(b), s/sqrt(s+b) and Z_A over all cuts with b > 0, b >= MinBackgroundYield, at least
+    /// MinBackgroundEvents simulated background events and
     /// relative signal efficiency >= MinSignalEfficiency; each is NaN (with a NaN cut) when no cut
     /// qualifies or the sample has no signal weight. Among equal maxima the highest threshold wins.
     /// </summary>
@@ -75,7 +83,8 @@ public static class Significance
         for (var k = 0; k < scan.Count; k++)
         {
             var bk = b[k] / parameters.WeightScale;
-            if (!(bk > 0) || bk < parameters.MinBackgroundYield || s[k] / sTot < parameters.MinSignalEfficiency) continue;
+            if (!(bk > 0) || bk < parameters.MinBackgroundYield || scan.BackgroundEventsPassing[k] < parameters.MinBackgroundEvents
+                || s[k] / sTot < parameters.MinSignalEfficiency) continue;
             var sk = s[k] / parameters.WeightScale * parameters.SignalYieldPerEfficiency;
             z = Better(z, SOverSqrtB(sk, bk), t[k]);
             zSb = Better(zSb, SOverSqrtSPlusB(sk, bk), t[k]);

@@ -115,5 +115,7 @@ public sealed record EvaluationSpec
     /// <summary>Every how many epochs the validation metrics of the training curve are computed (0: loss only).</summary>
     public int ValidationEvery { get; init; } = 1;
     public double MinBackgroundYield { get; init; } = 5;
+    /// <summary>The same floor counted in simulated background events passing the cut (unweighted).</summary>
+    public int MinBackgroundEvents { get; init; } = 5;
     public double MinSignalEfficiency { get; init; } = 0.05;
 }

@@ -68,6 +68,7 @@ public sealed class MassEvaluator : IMassEvaluator
             {
                 SignalYieldPerEfficiency = data.SignalYieldPerEfficiency,
                 MinBackgroundYield = spec.Evaluation.MinBackgroundYield,
+                MinBackgroundEvents = spec.Evaluation.MinBackgroundEvents,
                 MinSignalEfficiency = spec.Evaluation.MinSignalEfficiency,
                 // The weights carry the Punzi scale (for sigma_min); significances take it out.
                 WeightScale = punzi.Scale,

@@ -145,6 +145,7 @@ public sealed class IdentityTests
             ["PhaseSpec.LossOptions"] = WithPhase(phase with { LossOptions = new JsonObject { ["a"] = 3.0 } }),
             ["EvaluationSpec.ValidationEvery"] = spec with { Evaluation = spec.Evaluation with { ValidationEvery = 2 } },
             ["EvaluationSpec.MinBackgroundYield"] = spec with { Evaluation = spec.Evaluation with { MinBackgroundYield = 3 } },
+            ["EvaluationSpec.MinBackgroundEvents"] = spec with { Evaluation = spec.Evaluation with { MinBackgroundEvents = 3 } },
             ["EvaluationSpec.MinSignalEfficiency"] = spec with { Evaluation = spec.Evaluation with { MinSignalEfficiency = 0.1 } },
         };
 
