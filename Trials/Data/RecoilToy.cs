@@ -33,7 +33,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
     public static readonly double[] DefaultCrossSections = [800, 200, 300];
 
     private static readonly string[] OptionNames =
-        ["masses", "signal_per_mass", "background_events", "luminosity", "cross_sections", "signal_cross_section", "seed"];
+        ["masses", "signal_per_mass", "background_events", "luminosity", "cross_sections", "signal_cross_section", "seed", "version"];
 
     public string Name => "recoil-toy";
 
@@ -43,6 +43,13 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
     public double SignalCrossSection { get; init; } = 1;
 
     public double Luminosity { get; init; } = 50;
+
+    /// <summary>
+    /// 1: features independent of v (only the signal pt depends on the mass); 2: pt and acoplanarity
+    /// drift with v for every process (<see cref="V2"/>), so a selection that knows the mass hypothesis
+    /// can use them differently in every window.
+    /// </summary>
+    public int Version { get; init; } = 1;
 
     /// <summary>Resolution of v at mass m (GeV^2): worse for light Z' (harder muons), 2 GeV^2 at m = 0 down to 0.4 at sqrt(s).</summary>
     public static double Width(double m) => 0.4 + 1.6 * (1 - m * m / S);
@@ -64,11 +71,14 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
         var xsec = o.PerKey("cross_sections", Processes[1..], DefaultCrossSections);
         for (int k = 0; k < xsec.Length; k++)
             if (!(xsec[k] > 0)) throw o.Error("cross_sections", $"of '{Processes[k + 1]}' must be positive, got {xsec[k]}");
+        var version = o.PositiveInt("version", 1);
+        if (version is not (1 or 2)) throw o.Error("version", $"must be 1 or 2, got {version}");
         var model = new RecoilToy
         {
             CrossSections = xsec,
             SignalCrossSection = o.PositiveDouble("signal_cross_section", 1),
             Luminosity = o.PositiveDouble("luminosity", 50),
+            Version = version,
         };
         return (model, o);
     }
@@ -114,7 +124,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
             double w = SignalCrossSection * Luminosity / perMass;
             for (int e = 0; e < perMass; e++, i++)
             {
-                window[i] = (float)Sample(ref rng, 0, masses[k], x);
+                window[i] = (float)(Version == 2 ? V2.Sample(ref rng, 0, masses[k], x) : Sample(ref rng, 0, masses[k], x));
                 for (int j = 0; j < d; j++) features[i * d + j] = (float)x[j];
                 label[i] = 1; mass[i] = masses[k]; massIndex[i] = k; process[i] = 0; weight[i] = w;
             }
@@ -125,7 +135,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
             double w = CrossSections[p - 1] * Luminosity / backgroundCounts[p - 1];
             for (int e = 0; e < backgroundCounts[p - 1]; e++, i++)
             {
-                window[i] = (float)Sample(ref rng, p, double.NaN, x);
+                window[i] = (float)(Version == 2 ? V2.Sample(ref rng, p, double.NaN, x) : Sample(ref rng, p, double.NaN, x));
                 for (int j = 0; j < d; j++) features[i * d + j] = (float)x[j];
                 mass[i] = double.NaN; massIndex[i] = -1; process[i] = p; weight[i] = w;
             }
@@ -161,7 +171,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
     // along the beam).
     private const double MumuRate = -1 / 15.0, EemumuRate = 1 / 30.0, TaupairMean = 35, TaupairSigma = 25;
 
-    private static double SampleV(ref Rng rng, int p) => p switch
+    internal static double SampleV(ref Rng rng, int p) => p switch
     {
         1 => Densities.SampleTruncatedExponential(ref rng, MumuRate, VLow, VHigh),
         2 => Densities.SampleTruncatedNormal(ref rng, TaupairMean, TaupairSigma, VLow, VHigh),
@@ -189,7 +199,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
         _ => throw new ArgumentOutOfRangeException(nameof(variable)),
     };
 
-    /// <summary>Log density of process <paramref name="process"/> at features x and window value v.</summary>
+    /// <summary>Log density of process <paramref name="process"/> at features x and window value v (version 1).</summary>
     public static double LogDensity(int process, ReadOnlySpan<float> x, double v, double mass)
     {
         double sum = LogFactor(process, 4, v, mass);
@@ -211,13 +221,79 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
         Span<double> terms = stackalloc double[CrossSections.Length];
         for (int b = 0; b < terms.Length; b++)
         {
-            terms[b] = Math.Log(CrossSections[b] / total) + LogDensity(b + 1, x, v, mass);
+            terms[b] = Math.Log(CrossSections[b] / total) + (Version == 2 ? V2.LogDensity(b + 1, x, v, mass) : LogDensity(b + 1, x, v, mass));
             max = Math.Max(max, terms[b]);
         }
-        double signal = LogDensity(0, x, v, mass);
+        double signal = Version == 2 ? V2.LogDensity(0, x, v, mass) : LogDensity(0, x, v, mass);
         if (double.IsNegativeInfinity(max)) return double.IsNegativeInfinity(signal) ? double.NegativeInfinity : double.PositiveInfinity;
         double sum = 0;
         foreach (var t in terms) sum += Math.Exp(t - max);
         return signal - (max + Math.Log(sum));
+    }
+
+    /// <summary>
+    /// Version 2 (docs/recoil-toy.md): v is drawn first, then pt and acoplanarity from densities whose
+    /// parameters move with t = (v - VLow) / (VHigh - VLow) in [0, 1]; cos_miss and e_extra as in
+    /// version 1. Each conditional density is normalised for every v, so p(x, v) = p(v) prod_j p(x_j | v)
+    /// stays an exact product and the score an exact log-likelihood ratio.
+    /// <list type="bullet">
+    /// <item>pt ~ Gamma(k_p, theta_p(v)): signal theta = 0.45 + 0.06 sqrt(max(v, 0)) (the v1 mass dependence,
+    /// written through the recoil mass the event has); mumu 0.3 + 0.6 t (ISR pt grows as the photon takes
+    /// more energy); taupair 0.9 - 0.6 t; eemumu 0.15 + 0.4 t.</item>
+    /// <item>acoplanarity ~ (1 - t) Beta(a1, b1) + t Beta(a2, b2): signal (2,3) to (3,2); mumu (1,5) to (2,3);
+    /// taupair (3,2) to (1,3); eemumu (1,4) to (3,3).</item>
+    /// </list>
+    /// </summary>
+    public static class V2
+    {
+        private static readonly (int K, double Theta0, double Slope)[] Pt = [(2, 0, 0), (1, 0.3, 0.6), (2, 0.9, -0.6), (1, 0.15, 0.4)];
+        private static readonly ((int A, int B) Low, (int A, int B) High)[] Acoplanarity =
+            [((2, 3), (3, 2)), ((1, 5), (2, 3)), ((3, 2), (1, 3)), ((1, 4), (3, 3))];
+
+        /// <summary>Position of v on its support, in [0, 1].</summary>
+        public static double T(double v) => Math.Clamp((v - VLow) / (VHigh - VLow), 0, 1);
+
+        public static double PtTheta(int process, double v) =>
+            process == 0 ? 0.45 + 0.06 * Math.Sqrt(Math.Max(v, 0)) : Pt[process].Theta0 + Pt[process].Slope * T(v);
+
+        /// <summary>Log density of feature <paramref name="variable"/> (0..3) given v, or of v itself (4; as version 1).</summary>
+        public static double LogFactor(int process, int variable, double value, double v, double mass) => variable switch
+        {
+            0 => Densities.LogGamma(value, Pt[process].K, PtTheta(process, v)),
+            2 => LogMixture(value, Acoplanarity[process], T(v)),
+            1 or 3 or 4 => RecoilToy.LogFactor(process, variable, value, mass),
+            _ => throw new ArgumentOutOfRangeException(nameof(variable)),
+        };
+
+        private static double LogMixture(double x, ((int A, int B) Low, (int A, int B) High) shapes, double t)
+        {
+            double low = Densities.LogBeta(x, shapes.Low.A, shapes.Low.B), high = Densities.LogBeta(x, shapes.High.A, shapes.High.B);
+            if (t <= 0) return low;
+            if (t >= 1) return high;
+            double a = Math.Log(1 - t) + low, b = Math.Log(t) + high, max = Math.Max(a, b);
+            return double.IsNegativeInfinity(max) ? max : max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
+        }
+
+        public static double LogDensity(int process, ReadOnlySpan<float> x, double v, double mass)
+        {
+            double sum = RecoilToy.LogFactor(process, 4, v, mass);
+            for (int j = 0; j < x.Length; j++) sum += LogFactor(process, j, x[j], v, mass);
+            return sum;
+        }
+
+        /// <summary>Draws v, then the features given v; returns v.</summary>
+        public static double Sample(ref Rng rng, int p, double m, Span<double> x)
+        {
+            // v is rounded to float like the stored window value, so the density is evaluated where the event is.
+            double v = (float)(p == 0 ? Densities.SampleTruncatedNormal(ref rng, m * m, Width(m), VLow, VHigh) : SampleV(ref rng, p));
+            double t = T(v);
+            x[0] = Densities.SampleGamma(ref rng, Pt[p].K, PtTheta(p, v));
+            x[1] = Densities.SampleTruncatedExponential(ref rng, CosRate[p], 0, 1);
+            var (low, high) = Acoplanarity[p];
+            var shape = rng.Uniform() < t ? high : low;
+            x[2] = Densities.SampleBeta(ref rng, shape.A, shape.B);
+            x[3] = Densities.SampleGamma(ref rng, EExtra[p].K, EExtra[p].Theta);
+            return v;
+        }
     }
 }

@@ -16,7 +16,7 @@ public sealed class RecoilLimitTests(ITestOutputHelper output)
 {
     private static readonly TrialRunner Runner = new(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator());
 
-    private static TrialSpec Spec(params PhaseSpec[] schedule) => new()
+    private static TrialSpec Spec(int version, params PhaseSpec[] schedule) => new()
     {
         Data = new DataSpec
         {
@@ -24,7 +24,7 @@ public sealed class RecoilLimitTests(ITestOutputHelper output)
             // The best-cut scan reaches the tail where few background events are left, so the test
             // split must hold many events with small weights, or a lucky cut on a sparse tail could
             // pass for a better selection than the likelihood ratio. Training needs far fewer.
-            Options = new JsonObject { ["signal_per_mass"] = 10000, ["background_events"] = 150000 },
+            Options = new JsonObject { ["signal_per_mass"] = 10000, ["background_events"] = 150000, ["version"] = version },
             Holdout = HoldoutSpec.EverySecond,
             Split = new SplitSpec(0.15, 0.15, 0.7),
         },
@@ -35,11 +35,13 @@ public sealed class RecoilLimitTests(ITestOutputHelper output)
 
     private static PhaseSpec Bce(int epochs) => new() { Loss = "bce", Epochs = epochs, Optimizer = "adam", LearningRate = 3e-3, Batch = 1024 };
 
-    [Fact]
-    public void Best_cut_sigma_min_is_never_below_the_bayes_optimal_limit_for_punzi_or_bce()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Best_cut_sigma_min_is_never_below_the_bayes_optimal_limit_for_punzi_or_bce(int version)
     {
-        var bce = Runner.Run(Spec(Bce(40)), new TrialRunOptions(), CancellationToken.None);
-        var punzi = Runner.Run(Spec(Bce(20),
+        var bce = Runner.Run(Spec(version, Bce(40)), new TrialRunOptions(), CancellationToken.None);
+        var punzi = Runner.Run(Spec(version, Bce(20),
             new PhaseSpec { Loss = "punzi", Epochs = 20, Optimizer = "adam", LearningRate = 1e-3, Batch = null, KeepBest = MetricNames.SigmaMinBestCut }),
             new TrialRunOptions(), CancellationToken.None);
         Assert.True(bce.Outcome == TrialOutcome.Completed, bce.Error);
