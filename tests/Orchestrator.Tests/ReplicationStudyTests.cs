@@ -59,7 +59,7 @@ public sealed class ReplicationStudyTests
         {
             var result = runner.Run(Shrink(p.Spec), new TrialRunOptions(), CancellationToken.None);
             Assert.True(result.Outcome == TrialOutcome.Completed, $"{file} {string.Join(", ", p.Axes.Values)}: {result.Error}");
-            return new TrialRecord { TrialId = p.TrialId, State = TrialStates.Completed, Attempts = 1, Axes = p.Axes, Result = result };
+            return new TrialRecord { TrialId = p.TrialId, State = TrialState.Completed, Attempts = 1, Axes = p.Axes, Result = result };
         }).ToList();
 
         var record = new StudyRecord { Name = study.Name, CompareAxes = study.Report.Compare, Headline = study.Report.Headline, Trials = trials };
