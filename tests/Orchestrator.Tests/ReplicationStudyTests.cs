@@ -47,6 +47,7 @@ public sealed class ReplicationStudyTests
 
     [Theory]
     [InlineData("replicate-punzi.yaml")]
+    [InlineData("replicate-punzi-v2.yaml")]
     [InlineData("replicate-lovasz.yaml")]
     [InlineData("replicate-pnn.yaml")]
     public void Short_version_completes_and_writes_the_paired_table(string file)
