@@ -1,3 +1,5 @@
+using Studies.Trials.Components;
+
 namespace Studies.Orchestrator.Studies;
 
 /// <summary>
@@ -6,7 +8,8 @@ namespace Studies.Orchestrator.Studies;
 /// </summary>
 public static class StudyLoader
 {
-    public static Study Load(string path)
+    /// <param name="components">The losses, models and data sources the study may name (default: the built-in ones).</param>
+    public static Study Load(string path, ComponentCatalog? components = null)
     {
         string text;
         try
@@ -18,17 +21,17 @@ public static class StudyLoader
             throw new StudyValidationException([new StudyError(path, new SourcePosition(1, 1), $"cannot read the study file: {e.Message}")]);
         }
         var full = Path.GetFullPath(path);
-        return Parse(text, path, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), full);
+        return Parse(text, path, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), full, components);
     }
 
     /// <summary>
     /// Validates study text. <paramref name="fileName"/> is what error messages print;
     /// <paramref name="directory"/> is what relative data paths are resolved against.
     /// </summary>
-    public static Study Parse(string text, string fileName, string directory, string? sourcePath = null)
+    public static Study Parse(string text, string fileName, string directory, string? sourcePath = null, ComponentCatalog? components = null)
     {
         var diagnostics = new Diagnostics(fileName);
-        var reader = new NodeReader(diagnostics);
+        var reader = new NodeReader(diagnostics, components is null ? null : new ComponentNames(components));
         var root = YamlTreeReader.Read(text, diagnostics);
         var study = root is null ? null : new StudyReader(reader, directory).Read(root, sourcePath ?? fileName, text);
         diagnostics.ThrowIfAny();

@@ -80,7 +80,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             reader.Error(key, $"invalid {what} path '{key.Text}': write keys joined by '.', with [n] for list items (e.g. schedule[0].lr)");
             return null;
         }
-        if (TreePaths.Check(path, trial) is { } problem)
+        if (TreePaths.Check(path, trial, reader.Components) is { } problem)
         {
             reader.Error(key, $"{what} {problem}");
             return null;
@@ -229,7 +229,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
                 }
                 if (ReadDistribution(value, key.Text) is not { } parameter || path is null) continue;
                 var integerTarget = path.Steps[^1].Key is { } last
-                    ? Vocabulary.IntegerKeys.Contains(last)
+                    ? reader.Components.IntegerKeys.Contains(last)
                     : path.Steps.Count >= 2 && path.Steps[^2].Key == "hidden";
                 if (integerTarget && parameter.Distribution is SearchDistribution.LogUniform or SearchDistribution.Uniform)
                     reader.Error(value, $"'{path}' takes whole numbers; search it with {{int: [low, high]}} (or choice), not {parameter.Distribution.ToString().ToLowerInvariant()}");

@@ -36,6 +36,8 @@ internal sealed partial class YScalar(SourcePosition position, string text, bool
         _ => null,
     };
 
+    public static bool LooksInteger(string text) => IntegerPattern().IsMatch(text);
+
     public long? AsInteger() =>
         Plain && IntegerPattern().IsMatch(Text) && long.TryParse(Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? v : null;
@@ -241,7 +243,8 @@ internal static class YamlJson
         YScalar s when s.AsNumber() is { } d && double.IsFinite(d) => JsonValue.Create(d),
         YScalar s => JsonValue.Create(s.Text),
         YSeq q => new JsonArray(q.Items.Select(ToJson).ToArray()),
-        YMap m => new JsonObject(m.Entries.Select(e => KeyValuePair.Create(e.Key.Text, ToJson(e.Value)))),
+        // A duplicate key is reported by validation; the first one counts, as for YMap's indexer.
+        YMap m => new JsonObject(m.Entries.DistinctBy(e => e.Key.Text).Select(e => KeyValuePair.Create(e.Key.Text, ToJson(e.Value)))),
         _ => throw new InvalidOperationException(node.GetType().Name),
     };
 
