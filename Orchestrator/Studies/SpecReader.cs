@@ -13,6 +13,9 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
 {
     private readonly Dictionary<string, bool> _fileExists = new(StringComparer.Ordinal);
 
+    /// <summary>Where the study first asks for a CUDA device, for the host check before a run.</summary>
+    public SourcePosition? CudaRequestedAt { get; private set; }
+
     /// <summary>The spec, or null when this tree has an error (already reported).</summary>
     public TrialSpec? Read(YMap trial)
     {
@@ -30,7 +33,10 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["device"] is { } deviceNode && reader.Text(deviceNode, "device") is { } d)
         {
             if (d is "cpu" or "cuda" || (d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+            {
                 device = d;
+                if (d != "cpu") CudaRequestedAt ??= deviceNode.Position;
+            }
             else reader.Error(deviceNode, $"unknown device '{d}'; valid: cpu, cuda, cuda:N");
         }
         var evaluation = ReadEvaluation(map["evaluation"]);
@@ -366,10 +372,9 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["batch"] is { } batchNode)
         {
             if (batchNode is YScalar { Plain: true, Text: "full" }) phase = phase with { Batch = null };
-            else if (batchNode is YScalar bs && bs.AsInteger() is { } b)
+            else if (batchNode is YScalar { Plain: true } bs && YScalar.LooksInteger(bs.Text))
             {
-                if (b >= 1 && b <= int.MaxValue) phase = phase with { Batch = (int)b };
-                else reader.Error(batchNode, $"batch must be at least 1 (or 'full'), got {b}");
+                if (reader.IntAtLeast(batchNode, "batch", 1) is { } b) phase = phase with { Batch = b };
             }
             else reader.Error(batchNode, $"expected a batch size or 'full', got {NodeReader.Describe(batchNode)}");
         }

@@ -14,15 +14,23 @@ public static class StudyLoader
         string text;
         try
         {
+            // Checked before reading, so neither a folder nor a huge file gets further than this.
+            if (Directory.Exists(path)) throw Problem(path, "this is a folder, not a study file; give the YAML file inside it (e.g. studies/quickstart.yaml)");
+            var file = new FileInfo(path);
+            if (!file.Exists) throw Problem(path, "cannot read the study file: it does not exist");
+            if (file.Length > StudyLimits.MaxFileBytes)
+                throw Problem(path, $"the study file has {file.Length:N0} bytes; at most {StudyLimits.MaxFileBytes:N0} (is it a study file?)");
             text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new StudyValidationException([new StudyError(path, new SourcePosition(1, 1), $"cannot read the study file: {e.Message}")]);
+            throw Problem(path, $"cannot read the study file: {e.Message}");
         }
         var full = Path.GetFullPath(path);
         return Parse(text, path, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), full, components);
     }
+
+    private static StudyValidationException Problem(string path, string message) => new([new StudyError(path, new SourcePosition(1, 1), message)]);
 
     /// <summary>
     /// Validates study text. <paramref name="fileName"/> is what error messages print;
