@@ -94,9 +94,10 @@ internal sealed class NodeReader(Diagnostics diagnostics, ComponentNames? compon
             case OptionType.Number:
                 return NumberIn(node, what, spec.Min, !spec.MinExclusive, spec.Max, !spec.MaxExclusive) is { } d ? JsonValue.Create(d) : null;
             case OptionType.Integer:
-                var low = double.IsNegativeInfinity(spec.Min) ? long.MinValue : (long)Math.Ceiling(spec.Min + (spec.MinExclusive ? 1e-9 : 0));
-                var high = double.IsPositiveInfinity(spec.Max) || spec.Max >= long.MaxValue ? long.MaxValue : (long)Math.Floor(spec.Max - (spec.MaxExclusive ? 1e-9 : 0));
-                return IntegerIn(node, what, low, Math.Min(high, int.MaxValue)) is { } i ? JsonValue.Create(i) : null;
+                // The smallest and largest whole numbers inside the schema's bounds (unbounded: a long's).
+                var low = double.IsNegativeInfinity(spec.Min) ? long.MinValue : (long)Math.Floor(spec.Min) + (spec.MinExclusive || spec.Min % 1 != 0 ? 1 : 0);
+                var high = double.IsPositiveInfinity(spec.Max) ? long.MaxValue : (long)Math.Ceiling(spec.Max) - (spec.MaxExclusive || spec.Max % 1 != 0 ? 1 : 0);
+                return IntegerIn(node, what, low, high) is { } i ? JsonValue.Create(i) : null;
             case OptionType.Text or OptionType.Path:
                 return Text(node, what) is { } t ? JsonValue.Create(t) : null;
             case OptionType.Choice:

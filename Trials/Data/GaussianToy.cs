@@ -20,7 +20,7 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
             OptionSpec.Count("background_events", "Background events.", "events_per_mass x masses"),
             OptionSpec.Positive("width", "Standard deviation of the signal peak.", "0.25"),
             new OptionSpec("background_range", OptionType.List, "Background support [low, high].") { Default = "[-4, 4]" },
-            OptionSpec.Count("seed", "Generation seed, to keep one data set across trial seeds.", "the trial's seed"),
+            new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
         ],
         new GaussianToy());
 

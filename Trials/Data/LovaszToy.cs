@@ -20,7 +20,7 @@ public sealed class LovaszToy : IDataSource, IBayesOptimal
             new OptionSpec("xsec", OptionType.NumberOrMapping, "Cross-sections (fb).") { Fields = ProcessFields("Cross-section (fb)."), Default = "by case" },
             OptionSpec.Positive("luminosity", "Integrated luminosity (fb^-1).", "3000"),
             new OptionSpec("events_per_process", OptionType.NumberOrMapping, "Events generated per process.") { Fields = ProcessFields("Events."), Default = "50000" },
-            OptionSpec.Count("seed", "Generation seed, to keep one data set across trial seeds.", "the trial's seed"),
+            new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
         ],
         new LovaszToy());
 

@@ -43,7 +43,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
             new OptionSpec("cross_sections", OptionType.NumberOrMapping, "Background cross-sections after preselection (fb).")
                 { Fields = BackgroundFields("Cross-section (fb)."), Default = "800, 200, 300" },
             OptionSpec.Positive("signal_cross_section", "Signal cross-section (fb).", "1"),
-            OptionSpec.Count("seed", "Generation seed, to keep one data set across trial seeds.", "the trial's seed"),
+            new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
         ],
         new RecoilToy());
 

@@ -38,26 +38,23 @@ public static class ModelKinds
     };
 
     public static readonly ModelEntry Dnn = new("dnn", "Plain net, no mass input (the Punzi-net).",
-        PunziNet with { Kind = "dnn" }, null, Options(PunziNet, "kaiming-normal", "normal", null), (spec, c) => Mlp(spec, c, null));
+        PunziNet with { Kind = "dnn" }, null, Options(PunziNet, "kaiming-normal", "normal", null), (spec, c) => Mlp(spec, c, null, "kaiming-normal", "normal"));
 
     public static readonly ModelEntry Pnn = new("pnn", "Parametric net: the mass is an input (Baldi et al.).",
         BaldiNet with { Kind = "pnn" }, new ConditioningSpec("concat", "start"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("concat", "start")),
-        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("concat", "start")));
+        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("concat", "start"), "pytorch", "pytorch"));
 
     public static readonly ModelEntry AffinePnn = new("affine-pnn", "Parametric net with an affine mass conditioning of every layer (AffinePNN).",
         BaldiNet with { Kind = "affine-pnn" }, new ConditioningSpec("affine", "all"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("affine", "all")),
-        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("affine", "all")));
+        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("affine", "all"), "xavier-uniform", "zeros"));
 
     public static readonly ModelEntry PerMass = new("per-mass", "One plain net per trained mass; a mass is scored by the nearest one.",
         PunziNet with { Kind = "per-mass" }, null, Options(PunziNet, "kaiming-normal", "normal", null),
-        (spec, c) => new PerMassEnsemble(c.TrainedScaledMasses, _ => Mlp(spec, c, null)));
+        (spec, c) => new PerMassEnsemble(c.TrainedScaledMasses, _ => Mlp(spec, c, null, "kaiming-normal", "normal")));
 
-    private static ConditionedMlp Mlp(ModelSpec spec, ModelContext c, ConditioningSpec? conditioning)
-    {
-        var weightInit = spec.WeightInit ?? spec.Kind switch { "dnn" or "per-mass" => "kaiming-normal", "affine-pnn" => "xavier-uniform", _ => "pytorch" };
-        var biasInit = spec.BiasInit ?? spec.Kind switch { "dnn" or "per-mass" => "normal", "affine-pnn" => "zeros", _ => "pytorch" };
-        return new ConditionedMlp(c.Features, spec.Hidden, spec.Activation, spec.Dropout, conditioning, c.Generator, weightInit, biasInit, c.DropoutGenerator);
-    }
+    /// <param name="weightInit">Used when the spec leaves the initialiser null (a spec written by hand; the study reader always fills the parametric kinds').</param>
+    private static ConditionedMlp Mlp(ModelSpec spec, ModelContext c, ConditioningSpec? conditioning, string weightInit, string biasInit) =>
+        new(c.Features, spec.Hidden, spec.Activation, spec.Dropout, conditioning, c.Generator, spec.WeightInit ?? weightInit, spec.BiasInit ?? biasInit, c.DropoutGenerator);
 
     /// <summary>The options of <c>model</c> for a kind with these defaults; <c>conditioning</c> only for kinds with a mass input.</summary>
     public static IReadOnlyList<OptionSpec> Options(ModelSpec defaults, string weightInit, string biasInit, ConditioningSpec? conditioning)

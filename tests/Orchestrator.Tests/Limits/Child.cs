@@ -38,6 +38,4 @@ internal static class Child
         }
         return (new CliResult(process.ExitCode, await stdout, await stderr), clock.Elapsed);
     }
-
-    public static async Task<CliResult> RunAsync(IEnumerable<string> arguments) => (await RunTimedAsync(arguments)).Result;
 }

@@ -240,7 +240,8 @@ public sealed class StudyFileLimitTests : IDisposable
         if (Trials.Engine.Torch.CudaDeviceCount() > 0) return; // the check under test needs a host without CUDA; the unit test above covers the logic
         var path = Path.Combine(dir, "cuda.yaml");
         await File.WriteAllTextAsync(path, "study: c\ndata: {source: gaussian-toy}\nbase: {schedule: [{loss: bce, epochs: 1}], device: cuda}\n");
-        var result = await Child.RunAsync(["--home", Path.Combine(dir, "home"), "run", path]);
+        // A generous limit: this only guards against a hang, and the runtime and libtorch start slowly on a loaded machine.
+        var (result, _) = await Child.RunTimedAsync(["--home", Path.Combine(dir, "home"), "run", path], TimeSpan.FromSeconds(180));
         Assert.Equal(2, result.ExitCode);
         Assert.Equal($"{path}:3:52: the study asks for device cuda, but libtorch {Trials.Engine.Torch.Version} sees no CUDA device on this host; use 'device: cpu' or run it on a GPU host",
             Assert.Single(result.StderrLines));
