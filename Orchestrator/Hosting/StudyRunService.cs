@@ -24,7 +24,7 @@ public sealed class StudyRunService(Workspace workspace, ILoggerFactory loggers,
             ? StudyLoader.Load(studyFile)
             : StudyLoader.Parse(await File.ReadAllTextAsync(studyFile, CancellationToken.None), studyFile, request.BaseDirectory, Path.GetFullPath(studyFile));
         var trials = StudyExpander.Expand(study);
-        study.RequireHost(Torch.CudaDeviceCount, $"libtorch {Torch.Version}");
+        study.RequireHost(Torch.CudaDeviceCount, () => $"libtorch {Torch.Version}");
         Directory.CreateDirectory(workspace.Root);
         await using var store = await StudyStore.OpenAsync(workspace.Database, CancellationToken.None);
         var row = await store.SyncStudyAsync(study.Name, study.SourcePath, await File.ReadAllTextAsync(studyFile, CancellationToken.None),

@@ -39,17 +39,17 @@ public sealed record Study
     /// Checks what the study asks of this host, before anything is recorded or run: a study that
     /// wants CUDA on a host without a CUDA device is a study-file error pointing at its <c>device</c>.
     /// </summary>
-    /// <param name="cudaDeviceCount">Asked only when some trial wants CUDA (it loads libtorch).</param>
-    /// <param name="engine">Named in the message, e.g. "libtorch 2.1.2".</param>
-    public void RequireHost(Func<int> cudaDeviceCount, string engine)
+    /// <param name="cudaDeviceCount">Asked only when some trial wants CUDA: it loads libtorch, which a CPU study's orchestrator never needs.</param>
+    /// <param name="engine">Named in the message, e.g. "libtorch 2.1.2"; asked only for a message.</param>
+    public void RequireHost(Func<int> cudaDeviceCount, Func<string> engine)
     {
         if (!Trials.Any(t => t.Spec.Device != "cpu")) return;
         var count = cudaDeviceCount();
         var wanted = Trials.Select(t => t.Spec.Device).Where(d => d.StartsWith("cuda:", StringComparison.Ordinal))
             .Select(d => int.Parse(d[5..], System.Globalization.CultureInfo.InvariantCulture)).Concat(Resources.Devices ?? []).DefaultIfEmpty(0).Max();
         string? problem = count == 0
-            ? $"the study asks for device cuda, but {engine} sees no CUDA device on this host; use 'device: cpu' or run it on a GPU host"
-            : wanted >= count ? $"the study asks for CUDA device {wanted}, but {engine} sees only {count} (0..{count - 1})" : null;
+            ? $"the study asks for device cuda, but {engine()} sees no CUDA device on this host; use 'device: cpu' or run it on a GPU host"
+            : wanted >= count ? $"the study asks for CUDA device {wanted}, but {engine()} sees only {count} (0..{count - 1})" : null;
         if (problem is not null) throw new StudyValidationException([new StudyError(FileName, CudaRequestedAt ?? new SourcePosition(1, 1), problem)]);
     }
 }

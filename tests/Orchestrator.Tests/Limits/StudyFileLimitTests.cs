@@ -224,14 +224,14 @@ public sealed class StudyFileLimitTests : IDisposable
     public void Cuda_on_a_host_without_one_is_a_study_error_at_the_device_line()
     {
         var study = StudyText.Load("study: c\ndata: {source: gaussian-toy}\nbase: {schedule: [{loss: bce, epochs: 1}], device: cuda}\n");
-        var none = Assert.Single(Assert.Throws<StudyValidationException>(() => study.RequireHost(() => 0, "libtorch x")).Errors);
+        var none = Assert.Single(Assert.Throws<StudyValidationException>(() => study.RequireHost(() => 0, () => "libtorch x")).Errors);
         Assert.Equal("inline.yaml:3:52: the study asks for device cuda, but libtorch x sees no CUDA device on this host; use 'device: cpu' or run it on a GPU host", none.ToString());
-        study.RequireHost(() => 1, "libtorch x");
+        study.RequireHost(() => 1, () => "libtorch x");
         var cpu = StudyText.Load($"study: c\n{Tail}");
-        cpu.RequireHost(() => throw new InvalidOperationException("a CPU study must not ask for CUDA"), "libtorch x");
+        cpu.RequireHost(() => throw new InvalidOperationException("a CPU study must not load libtorch to ask for CUDA"), () => throw new InvalidOperationException("nor to name it"));
         var many = StudyText.Load("study: c\ndata: {source: gaussian-toy}\nbase: {schedule: [{loss: bce, epochs: 1}], device: cuda}\nresources: {devices: [0, 3]}\n");
         Assert.Contains("asks for CUDA device 3, but libtorch x sees only 2 (0..1)",
-            Assert.Throws<StudyValidationException>(() => many.RequireHost(() => 2, "libtorch x")).Errors.Single().Message);
+            Assert.Throws<StudyValidationException>(() => many.RequireHost(() => 2, () => "libtorch x")).Errors.Single().Message);
     }
 
     [Fact]
