@@ -13,9 +13,6 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
 {
     private readonly Dictionary<string, bool> _fileExists = new(StringComparer.Ordinal);
 
-    /// <summary>Where the study first asks for a CUDA device, for the host check before a run.</summary>
-    public SourcePosition? CudaRequestedAt { get; private set; }
-
     /// <summary>The spec, or null when this tree has an error (already reported).</summary>
     public TrialSpec? Read(YMap trial)
     {
@@ -33,10 +30,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["device"] is { } deviceNode && reader.Text(deviceNode, "device") is { } d)
         {
             if (d is "cpu" or "cuda" || (d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
-            {
                 device = d;
-                if (d != "cpu") CudaRequestedAt ??= deviceNode.Position;
-            }
             else reader.Error(deviceNode, $"unknown device '{d}'; valid: cpu, cuda, cuda:N");
         }
         var evaluation = ReadEvaluation(map["evaluation"]);

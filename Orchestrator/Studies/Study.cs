@@ -26,32 +26,13 @@ public sealed record Study
     public required ResourcesSection Resources { get; init; }
     public required RetriesSection Retries { get; init; }
     public required ReportSection Report { get; init; }
+    /// <summary>The <c>store:</c> key as written (e.g. <c>postgresql://...</c>), or null for the workspace's database.</summary>
+    public string? Store { get; init; }
+    /// <summary>The study file's text, as recorded with the study.</summary>
+    public string Text { get; init; } = "";
 
     /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it.</summary>
     internal IReadOnlyList<PlannedTrial> Trials { get; init; } = [];
-
-    /// <summary>The file name as validation errors print it.</summary>
-    internal string FileName { get; init; } = "";
-    /// <summary>Where the study first sets a CUDA device (null: never).</summary>
-    internal SourcePosition? CudaRequestedAt { get; init; }
-
-    /// <summary>
-    /// Checks what the study asks of this host, before anything is recorded or run: a study that
-    /// wants CUDA on a host without a CUDA device is a study-file error pointing at its <c>device</c>.
-    /// </summary>
-    /// <param name="cudaDeviceCount">Asked only when some trial wants CUDA: it loads libtorch, which a CPU study's orchestrator never needs.</param>
-    /// <param name="engine">Named in the message, e.g. "libtorch 2.1.2"; asked only for a message.</param>
-    public void RequireHost(Func<int> cudaDeviceCount, Func<string> engine)
-    {
-        if (!Trials.Any(t => t.Spec.Device != "cpu")) return;
-        var count = cudaDeviceCount();
-        var wanted = Trials.Select(t => t.Spec.Device).Where(d => d.StartsWith("cuda:", StringComparison.Ordinal))
-            .Select(d => int.Parse(d[5..], System.Globalization.CultureInfo.InvariantCulture)).Concat(Resources.Devices ?? []).DefaultIfEmpty(0).Max();
-        string? problem = count == 0
-            ? $"the study asks for device cuda, but {engine()} sees no CUDA device on this host; use 'device: cpu' or run it on a GPU host"
-            : wanted >= count ? $"the study asks for CUDA device {wanted}, but {engine()} sees only {count} (0..{count - 1})" : null;
-        if (problem is not null) throw new StudyValidationException([new StudyError(FileName, CudaRequestedAt ?? new SourcePosition(1, 1), problem)]);
-    }
 }
 
 /// <summary>The data definition shared by the trials (matrix axes under <c>data.</c> may still vary it per trial).</summary>
@@ -98,7 +79,8 @@ public sealed record SearchParameter(TreePath Path, SearchDistribution Distribut
 /// null for all visible ones (<c>auto</c>). <see cref="CpuWorkers"/>: concurrent CPU trials, null
 /// for cores / threads per trial (<c>auto</c>).
 /// </summary>
-public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null);
+public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null,
+    string Executor = "local", bool Oversubscribe = false);
 
 /// <summary>A failed trial is retried up to <see cref="Max"/> times, waiting <c>BackoffSeconds * 2^(attempt-1)</c> before each.</summary>
 public sealed record RetriesSection(int Max = 1, double BackoffSeconds = 10);

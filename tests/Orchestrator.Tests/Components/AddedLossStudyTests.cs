@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Workers;
 using Studies.Trials.Components;
 using Studies.Trials.Data;
@@ -71,16 +72,16 @@ public sealed class AddedLossStudyTests : IDisposable
         var bad = Assert.Throws<StudyValidationException>(() => StudyLoader.Parse(Study.Replace("scale: 2", "scael: 2"), "brier.yaml", dir, components: catalog));
         Assert.Contains(bad.Errors, e => e.Line == 7 && e.Message.Contains("did you mean 'scale'?"));
 
-        await using var store = await StudyStore.OpenAsync(Path.Combine(dir, "studies.db"));
-        var row = await store.SyncStudyAsync(study.Name, null, Study, study.DefinitionHash, study.Data.Hash, "{}",
+        await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(dir, "studies.db"));
+        var row = await store.SyncStudyAsync(new StudyDefinition(study.Name, null, Study, study.DefinitionHash, study.Data.Hash, new StudySettings()),
             trials.Select(t => new PlannedTrialRow(t.TrialId, SpecJson.Serialize(t.Spec), t.Axes)).ToList(), false);
         var runner = new TrialRunner(new TrialDataProvider(catalog.DataSources), new PhaseLossFactory(catalog.Losses), new MassEvaluator());
-        var counts = await new StudyExecution(store, new InProcessLauncher(runner), NullLogger.Instance).RunAsync(row, new ExecutionOptions
-        {
-            Slots = [new DeviceSlot(0, "cpu", 1)],
-            ArtifactsDirectory = Path.Combine(dir, "trials"),
-            MaxRetries = 0,
-        }, new NullObserver(), CancellationToken.None, CancellationToken.None);
+        var counts = await new StudyExecution(store, new InProcessLauncher(runner), new SchedulingOptions(), NullLogger.Instance).RunAsync(row,
+            [new DeviceSlot(0, "cpu", 1)], new ExecutionOptions
+            {
+                ArtifactsDirectory = Path.Combine(dir, "trials"),
+                Retry = new RetryPolicy(0, 0),
+            }, new NullObserver(), CancellationToken.None, CancellationToken.None);
 
         Assert.Equal(2, counts.Count(TrialState.Completed));
         foreach (var trial in await store.ListTrialsAsync(row.Id))
