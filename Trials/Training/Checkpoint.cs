@@ -86,24 +86,32 @@ public sealed class Checkpoint(string directory)
         return fallback;
     }
 
+    /// <summary>Saves into <see cref="CheckpointState.Slot"/>; a failure to write (disk full, read-only) is a <see cref="CheckpointWriteException"/>.</summary>
     public void Save(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
         IReadOnlyList<Tensor>? best)
     {
         var slotDir = Path.Combine(directory, state.Slot);
-        Directory.CreateDirectory(slotDir);
-        // The slot's state goes first, so a slot with a state.json always has the tensors it names.
-        File.Delete(Path.Combine(slotDir, SlotStateFile));
-        model.Save(Path.Combine(slotDir, "model.pt"));
-        optimizer.Save(Path.Combine(slotDir, "optim.pt"));
-        using (var scope = TensorScope.Begin())
+        try
         {
-            Torch.Save(Path.Combine(slotDir, "state.pt"),
-                [("generator", generator.GetState()), ("train_masses", Torch.Tensor(trainMasses))]);
-            if (best is not null) Torch.Save(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
-            else File.Delete(Path.Combine(slotDir, "best.pt"));
+            Directory.CreateDirectory(slotDir);
+            // The slot's state goes first, so a slot with a state.json always has the tensors it names.
+            File.Delete(Path.Combine(slotDir, SlotStateFile));
+            model.Save(Path.Combine(slotDir, "model.pt"));
+            optimizer.Save(Path.Combine(slotDir, "optim.pt"));
+            using (var scope = TensorScope.Begin())
+            {
+                Torch.Save(Path.Combine(slotDir, "state.pt"),
+                    [("generator", generator.GetState()), ("train_masses", Torch.Tensor(trainMasses))]);
+                if (best is not null) Torch.Save(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
+                else File.Delete(Path.Combine(slotDir, "best.pt"));
+            }
+            WriteAtomically(Path.Combine(slotDir, SlotStateFile), SpecJson.Serialize(state));
+            WriteAtomically(StatePath, SpecJson.Serialize(state));
         }
-        WriteAtomically(Path.Combine(slotDir, SlotStateFile), SpecJson.Serialize(state));
-        WriteAtomically(StatePath, SpecJson.Serialize(state));
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or TorchException)
+        {
+            throw new CheckpointWriteException(slotDir, e);
+        }
     }
 
     public void Restore(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
@@ -168,3 +176,11 @@ public sealed class CheckpointDamagedException(Checkpoint checkpoint, Checkpoint
     public Checkpoint Checkpoint { get; } = checkpoint;
     public CheckpointState State { get; } = state;
 }
+
+/// <summary>
+/// A checkpoint could not be written (the disk is full, the folder read-only): a fault of the
+/// machine, not of the trial. The runner ends the trial as interrupted, so it resumes from its last
+/// good checkpoint once the cause is fixed, instead of being recorded as failed.
+/// </summary>
+public sealed class CheckpointWriteException(string slotDirectory, Exception inner)
+    : Exception($"the checkpoint could not be written to {slotDirectory}: {inner.Message}", inner);

@@ -47,6 +47,11 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                 options.OnWarning?.Invoke($"warning: {e.Message}; discarded it, "
                     + (fallback is null ? "restarting the trial from scratch" : $"resuming from the checkpoint at epoch {fallback.GlobalEpoch}"));
             }
+            catch (CheckpointWriteException e)
+            {
+                options.OnFailure?.Invoke(e);
+                return new TrialResult { Outcome = TrialOutcome.Cancelled, Error = $"interrupted: {e.Message}; resumes from the last checkpoint once that is fixed" };
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 options.OnFailure?.Invoke(e);

@@ -211,6 +211,23 @@ public sealed class TrialRunnerTests
         }
     }
 
+    [Fact]
+    public void A_checkpoint_that_cannot_be_written_interrupts_the_trial_instead_of_failing_it()
+    {
+        // A folder below a plain file cannot be created, even by root: the nearest stand-in for a full or read-only disk here.
+        var file = Path.GetTempFileName();
+        try
+        {
+            var result = Runner.Run(Spec("dnn", Bce(2)), new TrialRunOptions { CheckpointDirectory = Path.Combine(file, "trial") }, CancellationToken.None);
+            Assert.Equal(TrialOutcome.Cancelled, result.Outcome);
+            Assert.StartsWith($"interrupted: the checkpoint could not be written to {Path.Combine(file, "trial")}", result.Error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private static double[] Losses(TrialResult r) => r.Epochs.Select(e => e.Metrics[MetricNames.Loss]).ToArray();
 
     private static double[] Metrics(TrialResult r) =>
