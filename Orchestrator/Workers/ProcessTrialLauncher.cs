@@ -57,13 +57,23 @@ public sealed partial class ProcessTrialLauncher(WorkerCommandLine commandLine, 
         using var process = new Process { StartInfo = start };
         var logPath = Path.Combine(checkpointDirectory, "worker.log");
         var stderrTail = new Queue<string>();
-        await using var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        using (File.Open(logPath, FileMode.Append)) { } // there from the start, even when the worker writes nothing
+        var logWritable = true;
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             lock (stderrTail)
             {
-                log.WriteLine(e.Data);
+                // A full disk must not crash the orchestrator from this event thread: the tail still reaches the trial's record.
+                try
+                {
+                    // Line by line, unbuffered: a worker writes little there, and nothing is left to flush when the disk is full.
+                    if (logWritable) File.AppendAllText(logPath, e.Data + "\n");
+                }
+                catch (IOException)
+                {
+                    logWritable = false;
+                }
                 stderrTail.Enqueue(e.Data);
                 while (stderrTail.Count > 40) stderrTail.Dequeue();
             }
