@@ -33,13 +33,13 @@ public static class ExitCodes
 /// the full exception, stack trace included, goes to the error log only (<c>errors.log</c> in the
 /// workspace, or in the temporary folder when the workspace cannot be written).
 /// </summary>
-internal static class ErrorBoundary
+public static class ErrorBoundary
 {
     private const int Enospc = 28;
     private static int reported;
     private const int Erofs = 30;
 
-    public static async Task<int> InvokeAsync(ParseResult parse)
+    internal static async Task<int> InvokeAsync(ParseResult parse)
     {
         // Exceptions nobody awaits (a timer, a fire-and-forget write) still end in one line, not an abort with a trace.
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>

@@ -42,8 +42,4 @@ public static class StudyDataCheck
             foreach (var p in r.Problems) errors.WriteLine(p);
         }
     }
-
-    /// <summary>Throws a <see cref="DataException"/> with every error of <paramref name="results"/>, if any.</summary>
-    public static void ThrowIfErrors(IReadOnlyList<DataCheckResult> results) =>
-        DataChecks.ThrowIfErrors(results.SelectMany(r => r.Problems));
 }

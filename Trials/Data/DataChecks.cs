@@ -193,7 +193,7 @@ public sealed record DataCheckResult(string Origin, EventSet? Events, IReadOnlyL
             if (Events is not { } e) return $"{Origin}: not loaded";
             int signal = e.SignalCount;
             return string.Create(CultureInfo.InvariantCulture,
-                $"{Origin}: {e.Count:N0} events ({signal:N0} signal at {e.Masses.Length} mass{(e.Masses.Length == 1 ? "" : "es")}, {e.Count - signal:N0} background), {e.FeatureCount} features");
+                $"{Origin}: {e.Count:N0} events ({signal:N0} signal at {e.Masses.Length} mass{(e.Masses.Length == 1 ? "" : "es")}, {e.Count - signal:N0} background), {e.FeatureCount} feature{(e.FeatureCount == 1 ? "" : "s")}");
         }
     }
 }
