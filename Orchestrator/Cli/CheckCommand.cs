@@ -26,13 +26,14 @@ internal static class CheckCommand
     }
 
     /// <summary>
-    /// Loads and checks the study's data: problems to standard error, one line each (with the
-    /// summary of each source on standard output when <paramref name="verbose"/>). Returns
-    /// <see cref="ExitCodes.Data"/> when there is an error, else <see cref="ExitCodes.Ok"/> (warnings do not stop).
+    /// Loads and checks the study's data: problems to standard error, one line each. Verbose (check,
+    /// dry run): every source, with a summary line each on standard output; otherwise (run, submit)
+    /// the data files only, quietly. Returns <see cref="ExitCodes.Data"/> when there is an error,
+    /// else <see cref="ExitCodes.Ok"/> (warnings do not stop).
     /// </summary>
     public static int CheckData(IReadOnlyList<PlannedTrial> trials, bool verbose)
     {
-        var results = StudyDataCheck.Run(trials);
+        var results = StudyDataCheck.Run(trials, filesOnly: !verbose);
         StudyDataCheck.Print(results, verbose ? Console.Out : TextWriter.Null, Console.Error);
         return results.Any(r => r.HasErrors) ? ExitCodes.Data : ExitCodes.Ok;
     }

@@ -180,7 +180,7 @@ public static class DataChecks
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
 
-/// <summary>What <see cref="DataChecks.Run"/> found: the events (null when they could not be loaded) and the problems.</summary>
+/// <summary>What checking one data source found: its events (null when they could not be loaded) and the problems.</summary>
 public sealed record DataCheckResult(string Origin, EventSet? Events, IReadOnlyList<DataProblem> Problems)
 {
     public bool HasErrors => Events is null || Problems.Any(p => p.Severity == DataSeverity.Error);
