@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Studies;
 using Studies.Trials.Data;
 
@@ -13,11 +16,11 @@ public static class ExitCodes
     public const int Ok = 0;
     /// <summary>A command-line mistake, or nothing to act on (no such study, no database yet).</summary>
     public const int Usage = 1;
-    /// <summary>The study file is invalid; each problem is printed as file:line:column.</summary>
+    /// <summary>The study file (or a setting) is invalid, or asks for what this host lacks; each problem is printed as file:line:column where it has one.</summary>
     public const int StudyFile = 2;
     /// <summary>A data file or data option is bad; each problem names file, row and column.</summary>
     public const int Data = 3;
-    /// <summary>The study database is damaged, not a studies database, from a newer version, or locked.</summary>
+    /// <summary>The store cannot be used or refused: damaged, empty, not a studies database, another version, locked, or the study's data definition changed (--force).</summary>
     public const int Store = 4;
     /// <summary>The disk is full, the workspace is read-only, or permission is denied.</summary>
     public const int Io = 5;
@@ -69,6 +72,10 @@ public static class ErrorBoundary
                 return (ExitCodes.StudyFile, s.Errors.Select(x => x.ToString()).ToList());
             case DataException d:
                 return (ExitCodes.Data, d.Problems);
+            case ResourceException r:
+                return (ExitCodes.StudyFile, [$"error: {r.Message}"]);
+            case OptionsValidationException o:
+                return (ExitCodes.StudyFile, [$"error: invalid settings: {string.Join("; ", o.Failures)}"]);
             case OperationCanceledException:
                 return (ExitCodes.Stopped, ["stopped; run the same command again to resume"]);
             case StoreException { InnerException: SqliteException inner } s when IsIo(inner):
@@ -77,7 +84,7 @@ public static class ErrorBoundary
                 return (ExitCodes.Store, [$"error: {s.Message}"]);
             case SqliteException s:
                 var database = workspace is null ? "the study database" : Path.Combine(workspace, "studies.db");
-                return (IsIo(s) ? ExitCodes.Io : ExitCodes.Store, [$"error: {database}: {StudyStore.Describe(s)}{(IsIo(s) ? Unwritable(workspace) : "")}"]);
+                return (IsIo(s) ? ExitCodes.Io : ExitCodes.Store, [$"error: {database}: {SqliteStudyStorage.Describe(s)}{(IsIo(s) ? Unwritable(workspace) : "")}"]);
             case UnauthorizedAccessException u:
                 return (ExitCodes.Io, [$"error: permission denied: {u.Message}"]);
             case IOException io when IsDiskFull(io):

@@ -1,10 +1,11 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Terminal;
+using Studies.Trials.Results;
 using Spectre.Console;
 using Studies.Orchestrator.Hosting;
-using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Studies;
-using Studies.Orchestrator.Workers;
 
 namespace Studies.Orchestrator.Cli;
 
@@ -38,12 +39,13 @@ internal static class RunCommand
             if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
             using var signals = new StopSignals(Console.Error);
             using var loggers = Logging.CreateFactory();
-            var workspace = CommonOptions.Workspace(parse);
-            var service = Services.StudyRunner(workspace, loggers, AnsiConsole.Console);
+            await using var services = CommonOptions.Services(parse, loggers,
+                s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(AnsiConsole.Console)));
+            var service = services.GetRequiredService<IStudyRunner>();
             var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
                     parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)),
                 signals.Stopping, signals.Kill);
-            Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key}")));
+            Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));
             if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");
             if (outcome.Stopped)
             {
