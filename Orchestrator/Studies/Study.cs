@@ -80,7 +80,7 @@ public sealed record SearchParameter(TreePath Path, SearchDistribution Distribut
 /// for cores / threads per trial (<c>auto</c>).
 /// </summary>
 public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null,
-    string Executor = "local");
+    string Executor = "local", bool Oversubscribe = false);
 
 /// <summary>A failed trial is retried up to <see cref="Max"/> times, waiting <c>BackoffSeconds * 2^(attempt-1)</c> before each.</summary>
 public sealed record RetriesSection(int Max = 1, double BackoffSeconds = 10);
