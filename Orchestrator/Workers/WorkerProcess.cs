@@ -90,7 +90,15 @@ internal sealed partial class WorkerProcess : IDisposable
     {
         lock (stderrTail)
         {
-            log?.WriteLine(line);
+            // A full disk must not crash the orchestrator from this event thread: the tail still reaches the trial's record.
+            try
+            {
+                log?.WriteLine(line);
+            }
+            catch (IOException)
+            {
+                log = null;
+            }
             stderrTail.Enqueue(line);
             while (stderrTail.Count > 40) stderrTail.Dequeue();
         }

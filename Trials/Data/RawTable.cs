@@ -95,6 +95,7 @@ public static class TableEvents
     /// </summary>
     public static EventSet Build(RawTable table, DataOptions options)
     {
+        DataChecks.ThrowIfErrors(DataChecks.Table(table));
         var listed = options.Masses("masses");
         var snapped = new double[table.Rows];
         var keep = new bool[table.Rows];
@@ -151,7 +152,6 @@ public static class TableEvents
             mass[k] = label[k] == 1 ? masses[massIndex[k]] : double.NaN;
             stored[k] = table.Mass[r];
             weight[k] = table.Weight?[r] ?? 1;
-            if (!double.IsFinite(weight[k])) throw new DataException($"{table.Where(r)}: column '{table.Map.Weight}': weight {weight[k]} is not finite");
             if (window is not null) window[k] = (float)table.Window![r];
         }
 

@@ -13,6 +13,8 @@ public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null)
         var source = DataSources.Get(sources ?? ComponentCatalog.BuiltIn.DataSources, spec.Source);
         var events = source.Load(spec.Options, seed);
         var splits = Splitter.Split(events, spec.Split, spec.Holdout, seed);
+        // The last guard: `studies check` ran the same checks before the study started.
+        DataChecks.ThrowIfErrors(DataChecks.Splits(splits, DataChecks.Origin(spec), spec.Split));
         return ToTrialData(splits, source.BayesOptimal(spec.Options));
     }
 

@@ -32,15 +32,31 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
 {
     public TrialResult Run(TrialSpec spec, TrialRunOptions options, CancellationToken cancellation)
     {
-        try
+        // A damaged checkpoint is dropped and the run starts over from the one before it (or from
+        // scratch): a retry would only meet the same damaged files. Two slots, so at most two drops.
+        for (var drops = 0; ; drops++)
         {
-            using var scope = TensorScope.Begin();
-            return RunCore(spec, options, cancellation);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            options.OnFailure?.Invoke(e);
-            return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
+            try
+            {
+                using var scope = TensorScope.Begin();
+                return RunCore(spec, options, cancellation);
+            }
+            catch (CheckpointDamagedException e) when (drops < 2)
+            {
+                var fallback = e.Checkpoint.Discard(e.State);
+                options.OnWarning?.Invoke($"warning: {e.Message}; discarded it, "
+                    + (fallback is null ? "restarting the trial from scratch" : $"resuming from the checkpoint at epoch {fallback.GlobalEpoch}"));
+            }
+            catch (CheckpointWriteException e)
+            {
+                options.OnFailure?.Invoke(e);
+                return new TrialResult { Outcome = TrialOutcome.Cancelled, Error = $"interrupted: {e.Message}; resumes from the last checkpoint once that is fixed" };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                options.OnFailure?.Invoke(e);
+                return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
+            }
         }
     }
 
@@ -69,7 +85,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
 
         var checkpoint = options.CheckpointDirectory is null ? null : new Checkpoint(options.CheckpointDirectory);
         var specHash = Checkpoint.HashOf(spec);
-        var resume = checkpoint?.TryLoadState(specHash);
+        var resume = checkpoint?.TryLoadState(specHash, options.OnWarning);
         var epochs = resume?.Epochs.ToList() ?? new List<EpochRecord>();
         var phases = resume?.Phases.ToList() ?? new List<PhaseTiming>();
         var globalEpoch = resume?.GlobalEpoch ?? 0;
@@ -104,7 +120,14 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             var stopped = false;
             if (resume is not null && p == resume.Phase)
             {
-                checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best);
+                try
+                {
+                    checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best);
+                }
+                catch (Exception e) when (e is TorchException or IOException or UnauthorizedAccessException)
+                {
+                    throw new CheckpointDamagedException(checkpoint!, resume, e);
+                }
                 train.SetScaledMass(train.Mass);
                 optimizer.LearningRate = resume.LearningRate;
                 plateau?.Restore(resume.LearningRate, resume.PlateauBest, resume.PlateauBadEpochs);
