@@ -28,6 +28,8 @@ public sealed record CheckpointState
     public int BestPhase { get; init; } = -1;
     public required IReadOnlyList<EpochRecord> Epochs { get; init; }
     public required IReadOnlyList<PhaseTiming> Phases { get; init; }
+    /// <summary>The device type (<c>cuda</c>) whose generator state (dropout on the GPU) is in device_generator.pt; null: none saved.</summary>
+    public string? DeviceGenerator { get; init; }
 }
 
 /// <summary>
@@ -50,11 +52,13 @@ public sealed class Checkpoint(string directory)
         return state.SpecHash == specHash ? state : null;
     }
 
+    /// <param name="deviceGenerator">The trial's generator on its GPU (dropout masks there), if any.</param>
     public void Save(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
-        IReadOnlyList<Tensor>? best)
+        IReadOnlyList<Tensor>? best, Generator? deviceGenerator = null)
     {
         var slotDir = Path.Combine(directory, state.Slot);
         Directory.CreateDirectory(slotDir);
+        state = state with { DeviceGenerator = deviceGenerator is null ? null : DeviceKind(deviceGenerator.Device) };
         model.Save(Path.Combine(slotDir, "model.pt"));
         optimizer.Save(Path.Combine(slotDir, "optim.pt"));
         using (var scope = TensorScope.Begin())
@@ -62,14 +66,22 @@ public sealed class Checkpoint(string directory)
             Torch.Save(Path.Combine(slotDir, "state.pt"),
                 [("generator", generator.GetState()), ("train_masses", Torch.Tensor(trainMasses))]);
             if (best is not null) Torch.Save(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
+            if (deviceGenerator is not null) Torch.Save(Path.Combine(slotDir, "device_generator.pt"), [("state", deviceGenerator.GetState())]);
         }
         var temp = StatePath + ".tmp";
         File.WriteAllText(temp, SpecJson.Serialize(state));
         File.Move(temp, StatePath, overwrite: true);
     }
 
+    /// <summary>
+    /// Restores a checkpoint written on any device: tensors are stored from CPU copies and copied
+    /// into the trial's own (already placed) tensors, and the optimiser state is read onto its
+    /// parameters' device. The GPU generator's stream continues only on the same kind of device;
+    /// a trial resumed on another kind keeps its fresh seeded one (dropout masks then differ from
+    /// an uninterrupted run, as they would anyway: CPU and CUDA draw different numbers).
+    /// </summary>
     public void Restore(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
-        IReadOnlyList<Tensor>? best)
+        IReadOnlyList<Tensor>? best, Generator? deviceGenerator = null)
     {
         var slotDir = Path.Combine(directory, state.Slot);
         model.Load(Path.Combine(slotDir, "model.pt"));
@@ -82,7 +94,16 @@ public sealed class Checkpoint(string directory)
         masses.ToArray<double>().CopyTo(trainMasses, 0);
         if (best is not null && File.Exists(Path.Combine(slotDir, "best.pt")))
             Torch.Load(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
+        var deviceGeneratorPath = Path.Combine(slotDir, "device_generator.pt");
+        if (deviceGenerator is not null && state.DeviceGenerator == DeviceKind(deviceGenerator.Device) && File.Exists(deviceGeneratorPath))
+        {
+            var deviceState = deviceGenerator.GetState();
+            Torch.Load(deviceGeneratorPath, [("state", deviceState)]);
+            deviceGenerator.SetState(deviceState);
+        }
     }
+
+    private static string DeviceKind(Device device) => device.Type.ToString().ToLowerInvariant();
 
     public static string OtherSlot(string? slot) => slot == "a" ? "b" : "a";
 }

@@ -40,6 +40,8 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         catch (Exception e) when (e is not OperationCanceledException)
         {
             options.OnFailure?.Invoke(e);
+            if (e is TorchException { IsOutOfMemory: true })
+                return new TrialResult { Outcome = TrialOutcome.Failed, ErrorKind = TrialErrorKinds.OutOfMemory, Error = $"out of memory on {spec.Device}: {e.Message}" };
             return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
         }
     }
@@ -66,6 +68,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             generator, deviceGenerator);
         model.To(device);
         var parameters = model.NamedParameters().ToList();
+        DevicePlacement.Require(device, parameters.Concat(train.NamedTensors("train.")).Concat(selection.NamedTensors("selection.")));
 
         var checkpoint = options.CheckpointDirectory is null ? null : new Checkpoint(options.CheckpointDirectory);
         var specHash = Checkpoint.HashOf(spec);
@@ -104,7 +107,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             var stopped = false;
             if (resume is not null && p == resume.Phase)
             {
-                checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best);
+                checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best, deviceGenerator);
                 train.SetScaledMass(train.Mass);
                 optimizer.LearningRate = resume.LearningRate;
                 plateau?.Restore(resume.LearningRate, resume.PlateauBest, resume.PlateauBadEpochs);
@@ -202,7 +205,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                         PhaseSeconds = previousSeconds + clock.Elapsed.TotalSeconds, BestValue = bestValue, BestEpoch = bestEpoch, BestPhase = p,
                         Epochs = epochs,
                         Phases = lastPhaseEpoch ? phases.Append(new PhaseTiming(p, phase.Loss, e + 1, previousSeconds + clock.Elapsed.TotalSeconds)).ToList() : phases,
-                    }, model, optimizer, generator, train.Mass, best);
+                    }, model, optimizer, generator, train.Mass, best, deviceGenerator);
                 }
             }
             var phaseEpochs = epochs.Count(r => r.Phase == p);
