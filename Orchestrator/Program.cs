@@ -22,5 +22,6 @@ root.Subcommands.Add(ServeCommands.Serve());
 root.Subcommands.Add(ServeCommands.Submit());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(SelfTestCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create(() => new TrialRunner(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator())));
 return await root.Parse(args).InvokeAsync();

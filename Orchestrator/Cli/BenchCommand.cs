@@ -43,6 +43,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(report);
 
         bench.Subcommands.Add(OrchestratorBenchmark.Command());
+        bench.Subcommands.Add(PackingBenchmark.Command());
         return bench;
     }
 }
