@@ -28,8 +28,8 @@ internal static partial class Native
         var explicitPath = Environment.GetEnvironmentVariable("STUDIES_NATIVE_LIB");
         var candidates = new List<string>();
         if (!string.IsNullOrEmpty(explicitPath)) candidates.Add(explicitPath);
+        // Beside the application (also of a single-file bundle, whose assemblies have no location of their own).
         candidates.Add(Path.Combine(AppContext.BaseDirectory, "libstudies_native.so"));
-        candidates.Add(Path.Combine(Path.GetDirectoryName(assembly.Location) ?? ".", "libstudies_native.so"));
         foreach (var candidate in candidates)
         {
             if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
