@@ -6,7 +6,11 @@ using System.Text.Json;
 using Spectre.Console;
 using Studies.Orchestrator.Cli;
 using Studies.Orchestrator.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Orchestrator.Terminal;
 
 namespace Studies.Orchestrator.Bench;
 
@@ -65,13 +69,15 @@ internal static partial class OrchestratorBenchmark
             {
                 using var loggers = Logging.CreateFactory();
                 var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
-                var runner = Services.StudyRunner(new Workspace(home), loggers, quiet);
+                await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
+                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(quiet)));
+                var runner = services.GetRequiredService<IStudyRunner>();
                 var cpuBefore = CpuSeconds();
                 var clock = Stopwatch.StartNew();
                 var outcome = await runner.RunAsync(file, new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
                 var wall = clock.Elapsed.TotalSeconds;
                 var cpuAfter = CpuSeconds();
-                await using var store = await StudyStore.OpenAsync(Path.Combine(home, "studies.db"));
+                await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);
                 var row = (await store.FindStudyAsync(outcome.StudyName))!;
                 var trials = await store.ListTrialsAsync(row.Id);
                 var seconds = trials.Select(t => t.Seconds ?? 0).ToArray();

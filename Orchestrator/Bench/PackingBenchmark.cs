@@ -2,9 +2,14 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using Studies.Orchestrator.Cli;
+using Microsoft.Extensions.DependencyInjection;
 using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Orchestrator.Terminal;
 using Studies.Trials.Engine;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Bench;
 
@@ -82,15 +87,17 @@ internal static class PackingBenchmark
                 await File.WriteAllTextAsync(file, StudyText(device, level, trials));
                 using var loggers = Logging.CreateFactory();
                 var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
-                var runner = Services.StudyRunner(new Workspace(home), loggers, quiet);
+                await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
+                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(quiet)));
+                var runner = services.GetRequiredService<IStudyRunner>();
                 var outcome = await runner.RunAsync(file, new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
-                await using var store = await StudyStore.OpenAsync(Path.Combine(home, "studies.db"));
+                await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);
                 var row = (await store.FindStudyAsync(outcome.StudyName))!;
                 var rows = await store.ListTrialsAsync(row.Id);
-                var completed = rows.Count(t => t.State == "completed");
+                var completed = rows.Count(t => t.State == TrialState.Completed);
                 var span = rows.Max(t => t.FinishedAt ?? 0) - rows.Min(t => t.StartedAt ?? double.MaxValue);
                 perMinute[level] = completed / span * 60;
-                var failures = rows.Where(t => t.State != "completed").Select(t => $"{t.State}: {t.Error?.Split('\n')[0]}").Distinct().ToList();
+                var failures = rows.Where(t => t.State != TrialState.Completed).Select(t => $"{t.State}: {t.Error?.Split('\n')[0]}").Distinct().ToList();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{level,2} at once on {device}: {completed} of {rows.Count} trials completed in {span:F1} s: {perMinute[level]:F1} trials/min, {span * level / Math.Max(1, completed):F1} s per trial")
                     + (failures.Count > 0 ? $"; not completed: {string.Join("; ", failures)}" : ""));

@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Trials.Results;
 using Studies.Orchestrator.Workers;
 
 namespace Studies.Orchestrator.Tests.EndToEnd;
@@ -46,6 +48,10 @@ internal sealed partial class StudiesProcess : IDisposable
         };
         foreach (var a in command.PrefixArguments.Concat(arguments)) start.ArgumentList.Add(a);
         start.Environment.Remove("STUDIES_HOME");
+        start.Environment.Remove("STUDIES_STORE");
+        // Short leases, so that a killed orchestrator's trials resume within seconds in these tests (default 30 s).
+        start.Environment["STUDIES_Scheduling__LeaseSeconds"] = "3";
+        start.Environment["STUDIES_Scheduling__HeartbeatSeconds"] = "0.5";
         process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) stdout.Append(e.Data).Append('\n'); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) stderr.Append(e.Data).Append('\n'); };
@@ -159,7 +165,7 @@ internal sealed class StudiesHome : IDisposable
         return await p.WaitAsync(timeout);
     }
 
-    public Task<StudyStore> OpenStoreAsync() => StudyStore.OpenAsync(Database);
+    public async Task<IStudyStorage> OpenStoreAsync() => await SqliteStudyStorage.OpenAsync(Database, StoreAccess.ReadOnly);
 
     /// <summary>A plain read connection, for raw row counts the store has no query for.</summary>
     public SqliteConnection OpenRaw()
