@@ -29,6 +29,8 @@ public sealed record CheckpointState
     public int BestPhase { get; init; } = -1;
     public required IReadOnlyList<EpochRecord> Epochs { get; init; }
     public required IReadOnlyList<PhaseTiming> Phases { get; init; }
+    /// <summary>The device type (<c>cuda</c>) whose generator state (dropout on the GPU) is in device_generator.pt; null: none saved.</summary>
+    public string? DeviceGenerator { get; init; }
 }
 
 /// <summary>
@@ -87,13 +89,15 @@ public sealed class Checkpoint(string directory)
     }
 
     /// <summary>Saves into <see cref="CheckpointState.Slot"/>; a failure to write (disk full, read-only) is a <see cref="CheckpointWriteException"/>.</summary>
+    /// <param name="deviceGenerator">The trial's generator on its GPU (dropout masks there), if any.</param>
     public void Save(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
-        IReadOnlyList<Tensor>? best)
+        IReadOnlyList<Tensor>? best, Generator? deviceGenerator = null)
     {
         var slotDir = Path.Combine(directory, state.Slot);
         try
         {
             Directory.CreateDirectory(slotDir);
+            state = state with { DeviceGenerator = deviceGenerator is null ? null : DeviceKind(deviceGenerator.Device) };
             // The slot's state goes first, so a slot with a state.json always has the tensors it names.
             File.Delete(Path.Combine(slotDir, SlotStateFile));
             model.Save(Path.Combine(slotDir, "model.pt"));
@@ -104,6 +108,8 @@ public sealed class Checkpoint(string directory)
                     [("generator", generator.GetState()), ("train_masses", Torch.Tensor(trainMasses))]);
                 if (best is not null) Torch.Save(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
                 else File.Delete(Path.Combine(slotDir, "best.pt"));
+                if (deviceGenerator is not null) Torch.Save(Path.Combine(slotDir, "device_generator.pt"), [("state", deviceGenerator.GetState())]);
+                else File.Delete(Path.Combine(slotDir, "device_generator.pt"));
             }
             WriteAtomically(Path.Combine(slotDir, SlotStateFile), SpecJson.Serialize(state));
             WriteAtomically(StatePath, SpecJson.Serialize(state));
@@ -114,8 +120,15 @@ public sealed class Checkpoint(string directory)
         }
     }
 
+    /// <summary>
+    /// Restores a checkpoint written on any device: tensors are stored from CPU copies and copied
+    /// into the trial's own (already placed) tensors, and the optimiser state is read onto its
+    /// parameters' device. The GPU generator's stream continues only on the same kind of device;
+    /// a trial resumed on another kind keeps its fresh seeded one (dropout masks then differ from
+    /// an uninterrupted run, as they would anyway: CPU and CUDA draw different numbers).
+    /// </summary>
     public void Restore(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
-        IReadOnlyList<Tensor>? best)
+        IReadOnlyList<Tensor>? best, Generator? deviceGenerator = null)
     {
         var slotDir = Path.Combine(directory, state.Slot);
         model.Load(Path.Combine(slotDir, "model.pt"));
@@ -128,7 +141,16 @@ public sealed class Checkpoint(string directory)
         masses.ToArray<double>().CopyTo(trainMasses, 0);
         if (best is not null && File.Exists(Path.Combine(slotDir, "best.pt")))
             Torch.Load(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
+        var deviceGeneratorPath = Path.Combine(slotDir, "device_generator.pt");
+        if (deviceGenerator is not null && state.DeviceGenerator == DeviceKind(deviceGenerator.Device) && File.Exists(deviceGeneratorPath))
+        {
+            var deviceState = deviceGenerator.GetState();
+            Torch.Load(deviceGeneratorPath, [("state", deviceState)]);
+            deviceGenerator.SetState(deviceState);
+        }
     }
+
+    private static string DeviceKind(Device device) => device.Type.ToString().ToLowerInvariant();
 
     public static string OtherSlot(string? slot) => slot == "a" ? "b" : "a";
 

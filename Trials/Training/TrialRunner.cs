@@ -55,6 +55,8 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 options.OnFailure?.Invoke(e);
+                if (e is TorchException { IsOutOfMemory: true })
+                    return new TrialResult { Outcome = TrialOutcome.Failed, ErrorKind = TrialErrorKinds.OutOfMemory, Error = $"out of memory on {spec.Device}: {e.Message}" };
                 return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
             }
         }
@@ -82,6 +84,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             generator, deviceGenerator);
         model.To(device);
         var parameters = model.NamedParameters().ToList();
+        DevicePlacement.Require(device, parameters.Concat(train.NamedTensors("train.")).Concat(selection.NamedTensors("selection.")));
 
         var checkpoint = options.CheckpointDirectory is null ? null : new Checkpoint(options.CheckpointDirectory);
         var specHash = Checkpoint.HashOf(spec);
@@ -122,7 +125,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             {
                 try
                 {
-                    checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best);
+                    checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best, deviceGenerator);
                 }
                 catch (Exception e) when (e is TorchException or IOException or UnauthorizedAccessException)
                 {
@@ -225,7 +228,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                         PhaseSeconds = previousSeconds + clock.Elapsed.TotalSeconds, BestValue = bestValue, BestEpoch = bestEpoch, BestPhase = p,
                         Epochs = epochs,
                         Phases = lastPhaseEpoch ? phases.Append(new PhaseTiming(p, phase.Loss, e + 1, previousSeconds + clock.Elapsed.TotalSeconds)).ToList() : phases,
-                    }, model, optimizer, generator, train.Mass, best);
+                    }, model, optimizer, generator, train.Mass, best, deviceGenerator);
                 }
             }
             var phaseEpochs = epochs.Count(r => r.Phase == p);
