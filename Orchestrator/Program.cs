@@ -15,6 +15,7 @@ var root = new RootCommand("studies: compare ways of training signal/background 
 root.Options.Add(CommonOptions.Home);
 root.Options.Add(CommonOptions.Store);
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(StoreCommands.Status());
 root.Subcommands.Add(StoreCommands.List());
 root.Subcommands.Add(StoreCommands.Cancel());
@@ -25,6 +26,7 @@ root.Subcommands.Add(ServeCommands.Serve());
 root.Subcommands.Add(ServeCommands.Submit());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(SelfTestCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create(() =>
     StudiesServices.ForCommand(StudiesServices.Configuration(), NullLoggerFactory.Instance).GetRequiredService<ITrialRunner>()));
-return await root.Parse(args).InvokeAsync();
+return await ErrorBoundary.InvokeAsync(root.Parse(args));

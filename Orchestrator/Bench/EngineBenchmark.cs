@@ -8,7 +8,9 @@ namespace Studies.Orchestrator.Bench;
 /// <summary>
 /// <c>studies bench engine</c>: epochs of the reference trainings through the binding, and, when
 /// Debian's python3-torch is installed, the identical training in PyTorch on the same data and the
-/// same libtorch, so the binding's overhead shows as a time ratio.
+/// same libtorch, so the binding's overhead shows as a time ratio. Each case runs several times
+/// with the two sides interleaved, and the best times are compared: on a shared machine a single
+/// run of each, one after the other, swung the ratio between 0.75 and 1.54.
 /// </summary>
 internal static class EngineBenchmark
 {
@@ -22,13 +24,19 @@ internal static class EngineBenchmark
         new("28-300-150-100-50-1 relu, batch 1024, Adam", 500_000, 28, [300, 150, 100, 50], "relu", 1024, "adam", 1e-3, 0, 1),
     ];
 
-    public static int Run(int[] threadCounts, bool quick, TextWriter output)
+    public static int Run(int[] threadCounts, bool quick, int repeats, TextWriter output)
     {
+        if (repeats < 1)
+        {
+            Console.Error.WriteLine($"--repeats must be at least 1 (got {repeats})");
+            return 2;
+        }
         var blas = Torch.Blas();
         output.WriteLine($"libtorch {Torch.Version}; BLAS: {blas}");
         if (blas.IsReference) output.WriteLine("warning: reference BLAS in use; install libopenblas0-pthread");
         var python = FindPyTorch(out var pythonVersion, out var whyNoPython);
         output.WriteLine(python is null ? $"PyTorch comparison: none ({whyNoPython})" : $"PyTorch comparison: {python} (torch {pythonVersion})");
+        output.WriteLine($"each case {repeats} time(s), C# and PyTorch interleaved (ABBA order); the best time of each is compared");
         output.WriteLine();
 
         var cases = quick ? Cases.Select(c => c with { Events = c.Events / 10, Epochs = Math.Max(1, c.Epochs / 2) }).ToArray() : Cases;
@@ -38,8 +46,7 @@ internal static class EngineBenchmark
         using (var file = File.Create(script))
             resource.CopyTo(file);
 
-        var table = new List<string[]>();
-        double? maxRatio = null;
+        var results = new List<Measurement>();
         try
         {
             foreach (var c in cases)
@@ -47,13 +54,20 @@ internal static class EngineBenchmark
                 var (xPath, yPath) = WriteData(c, dir.FullName);
                 foreach (var threads in threadCounts)
                 {
-                    var csharp = TimeCSharp(c, xPath, yPath, threads);
-                    double? py = python is null ? null : TimePython(python, script, c, xPath, yPath, threads);
-                    var ratio = py is null ? (double?)null : csharp / py.Value;
-                    if (ratio is not null) maxRatio = Math.Max(maxRatio ?? 0, ratio.Value);
-                    table.Add([c.Name, threads.ToString(CultureInfo.InvariantCulture), Rate(c, csharp), py is null ? "-" : Rate(c, py.Value),
-                        ratio is null ? "-" : ratio.Value.ToString("F3", CultureInfo.InvariantCulture)]);
-                    output.WriteLine($"  measured {c.Name}, {threads} thread(s)");
+                    var csharp = new List<double>();
+                    var py = new List<double>();
+                    // ABBA: a slow spell of the shared machine hits both sides alike, and neither
+                    // side always runs first (after the other has warmed or cooled the caches).
+                    for (var r = 0; r < repeats; r++)
+                    {
+                        var csharpFirst = r % 2 == 0 || python is null;
+                        if (csharpFirst) csharp.Add(TimeCSharp(c, xPath, yPath, threads));
+                        if (python is not null) py.Add(TimePython(python, script, c, xPath, yPath, threads));
+                        if (!csharpFirst) csharp.Add(TimeCSharp(c, xPath, yPath, threads));
+                    }
+                    var m = new Measurement(c, threads, csharp, py);
+                    results.Add(m);
+                    output.WriteLine($"  measured {c.Name}, {threads} thread(s): C# {Seconds(csharp)}" + (py.Count > 0 ? $"; PyTorch {Seconds(py)}" : ""));
                 }
             }
         }
@@ -63,16 +77,45 @@ internal static class EngineBenchmark
         }
 
         output.WriteLine();
-        var header = new[] { "case", "threads", "C# events/s", "PyTorch events/s", "C#/PyTorch time" };
+        var header = new[] { "case", "threads", "C# events/s", "PyTorch events/s", "C#/PyTorch time", "C# spread", "PyTorch spread" };
+        var table = results.Select(m => new[]
+        {
+            m.Case.Name, m.Threads.ToString(CultureInfo.InvariantCulture), Rate(m.Case, m.CSharp.Min()),
+            m.PyTorch.Count == 0 ? "-" : Rate(m.Case, m.PyTorch.Min()),
+            m.Ratio is { } ratio ? ratio.ToString("F3", CultureInfo.InvariantCulture) : "-",
+            Spread(m.CSharp), m.PyTorch.Count == 0 ? "-" : Spread(m.PyTorch),
+        }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, table.Max(r => r[i].Length))).ToArray();
         output.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))));
         foreach (var row in table) output.WriteLine(string.Join("  ", row.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
         output.WriteLine();
-        output.WriteLine(maxRatio is null
+        output.WriteLine("events/s and ratios from the best of each side's runs; spread: slowest run / fastest run - 1");
+        var ratios = results.Where(m => m.Ratio is not null).Select(m => m.Ratio!.Value).ToList();
+        if (ratios.Count > 0)
+        {
+            var worstSpread = results.SelectMany(m => new[] { SpreadOf(m.CSharp), m.PyTorch.Count > 0 ? SpreadOf(m.PyTorch) : 0 }).Max();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ratios {ratios.Min():F3}-{ratios.Max():F3}; largest run-to-run spread {worstSpread:P0} (a shared machine: compare best times, not single runs)"));
+        }
+        output.WriteLine(ratios.Count == 0
             ? $"max C#/PyTorch time ratio: not measured ({whyNoPython})"
-            : $"max C#/PyTorch time ratio: {maxRatio.Value.ToString("F3", CultureInfo.InvariantCulture)}");
+            : $"max C#/PyTorch time ratio: {ratios.Max().ToString("F3", CultureInfo.InvariantCulture)}");
         return 0;
     }
+
+    /// <summary>Seconds per epoch of every run of one case at one thread count, both sides.</summary>
+    private sealed record Measurement(Case Case, int Threads, IReadOnlyList<double> CSharp, IReadOnlyList<double> PyTorch)
+    {
+        public double? Ratio => PyTorch.Count == 0 ? null : CSharp.Min() / PyTorch.Min();
+    }
+
+    private static double SpreadOf(IReadOnlyList<double> seconds) => seconds.Max() / seconds.Min() - 1;
+
+    private static string Spread(IReadOnlyList<double> seconds) =>
+        seconds.Count < 2 ? "-" : SpreadOf(seconds).ToString("P1", CultureInfo.InvariantCulture);
+
+    private static string Seconds(IReadOnlyList<double> seconds) =>
+        string.Join(" ", seconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture))) + " s/epoch";
 
     private static string Rate(Case c, double secondsPerEpoch) =>
         (c.Events / secondsPerEpoch).ToString("N0", CultureInfo.InvariantCulture);

@@ -17,8 +17,9 @@ internal static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var quick = new Option<bool>("--quick") { Description = "A tenth of the events (a smoke run, not the reported figure)" };
-        var engine = new Command("engine", "Epochs of reference trainings through the binding, against PyTorch on the same libtorch") { threads, quick };
-        engine.SetAction(parse => EngineBenchmark.Run(parse.GetValue(threads)!, parse.GetValue(quick), Console.Out));
+        var repeats = new Option<int>("--repeats") { Description = "Runs of each case and side, interleaved; the best is compared (default: 3)", DefaultValueFactory = _ => 3 };
+        var engine = new Command("engine", "Epochs of reference trainings through the binding, against PyTorch on the same libtorch") { threads, quick, repeats };
+        engine.SetAction(parse => EngineBenchmark.Run(parse.GetValue(threads)!, parse.GetValue(quick), parse.GetValue(repeats), Console.Out));
         bench.Subcommands.Add(engine);
 
         var events = new Option<int>("--events") { Description = "Events in the full batch", DefaultValueFactory = _ => 5_000_000 };
@@ -42,6 +43,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(report);
 
         bench.Subcommands.Add(OrchestratorBenchmark.Command());
+        bench.Subcommands.Add(PackingBenchmark.Command());
         return bench;
     }
 }

@@ -1,15 +1,11 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Terminal;
 using Studies.Trials.Results;
 using Spectre.Console;
 using Studies.Orchestrator.Hosting;
-using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Studies;
-using Studies.Orchestrator.Workers;
 
 namespace Studies.Orchestrator.Cli;
 
@@ -31,51 +27,39 @@ internal static class RunCommand
         command.SetAction(async (parse, _) =>
         {
             var path = parse.GetValue(file)!.FullName;
-            try
+            var study = StudyLoader.Load(path);
+            var trials = StudyExpander.Expand(study);
+            if (parse.GetValue(dryRun))
             {
-                if (parse.GetValue(dryRun))
-                {
-                    var study = StudyLoader.Load(path);
-                    DryRun.Render(study, StudyExpander.Expand(study), Console.Out);
-                    return 0;
-                }
-                using var signals = new StopSignals(Console.Error);
-                using var loggers = Logging.CreateFactory();
-                await using var services = CommonOptions.Services(parse, loggers,
-                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(AnsiConsole.Console)));
-                var service = services.GetRequiredService<IStudyRunner>();
-                var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
-                        parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)),
-                    signals.Stopping, signals.Kill);
-                Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));
-                if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");
-                if (outcome.Stopped)
-                {
-                    Console.Error.WriteLine($"stopped; run `studies run {parse.GetValue(file)!.Name}` again to resume");
-                    return 130;
-                }
-                return 0;
+                DryRun.Render(study, trials, Console.Out);
+                Console.WriteLine();
+                return CheckCommand.CheckData(trials, verbose: true);
             }
-            catch (StudyValidationException e)
+            // Bad data stop the study here, before any trial starts, rather than failing every trial.
+            if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
+            using var signals = new StopSignals(Console.Error);
+            using var loggers = Logging.CreateFactory();
+            await using var services = CommonOptions.Services(parse, loggers,
+                s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(AnsiConsole.Console)));
+            var service = services.GetRequiredService<IStudyRunner>();
+            var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
+                    parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)),
+                signals.Stopping, signals.Kill);
+            Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));
+            if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");
+            if (outcome.Stopped)
             {
-                foreach (var error in e.Errors) Console.Error.WriteLine(error);
-                return 2;
+                Console.Error.WriteLine($"stopped; run `studies run {parse.GetValue(file)!.Name}` again to resume");
+                return ExitCodes.Stopped;
             }
-            catch (StoreException e)
+            // Not stopped by the user, yet interrupted: a worker could not write its checkpoint (disk full, read-only).
+            if (outcome.States.GetValueOrDefault(TrialState.Interrupted) is var interrupted and > 0)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                Console.Error.WriteLine($"error: {interrupted} trial(s) were interrupted by a fault of the machine (reasons: `studies status {outcome.StudyName}`); "
+                    + $"fix it and run `studies run {parse.GetValue(file)!.Name}` again to resume them");
+                return ExitCodes.Io;
             }
-            catch (ResourceException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            catch (OptionsValidationException e)
-            {
-                Console.Error.WriteLine($"error: invalid settings: {string.Join("; ", e.Failures)}");
-                return 2;
-            }
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -37,20 +37,14 @@ internal static class ServeCommands
         command.SetAction(parse =>
         {
             var path = parse.GetValue(file)!.FullName;
-            try
-            {
-                var study = StudyLoader.Load(path);
-                var queue = new StudyQueue(CommonOptions.Workspace(parse).Queue);
-                queue.EnsureExists();
-                var queued = queue.Submit(path);
-                Console.WriteLine($"queued {study.Name} ({StudyExpander.Expand(study).Count} trials) as {queued}");
-                return 0;
-            }
-            catch (StudyValidationException e)
-            {
-                foreach (var error in e.Errors) Console.Error.WriteLine(error);
-                return 2;
-            }
+            var study = StudyLoader.Load(path);
+            var trials = StudyExpander.Expand(study);
+            if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
+            var queue = new StudyQueue(CommonOptions.Workspace(parse).Queue);
+            queue.EnsureExists();
+            var queued = queue.Submit(path);
+            Console.WriteLine($"queued {study.Name} ({trials.Count} trials) as {queued}");
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -34,7 +34,8 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         var specPath = Path.Combine(checkpointDirectory, "spec.json");
         await File.WriteAllTextAsync(specPath, specJson, CancellationToken.None);
         var logPath = Path.Combine(checkpointDirectory, "worker.log");
-        await using var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        // Unbuffered below the writer: a line that could not be written (disk full) is not written again when the log is closed.
+        await using var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0)) { AutoFlush = true };
 
         WorkerProcess worker;
         try

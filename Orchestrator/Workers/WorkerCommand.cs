@@ -97,6 +97,7 @@ internal static partial class WorkerCommand
                 CheckpointDirectory = run.CheckpointDirectory,
                 // Standard error is the trial's worker.log: the full exception belongs there.
                 OnFailure = e => Console.Error.WriteLine($"trial failed: {e}"),
+                OnWarning = Console.Error.WriteLine,
                 OnEpoch = (record, total) =>
                 {
                     var metrics = record.Metrics.ToDictionary(m => m.Key, m => m.Value);

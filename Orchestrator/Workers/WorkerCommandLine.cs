@@ -9,7 +9,9 @@ public sealed record WorkerCommandLine(string FileName, IReadOnlyList<string> Pr
     public static WorkerCommandLine Self()
     {
         var process = Environment.ProcessPath ?? "dotnet";
-        var entry = Assembly.GetEntryAssembly()?.Location;
+        // The entry assembly's file, from the application folder: Assembly.Location is empty in a
+        // single-file bundle (tools/gpu-check.sh), where the apphost itself is the worker.
+        var entry = Assembly.GetEntryAssembly()?.GetName().Name is { } name ? Path.Combine(AppContext.BaseDirectory, name + ".dll") : null;
         return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry is not null
             ? new WorkerCommandLine(process, [entry])
             : new WorkerCommandLine(process, []);

@@ -51,8 +51,10 @@ internal sealed partial class WorkerProcess : IDisposable
         foreach (var a in commandLine.PrefixArguments) start.ArgumentList.Add(a);
         foreach (var a in new[] { "worker", "--threads", slot.Threads.ToString(CultureInfo.InvariantCulture), "--device", slot.IsCuda ? "cuda" : "cpu" })
             start.ArgumentList.Add(a);
-        // Pinning: the worker sees only its GPU (as cuda:0), and a CPU worker none at all.
-        start.Environment["CUDA_VISIBLE_DEVICES"] = slot.CudaOrdinal?.ToString(CultureInfo.InvariantCulture) ?? "";
+        // Pinning: the worker sees only its GPU (as cuda:0), and a CPU worker none at all. The slot's
+        // ordinal counts the devices this process sees, so it is mapped through our own CUDA_VISIBLE_DEVICES.
+        start.Environment["CUDA_VISIBLE_DEVICES"] = slot.CudaOrdinal is { } ordinal
+            ? global::Studies.Trials.Engine.CudaVisibility.ForWorker(Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), ordinal) : "";
         start.Environment["OMP_NUM_THREADS"] = slot.Threads.ToString(CultureInfo.InvariantCulture);
         start.Environment["OPENBLAS_NUM_THREADS"] = slot.Threads.ToString(CultureInfo.InvariantCulture);
         start.Environment["DOTNET_gcServer"] = "0";
@@ -90,7 +92,15 @@ internal sealed partial class WorkerProcess : IDisposable
     {
         lock (stderrTail)
         {
-            log?.WriteLine(line);
+            // A full disk must not crash the orchestrator from this event thread: the tail still reaches the trial's record.
+            try
+            {
+                log?.WriteLine(line);
+            }
+            catch (IOException)
+            {
+                log = null;
+            }
             stderrTail.Enqueue(line);
             while (stderrTail.Count > 40) stderrTail.Dequeue();
         }

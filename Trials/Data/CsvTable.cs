@@ -13,10 +13,31 @@ public static class CsvTable
 {
     private enum Role : byte { Skip, Feature, Label, Mass, Weight, Window, Process }
 
+    // Without strict validation a gzip stream cut short reads as a shorter file, silently: the
+    // switch makes it throw at the cut. Directory.Build.props sets it for every program; this sets
+    // it for hosts that do not, as long as no DeflateStream was used before.
+    static CsvTable() => AppContext.SetSwitch(StrictGzipSwitch, true);
+
+    /// <summary>The runtime switch under which a truncated gzip stream throws instead of ending early.</summary>
+    public const string StrictGzipSwitch = "System.IO.Compression.UseStrictValidation";
+
     public static RawTable Read(string path, ColumnMap map, long? maxRows)
     {
         using var reader = new StreamReader(OpenMaybeGzip(path), bufferSize: 1 << 16);
         var lines = new LineReader(reader);
+        try
+        {
+            return Read(path, map, maxRows, lines);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataException($"{path}: the compressed data are damaged or cut short after line {lines.Line} ({e.Message}); "
+                + "none of it is used: compress or copy the file again", e);
+        }
+    }
+
+    private static RawTable Read(string path, ColumnMap map, long? maxRows, LineReader lines)
+    {
         ReadOnlySpan<char> line = default;
         while (lines.TryRead(out line) && line.IsWhiteSpace()) { }
         if (line.IsWhiteSpace()) throw new DataException($"{path}: the file is empty (no header line)");
@@ -125,8 +146,13 @@ public static class CsvTable
         Span<byte> magic = stackalloc byte[2];
         int read = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
         stream.Position = 0;
-        bool gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || (read == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
-        return gzip ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+        bool magicBytes = read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) && !magicBytes)
+        {
+            stream.Dispose();
+            throw new DataException($"{path}: named .gz but not gzip-compressed (it does not start with the gzip bytes 1f 8b); rename it without .gz or compress it with gzip");
+        }
+        return magicBytes ? new GZipStream(stream, CompressionMode.Decompress) : stream;
     }
 
     /// <summary>Lines as spans over a reusable buffer (valid until the next call), counting 1-based line numbers.</summary>

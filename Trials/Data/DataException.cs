@@ -1,8 +1,18 @@
 namespace Studies.Trials.Data;
 
 /// <summary>Bad data input: an option, a file, a row or a column. The message says what and where.</summary>
-public sealed class DataException(string message, Exception? inner = null) : Exception(message, inner)
+public sealed class DataException : Exception
 {
+    public DataException(string message, Exception? inner = null) : base(message, inner) => Problems = [message];
+
+    /// <summary>Several problems found at once (see <see cref="DataChecks"/>); the message is the first, with a count of the rest.</summary>
+    public DataException(IReadOnlyList<string> problems)
+        : base(problems.Count == 1 ? problems[0] : $"{problems[0]} (and {problems.Count - 1} more problem{(problems.Count == 2 ? "" : "s")})") =>
+        Problems = problems;
+
+    /// <summary>Every problem, one line each: what a command prints.</summary>
+    public IReadOnlyList<string> Problems { get; }
+
     /// <summary>An error located in a file: <c>x.csv:12: column 'f3': ...</c> (line 1-based).</summary>
     public static DataException At(string file, long line, string? column, string what) =>
         new(column is null ? $"{file}:{line}: {what}" : $"{file}:{line}: column '{column}': {what}");

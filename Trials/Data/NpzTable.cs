@@ -16,7 +16,7 @@ public static class NpzTable
         if (!File.Exists(path)) throw DataException.NotFound(path);
         ZipArchive zip;
         try { zip = ZipFile.OpenRead(path); }
-        catch (InvalidDataException e) { throw new DataException($"{path}: not an .npz file (not a zip archive: {e.Message})", e); }
+        catch (InvalidDataException e) { throw new DataException($"{path}: not a readable .npz file (a zip archive cut short or damaged, or no zip at all: {e.Message})", e); }
         using (zip)
         {
             var entries = zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal))
@@ -67,26 +67,45 @@ public static class NpzTable
 
         public static NpyArray Read(string file, string name, ZipArchiveEntry entry)
         {
-            using var stream = entry.Open();
-            using var buffer = new MemoryStream();
-            stream.CopyTo(buffer);
-            var bytes = buffer.ToArray();
             DataException Bad(string what) => new($"{file}: array '{name}': {what}");
+            byte[] bytes;
+            try
+            {
+                using var stream = entry.Open();
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                bytes = buffer.ToArray();
+            }
+            catch (InvalidDataException e)
+            {
+                throw Bad($"the archive entry is damaged or cut short ({e.Message})");
+            }
             if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY") throw Bad("not a .npy array (bad magic)");
             int major = bytes[6];
-            int headerLength, offset;
+            long headerLength;
+            int offset;
             if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); offset = 10; }
-            else if (major is 2 or 3) { headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); offset = 12; }
+            else if (major is 2 or 3)
+            {
+                if (bytes.Length < 12) throw Bad($"the .npy header is cut short ({bytes.Length} bytes in all)");
+                headerLength = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+                offset = 12;
+            }
             else throw Bad($"unsupported .npy version {major}");
-            var header = Encoding.Latin1.GetString(bytes, offset, headerLength);
+            if (offset + headerLength > bytes.Length)
+                throw Bad($"the .npy header is cut short or damaged: it claims {headerLength} bytes, the entry has {bytes.Length - offset} after the preamble");
+            var header = Encoding.Latin1.GetString(bytes, offset, (int)headerLength);
+            DataException Malformed(string what) => Bad($"malformed .npy header ({what}): {header.Trim()}");
             string descr = Field(header, "descr").Trim('\'', '"', ' ');
+            if (descr.Length < 3) throw Malformed(descr.Length == 0 ? "no 'descr'" : $"dtype '{descr}'");
             if (Field(header, "fortran_order").Trim() != "False") throw Bad("Fortran order is not supported (save it C-ordered)");
             var shape = Field(header, "shape").Trim(' ', '(', ')').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (shape.Length != 1) throw Bad($"must be 1-D, has shape ({string.Join(", ", shape)})");
-            int length = int.Parse(shape[0]);
+            if (!int.TryParse(shape[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int length))
+                throw Malformed($"shape '{shape[0]}'");
             if (descr.StartsWith('>') && !descr.EndsWith("1")) throw Bad($"big-endian dtype '{descr}' is not supported");
             int size = ElementSize(descr) ?? throw Bad($"dtype '{descr}' is not supported (f4, f8, i4, i8, u1, b1, U)");
-            var data = bytes.AsSpan(offset + headerLength).ToArray();
+            var data = bytes.AsSpan(offset + (int)headerLength).ToArray();
             if (data.LongLength < (long)length * size) throw Bad($"truncated: {data.Length} bytes for {length} elements of '{descr}'");
             return new NpyArray(file, name, descr, length, data);
         }
@@ -96,6 +115,7 @@ public static class NpzTable
             int k = header.IndexOf($"'{key}'", StringComparison.Ordinal);
             if (k < 0) return "";
             int colon = header.IndexOf(':', k);
+            if (colon < 0) return "";
             int end = key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
             return header[(colon + 1)..(end <= 0 ? header.Length : end)];
         }
@@ -105,7 +125,7 @@ public static class NpzTable
             "f4" or "i4" => 4,
             "f8" or "i8" => 8,
             "u1" or "b1" => 1,
-            var u when u.StartsWith('U') && int.TryParse(u[1..], out var chars) => 4 * chars,
+            var u when u.StartsWith('U') && int.TryParse(u[1..], out var chars) && chars is > 0 and < 1 << 20 => 4 * chars,
             _ => null,
         };
 

@@ -15,7 +15,7 @@ public sealed class Generator : IDisposable
         Native.EnsureLoaded();
         var d = device ?? Device.CPU;
         var h = Native.st_generator_new(seed, (int)d.Type, d.Index);
-        if (h == IntPtr.Zero) throw new TorchException(Native.LastError());
+        if (h == IntPtr.Zero) throw Native.LastException();
         Handle = new GeneratorHandle(h);
         Device = d;
     }

@@ -28,8 +28,8 @@ internal static partial class Native
         var explicitPath = Environment.GetEnvironmentVariable("STUDIES_NATIVE_LIB");
         var candidates = new List<string>();
         if (!string.IsNullOrEmpty(explicitPath)) candidates.Add(explicitPath);
+        // Beside the application (also of a single-file bundle, whose assemblies have no location of their own).
         candidates.Add(Path.Combine(AppContext.BaseDirectory, "libstudies_native.so"));
-        candidates.Add(Path.Combine(Path.GetDirectoryName(assembly.Location) ?? ".", "libstudies_native.so"));
         foreach (var candidate in candidates)
         {
             if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
@@ -45,18 +45,27 @@ internal static partial class Native
         return string.IsNullOrEmpty(message) ? "unknown libtorch error" : message;
     }
 
+    /// <summary>The calling thread's last native failure, with its kind.</summary>
+    internal static TorchException LastException()
+    {
+        var message = LastError();
+        return new TorchException(message, TorchErrors.Classify((TorchErrorKind)st_last_error_kind(), message));
+    }
+
     internal static void Check(int status)
     {
-        if (status != 0) throw new TorchException(LastError());
+        if (status != 0) throw LastException();
     }
 
     [LibraryImport(Lib)] internal static partial IntPtr st_last_error();
+    [LibraryImport(Lib)] internal static partial int st_last_error_kind();
     [LibraryImport(Lib)] internal static partial int st_init();
     [LibraryImport(Lib)] internal static partial IntPtr st_torch_version();
     [LibraryImport(Lib)] internal static unsafe partial int st_blas_info(byte* buffer, int length);
     [LibraryImport(Lib)] internal static partial int st_set_num_threads(int n);
     [LibraryImport(Lib)] internal static partial int st_get_num_threads();
     [LibraryImport(Lib)] internal static partial int st_cuda_device_count();
+    [LibraryImport(Lib)] internal static partial int st_cuda_is_built();
     [LibraryImport(Lib)] internal static partial int st_set_grad_enabled(int enabled);
     [LibraryImport(Lib)] internal static partial int st_is_grad_enabled();
 

@@ -27,7 +27,7 @@ public abstract class Optimizer : IDisposable
         fixed (double* d = decays)
             h = Native.st_optim_new((int)kind, p, s, d, groups.Count, lr, momentum, beta1, beta2, eps, nesterov ? 1 : 0);
         GC.KeepAlive(all);
-        if (h == IntPtr.Zero) throw new TorchException(Native.LastError());
+        if (h == IntPtr.Zero) throw Native.LastException();
         handle = new OptimizerHandle(h);
     }
 

@@ -23,7 +23,7 @@ public sealed partial class Tensor : IDisposable
         if (handle.IsInvalid)
         {
             handle.SetHandleAsInvalid();
-            throw new TorchException(Native.LastError());
+            throw Native.LastException();
         }
         return new Tensor(handle);
     }

@@ -27,6 +27,9 @@ public static class Torch
     public static int CudaDeviceCount() => Native.st_cuda_device_count();
     public static bool CudaIsAvailable() => CudaDeviceCount() > 0;
 
+    /// <summary>Whether the native library was built against a CUDA libtorch (needed for CUDA generators).</summary>
+    public static bool CudaIsBuilt => Native.st_cuda_is_built() != 0;
+
     /// <summary>Which BLAS libtorch's matrix products run on, and the library file that provides it.</summary>
     public static unsafe BlasInfo Blas()
     {

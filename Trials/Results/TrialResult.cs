@@ -15,12 +15,21 @@ public sealed record TrialResult
 {
     public required TrialOutcome Outcome { get; init; }
     public string? Error { get; init; }
+    /// <summary>Why a failed trial failed, when the orchestrator should react to it: <see cref="TrialErrorKinds"/>; null otherwise.</summary>
+    public string? ErrorKind { get; init; }
     public IReadOnlyList<EpochRecord> Epochs { get; init; } = [];
     public IReadOnlyList<MassMetrics> Masses { get; init; } = [];
     public IReadOnlyList<PhaseTiming> Phases { get; init; } = [];
     /// <summary>The global epoch (1-based, counted over all phases) selected as best; 0 when none.</summary>
     public int BestEpoch { get; init; }
     public int LastEpoch { get; init; }
+}
+
+/// <summary>Error kinds a trial result can carry (stored as the trial's <c>error_kind</c>).</summary>
+public static class TrialErrorKinds
+{
+    /// <summary>The device ran out of memory: the trial may fit with fewer trials sharing the device.</summary>
+    public const string OutOfMemory = "out_of_memory";
 }
 
 /// <summary>One epoch of one phase: training loss and validation metrics by name.</summary>

@@ -1,3 +1,4 @@
+using Studies.Trials.Components;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 
@@ -16,6 +17,17 @@ namespace Studies.Trials.Training;
 /// </summary>
 public sealed class BceLoss : IPhaseLoss
 {
+    public static readonly LossEntry Entry = new("bce", "Weighted binary cross-entropy, per batch.",
+        [
+            OptionSpec.Choice("weighting", ["cross-section", "balanced", "none"],
+                "Event weights without balanced batches: `cross-section` (physical weights, signal total scaled to the background total, as in the Punzi-net), `balanced` (each class the same total, every event of a class the same weight), `none` (every event 1: the Lovász paper's rate-blind BCE); ignored with balanced batches.",
+                "cross-section"),
+            OptionSpec.Choice("events", ["all", "in-windows"],
+                "`in-windows`: background outside every trained mass's 2-sigma window is dropped (the Punzi-net reference's BCE stage); no effect without a window variable.",
+                "all"),
+        ],
+        c => new BceLoss(c.Set, c.BalancedBatches, LossOptions.Bce(c.Phase.LossOptions)));
+
     private readonly TrainingSet set;
     private readonly Tensor weights;
 

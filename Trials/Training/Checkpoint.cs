@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 using Studies.Trials.Results;
@@ -30,48 +31,106 @@ public sealed record CheckpointState
     public required IReadOnlyList<PhaseTiming> Phases { get; init; }
     /// <summary>The input standardisation the weights were trained with (null in checkpoints written before it existed).</summary>
     public InputStandardization? Inputs { get; init; }
+    /// <summary>The device type (<c>cuda</c>) whose generator state (dropout on the GPU) is in device_generator.pt; null: none saved.</summary>
+    public string? DeviceGenerator { get; init; }
 }
 
 /// <summary>
 /// Saves and restores a run at an epoch boundary: parameters, optimiser state, the generator's
 /// state, background mass assignment, the best-epoch snapshot and the bookkeeping. Two slots are
-/// written alternately and <c>checkpoint.json</c> is replaced atomically last, so a crash while
-/// saving leaves the previous checkpoint intact.
+/// written alternately, each with its own <c>state.json</c> written after its tensors (and removed
+/// before they are overwritten), and <c>checkpoint.json</c> naming the newest slot is replaced
+/// atomically last: a crash while saving leaves the previous checkpoint intact, and when the newest
+/// one turns out damaged (a truncated file) the other slot is the last good one.
 /// </summary>
 public sealed class Checkpoint(string directory)
 {
+    private const string SlotStateFile = "state.json";
+
     private string StatePath => Path.Combine(directory, "checkpoint.json");
 
     public static string HashOf(TrialSpec spec) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(SpecJson.Serialize(spec with { Device = "", Threads = 0 }))))[..16].ToLowerInvariant();
 
-    public CheckpointState? TryLoadState(string specHash)
+    /// <summary>
+    /// The checkpoint to resume from, or null to start from scratch. An unreadable
+    /// <c>checkpoint.json</c> is reported through <paramref name="warn"/> and replaced by the newest
+    /// slot that still has its own state.
+    /// </summary>
+    public CheckpointState? TryLoadState(string specHash, Action<string>? warn = null)
     {
         if (!File.Exists(StatePath)) return null;
-        var state = SpecJson.Deserialize<CheckpointState>(File.ReadAllText(StatePath));
+        CheckpointState state;
+        try
+        {
+            state = SpecJson.Deserialize<CheckpointState>(File.ReadAllText(StatePath));
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or IOException)
+        {
+            var fallback = NewestSlot(specHash, olderThan: int.MaxValue);
+            warn?.Invoke($"checkpoint {StatePath} is damaged ({e.Message}); "
+                + (fallback is null ? "restarting the trial from scratch" : $"resuming from slot {fallback.Slot} at epoch {fallback.GlobalEpoch}"));
+            Point(fallback);
+            return fallback;
+        }
         return state.SpecHash == specHash ? state : null;
     }
 
-    public void Save(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
-        IReadOnlyList<Tensor>? best)
+    /// <summary>
+    /// Drops the slot of <paramref name="damaged"/> (its files could not be loaded) and points
+    /// <c>checkpoint.json</c> at the last good checkpoint before it; returns that one, or null when
+    /// the trial must start from scratch.
+    /// </summary>
+    public CheckpointState? Discard(CheckpointState damaged)
     {
-        var slotDir = Path.Combine(directory, state.Slot);
-        Directory.CreateDirectory(slotDir);
-        model.Save(Path.Combine(slotDir, "model.pt"));
-        optimizer.Save(Path.Combine(slotDir, "optim.pt"));
-        using (var scope = TensorScope.Begin())
-        {
-            Torch.Save(Path.Combine(slotDir, "state.pt"),
-                [("generator", generator.GetState()), ("train_masses", Torch.Tensor(trainMasses))]);
-            if (best is not null) Torch.Save(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
-        }
-        var temp = StatePath + ".tmp";
-        File.WriteAllText(temp, SpecJson.Serialize(state));
-        File.Move(temp, StatePath, overwrite: true);
+        var slotDir = Path.Combine(directory, damaged.Slot);
+        if (Directory.Exists(slotDir)) Directory.Delete(slotDir, recursive: true);
+        var fallback = NewestSlot(damaged.SpecHash, olderThan: damaged.GlobalEpoch);
+        Point(fallback);
+        return fallback;
     }
 
+    /// <summary>Saves into <see cref="CheckpointState.Slot"/>; a failure to write (disk full, read-only) is a <see cref="CheckpointWriteException"/>.</summary>
+    /// <param name="deviceGenerator">The trial's generator on its GPU (dropout masks there), if any.</param>
+    public void Save(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
+        IReadOnlyList<Tensor>? best, Generator? deviceGenerator = null)
+    {
+        var slotDir = Path.Combine(directory, state.Slot);
+        try
+        {
+            Directory.CreateDirectory(slotDir);
+            state = state with { DeviceGenerator = deviceGenerator is null ? null : DeviceKind(deviceGenerator.Device) };
+            // The slot's state goes first, so a slot with a state.json always has the tensors it names.
+            File.Delete(Path.Combine(slotDir, SlotStateFile));
+            model.Save(Path.Combine(slotDir, "model.pt"));
+            optimizer.Save(Path.Combine(slotDir, "optim.pt"));
+            using (var scope = TensorScope.Begin())
+            {
+                Torch.Save(Path.Combine(slotDir, "state.pt"),
+                    [("generator", generator.GetState()), ("train_masses", Torch.Tensor(trainMasses))]);
+                if (best is not null) Torch.Save(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
+                else File.Delete(Path.Combine(slotDir, "best.pt"));
+                if (deviceGenerator is not null) Torch.Save(Path.Combine(slotDir, "device_generator.pt"), [("state", deviceGenerator.GetState())]);
+                else File.Delete(Path.Combine(slotDir, "device_generator.pt"));
+            }
+            WriteAtomically(Path.Combine(slotDir, SlotStateFile), SpecJson.Serialize(state));
+            WriteAtomically(StatePath, SpecJson.Serialize(state));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or TorchException)
+        {
+            throw new CheckpointWriteException(slotDir, e);
+        }
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written on any device: tensors are stored from CPU copies and copied
+    /// into the trial's own (already placed) tensors, and the optimiser state is read onto its
+    /// parameters' device. The GPU generator's stream continues only on the same kind of device;
+    /// a trial resumed on another kind keeps its fresh seeded one (dropout masks then differ from
+    /// an uninterrupted run, as they would anyway: CPU and CUDA draw different numbers).
+    /// </summary>
     public void Restore(CheckpointState state, ClassifierModel model, Optimizer optimizer, Generator generator, double[] trainMasses,
-        IReadOnlyList<Tensor>? best)
+        IReadOnlyList<Tensor>? best, Generator? deviceGenerator = null)
     {
         var slotDir = Path.Combine(directory, state.Slot);
         model.Load(Path.Combine(slotDir, "model.pt"));
@@ -84,7 +143,68 @@ public sealed class Checkpoint(string directory)
         masses.ToArray<double>().CopyTo(trainMasses, 0);
         if (best is not null && File.Exists(Path.Combine(slotDir, "best.pt")))
             Torch.Load(Path.Combine(slotDir, "best.pt"), best.Select((t, i) => ($"p{i}", t)).ToList());
+        var deviceGeneratorPath = Path.Combine(slotDir, "device_generator.pt");
+        if (deviceGenerator is not null && state.DeviceGenerator == DeviceKind(deviceGenerator.Device) && File.Exists(deviceGeneratorPath))
+        {
+            var deviceState = deviceGenerator.GetState();
+            Torch.Load(deviceGeneratorPath, [("state", deviceState)]);
+            deviceGenerator.SetState(deviceState);
+        }
     }
 
+    private static string DeviceKind(Device device) => device.Type.ToString().ToLowerInvariant();
+
     public static string OtherSlot(string? slot) => slot == "a" ? "b" : "a";
+
+    /// <summary>The newest slot whose own state is readable, of this spec and before epoch <paramref name="olderThan"/>.</summary>
+    private CheckpointState? NewestSlot(string specHash, int olderThan)
+    {
+        CheckpointState? newest = null;
+        foreach (var slot in new[] { "a", "b" })
+        {
+            var path = Path.Combine(directory, slot, SlotStateFile);
+            if (!File.Exists(path)) continue;
+            try
+            {
+                var state = SpecJson.Deserialize<CheckpointState>(File.ReadAllText(path));
+                if (state.SpecHash == specHash && state.Slot == slot && state.GlobalEpoch < olderThan && (newest is null || state.GlobalEpoch > newest.GlobalEpoch))
+                    newest = state;
+            }
+            catch (Exception e) when (e is JsonException or NotSupportedException or IOException)
+            {
+                // A damaged slot state is no candidate.
+            }
+        }
+        return newest;
+    }
+
+    /// <summary>Makes <c>checkpoint.json</c> name <paramref name="state"/>, or removes it (start from scratch).</summary>
+    private void Point(CheckpointState? state)
+    {
+        if (state is null) File.Delete(StatePath);
+        else WriteAtomically(StatePath, SpecJson.Serialize(state));
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
 }
+
+/// <summary>A checkpoint named by <c>checkpoint.json</c> whose files could not be loaded (e.g. truncated by a full disk).</summary>
+public sealed class CheckpointDamagedException(Checkpoint checkpoint, CheckpointState state, Exception inner)
+    : Exception($"the checkpoint in slot {state.Slot} (epoch {state.GlobalEpoch}) cannot be loaded: {inner.Message}", inner)
+{
+    public Checkpoint Checkpoint { get; } = checkpoint;
+    public CheckpointState State { get; } = state;
+}
+
+/// <summary>
+/// A checkpoint could not be written (the disk is full, the folder read-only): a fault of the
+/// machine, not of the trial. The runner ends the trial as interrupted, so it resumes from its last
+/// good checkpoint once the cause is fixed, instead of being recorded as failed.
+/// </summary>
+public sealed class CheckpointWriteException(string slotDirectory, Exception inner)
+    : Exception($"the checkpoint could not be written to {slotDirectory}: {inner.Message}", inner);

@@ -25,6 +25,8 @@ public sealed record TrialRunOptions
     public Action<BatchUse, ReadOnlyMemory<long>>? OnBatch { get; init; }
     /// <summary>Sees the exception behind a <see cref="TrialOutcome.Failed"/> result (its stack trace is for logs; the result keeps the message).</summary>
     public Action<Exception>? OnFailure { get; init; }
+    /// <summary>Hears what went wrong but was mended, e.g. a damaged checkpoint discarded (one line each; for the trial's log).</summary>
+    public Action<string>? OnWarning { get; init; }
     /// <summary>Checkpoint every this many epochs (1: every epoch boundary).</summary>
     public int CheckpointEvery { get; init; } = 1;
 }

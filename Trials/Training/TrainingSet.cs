@@ -62,6 +62,15 @@ public sealed class TrainingSet : IDisposable
     /// <summary>The mass input m~ of every event, [n, 1].</summary>
     public Tensor? ScaledMass { get; private set; }
 
+    /// <summary>Every tensor of the set, named (for the device placement check).</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedTensors(string prefix = "")
+    {
+        yield return (prefix + "features", Features);
+        yield return (prefix + "labels", Labels);
+        yield return (prefix + "process", ProcessIndex);
+        if (ScaledMass is not null) yield return (prefix + "scaled_mass", ScaledMass);
+    }
+
     /// <summary>
     /// Background has no mass of its own (methods.md section 4): <c>identical</c> draws it from the
     /// trained masses, <c>uniform</c> from their continuous range.

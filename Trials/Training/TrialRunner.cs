@@ -35,15 +35,33 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
 {
     public TrialResult Run(TrialSpec spec, TrialRunOptions options, CancellationToken cancellation)
     {
-        try
+        // A damaged checkpoint is dropped and the run starts over from the one before it (or from
+        // scratch): a retry would only meet the same damaged files. Two slots, so at most two drops.
+        for (var drops = 0; ; drops++)
         {
-            using var scope = TensorScope.Begin();
-            return RunCore(spec, options, cancellation);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            options.OnFailure?.Invoke(e);
-            return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
+            try
+            {
+                using var scope = TensorScope.Begin();
+                return RunCore(spec, options, cancellation);
+            }
+            catch (CheckpointDamagedException e) when (drops < 2)
+            {
+                var fallback = e.Checkpoint.Discard(e.State);
+                options.OnWarning?.Invoke($"warning: {e.Message}; discarded it, "
+                    + (fallback is null ? "restarting the trial from scratch" : $"resuming from the checkpoint at epoch {fallback.GlobalEpoch}"));
+            }
+            catch (CheckpointWriteException e)
+            {
+                options.OnFailure?.Invoke(e);
+                return new TrialResult { Outcome = TrialOutcome.Cancelled, Error = $"interrupted: {e.Message}; resumes from the last checkpoint once that is fixed" };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                options.OnFailure?.Invoke(e);
+                if (e is TorchException { IsOutOfMemory: true })
+                    return new TrialResult { Outcome = TrialOutcome.Failed, ErrorKind = TrialErrorKinds.OutOfMemory, Error = $"out of memory on {spec.Device}: {e.Message}" };
+                return new TrialResult { Outcome = TrialOutcome.Failed, Error = e is TorchException ? $"libtorch: {e.Message}" : e.Message };
+            }
         }
     }
 
@@ -63,7 +81,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
 
         var checkpoint = options.CheckpointDirectory is null ? null : new Checkpoint(options.CheckpointDirectory);
         var specHash = Checkpoint.HashOf(spec);
-        var resume = checkpoint?.TryLoadState(specHash);
+        var resume = checkpoint?.TryLoadState(specHash, options.OnWarning);
         // The input transform is part of the classifier: fitted once on the training split, restored with the weights.
         var inputs = resume?.Inputs ?? (spec.Model.Standardize
             ? InputStandardization.Fit(loaded, trainEvents, massScale)
@@ -79,6 +97,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             generator, deviceGenerator);
         model.To(device);
         var parameters = model.NamedParameters().ToList();
+        DevicePlacement.Require(device, parameters.Concat(train.NamedTensors("train.")).Concat(selection.NamedTensors("selection.")));
 
         var epochs = resume?.Epochs.ToList() ?? new List<EpochRecord>();
         var phases = resume?.Phases.ToList() ?? new List<PhaseTiming>();
@@ -114,7 +133,14 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             var stopped = false;
             if (resume is not null && p == resume.Phase)
             {
-                checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best);
+                try
+                {
+                    checkpoint!.Restore(resume, model, optimizer, generator, train.Mass, best, deviceGenerator);
+                }
+                catch (Exception e) when (e is TorchException or IOException or UnauthorizedAccessException)
+                {
+                    throw new CheckpointDamagedException(checkpoint!, resume, e);
+                }
                 train.SetScaledMass(train.Mass);
                 optimizer.LearningRate = resume.LearningRate;
                 plateau?.Restore(resume.LearningRate, resume.PlateauBest, resume.PlateauBadEpochs);
@@ -218,7 +244,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
                         PhaseSeconds = previousSeconds + clock.Elapsed.TotalSeconds, BestValue = bestValue, BestEpoch = bestEpoch, BestPhase = p,
                         Epochs = epochs,
                         Phases = lastPhaseEpoch ? phases.Append(new PhaseTiming(p, phase.Loss, e + 1, previousSeconds + clock.Elapsed.TotalSeconds)).ToList() : phases,
-                    }, model, optimizer, generator, train.Mass, best);
+                    }, model, optimizer, generator, train.Mass, best, deviceGenerator);
                 }
             }
             var phaseEpochs = epochs.Count(r => r.Phase == p);

@@ -78,4 +78,23 @@ public sealed class ValidationTests
         Assert.Equal(["all", "all", "end", "end"], trials.Select(t => t.Spec.Model.Conditioning!.Place));
         Assert.Equal([0, 5, 0, 5], trials.Select(t => t.Spec.Evaluation.ValidationEvery));
     }
+
+    [Fact]
+    public void The_method_options_reach_the_spec_through_the_registries()
+    {
+        var trials = StudyText.Expand("""
+            study: t
+            data: {source: recoil-toy, options: {version: 2}}
+            base:
+              model: {kind: pnn, standardize: false, background_mass_mode: resampled-batch}
+              schedule: [{loss: bce, epochs: 5, optimizer: radam, weighting: balanced, events: in-windows}]
+            matrix:
+              model.standardize: [true, false]
+            """);
+        Assert.Equal([true, false], trials.Select(t => t.Spec.Model.Standardize));
+        Assert.All(trials, t => Assert.Equal("resampled-batch", t.Spec.Model.BackgroundMassMode));
+        Assert.All(trials, t => Assert.Equal("radam", t.Spec.Schedule[0].Optimizer));
+        Assert.All(trials, t => Assert.Equal("balanced", t.Spec.Schedule[0].LossOptions["weighting"]!.ToString()));
+        Assert.All(trials, t => Assert.Equal("2", t.Spec.Data.Options["version"]!.ToString()));
+    }
 }

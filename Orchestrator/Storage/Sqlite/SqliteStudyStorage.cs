@@ -342,7 +342,7 @@ public sealed class SqliteStudyStorage : IStudyStorage
             UPDATE trials SET state = $state, owner = NULL, lease_until = NULL, finished_at = $now, seconds = $seconds, error = $error,
             error_kind = $kind, best_epoch = $best, last_epoch = $last, provenance = $prov WHERE study_id = $s AND trial_id = $t
             """, ct, tx, ("$state", state.Name()), ("$now", now), ("$seconds", seconds), ("$error", result.Error),
-            ("$kind", state == TrialState.Completed ? null : state.Name()), ("$best", result.BestEpoch), ("$last", result.LastEpoch),
+            ("$kind", state == TrialState.Completed ? null : result.ErrorKind ?? state.Name()), ("$best", result.BestEpoch), ("$last", result.LastEpoch),
             ("$prov", provenance), ("$s", studyId), ("$t", trialId));
         await EndAttemptAsync(studyId, trialId, state.Name(), now, tx, ct);
         return true;

@@ -4,19 +4,44 @@
 #pragma once
 #include "pch.h"
 
+#if TORCH_VERSION_MAJOR < 1 || (TORCH_VERSION_MAJOR == 1 && TORCH_VERSION_MINOR < 13)
+#error "studies_native needs libtorch 1.13 or newer (Debian 12's libtorch-dev, or a 2.x build)"
+#endif
+
 #define ST_API extern "C" __attribute__((visibility("default")))
 
 using TensorH = at::Tensor*;
 
 namespace st {
 
-void set_error(const char* message);
+// c10::optional became an alias of std::optional in libtorch 2.4; before that it is its own type,
+// which libtorch 1.13's signatures take. These names work with both.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+template <class T>
+using optional = std::optional<T>;
+inline constexpr auto nullopt = std::nullopt;
+#else
+template <class T>
+using optional = c10::optional<T>;
+inline constexpr auto nullopt = c10::nullopt;
+#endif
+
+// What kind of failure the last error was, so .NET can react to it (mirrored in TorchErrorKind).
+enum ErrorKind { ERROR_OTHER = 0, ERROR_OUT_OF_MEMORY = 1 };
+
+void set_error(const char* message, ErrorKind kind = ERROR_OTHER);
 
 // Runs f and turns any exception into the thread's last error. Returns fallback on failure.
 template <class F, class R>
 R guarded(F&& f, R fallback) {
   try {
     return f();
+  } catch (const c10::OutOfMemoryError& e) {
+    // CUDA's caching allocator throws this; libtorch's CPU allocator throws a plain c10::Error
+    // ("not enough memory"), which .NET recognises by its message.
+    set_error(e.what_without_backtrace(), ERROR_OUT_OF_MEMORY);
+  } catch (const std::bad_alloc& e) {
+    set_error(e.what(), ERROR_OUT_OF_MEMORY);
   } catch (const c10::Error& e) {
     set_error(e.what_without_backtrace());
   } catch (const std::exception& e) {

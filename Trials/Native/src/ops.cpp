@@ -97,8 +97,8 @@ ST_API TensorH st_linear(TensorH input, TensorH weight, TensorH bias) {
 
 ST_API TensorH st_clamp(TensorH a, int has_min, double min, int has_max, double max) {
   return st::make([&] {
-    return a->clamp(has_min ? c10::optional<at::Scalar>(min) : c10::nullopt,
-                    has_max ? c10::optional<at::Scalar>(max) : c10::nullopt);
+    return a->clamp(has_min ? st::optional<at::Scalar>(min) : st::nullopt,
+                    has_max ? st::optional<at::Scalar>(max) : st::nullopt);
   });
 }
 

@@ -128,10 +128,18 @@ ST_API int st_optim_save(torch::optim::Optimizer* opt, const char* path) {
     archive.save_to(path);
   });
 }
+// The optimiser state is read onto the device of the optimiser's parameters (map_location), so a
+// checkpoint written on a GPU resumes on a CPU-only host and the other way round.
 ST_API int st_optim_load(torch::optim::Optimizer* opt, const char* path) {
   return st::run([&] {
+    at::Device device = at::kCPU;
+    for (const auto& group : opt->param_groups())
+      if (!group.params().empty()) {
+        device = group.params().front().device();
+        break;
+      }
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(path, device);
     opt->load(archive);
   });
 }
@@ -141,7 +149,8 @@ ST_API int st_optim_load(torch::optim::Optimizer* opt, const char* path) {
 ST_API int st_save_tensors(const char* path, const char** names, const TensorH* tensors, int n) {
   return st::run([&] {
     torch::serialize::OutputArchive archive;
-    for (int i = 0; i < n; ++i) archive.write(names[i], tensors[i]->detach());
+    // Written from CPU copies: the file then loads on any host, with or without a GPU.
+    for (int i = 0; i < n; ++i) archive.write(names[i], tensors[i]->detach().to(at::kCPU));
     archive.save_to(path);
   });
 }
@@ -151,7 +160,8 @@ ST_API int st_save_tensors(const char* path, const char** names, const TensorH* 
 ST_API int st_load_tensors(const char* path, const char** names, const TensorH* tensors, int n) {
   return st::run([&] {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    // map_location cpu: older files may hold CUDA tensors; copy_ below moves values to each target's device.
+    archive.load_from(path, at::Device(at::kCPU));
     at::NoGradGuard no_grad;
     for (int i = 0; i < n; ++i) {
       at::Tensor stored;

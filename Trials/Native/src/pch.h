@@ -2,8 +2,11 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/optim.h>
 #include <torch/serialize.h>
 #include <torch/version.h>
+#include <new>
+#include <optional>
 #include <string>
 #include <vector>

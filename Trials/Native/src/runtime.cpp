@@ -13,10 +13,15 @@
 
 namespace st {
 thread_local std::string last_error;
-void set_error(const char* message) { last_error = message ? message : ""; }
+thread_local ErrorKind last_error_kind = ERROR_OTHER;
+void set_error(const char* message, ErrorKind kind) {
+  last_error = message ? message : "";
+  last_error_kind = kind;
+}
 }  // namespace st
 
 ST_API const char* st_last_error() { return st::last_error.c_str(); }
+ST_API int st_last_error_kind() { return static_cast<int>(st::last_error_kind); }
 
 // glibc returns freed memory to the kernel and faults it back in on every training step once a
 // step frees all its tensors together (measured: 2 million page faults, 4x slower). Keeping freed
@@ -76,8 +81,19 @@ ST_API int st_set_num_threads(int n) {
 
 ST_API int st_get_num_threads() { return at::get_num_threads(); }
 
+// torch::cuda::device_count is the public API in libtorch 1.x and 2.x alike (the CUDA hooks behind
+// it changed names); it honours CUDA_VISIBLE_DEVICES as the CUDA runtime does.
 ST_API int st_cuda_device_count() {
-  return st::guarded([] { return static_cast<int>(at::globalContext().hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0); }, 0);
+  return st::guarded([] { return static_cast<int>(torch::cuda::device_count()); }, 0);
+}
+
+// Whether this build links a CUDA libtorch (per-trial CUDA generators need it).
+ST_API int st_cuda_is_built() {
+#ifdef STUDIES_WITH_CUDA
+  return 1;
+#else
+  return 0;
+#endif
 }
 
 ST_API int st_set_grad_enabled(int enabled) {

@@ -127,7 +127,7 @@ ST_API int st_set_requires_grad(TensorH t, int value) {
 }
 ST_API int st_backward(TensorH t, TensorH gradient, int retain_graph) {
   return st::run([&] {
-    t->backward(gradient ? *gradient : at::Tensor(), retain_graph != 0 ? c10::optional<bool>(true) : c10::nullopt);
+    t->backward(gradient ? *gradient : at::Tensor(), retain_graph != 0 ? st::optional<bool>(true) : st::nullopt);
   });
 }
 // Writes the gradient handle to *out, or null when the tensor has no gradient yet.

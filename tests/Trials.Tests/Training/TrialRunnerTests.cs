@@ -129,16 +129,9 @@ public sealed class TrialRunnerTests
         var spec = Spec("affine-pnn", Bce(3, MetricNames.RocAuc), Bce(3));
         var whole = Runner.Run(spec, new TrialRunOptions(), CancellationToken.None);
 
-        var directory = Directory.CreateTempSubdirectory("studies-resume-").FullName;
+        var directory = InterruptedAtEpoch4(spec);
         try
         {
-            using var cancel = new CancellationTokenSource();
-            var first = Runner.Run(spec, new TrialRunOptions
-            {
-                CheckpointDirectory = directory,
-                OnEpoch = (record, _) => { if (record.Epoch == 4) cancel.Cancel(); },
-            }, cancel.Token);
-            Assert.Equal(TrialOutcome.Cancelled, first.Outcome);
             var resumed = Runner.Run(spec, new TrialRunOptions { CheckpointDirectory = directory }, CancellationToken.None);
 
             Assert.Equal(TrialOutcome.Completed, resumed.Outcome);
@@ -149,6 +142,82 @@ public sealed class TrialRunnerTests
         finally
         {
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>A checkpoint folder as a run cancelled after epoch 4 of 6 leaves it: slot of epoch 4 named by checkpoint.json, the other slot at epoch 3.</summary>
+    private static string InterruptedAtEpoch4(TrialSpec spec)
+    {
+        var directory = Directory.CreateTempSubdirectory("studies-damaged-").FullName;
+        using var cancel = new CancellationTokenSource();
+        var first = Runner.Run(spec, new TrialRunOptions
+        {
+            CheckpointDirectory = directory,
+            OnEpoch = (record, _) => { if (record.Epoch == 4) cancel.Cancel(); },
+        }, cancel.Token);
+        Assert.Equal(TrialOutcome.Cancelled, first.Outcome);
+        return directory;
+    }
+
+    private static string SlotOfEpoch(string directory, int epoch) =>
+        new[] { "a", "b" }.Single(slot => File.ReadAllText(Path.Combine(directory, slot, "state.json")).Contains($"\"global_epoch\":{epoch},", StringComparison.Ordinal));
+
+    private static void Truncate(string path) => File.WriteAllBytes(path, File.ReadAllBytes(path)[..(int)(new FileInfo(path).Length / 2)]);
+
+    [Theory]
+    [InlineData("newest slot", "resuming from the checkpoint at epoch 3")]
+    [InlineData("both slots", "restarting the trial from scratch")]
+    [InlineData("checkpoint.json", "resuming from slot")]
+    public void A_damaged_checkpoint_is_discarded_with_a_warning_and_the_trial_ends_as_an_uninterrupted_one(string damaged, string warning)
+    {
+        var spec = Spec("pnn", Bce(3, MetricNames.RocAuc), Bce(3));
+        var whole = Runner.Run(spec, new TrialRunOptions(), CancellationToken.None);
+        var directory = InterruptedAtEpoch4(spec);
+        try
+        {
+            var newest = SlotOfEpoch(directory, 4);
+            switch (damaged)
+            {
+                case "newest slot":
+                    Truncate(Path.Combine(directory, newest, "model.pt"));
+                    break;
+                case "both slots":
+                    Truncate(Path.Combine(directory, newest, "optim.pt"));
+                    Truncate(Path.Combine(directory, Checkpoint.OtherSlot(newest), "model.pt"));
+                    break;
+                default:
+                    Truncate(Path.Combine(directory, "checkpoint.json"));
+                    break;
+            }
+            var warnings = new List<string>();
+            var resumed = Runner.Run(spec, new TrialRunOptions { CheckpointDirectory = directory, OnWarning = warnings.Add }, CancellationToken.None);
+
+            Assert.True(resumed.Outcome == TrialOutcome.Completed, resumed.Error);
+            Assert.Contains(warnings, w => w.Contains(warning, StringComparison.Ordinal));
+            Assert.Equal(Losses(whole), Losses(resumed));
+            Assert.Equal(whole.BestEpoch, resumed.BestEpoch);
+            Assert.Equal(Metrics(whole), Metrics(resumed));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_checkpoint_that_cannot_be_written_interrupts_the_trial_instead_of_failing_it()
+    {
+        // A folder below a plain file cannot be created, even by root: the nearest stand-in for a full or read-only disk here.
+        var file = Path.GetTempFileName();
+        try
+        {
+            var result = Runner.Run(Spec("dnn", Bce(2)), new TrialRunOptions { CheckpointDirectory = Path.Combine(file, "trial") }, CancellationToken.None);
+            Assert.Equal(TrialOutcome.Cancelled, result.Outcome);
+            Assert.StartsWith($"interrupted: the checkpoint could not be written to {Path.Combine(file, "trial")}", result.Error);
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 

@@ -1,0 +1,199 @@
+using System.Globalization;
+using Studies.Trials.Specs;
+
+namespace Studies.Trials.Data;
+
+/// <summary>An error stops a study before any trial starts; a warning is printed and the study runs.</summary>
+public enum DataSeverity { Error, Warning }
+
+/// <summary>One problem of a data set, its message saying what and where (file, row, column).</summary>
+public sealed record DataProblem(DataSeverity Severity, string Message)
+{
+    public override string ToString() => Severity == DataSeverity.Warning ? $"warning: {Message}" : Message;
+}
+
+/// <summary>
+/// Checks of loaded data, as pure functions, so every loader (CSV, NPZ, and any that builds a
+/// <see cref="RawTable"/>) gets the same ones and <c>studies check</c> reports exactly what a trial
+/// would fail on. Each kind of problem is reported once per column, at its first row, with the
+/// number of rows it affects: a file with a million NaNs gives one line, not a million.
+/// </summary>
+public static class DataChecks
+{
+    /// <summary>
+    /// Row-level checks of a table: finite features and window values; weights finite, not
+    /// negative, not all zero, and neither class with zero total weight; background rows present.
+    /// A value beyond the float range (1e300) is read as infinity, so it is caught here too.
+    /// </summary>
+    public static IReadOnlyList<DataProblem> Table(RawTable table)
+    {
+        var problems = new List<DataProblem>();
+        int d = table.FeatureNames.Length;
+        for (int j = 0; j < d; j++)
+        {
+            // NaN and infinity apart: they have different causes (a missing value, an overflow).
+            int firstNaN = -1, nans = 0, firstInfinite = -1, infinities = 0;
+            for (int r = 0; r < table.Rows; r++)
+            {
+                var v = table.Features[(long)r * d + j];
+                if (float.IsNaN(v)) { if (nans++ == 0) firstNaN = r; }
+                else if (float.IsInfinity(v)) { if (infinities++ == 0) firstInfinite = r; }
+            }
+            if (firstNaN >= 0)
+                problems.Add(Error(table, firstNaN, table.FeatureNames[j], $"feature value NaN is not a finite number{More(nans)}"));
+            if (firstInfinite >= 0)
+                problems.Add(Error(table, firstInfinite, table.FeatureNames[j],
+                    $"feature value {Format(table.Features[(long)firstInfinite * d + j])} is not a finite number (infinite, or beyond the 32-bit float range of about ±3.4e38){More(infinities)}"));
+        }
+        if (table.Window is { } window) CheckFinite(table, window, table.Map.Window!, "window value", problems);
+        if (table.Weight is { } weight) CheckWeights(table, weight, problems);
+
+        int background = 0;
+        for (int r = 0; r < table.Rows; r++) if (table.Label[r] == 0) background++;
+        if (background == 0)
+            problems.Add(new DataProblem(DataSeverity.Error,
+                $"{table.File}: no background rows (column '{table.Map.Label}' is never 0): the metrics compare signal with background"));
+        return problems;
+    }
+
+    /// <summary>
+    /// Checks of a split data set: background to train on (error), and every mass hypothesis with
+    /// signal weight in the validation and test splits and the background with weight there
+    /// (warnings: the metrics of that mass and split would be undefined, NaN).
+    /// </summary>
+    /// <param name="origin">What the data are, for messages (a file path or a source name).</param>
+    public static IReadOnlyList<DataProblem> Splits(DataSplits splits, string origin, SplitSpec fractions)
+    {
+        var problems = new List<DataProblem>();
+        var events = splits.Events;
+        var heldout = splits.HeldoutMasses.Select(m => events.IndexOfMass(m)).ToHashSet();
+        foreach (var (name, members, fraction) in new[] { ("train", splits.Train, fractions.Train), ("validation", splits.Validation, fractions.Validation), ("test", splits.Test, fractions.Test) })
+        {
+            if (!(fraction > 0)) continue;
+            var signal = new double[events.Masses.Length];
+            double backgroundWeight = 0;
+            foreach (var i in members)
+            {
+                if (events.MassIndex[i] >= 0) signal[events.MassIndex[i]] += events.Weight[i];
+                else backgroundWeight += events.Weight[i];
+            }
+            if (!(backgroundWeight > 0))
+                problems.Add(new DataProblem(name == "train" ? DataSeverity.Error : DataSeverity.Warning,
+                    $"{origin}: no background (with weight > 0) in the {name} split" + (name == "train" ? ": there is nothing to train against" : $": its {name} metrics would be NaN")));
+            var empty = Enumerable.Range(0, signal.Length).Where(k => !(signal[k] > 0) && (name != "train" || !heldout.Contains(k))).ToList();
+            if (empty.Count > 0)
+                problems.Add(new DataProblem(DataSeverity.Warning,
+                    $"{origin}: no signal (with weight > 0) at mass{(empty.Count == 1 ? "" : "es")} {string.Join(", ", empty.Select(k => Format(events.Masses[k])))} in the {name} split: "
+                    + (name == "train" ? "the net never sees that mass in training" : $"{(empty.Count == 1 ? "its" : "their")} {name} metrics would be NaN")));
+        }
+        return problems;
+    }
+
+    /// <summary>
+    /// Loads the data of <paramref name="spec"/> as a trial with <paramref name="seed"/> would (every
+    /// loader runs <see cref="Table"/> on what it read): the events, or null and the errors.
+    /// </summary>
+    public static (EventSet? Events, IReadOnlyList<DataProblem> Problems) Load(DataSpec spec, ulong seed)
+    {
+        try
+        {
+            return (DataSources.Get(spec.Source).Load(spec.Options, seed), []);
+        }
+        catch (DataException e)
+        {
+            return (null, Errors(e));
+        }
+    }
+
+    /// <summary>Splits loaded events as a trial with <paramref name="seed"/> would and checks the splits (<see cref="Splits"/>).</summary>
+    public static IReadOnlyList<DataProblem> Split(EventSet events, DataSpec spec, ulong seed)
+    {
+        try
+        {
+            return Splits(Splitter.Split(events, spec.Split, spec.Holdout, seed), Origin(spec), spec.Split);
+        }
+        catch (DataException e)
+        {
+            return Errors(e);
+        }
+    }
+
+    private static List<DataProblem> Errors(DataException e) => e.Problems.Select(p => new DataProblem(DataSeverity.Error, p)).ToList();
+
+    /// <summary>What a data spec reads, for messages: its file, or the generator's name.</summary>
+    public static string Origin(DataSpec spec) =>
+        spec.Options["path"] is System.Text.Json.Nodes.JsonValue path && path.TryGetValue<string>(out var file) ? file : spec.Source;
+
+    /// <summary>Throws one <see cref="DataException"/> carrying every error of <paramref name="problems"/>, if there is any.</summary>
+    public static void ThrowIfErrors(IEnumerable<DataProblem> problems)
+    {
+        var errors = problems.Where(p => p.Severity == DataSeverity.Error).Select(p => p.Message).ToList();
+        if (errors.Count > 0) throw new DataException(errors);
+    }
+
+    private static void CheckFinite(RawTable table, double[] values, string column, string what, List<DataProblem> problems)
+    {
+        int first = -1, count = 0;
+        for (int r = 0; r < table.Rows; r++)
+        {
+            if (double.IsFinite(values[r])) continue;
+            if (first < 0) first = r;
+            count++;
+        }
+        if (first >= 0) problems.Add(Error(table, first, column, $"{what} {Format(values[first])} is not a finite number{More(count)}"));
+    }
+
+    private static void CheckWeights(RawTable table, double[] weight, List<DataProblem> problems)
+    {
+        var column = table.Map.Weight!;
+        CheckFinite(table, weight, column, "weight", problems);
+        int firstNegative = -1, negatives = 0;
+        var classWeight = new double[2];
+        for (int r = 0; r < table.Rows; r++)
+        {
+            var w = weight[r];
+            if (w < 0)
+            {
+                if (firstNegative < 0) firstNegative = r;
+                negatives++;
+            }
+            else if (double.IsFinite(w)) classWeight[table.Label[r]] += w;
+        }
+        if (firstNegative >= 0)
+            problems.Add(Error(table, firstNegative, column,
+                $"weight {Format(weight[firstNegative])} is negative{More(negatives)}; the losses and cut scans need weights >= 0 (drop or reweight negative-weight events)"));
+        if (classWeight[0] == 0 && classWeight[1] == 0)
+            problems.Add(new DataProblem(DataSeverity.Error, $"{table.File}: column '{column}': every weight is 0 or unusable"));
+        else
+        {
+            foreach (var (label, name) in new[] { (1, "signal"), (0, "background") })
+                if (classWeight[label] == 0 && table.Label.Contains((byte)label))
+                    problems.Add(new DataProblem(DataSeverity.Error, $"{table.File}: column '{column}': the {name} rows' weights are all 0 or unusable"));
+        }
+    }
+
+    private static DataProblem Error(RawTable table, int row, string column, string what) =>
+        new(DataSeverity.Error, $"{table.Where(row)}: column '{column}': {what}");
+
+    private static string More(int count) => count > 1 ? $" ({count.ToString("N0", CultureInfo.InvariantCulture)} rows like it; this is the first)" : "";
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What checking one data source found: its events (null when they could not be loaded) and the problems.</summary>
+public sealed record DataCheckResult(string Origin, EventSet? Events, IReadOnlyList<DataProblem> Problems)
+{
+    public bool HasErrors => Events is null || Problems.Any(p => p.Severity == DataSeverity.Error);
+
+    /// <summary>One line: what was loaded, e.g. <c>x.csv: 1,800 events (600 signal at 3 masses, 1,200 background)</c>.</summary>
+    public string Summary
+    {
+        get
+        {
+            if (Events is not { } e) return $"{Origin}: not loaded";
+            int signal = e.SignalCount;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{Origin}: {e.Count:N0} events ({signal:N0} signal at {e.Masses.Length} mass{(e.Masses.Length == 1 ? "" : "es")}, {e.Count - signal:N0} background), {e.FeatureCount} feature{(e.FeatureCount == 1 ? "" : "s")}");
+        }
+    }
+}
