@@ -45,7 +45,7 @@ public static class DataSources
 {
     private static readonly IDataSource[] All =
     [
-        new GaussianToy(), new LovaszToy(), new RecoilToy(), new HepmassSource(), new CsvSource(), new NpzSource(),
+        new GaussianToy(), new LovaszToy(), new RecoilToy(), new HepmassSource(), new CsvSource(), new NpzSource(), new FeatherSource(), new ParquetSource(),
     ];
 
     public static IReadOnlyList<string> Names { get; } = All.Select(s => s.Name).ToArray();

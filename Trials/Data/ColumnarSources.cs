@@ -1,0 +1,40 @@
+using System.Text.Json.Nodes;
+
+namespace Studies.Trials.Data;
+
+/// <summary>
+/// Feather (Arrow IPC file, uncompressed or LZ4/ZSTD) with the options of <see cref="CsvSource"/>:
+/// <c>path</c>, <c>columns</c>, <c>max_rows</c> and the mass options; the column map names columns.
+/// </summary>
+public sealed class FeatherSource : IDataSource
+{
+    private static readonly string[] OptionNames = ["path", "columns", "max_rows", .. TableEvents.MassOptions];
+
+    public string Name => "feather";
+
+    public EventSet Load(JsonObject options, ulong seed)
+    {
+        var o = new DataOptions(Name, options, OptionNames);
+        var map = ColumnMap.Parse(o, "columns");
+        return TableEvents.Build(FeatherTable.Read(o.RequiredString("path"), map, o.OptionalPositiveLong("max_rows")), o);
+    }
+
+    public IBayesOptimal? BayesOptimal(JsonObject options) => null;
+}
+
+/// <summary>Parquet with the options of <see cref="CsvSource"/>; the column map names columns.</summary>
+public sealed class ParquetSource : IDataSource
+{
+    private static readonly string[] OptionNames = ["path", "columns", "max_rows", .. TableEvents.MassOptions];
+
+    public string Name => "parquet";
+
+    public EventSet Load(JsonObject options, ulong seed)
+    {
+        var o = new DataOptions(Name, options, OptionNames);
+        var map = ColumnMap.Parse(o, "columns");
+        return TableEvents.Build(ParquetTable.Read(o.RequiredString("path"), map, o.OptionalPositiveLong("max_rows")), o);
+    }
+
+    public IBayesOptimal? BayesOptimal(JsonObject options) => null;
+}
