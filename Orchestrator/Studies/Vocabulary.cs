@@ -48,7 +48,7 @@ internal static class Vocabulary
     public static readonly string[] BiasInits = ["normal", "zeros", "pytorch"];
     public static readonly string[] ConditioningMethods = ["concat", "bias", "scale", "affine"];
     public static readonly string[] ConditioningPlaces = ["start", "all", "end"];
-    public static readonly string[] BackgroundMasses = ["identical", "uniform"];
+    public static readonly string[] BackgroundMasses = ["identical", "uniform", "stored"];
     public static readonly string[] BackgroundMassModes = ["fixed", "resampled"];
     public static readonly string[] Balances = ["none", "class", "signal", "background", "full"];
     public static readonly string[] Losses = ["bce", "punzi", "lovasz"];

@@ -59,6 +59,7 @@ public sealed class TrialDataProvider : ITrialDataProvider
             ProcessNames = [.. events.ProcessNames],
             Weight = weight,
             Window = events.Window,
+            StoredMass = events.StoredMass,
             CrossSections = events.CrossSections ?? new Dictionary<string, double>(),
             Luminosity = events.Luminosity ?? 1,
             // sigma_signal x L for weighted sources, N_gen for unweighted ones: in both cases the
