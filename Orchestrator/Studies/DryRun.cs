@@ -151,7 +151,7 @@ public static class DryRun
         if (o["path"] is not JsonValue path || !File.Exists(path.GetValue<string>())) return 100_000;
         var file = new FileInfo(path.GetValue<string>());
         var columns = FeatureCount(data) + 2;
-        return data.Source == "npz"
+        return data.Source is "npz" or "feather" or "parquet"
             ? file.Length / (4.0 * columns)
             : file.Length * (file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? 4 : 1) / (12.0 * columns);
     }

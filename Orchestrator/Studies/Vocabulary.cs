@@ -38,9 +38,9 @@ internal static class Vocabulary
     /// <summary>Settings that take whole numbers: a search over them must use the <c>int</c> distribution.</summary>
     public static readonly string[] IntegerKeys = ["epochs", "patience", "seed", "validation_every", "batch", "hidden"];
 
-    public static readonly string[] Sources = ["gaussian-toy", "lovasz-toy", "recoil-toy", "hepmass", "csv", "npz"];
+    public static readonly string[] Sources = ["gaussian-toy", "lovasz-toy", "recoil-toy", "hepmass", "csv", "npz", "feather", "parquet"];
     /// <summary>Sources that read a file named by <c>options.path</c>.</summary>
-    public static readonly string[] FileSources = ["hepmass", "csv", "npz"];
+    public static readonly string[] FileSources = ["hepmass", "csv", "npz", "feather", "parquet"];
     public static readonly string[] ModelKinds = ["dnn", "pnn", "affine-pnn", "per-mass"];
     public static readonly string[] ParametricKinds = ["pnn", "affine-pnn"];
     public static readonly string[] Activations = ["tanh", "relu"];
