@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 using Studies.Reports;
@@ -15,8 +17,9 @@ internal static class ReportCommands
         var command = new Command("report", "Write report.html, report.md and the CSV exports for recorded studies") { studies, output };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var names = parse.GetValue(studies)!;
             foreach (var name in names)
             {
@@ -25,7 +28,7 @@ internal static class ReportCommands
             var workspace = CommonOptions.Workspace(parse);
             var directory = parse.GetValue(output)?.FullName
                 ?? (names.Length == 1 ? workspace.ReportDirectory(names[0]) : Path.Combine(workspace.Root, "compare-" + string.Join("-", names), "report"));
-            var path = await new StoreReportPublisher().PublishAsync(store, names, directory, ct);
+            var path = await opened.Services.GetRequiredService<IReportPublisher>().PublishAsync(store, names, directory, ct);
             Console.WriteLine($"report: {path}");
             return 0;
         });
@@ -41,8 +44,9 @@ internal static class ReportCommands
         var command = new Command("export", "Export a study's records as CSV or Parquet (trials, epochs, mass_metrics; see docs/exports.md)") { study, output, format };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var row = await CommonOptions.FindStudyAsync(store, parse.GetValue(study)!, ct);
             if (row is null) return 1;
             var directory = parse.GetValue(output)!.FullName;

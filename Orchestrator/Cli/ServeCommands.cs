@@ -14,9 +14,16 @@ internal static class ServeCommands
         command.SetAction(async (parse, ct) =>
         {
             var workspace = CommonOptions.Workspace(parse);
-            new StudyQueue(workspace.Queue).EnsureExists();
+            var queue = new StudyQueue(workspace.Queue);
+            using var serving = queue.TryLockServer();
+            if (serving is null)
+            {
+                // Two servers on one queue would each take the other's running study back as abandoned.
+                Console.Error.WriteLine($"error: {workspace.Root} is already served by {queue.ServerLockHolder()}; stop that server first, or serve another --home");
+                return 1;
+            }
             Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
-            using var host = Services.ServeHost(workspace, []);
+            using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store)));
             await host.RunAsync(ct);
             return 0;
         });

@@ -13,10 +13,9 @@ namespace Studies.Orchestrator.Reporting;
 /// </summary>
 public static class StudyRecords
 {
-    public static async Task<StudyRecord> LoadAsync(StudyStore store, StudyRow study, CancellationToken ct)
+    public static async Task<StudyRecord> LoadAsync(IStudyStorage store, StudyRow study, CancellationToken ct)
     {
-        var settings = JsonNode.Parse(string.IsNullOrEmpty(study.Settings) ? "{}" : study.Settings) as JsonObject ?? new JsonObject();
-        var report = settings["report"] as JsonObject;
+        var settings = study.Settings;
         var trials = new List<TrialRecord>();
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
@@ -40,13 +39,13 @@ public static class StudyRecords
         return new StudyRecord
         {
             Name = study.Name,
-            Description = settings["description"]?.GetValue<string>() ?? "",
+            Description = settings.Description,
             DefinitionText = study.Definition,
-            CompareAxes = report?["compare"] is JsonArray compare ? compare.Select(c => c!.GetValue<string>()).ToList() : [],
-            Headline = report?["headline"]?.GetValue<string>() ?? MetricNames.SigmaMinBestCut,
+            CompareAxes = settings.Compare,
+            Headline = settings.Headline ?? MetricNames.SigmaMinBestCut,
             Trials = trials,
             Provenance = provenance,
-            IsSearch = settings["is_search"]?.GetValue<bool>() ?? false,
+            IsSearch = settings.IsSearch,
         };
     }
 
