@@ -53,7 +53,7 @@ public static class FeatherTable
         {
             var type = schema.GetFieldByIndex(index).DataType;
             var valueType = type is DictionaryType dictionary ? dictionary.ValueType : type;
-            bool ok = IsNumber(valueType) || (table.IsText(name) && IsText(valueType));
+            bool ok = table.IsText(name) ? IsText(valueType) || IsInteger(valueType) : IsNumber(valueType);
             if (!ok) throw table.WrongType(name, type.Name);
         }
 
@@ -173,6 +173,9 @@ public static class FeatherTable
     private static bool IsNumber(IArrowType t) => t.TypeId is ArrowTypeId.Double or ArrowTypeId.Float or ArrowTypeId.HalfFloat
         or ArrowTypeId.Int64 or ArrowTypeId.Int32 or ArrowTypeId.Int16 or ArrowTypeId.Int8
         or ArrowTypeId.UInt64 or ArrowTypeId.UInt32 or ArrowTypeId.UInt16 or ArrowTypeId.UInt8 or ArrowTypeId.Boolean;
+
+    private static bool IsInteger(IArrowType t) => t.TypeId is ArrowTypeId.Int64 or ArrowTypeId.Int32 or ArrowTypeId.Int16 or ArrowTypeId.Int8
+        or ArrowTypeId.UInt32 or ArrowTypeId.UInt16 or ArrowTypeId.UInt8;
 
     private static bool IsText(IArrowType t) => t.TypeId is ArrowTypeId.String or ArrowTypeId.LargeString or ArrowTypeId.StringView;
 }

@@ -39,7 +39,7 @@ public static class ParquetTable
             foreach (var field in needed)
             {
                 if (field is not DataField data || data.IsArray) throw table.WrongType(field.Name, $"{field.SchemaType} (nested)");
-                if (!(table.IsText(field.Name) ? IsText(data.ClrType) || IsNumber(data.ClrType) : IsNumber(data.ClrType)))
+                if (!(table.IsText(field.Name) ? IsText(data.ClrType) || IsInteger(data.ClrType) : IsNumber(data.ClrType)))
                     throw table.WrongType(field.Name, TypeName(data.ClrType));
             }
 
@@ -158,6 +158,8 @@ public static class ParquetTable
     private static bool IsNumber(Type t) =>
         t == typeof(double) || t == typeof(float) || t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(sbyte)
         || t == typeof(ulong) || t == typeof(uint) || t == typeof(ushort) || t == typeof(byte) || t == typeof(bool);
+
+    private static bool IsInteger(Type t) => IsNumber(t) && t != typeof(double) && t != typeof(float) && t != typeof(bool);
 
     private static bool IsText(Type t) => t == typeof(string) || t == typeof(ReadOnlyMemory<char>);
 

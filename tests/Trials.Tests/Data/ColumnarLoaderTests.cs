@@ -107,6 +107,20 @@ public sealed class ColumnarLoaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData("events-uncompressed.feather")]
+    [InlineData("events-uncompressed.parquet")]
+    public void A_process_column_of_floats_is_refused_with_its_type(string name)
+    {
+        var path = Path.Combine(Fixtures, name);
+        var columns = AllColumns;
+        columns["features"] = new JsonArray("f0", "f2");
+        columns["process"] = "f1";
+        var e = Assert.Throws<DataException>(() => Read(path, Map(columns)));
+        Assert.StartsWith($"{path}: column 'f1' has type ", e.Message);
+        Assert.EndsWith("; the process column needs text or integers", e.Message);
+    }
+
+    [Theory]
     [InlineData("events-zstd.feather", 0.5)]
     [InlineData("events-zstd.feather", 0.95)]
     [InlineData("events-gzip.parquet", 0.5)]
