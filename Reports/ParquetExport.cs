@@ -1,6 +1,7 @@
 using Parquet;
 using Parquet.Schema;
 using Studies.Reports.Input;
+using Studies.Trials.Results;
 
 namespace Studies.Reports;
 
@@ -26,7 +27,7 @@ public static class ParquetExport
         var trials = new List<Column>
         {
             Column.Of("trial_id", study.Trials.Select(t => t.TrialId)),
-            Column.Of("state", study.Trials.Select(t => t.State)),
+            Column.Of("state", study.Trials.Select(t => t.State.Name())),
             Column.Of("attempts", study.Trials.Select(t => t.Attempts)),
             Column.Of("seconds", study.Trials.Select(t => t.Seconds)),
         };
