@@ -72,12 +72,19 @@ public sealed class TrainingSet : IDisposable
 
     /// <summary>
     /// Background has no mass of its own (methods.md section 4): <c>identical</c> draws it from the
-    /// trained masses, <c>uniform</c> from their continuous range.
+    /// trained masses, <c>uniform</c> from their continuous range. <c>stored</c> (not in methods.md;
+    /// for files such as HEPMASS that ship a mass on every background row) uses the file's own
+    /// value as it is, which may be a held-out mass: the user asked for the file's choice.
     /// </summary>
     public void AssignBackgroundMasses(string mode, Generator generator)
     {
         var trained = Data.TrainedMasses;
-        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform)");
+        if (mode == "stored")
+        {
+            AssignStoredBackgroundMasses();
+            return;
+        }
+        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform, stored)");
         using (var scope = TensorScope.Begin())
         {
             var draws = Torch.Rand([Count], generator, ScalarType.Float64).ToArray<double>();
@@ -88,6 +95,21 @@ public sealed class TrainingSet : IDisposable
                     ? trained[Math.Min(trained.Length - 1, (int)(draws[k] * trained.Length))]
                     : trained.Min() + draws[k] * (trained.Max() - trained.Min());
             }
+        }
+        SetScaledMass(Mass);
+    }
+
+    private void AssignStoredBackgroundMasses()
+    {
+        var stored = Data.StoredMass
+            ?? throw new Data.DataException("model.background_mass 'stored' needs a data file with a mass column; this data source generates its events (use identical or uniform)");
+        for (var k = 0; k < Count; k++)
+        {
+            if (IsSignal[k]) continue;
+            var m = stored[Events[k]];
+            if (!double.IsFinite(m))
+                throw new Data.DataException($"model.background_mass 'stored': background event {Events[k] + 1} of the data set has no stored mass (empty or null mass cell); give every background row a mass, or use identical or uniform");
+            Mass[k] = m;
         }
         SetScaledMass(Mass);
     }
