@@ -20,6 +20,7 @@ root.Subcommands.Add(ReportCommands.Report());
 root.Subcommands.Add(ReportCommands.Export());
 root.Subcommands.Add(ServeCommands.Serve());
 root.Subcommands.Add(ServeCommands.Submit());
+root.Subcommands.Add(ServeCommands.Dashboard());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create(() => new TrialRunner(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator())));

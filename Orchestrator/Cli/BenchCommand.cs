@@ -42,6 +42,10 @@ internal static class BenchCommand
         bench.Subcommands.Add(report);
 
         bench.Subcommands.Add(OrchestratorBenchmark.Command());
+
+        var dashboard = new Command("dashboard", "Memory of serve --dashboard with a 1,000-trial study open, and the page's first paint in headless Chromium (targets: 300 MB, 2 s)");
+        dashboard.SetAction((_, _) => global::Studies.Orchestrator.Dashboard.DashboardBenchmark.RunAsync(Console.Out));
+        bench.Subcommands.Add(dashboard);
         return bench;
     }
 }

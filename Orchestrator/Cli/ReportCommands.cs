@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Studies.Orchestrator.Actions;
 using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 using Studies.Reports;
@@ -23,9 +24,7 @@ internal static class ReportCommands
                 if (await CommonOptions.FindStudyAsync(store, name, ct) is null) return 1;
             }
             var workspace = CommonOptions.Workspace(parse);
-            var directory = parse.GetValue(output)?.FullName
-                ?? (names.Length == 1 ? workspace.ReportDirectory(names[0]) : Path.Combine(workspace.Root, "compare-" + string.Join("-", names), "report"));
-            var path = await new StoreReportPublisher().PublishAsync(store, names, directory, ct);
+            var path = await StudyActions.ReportAsync(store, workspace, names, parse.GetValue(output)?.FullName, ct);
             Console.WriteLine($"report: {path}");
             return 0;
         });

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Net;
+using Studies.Orchestrator.Dashboard;
 using Microsoft.Extensions.Hosting;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Studies;
@@ -8,19 +10,90 @@ namespace Studies.Orchestrator.Cli;
 /// <summary><c>studies serve</c> and <c>studies submit</c>: a long-running service fed through a queue folder.</summary>
 internal static class ServeCommands
 {
+    private static readonly Option<int> Port = new("--port") { Description = $"Port of the dashboard (0: any free port)", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
+    private static readonly Option<string?> Bind = new("--bind")
+    {
+        Description = "Address the dashboard listens on (default 127.0.0.1, this machine only); another address lets other machines in, with a token printed at start",
+    };
+
     public static Command Serve()
     {
-        var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops");
+        var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the live dashboard in the browser (http://127.0.0.1:8050/)" };
+        var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops")
+        {
+            dashboard, Port, Bind,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var workspace = CommonOptions.Workspace(parse);
             new StudyQueue(workspace.Queue).EnsureExists();
             Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
-            using var host = Services.ServeHost(workspace, []);
+            if (!parse.GetValue(dashboard))
+            {
+                using var plain = Services.ServeHost(workspace, []);
+                await plain.RunAsync(ct);
+                return 0;
+            }
+            if (DashboardOptionsOf(parse, readOnly: false) is not { } options) return 2;
+            var feed = new ProgressFeed();
+            await using var server = await StartDashboardAsync(workspace, feed, options, ct);
+            if (server is null) return 1;
+            using var host = Services.ServeHost(workspace, [], feed);
             await host.RunAsync(ct);
             return 0;
         });
         return command;
+    }
+
+    public static Command Dashboard()
+    {
+        var command = new Command("dashboard", "A read-only dashboard of the workspace in the browser, while another process runs its studies (Ctrl+C stops it)") { Port, Bind };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (DashboardOptionsOf(parse, readOnly: true) is not { } options) return 2;
+            var workspace = CommonOptions.Workspace(parse);
+            await using var server = await StartDashboardAsync(workspace, null, options, ct);
+            if (server is null) return 1;
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            return 0;
+        });
+        return command;
+    }
+
+    private static DashboardOptions? DashboardOptionsOf(ParseResult parse, bool readOnly)
+    {
+        var bind = parse.GetValue(Bind);
+        var address = IPAddress.Loopback;
+        if (bind is not null && !IPAddress.TryParse(bind, out address!))
+        {
+            Console.Error.WriteLine($"--bind {bind}: not an IP address (e.g. 127.0.0.1, 0.0.0.0 or this machine's address on the network)");
+            return null;
+        }
+        var port = parse.GetValue(Port);
+        if (port is < 0 or > 65535)
+        {
+            Console.Error.WriteLine($"--port {port}: a port is 0 (any free one) to 65535");
+            return null;
+        }
+        return new DashboardOptions(address, port, readOnly);
+    }
+
+    /// <summary>Starts the dashboard and prints its address on standard output (with the token when bound beyond loopback); null when the port cannot be had.</summary>
+    private static async Task<DashboardServer?> StartDashboardAsync(Workspace workspace, ProgressFeed? feed, DashboardOptions options, CancellationToken ct)
+    {
+        try
+        {
+            var server = await DashboardServer.StartAsync(workspace, feed, options, ct);
+            Console.WriteLine($"dashboard: {server.Url}");
+            if (server.Token is not null)
+                Console.Error.WriteLine($"the dashboard is reachable from other machines on {options.Address}; it asks for the token in the address above");
+            return server;
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"the dashboard cannot listen on {options.Address}:{options.Port}: {e.Message} (choose another with --port)");
+            return null;
+        }
     }
 
     public static Command Submit()

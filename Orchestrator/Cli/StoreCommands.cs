@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Studies.Orchestrator.Actions;
 using Studies.Orchestrator.Storage;
 
 namespace Studies.Orchestrator.Cli;
@@ -79,8 +80,8 @@ internal static class StoreCommands
             if (store is null) return 1;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            await store.SetCancelledAsync(study.Id, ct);
-            Console.WriteLine($"{study.Name}: cancelled {(await store.CountStatesAsync(study.Id, ct)).Count(TrialState.Cancelled)} trial(s); `studies run` the file again to resume them");
+            var cancelled = await StudyActions.CancelAsync(store, study, ct);
+            Console.WriteLine($"{study.Name}: cancelled {cancelled} trial(s); `studies run` the file again to resume them");
             return 0;
         });
         return command;
@@ -96,7 +97,7 @@ internal static class StoreCommands
             if (store is null) return 1;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var n = await store.RequeueAsync(study.Id, parse.GetValue(failed), ct);
+            var n = await StudyActions.RetryAsync(store, study, parse.GetValue(failed), ct);
             Console.WriteLine($"{study.Name}: {n} trial(s) queued again");
             return 0;
         });

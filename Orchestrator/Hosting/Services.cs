@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using Studies.Orchestrator.Reporting;
+using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Workers;
 
 namespace Studies.Orchestrator.Hosting;
@@ -10,12 +11,12 @@ namespace Studies.Orchestrator.Hosting;
 /// <summary>How the orchestrator's parts are put together, for the foreground run and for the hosted service alike.</summary>
 public static class Services
 {
-    public static IStudyRunner StudyRunner(Workspace workspace, ILoggerFactory loggers, IAnsiConsole console) =>
+    public static IStudyRunner StudyRunner(Workspace workspace, ILoggerFactory loggers, IAnsiConsole console, IExecutionObserver? progress = null) =>
         new StudyRunService(workspace, loggers, new StoreReportPublisher(),
-            new ProcessTrialLauncher(WorkerCommandLine.Self(), loggers.CreateLogger<ProcessTrialLauncher>()), console);
+            new ProcessTrialLauncher(WorkerCommandLine.Self(), loggers.CreateLogger<ProcessTrialLauncher>()), console, progress);
 
-    /// <summary>The Generic Host of <c>studies serve</c>: the queue folder watched by <see cref="StudyQueueService"/>.</summary>
-    public static IHost ServeHost(Workspace workspace, string[] args)
+    /// <summary>The Generic Host of <c>studies serve</c>: the queue folder watched by <see cref="StudyQueueService"/>; <paramref name="progress"/> also hears every trial's progress (the dashboard).</summary>
+    public static IHost ServeHost(Workspace workspace, string[] args, IExecutionObserver? progress = null)
     {
         var builder = Host.CreateApplicationBuilder(args);
         builder.Logging.ClearProviders();
@@ -24,7 +25,7 @@ public static class Services
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
         builder.Services.AddSingleton(workspace);
         builder.Services.AddSingleton(new StudyQueue(workspace.Queue));
-        builder.Services.AddSingleton<IStudyRunner>(sp => StudyRunner(workspace, sp.GetRequiredService<ILoggerFactory>(), AnsiConsole.Console));
+        builder.Services.AddSingleton<IStudyRunner>(sp => StudyRunner(workspace, sp.GetRequiredService<ILoggerFactory>(), AnsiConsole.Console, progress));
         builder.Services.AddHostedService<StudyQueueService>();
         return builder.Build();
     }

@@ -15,7 +15,9 @@ namespace Studies.Orchestrator.Hosting;
 /// trials that are not done on the slots its resources ask for, and writes its report. Used by
 /// <c>studies run</c> in the foreground and by <c>studies serve</c> for queued files.
 /// </summary>
-public sealed class StudyRunService(Workspace workspace, ILoggerFactory loggers, IReportPublisher reports, ITrialLauncher launcher, IAnsiConsole console)
+/// <param name="progress">Told about every trial start, epoch and end besides the console (the dashboard's live feed); may be null.</param>
+public sealed class StudyRunService(Workspace workspace, ILoggerFactory loggers, IReportPublisher reports, ITrialLauncher launcher, IAnsiConsole console,
+    IExecutionObserver? progress = null)
     : IStudyRunner
 {
     public async Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
@@ -46,11 +48,18 @@ public sealed class StudyRunService(Workspace workspace, ILoggerFactory loggers,
             FailFastAfter = request.FailFastAfter,
             Provenance = Provenance.OfOrchestrator(),
         };
-        var counts = await observer.ShowWhile(execution.RunAsync(row, options, observer, stopping, kill));
+        var counts = await observer.ShowWhile(execution.RunAsync(row, options, progress is null ? observer : new Tee(observer, progress), stopping, kill));
         string? reportPath = null;
         if (!kill.IsCancellationRequested)
             reportPath = await reports.PublishAsync(store, [row.Name], workspace.ReportDirectory(study.Name), CancellationToken.None);
         return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState);
+    }
+
+    private sealed class Tee(IExecutionObserver first, IExecutionObserver second) : IExecutionObserver
+    {
+        public void TrialStarted(TrialRow trial, DeviceSlot slot) { first.TrialStarted(trial, slot); second.TrialStarted(trial, slot); }
+        public void TrialProgress(TrialProgress p) { first.TrialProgress(p); second.TrialProgress(p); }
+        public void TrialEnded(string trialId, string state, string? error) { first.TrialEnded(trialId, state, error); second.TrialEnded(trialId, state, error); }
     }
 
     /// <summary>CUDA trials go to the study's GPUs (all visible ones by default), CPU trials to CPU workers.</summary>

@@ -15,8 +15,6 @@ public static class StudyRecords
 {
     public static async Task<StudyRecord> LoadAsync(StudyStore store, StudyRow study, CancellationToken ct)
     {
-        var settings = JsonNode.Parse(string.IsNullOrEmpty(study.Settings) ? "{}" : study.Settings) as JsonObject ?? new JsonObject();
-        var report = settings["report"] as JsonObject;
         var trials = new List<TrialRecord>();
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
@@ -37,6 +35,14 @@ public static class StudyRecords
             });
             if (provenance.Count == 0 && row.Provenance is { Length: > 0 } p) provenance = Flatten(p);
         }
+        return Describe(study) with { Trials = trials, Provenance = provenance };
+    }
+
+    /// <summary>The study's definition and settings (compared axes, headline metric) without its trials.</summary>
+    public static StudyRecord Describe(StudyRow study)
+    {
+        var settings = JsonNode.Parse(string.IsNullOrEmpty(study.Settings) ? "{}" : study.Settings) as JsonObject ?? new JsonObject();
+        var report = settings["report"] as JsonObject;
         return new StudyRecord
         {
             Name = study.Name,
@@ -44,8 +50,6 @@ public static class StudyRecords
             DefinitionText = study.Definition,
             CompareAxes = report?["compare"] is JsonArray compare ? compare.Select(c => c!.GetValue<string>()).ToList() : [],
             Headline = report?["headline"]?.GetValue<string>() ?? MetricNames.SigmaMinBestCut,
-            Trials = trials,
-            Provenance = provenance,
             IsSearch = settings["is_search"]?.GetValue<bool>() ?? false,
         };
     }

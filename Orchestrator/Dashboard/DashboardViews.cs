@@ -1,0 +1,328 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
+using Studies.Orchestrator.Storage;
+using Studies.Reports.Analysis;
+using Studies.Reports.Input;
+using Studies.Reports.Rendering;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Dashboard;
+
+/// <summary>
+/// What each dashboard page shows, as JSON the page's script renders: the queue and studies, one
+/// study (trials, failures, live curves), one trial (spec, phases, per-mass metrics, log tail).
+/// Charts are Reports' own Vega-Lite specs: the live curves are <see cref="Charts.TrainingCurve"/>
+/// over the running trials' epochs, and a study's report charts are those of
+/// <see cref="ReportComposer"/>, exactly as report.html draws them.
+/// </summary>
+public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, bool readOnly)
+{
+    /// <summary>Report charts are recomposed at most this often while trials keep completing.</summary>
+    public static readonly TimeSpan ChartRefresh = TimeSpan.FromSeconds(10);
+
+    private const int LogTailLines = 60;
+    private const string LiveMetric = MetricNames.Loss;
+
+    private readonly ConcurrentDictionary<(long Study, string Trial), (double? FinishedAt, double Score)> scores = new();
+    private readonly ConcurrentDictionary<long, ChartSet> charts = new();
+    private readonly SemaphoreSlim chartGate = new(1, 1);
+
+    private sealed record ChartSet(int Completed, DateTime ComposedAt, string Json);
+
+    public bool ReadOnly => readOnly;
+
+    public async Task<JsonObject> OverviewAsync(CancellationToken ct)
+    {
+        var studies = new JsonArray();
+        foreach (var study in await store.StudiesAsync(ct))
+        {
+            var trials = await store.TrialsAsync(study, ct);
+            studies.Add(new JsonObject
+            {
+                ["name"] = study.Name,
+                ["description"] = StudyRecords.Describe(study).Description,
+                ["cancelled"] = study.Cancelled,
+                ["updated"] = study.UpdatedAt,
+                ["counts"] = Counts(trials),
+                ["total"] = trials.Count,
+                ["eta"] = EtaSeconds(trials),
+            });
+        }
+        var queue = new StudyQueue(store.Workspace.Queue);
+        return new JsonObject
+        {
+            ["page"] = "overview",
+            ["workspace"] = store.Workspace.Root,
+            ["live"] = feed is not null,
+            ["states"] = new JsonArray(TrialState.All.Select(s => (JsonNode)s).ToArray()),
+            ["studies"] = studies,
+            ["queue"] = new JsonObject
+            {
+                ["waiting"] = Files(queue.Directory),
+                ["running"] = Files(queue.Running),
+                ["failed"] = Files(queue.Failed),
+            },
+        };
+    }
+
+    public async Task<JsonObject?> StudyAsync(string name, CancellationToken ct)
+    {
+        var study = await store.StudyAsync(name, ct);
+        if (study is null) return null;
+        var record = StudyRecords.Describe(study);
+        var trials = await store.TrialsAsync(study, ct);
+        await FillScoresAsync(study, trials, TimeSpan.FromMilliseconds(200), ct);
+        var rows = new JsonArray();
+        var failures = new JsonArray();
+        foreach (var t in trials)
+        {
+            var live = t.State == TrialState.Running ? feed?.Find(t.TrialId) : null;
+            rows.Add(new JsonObject
+            {
+                ["id"] = t.TrialId,
+                ["state"] = t.State,
+                ["attempts"] = t.Attempts,
+                ["device"] = t.Device,
+                // The heartbeat's phase and epoch describe a running trial; a finished one shows its last epoch.
+                ["phase"] = t.State == TrialState.Running && t.Phase is { } p ? p + 1 : null,
+                ["epoch"] = t.State == TrialState.Running ? live?.Epochs.LastOrDefault()?.Epoch ?? t.Epoch : t.LastEpoch,
+                ["epochs"] = live?.TotalEpochs is > 0 ? live.TotalEpochs : null,
+                ["headline"] = Score(study, t) is { } s && double.IsFinite(s) ? Format.Value(s) : null,
+                ["seconds"] = t.Seconds,
+                ["axes"] = string.Join(", ", t.Axes.Select(a => $"{a.Key}={a.Value}")),
+            });
+            if (TrialStates.IsProblem(t.State))
+                failures.Add(new JsonObject { ["id"] = t.TrialId, ["state"] = t.State, ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded" });
+        }
+        var running = trials.Where(t => t.State == TrialState.Running).ToList();
+        var liveCurves = running.Select(t => feed?.Find(t.TrialId) is { } l ? (Trial: t, Epochs: l.Epochs) : default)
+            .Where(x => x.Trial is not null && x.Epochs.Count > 0).ToList();
+        return new JsonObject
+        {
+            ["page"] = "study",
+            ["name"] = study.Name,
+            ["description"] = record.Description,
+            ["cancelled"] = study.Cancelled,
+            ["readOnly"] = readOnly,
+            ["headline"] = record.Headline,
+            ["states"] = new JsonArray(TrialState.All.Select(s => (JsonNode)s).ToArray()),
+            ["counts"] = Counts(trials),
+            ["total"] = trials.Count,
+            ["eta"] = EtaSeconds(trials),
+            ["trials"] = rows,
+            ["failures"] = failures,
+            ["live"] = liveCurves.Count == 0 ? null : LiveChart(record, liveCurves, $"{LiveMetric} per epoch of the running trials (live)"),
+            ["liveNote"] = LiveNote(running.Count, liveCurves.Count),
+            ["chartsVersion"] = trials.Count(t => t.State == TrialState.Completed),
+        };
+    }
+
+    public async Task<JsonObject?> TrialAsync(string name, string trialId, CancellationToken ct)
+    {
+        var study = await store.StudyAsync(name, ct);
+        if (study is null) return null;
+        var trial = (await store.TrialsAsync(study, ct)).FirstOrDefault(t => t.TrialId == trialId);
+        if (trial is null) return null;
+        var record = StudyRecords.Describe(study);
+        var live = trial.State == TrialState.Running ? feed?.Find(trial.TrialId) : null;
+        var result = trial.State is TrialState.Completed or TrialState.Diverged || trial.LastEpoch is > 0 ? await store.ResultAsync(study, trial, ct) : null;
+        var epochs = live?.Epochs ?? result?.Epochs.Select(e => new LiveEpoch(e.Phase, e.Epoch, e.Metrics)).ToList() ?? [];
+        return new JsonObject
+        {
+            ["page"] = "trial",
+            ["study"] = study.Name,
+            ["id"] = trial.TrialId,
+            ["state"] = trial.State,
+            ["attempts"] = trial.Attempts,
+            ["device"] = trial.Device,
+            ["phase"] = trial.State == TrialState.Running && trial.Phase is { } p ? p + 1 : null,
+            ["epoch"] = trial.State == TrialState.Running ? live?.Epochs.LastOrDefault()?.Epoch ?? trial.Epoch : trial.LastEpoch,
+            ["seconds"] = trial.Seconds,
+            ["error"] = trial.Error,
+            ["axes"] = string.Join(", ", trial.Axes.Select(a => $"{a.Key}={a.Value}")),
+            ["spec"] = Pretty(trial.SpecJson),
+            ["phases"] = result is null ? new JsonArray() : new JsonArray(result.Phases.Select(ph => (JsonNode)new JsonObject
+            {
+                ["phase"] = ph.Phase + 1, ["loss"] = ph.Loss, ["epochs"] = ph.Epochs, ["seconds"] = Math.Round(ph.Seconds, 2),
+            }).ToArray()),
+            ["masses"] = result is null ? null : MassTable(result),
+            ["curve"] = epochs.Count == 0 ? null : LiveChart(record, [(trial, epochs)],
+                live is null ? $"{LiveMetric} per epoch (recorded)" : $"{LiveMetric} per epoch (live)"),
+            ["log"] = LogTail(study.Name, trial.TrialId),
+        };
+    }
+
+    /// <summary>
+    /// The report's charts of the study (as report.html draws them), composed again when more trials
+    /// completed, at most every <see cref="ChartRefresh"/>; null when the study is unknown.
+    /// </summary>
+    public async Task<string?> ChartsAsync(string name, CancellationToken ct)
+    {
+        var study = await store.StudyAsync(name, ct);
+        if (study is null) return null;
+        await chartGate.WaitAsync(ct);
+        try
+        {
+            var completed = (await store.CountsAsync(study, ct)).Count(TrialState.Completed);
+            if (charts.TryGetValue(study.Id, out var cached)
+                && (cached.Completed == completed || DateTime.UtcNow - cached.ComposedAt < ChartRefresh))
+                return cached.Json;
+            var json = completed == 0 ? Empty(completed) : Compose(study, await store.RecordAsync(study, ct), completed);
+            charts[study.Id] = new ChartSet(completed, DateTime.UtcNow, json);
+            return json;
+        }
+        finally
+        {
+            chartGate.Release();
+        }
+    }
+
+    private string Compose(StudyRow study, StudyRecord? record, int completed)
+    {
+        if (record is null) return Empty(completed);
+        foreach (var t in record.Trials)
+        {
+            if (t.Result is { Outcome: TrialOutcome.Completed } r)
+                scores[(study.Id, t.TrialId)] = (null, Ranking.TrialScore(r, record.Headline));
+        }
+        var document = ReportComposer.Compose(new ReportInput { Studies = [record] });
+        var list = new JsonArray();
+        foreach (var section in document.Sections)
+            foreach (var chart in section.Blocks.OfType<Chart>())
+                list.Add(new JsonObject { ["id"] = chart.Id, ["section"] = section.Title, ["title"] = chart.Title, ["spec"] = chart.Spec.DeepClone() });
+        return new JsonObject { ["completed"] = completed, ["charts"] = list }.ToJsonString();
+    }
+
+    private static string Empty(int completed) => new JsonObject { ["completed"] = completed, ["charts"] = new JsonArray() }.ToJsonString();
+
+    /// <summary>Headline scores of completed trials not scored yet, loaded one trial at a time within a time budget so a large study's first view is not held up.</summary>
+    private async Task FillScoresAsync(StudyRow study, IReadOnlyList<TrialRow> trials, TimeSpan budget, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var headline = StudyRecords.Describe(study).Headline;
+        foreach (var t in trials)
+        {
+            if (t.State != TrialState.Completed || Score(study, t) is not null) continue;
+            if (clock.Elapsed > budget) return;
+            var result = await store.ResultAsync(study, t, ct);
+            scores[(study.Id, t.TrialId)] = (t.FinishedAt, Ranking.TrialScore(result, headline));
+        }
+    }
+
+    private double? Score(StudyRow study, TrialRow trial) =>
+        trial.State == TrialState.Completed && scores.TryGetValue((study.Id, trial.TrialId), out var s) && (s.FinishedAt is null || s.FinishedAt == trial.FinishedAt)
+            ? s.Score : null;
+
+    /// <summary>
+    /// Remaining trials times the measured mean time of a completed trial, divided by the trials
+    /// running at once; null before a trial completed or when nothing is left.
+    /// </summary>
+    public static double? EtaSeconds(IReadOnlyList<TrialRow> trials)
+    {
+        var times = trials.Where(t => t.State == TrialState.Completed && t.Seconds is > 0).Select(t => t.Seconds!.Value).ToList();
+        var remaining = trials.Count(t => t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted);
+        if (times.Count == 0 || remaining == 0) return null;
+        var parallel = Math.Max(1, trials.Count(t => t.State == TrialState.Running));
+        return Math.Round(times.Average() * remaining / parallel);
+    }
+
+    private static JsonObject Counts(IReadOnlyList<TrialRow> trials)
+    {
+        var counts = new JsonObject();
+        foreach (var state in TrialState.All) counts[state] = trials.Count(t => t.State == state);
+        return counts;
+    }
+
+    private string? LiveNote(int running, int drawn) =>
+        running == 0 ? null
+        : feed is null ? "Per-epoch curves of running trials are drawn by the process that runs them (studies serve --dashboard); this view shows the epoch each trial reported last."
+        : drawn < running ? "Trials run by another process show their epoch only." : null;
+
+    /// <summary>The running (or one recorded) trial's curves as Reports draws training curves: one line per trial, phase starts as dashed rules.</summary>
+    private static JsonObject LiveChart(StudyRecord study, IReadOnlyList<(TrialRow Trial, IReadOnlyList<LiveEpoch> Epochs)> trials, string title)
+    {
+        var curves = new List<TrainingCurve>();
+        var boundaries = new List<PhaseBoundary>();
+        foreach (var (trial, epochs) in trials)
+        {
+            var method = MethodGroups.MethodName(study, new TrialRecord { TrialId = trial.TrialId, State = trial.State, Axes = trial.Axes });
+            var group = new MethodGroup(method, method, study, []);
+            var points = epochs.Where(e => e.Metrics.TryGetValue(LiveMetric, out var v) && double.IsFinite(v))
+                .Select(e => new CurvePoint(e.Epoch, e.Metrics[LiveMetric])).ToList();
+            curves.Add(new TrainingCurve(group, trial.TrialId, true, LiveMetric, ReportMath.Downsample(points, TrainingCurves.MaxPointsPerCurve)));
+            for (var i = 1; i < epochs.Count; i++)
+                if (epochs[i].Phase != epochs[i - 1].Phase) boundaries.Add(new PhaseBoundary(group, epochs[i].Phase, epochs[i].Epoch - 0.5));
+        }
+        var spec = Charts.TrainingCurve(curves, boundaries, LiveMetric);
+        spec["title"] = title;
+        return spec;
+    }
+
+    /// <summary>Test-split metrics at the best epoch, one row per mass.</summary>
+    private static JsonObject MassTable(TrialResult result)
+    {
+        var masses = result.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best).OrderBy(m => m.Mass).ToList();
+        var metrics = masses.SelectMany(m => m.Metrics.Keys).Distinct().Where(k => !k.EndsWith(MetricNames.OptimalSuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var rows = new JsonArray();
+        foreach (var m in masses)
+        {
+            var row = new JsonArray(Format.Value(m.Mass), m.Heldout ? "held-out" : "trained");
+            foreach (var k in metrics) row.Add(m.Metrics.TryGetValue(k, out var v) ? Format.Value(v) : Format.Missing);
+            rows.Add(row);
+        }
+        return new JsonObject { ["header"] = new JsonArray(["mass", "mass kind", .. metrics.Select(k => (JsonNode)k)]), ["rows"] = rows };
+    }
+
+    private string LogTail(string study, string trialId)
+    {
+        var path = Path.Combine(store.Workspace.Artifacts(study), trialId, "worker.log");
+        if (!File.Exists(path)) return "";
+        try
+        {
+            // The worker may be writing it: share the file, read the end.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Seek(Math.Max(0, stream.Length - 64 * 1024), SeekOrigin.Begin);
+            using var reader = new StreamReader(stream);
+            var lines = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', lines.TakeLast(LogTailLines));
+        }
+        catch (IOException e)
+        {
+            return $"(cannot read {path}: {e.Message})";
+        }
+    }
+
+    private static JsonArray Files(string directory)
+    {
+        if (!Directory.Exists(directory)) return [];
+        var files = Directory.GetFiles(directory, "*.y*ml").Order(StringComparer.Ordinal).ToList();
+        return new JsonArray(files.Select(f =>
+        {
+            var error = f + ".error.txt";
+            return (JsonNode)new JsonObject
+            {
+                ["file"] = Path.GetFileName(f),
+                ["error"] = File.Exists(error) ? File.ReadLines(error).FirstOrDefault() : null,
+            };
+        }).ToArray());
+    }
+
+    private static string Pretty(string json)
+    {
+        try
+        {
+            return JsonNode.Parse(json)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? json;
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+    }
+
+    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
