@@ -55,6 +55,9 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>The token a remote client must present; null on loopback.</summary>
     public string? Token { get; }
 
+    /// <summary>What Kestrel listens on (e.g. http://127.0.0.1:8050).</summary>
+    public IReadOnlyList<Uri> Addresses { get; private set; } = [];
+
     /// <summary>The address to open, with the token when one is needed.</summary>
     public Uri Url { get; private set; } = null!;
 
@@ -79,7 +82,8 @@ public sealed class DashboardServer : IAsyncDisposable
 
         var server = new DashboardServer(app, dashboardStore, token);
         await app.StartAsync(ct);
-        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        server.Addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+        var bound = server.Addresses[0];
         var host = options.Address.Equals(IPAddress.Any) || options.Address.Equals(IPAddress.IPv6Any) ? Environment.MachineName : bound.Host;
         server.Url = new UriBuilder(bound) { Host = host, Path = "/", Query = token is null ? "" : $"{AccessGuard.TokenQuery}={token}" }.Uri;
         return server;
