@@ -52,9 +52,13 @@ public sealed class DashboardStore(Workspace workspace) : IAsyncDisposable
     public Task<TrialResult> ResultAsync(StudyRow study, TrialRow trial, CancellationToken ct) =>
         UseAsync(s => s.LoadResultAsync(study.Id, trial, ct), new TrialResult { Outcome = TrialOutcome.Failed }, ct);
 
-    /// <summary>The study as Reports sees it (every trial with its result): what the report's charts are made from.</summary>
-    public Task<StudyRecord?> RecordAsync(StudyRow study, CancellationToken ct) =>
-        UseAsync<StudyRecord?>(async s => await StudyRecords.LoadAsync(s, study, ct), null, ct);
+    /// <summary>
+    /// The study as Reports sees it, every trial with its result: what the report's charts are made
+    /// from. <paramref name="trim"/> is applied trial by trial as results load, so a large study is
+    /// never held in full.
+    /// </summary>
+    public Task<StudyRecord?> RecordAsync(StudyRow study, Func<TrialResult, TrialResult> trim, CancellationToken ct) =>
+        UseAsync<StudyRecord?>(async s => await StudyRecords.LoadAsync(s, study, ct, trim), null, ct);
 
     public Task<int> CancelAsync(StudyRow study, CancellationToken ct) => UseAsync(s => StudyActions.CancelAsync(s, study, ct), 0, ct);
 

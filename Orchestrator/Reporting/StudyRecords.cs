@@ -13,7 +13,8 @@ namespace Studies.Orchestrator.Reporting;
 /// </summary>
 public static class StudyRecords
 {
-    public static async Task<StudyRecord> LoadAsync(StudyStore store, StudyRow study, CancellationToken ct)
+    /// <param name="trim">Applied to each trial's result as it is loaded, to keep only what a caller needs (the dashboard keeps what charts use).</param>
+    public static async Task<StudyRecord> LoadAsync(StudyStore store, StudyRow study, CancellationToken ct, Func<TrialResult, TrialResult>? trim = null)
     {
         var trials = new List<TrialRecord>();
         var provenance = new Dictionary<string, string>();
@@ -22,6 +23,7 @@ public static class StudyRecords
             TrialResult? result = row.State is TrialState.Completed or TrialState.Diverged || row.LastEpoch is > 0
                 ? await store.LoadResultAsync(study.Id, row, ct)
                 : null;
+            if (result is not null && trim is not null) result = trim(result);
             trials.Add(new TrialRecord
             {
                 TrialId = row.TrialId,

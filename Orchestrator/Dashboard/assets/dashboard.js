@@ -157,14 +157,19 @@
       table(['trial', 'state', 'attempts', 'reason'], v.failures.map(function (f) {
         return el('tr', {}, el('td', {}, f.id), el('td', {}, state(f.state)), el('td', { class: 'num' }, f.attempts), el('td', {}, el('pre', {}, f.error)));
       }))] : null);
-    if (v.chartsVersion !== chartsVersion) loadCharts(v.name, v.chartsVersion);
+    if (v.chartsVersion !== chartsVersion && v.chartsVersion !== wantedCharts) loadCharts(v.name, v.chartsVersion);
   }
 
-  var chartsVersion = null, chartsLoading = false;
+  // chartsVersion: completed trials the drawn charts include; wantedCharts: completed trials now.
+  var chartsVersion = null, wantedCharts = null, chartsLoading = false;
   function loadCharts(name, version) {
+    wantedCharts = version;
     if (chartsLoading) return;
     chartsLoading = true;
     fetch('/api/studies/' + encodeURIComponent(name) + '/charts').then(function (r) { return r.json(); }).then(function (c) {
+      // The server recomposes at most every few seconds: ask again later for what it did not include yet.
+      if (c.completed !== wantedCharts) setTimeout(function () { loadCharts(name, wantedCharts); }, 5000);
+      if (c.completed === chartsVersion) return;
       chartsVersion = c.completed;
       var box = section('report-charts');
       if (!c.charts.length) { box.replaceChildren(el('h2', {}, 'Report charts'), el('p', { class: 'muted' }, 'Drawn once a trial completed.')); return; }
