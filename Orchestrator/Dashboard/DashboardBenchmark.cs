@@ -23,22 +23,31 @@ public static partial class DashboardBenchmark
     public const int Rounds = 3;
     private static readonly TimeSpan PageTimeout = TimeSpan.FromMinutes(3);
 
-    public static async Task<int> RunAsync(TextWriter output)
+    /// <param name="keep">A folder to record the study in and keep (a second run reuses it); null: a temporary one.</param>
+    public static async Task<int> RunAsync(TextWriter output, string? keep = null)
     {
         if (!HeadlessChromium.IsInstalled())
         {
             output.WriteLine(HeadlessChromium.NotInstalled);
             return 1;
         }
-        var home = Directory.CreateTempSubdirectory("studies-dashboard-benchmark-").FullName;
+        var home = keep is null ? Directory.CreateTempSubdirectory("studies-dashboard-benchmark-").FullName : Path.GetFullPath(keep);
         Process? serve = null;
         try
         {
-            var clock = Stopwatch.StartNew();
-            var study = SyntheticStudies.Create(ReportBenchmark.Shape);
-            await RecordAsync(Path.Combine(home, "studies.db"), study);
-            output.WriteLine(Invariant($"recorded {study.Trials.Count} synthetic trials x {ReportBenchmark.Shape.Masses} masses x {ReportBenchmark.Shape.Epochs} epochs in {clock.Elapsed.TotalSeconds:0.0} s"));
-            study = null;
+            var database = Path.Combine(home, "studies.db");
+            if (File.Exists(database))
+            {
+                output.WriteLine($"using the study recorded in {database}");
+            }
+            else
+            {
+                var clock = Stopwatch.StartNew();
+                Directory.CreateDirectory(home);
+                var study = SyntheticStudies.Create(ReportBenchmark.Shape);
+                await RecordAsync(database, study);
+                output.WriteLine(Invariant($"recorded {study.Trials.Count} synthetic trials x {ReportBenchmark.Shape.Masses} masses x {ReportBenchmark.Shape.Epochs} epochs in {clock.Elapsed.TotalSeconds:0.0} s"));
+            }
 
             var self = WorkerCommandLine.Self();
             var start = new ProcessStartInfo(self.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -74,7 +83,7 @@ public static partial class DashboardBenchmark
                 await serve.WaitForExitAsync();
                 serve.Dispose();
             }
-            Directory.Delete(home, recursive: true);
+            if (keep is null) Directory.Delete(home, recursive: true);
         }
     }
 

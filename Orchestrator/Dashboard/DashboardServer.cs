@@ -190,7 +190,9 @@ public sealed class DashboardServer : IAsyncDisposable
 
     private static IResult Page(string title, string view, string? study, string? trial)
     {
+        // The style inline: one request less before the first paint.
         var html = Resource("page.html")
+            .Replace("{{STYLE}}", Resource("dashboard.css"), StringComparison.Ordinal)
             .Replace("{{TITLE}}", WebUtility.HtmlEncode(title), StringComparison.Ordinal)
             .Replace("{{VIEW}}", view, StringComparison.Ordinal)
             .Replace("{{STUDY}}", WebUtility.HtmlEncode(study ?? ""), StringComparison.Ordinal)

@@ -54,8 +54,21 @@
   }
 
   // ---- charts ---------------------------------------------------------------------------------
+  // The Vega bundles, in order (vega-lite needs vega, vega-embed both), requested after the first view is drawn.
+  var loadVega;
   var vegaReady = new Promise(function (resolve) {
-    if (document.readyState !== 'loading') resolve(); else document.addEventListener('DOMContentLoaded', function () { resolve(); });
+    loadVega = function () {
+      loadVega = function () {};
+      ['vega', 'vega-lite', 'vega-embed'].forEach(function (name) {
+        var script = el('script', { src: '/assets/' + name + '.min.js' });
+        script.async = false;
+        if (name === 'vega-embed') {
+          script.onload = function () { resolve(); };
+          script.onerror = function () { reportError('could not load ' + name); resolve(); };
+        }
+        document.head.appendChild(script);
+      });
+    };
   });
   var drawn = {};  // container id -> {json, view}
   function draw(id, spec) {
@@ -213,7 +226,7 @@
     if (placeholder && !updates) document.getElementById('main').replaceChildren();
     if (v.page === 'overview') renderOverview(v); else if (v.page === 'study') renderStudy(v); else renderTrial(v);
     body.setAttribute('data-updates', String(++updates));
-    if (updates === 1) requestAnimationFrame(function () { mark('first-view'); });
+    if (updates === 1) requestAnimationFrame(function () { mark('first-view'); setTimeout(loadVega, 0); });
   }
 
   // Bench mode (studies bench dashboard): the times that matter, logged for the benchmark to read from Chromium's log.

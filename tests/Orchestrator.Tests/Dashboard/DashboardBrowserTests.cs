@@ -121,6 +121,16 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         await page.WaitForFunctionAsync("() => document.querySelectorAll('.report-chart svg').length > 3 && document.querySelector('#report-charts h2').textContent.includes('12 completed')");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-study-done.png"), FullPage = true });
 
+        // One trial: its recorded curve, phases and per-mass metrics.
+        var trialPage = await context.NewPageAsync();
+        Watch(trialPage);
+        var trialLink = await page.Locator("#trials-table tbody tr[data-state='completed'] a").Nth(6).GetAttributeAsync("href");
+        await trialPage.GotoAsync(url.TrimEnd('/') + trialLink);
+        await trialPage.Locator("#trial-chart svg").WaitForAsync();
+        Assert.Equal(2, await CountAsync(trialPage, "#phases tbody tr"));
+        Assert.Equal(9, await CountAsync(trialPage, "#mass-table tbody tr"));
+        await trialPage.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-trial.png"), FullPage = true });
+
         var overview = await context.NewPageAsync();
         Watch(overview);
         await overview.GotoAsync(url);

@@ -98,7 +98,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
         {
             "/", $"/studies/{DashboardWorkspace.StudyName}", $"/studies/{DashboardWorkspace.StudyName}/trials/{trial}", "/api/overview",
             $"/api/studies/{DashboardWorkspace.StudyName}", $"/api/studies/{DashboardWorkspace.StudyName}/trials/{trial}",
-            $"/api/studies/{DashboardWorkspace.StudyName}/charts", "/assets/dashboard.js", "/assets/vega-embed.min.js",
+            $"/api/studies/{DashboardWorkspace.StudyName}/charts", "/assets/dashboard.js", "/assets/dashboard.css", "/assets/vega-embed.min.js",
         })
         {
             var response = await http.GetAsync(path);
