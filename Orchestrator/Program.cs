@@ -2,7 +2,9 @@ using System.CommandLine;
 using Spectre.Console;
 using Studies.Orchestrator.Cli;
 using Studies.Orchestrator.Workers;
-using Studies.Trials.Data;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Studies.Orchestrator.Hosting;
 using Studies.Trials.Training;
 
 // Redirected output (a pipe to grep, a CI log) has no terminal width: Spectre would wrap tables
@@ -11,6 +13,7 @@ if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
 
 var root = new RootCommand("studies: compare ways of training signal/background classifiers across mass hypotheses");
 root.Options.Add(CommonOptions.Home);
+root.Options.Add(CommonOptions.Store);
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(StoreCommands.Status());
 root.Subcommands.Add(StoreCommands.List());
@@ -23,5 +26,6 @@ root.Subcommands.Add(ServeCommands.Submit());
 root.Subcommands.Add(ServeCommands.Dashboard());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
-root.Subcommands.Add(WorkerCommand.Create(() => new TrialRunner(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator())));
+root.Subcommands.Add(WorkerCommand.Create(() =>
+    StudiesServices.ForCommand(StudiesServices.Configuration(), NullLoggerFactory.Instance).GetRequiredService<ITrialRunner>()));
 return await root.Parse(args).InvokeAsync();

@@ -46,7 +46,7 @@ public static class CsvExport
         foreach (var t in study.Trials)
         {
             w.Write(Field(t.TrialId)); w.Write(',');
-            w.Write(Field(t.State)); w.Write(',');
+            w.Write(Field(t.State.Name())); w.Write(',');
             w.Write(t.Attempts.ToString(CultureInfo.InvariantCulture)); w.Write(',');
             w.Write(Number(t.Seconds));
             foreach (var axis in axes)

@@ -29,8 +29,8 @@ public static class ReportBuilder
         var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         var html = Path.Combine(outDir, HtmlFile);
         var md = Path.Combine(outDir, MarkdownFile);
-        File.WriteAllText(html, HtmlReport.Render(document), utf8);
-        File.WriteAllText(md, MarkdownReport.Render(document), utf8);
+        WriteAtomically(html, HtmlReport.Render(document), utf8);
+        WriteAtomically(md, MarkdownReport.Render(document), utf8);
 
         var csv = new List<string>();
         if (writeCsv)
@@ -50,5 +50,16 @@ public static class ReportBuilder
         var invalid = Path.GetInvalidFileNameChars();
         var safe = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray());
         return safe is "" or "." or ".." ? "study" : safe;
+    }
+
+    /// <summary>
+    /// Written beside and renamed into place: a reader (a browser refresh, a second orchestrator publishing the same
+    /// study at the same moment) sees the old report or the new one, never half of one.
+    /// </summary>
+    private static void WriteAtomically(string path, string text, System.Text.Encoding encoding)
+    {
+        var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temp, text, encoding);
+        File.Move(temp, path, overwrite: true);
     }
 }

@@ -33,7 +33,7 @@ public static class SyntheticStudies
         var rng = new Random(shape.Seed);
         var masses = Enumerable.Range(0, shape.Masses).Select(i => 0.5 + 0.2 * i).ToArray();
         var trials = new List<TrialRecord>();
-        var problems = new[] { TrialStates.Failed, TrialStates.Diverged, TrialStates.Interrupted };
+        var problems = new[] { TrialState.Failed, TrialState.Diverged, TrialState.Interrupted };
         for (var m = 0; m < shape.Methods; m++)
         {
             var method = MethodNames[m % MethodNames.Length] + (m >= MethodNames.Length ? $"-{m}" : "");
@@ -59,9 +59,9 @@ public static class SyntheticStudies
                     var state = problems[(m + t) % problems.Length];
                     trials.Add(new TrialRecord
                     {
-                        TrialId = id, State = state, Attempts = state == TrialStates.Interrupted ? 1 : 2, Seconds = 3 + rng.NextDouble(),
+                        TrialId = id, State = state, Attempts = state == TrialState.Interrupted ? 1 : 2, Seconds = 3 + rng.NextDouble(),
                         Device = "cpu", Axes = axes,
-                        Error = state == TrialStates.Diverged ? "loss is NaN at epoch 7 of phase 2 (punzi)" : state == TrialStates.Failed ? "out of memory" : null,
+                        Error = state == TrialState.Diverged ? "loss is NaN at epoch 7 of phase 2 (punzi)" : state == TrialState.Failed ? "out of memory" : null,
                     });
                     continue;
                 }
@@ -69,7 +69,7 @@ public static class SyntheticStudies
                 var tuned = shape.IsSearch ? quality - 0.05 * Math.Abs(Math.Log10(lr) + 2) : quality;
                 trials.Add(new TrialRecord
                 {
-                    TrialId = id, State = TrialStates.Completed, Attempts = 1, Seconds = 10 + 5 * rng.NextDouble(),
+                    TrialId = id, State = TrialState.Completed, Attempts = 1, Seconds = 10 + 5 * rng.NextDouble(),
                     Device = m % 2 == 0 ? "cpu" : "cuda:0", Axes = axes,
                     Result = Result(rng, masses, shape, tuned),
                 });

@@ -1,10 +1,12 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Storage;
 
 namespace Studies.Orchestrator.Cli;
 
-/// <summary>Options shared by the commands that use the workspace.</summary>
+/// <summary>Options shared by the commands that use the workspace, and the services those commands are built from.</summary>
 internal static class CommonOptions
 {
     public static readonly Option<string?> Home = new("--home")
@@ -13,21 +15,37 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> Store = new("--store")
+    {
+        Description = "The store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: $STUDIES_STORE, the study's store: key, or the workspace's studies.db)",
+        Recursive = true,
+    };
+
     public static Workspace Workspace(ParseResult parse) => Hosting.Workspace.Resolve(parse.GetValue(Home));
 
-    /// <summary>Opens the workspace's store, or explains that there is nothing recorded yet.</summary>
-    public static async Task<StudyStore?> OpenExistingStoreAsync(ParseResult parse, CancellationToken ct)
+    /// <summary>The composition root of a foreground command, with the command line's --home and --store.</summary>
+    public static ServiceProvider Services(ParseResult parse, ILoggerFactory loggers, Action<IServiceCollection>? customise = null) =>
+        StudiesServices.ForCommand(StudiesServices.Configuration(parse.GetValue(Home), parse.GetValue(Store)), loggers, customise);
+
+    /// <summary>Opens the store a command reads or steers, or explains that nothing is recorded yet (null).</summary>
+    public static async Task<CommandStore?> OpenExistingStoreAsync(ParseResult parse, StoreAccess access, CancellationToken ct)
     {
-        var workspace = Workspace(parse);
-        if (!File.Exists(workspace.Database))
+        var services = Services(parse, Logging.CreateFactory());
+        try
         {
-            Console.Error.WriteLine($"no studies recorded in {workspace.Root} (no {Path.GetFileName(workspace.Database)}); run one with `studies run FILE`");
-            return null;
+            var store = await services.GetRequiredService<StudyStores>().OpenExistingAsync(access, Console.Error, ct);
+            if (store is not null) return new CommandStore(services, store);
         }
-        return await StudyStore.OpenAsync(workspace.Database, ct);
+        catch
+        {
+            await services.DisposeAsync();
+            throw;
+        }
+        await services.DisposeAsync();
+        return null;
     }
 
-    public static async Task<StudyRow?> FindStudyAsync(StudyStore store, string name, CancellationToken ct)
+    public static async Task<StudyRow?> FindStudyAsync(IStudyStorage store, string name, CancellationToken ct)
     {
         var study = await store.FindStudyAsync(name, ct);
         if (study is null)
@@ -36,5 +54,18 @@ internal static class CommonOptions
             Console.Error.WriteLine($"no study named '{name}'" + (known.Count > 0 ? $"; recorded: {string.Join(", ", known)}" : ""));
         }
         return study;
+    }
+}
+
+/// <summary>The store a command opened, with the services it came from; disposing closes both.</summary>
+internal sealed class CommandStore(ServiceProvider services, IStudyStorage store) : IAsyncDisposable
+{
+    public IStudyStorage Store { get; } = store;
+    public ServiceProvider Services { get; } = services;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        await Services.DisposeAsync();
     }
 }

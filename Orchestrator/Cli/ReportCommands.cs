@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Studies.Orchestrator.Actions;
+using Microsoft.Extensions.DependencyInjection;
+using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 using Studies.Reports;
@@ -16,15 +18,16 @@ internal static class ReportCommands
         var command = new Command("report", "Write report.html, report.md and the CSV exports for recorded studies") { studies, output };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var names = parse.GetValue(studies)!;
             foreach (var name in names)
             {
                 if (await CommonOptions.FindStudyAsync(store, name, ct) is null) return 1;
             }
             var workspace = CommonOptions.Workspace(parse);
-            var path = await StudyActions.ReportAsync(store, workspace, names, parse.GetValue(output)?.FullName, ct);
+            var path = await StudyActions.ReportAsync(opened.Services.GetRequiredService<IReportPublisher>(), store, workspace, names, parse.GetValue(output)?.FullName, ct);
             Console.WriteLine($"report: {path}");
             return 0;
         });
@@ -38,8 +41,9 @@ internal static class ReportCommands
         var command = new Command("export", "Export a study's records as CSV (trials.csv, epochs.csv, mass_metrics.csv; see docs/exports.md)") { study, output };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var row = await CommonOptions.FindStudyAsync(store, parse.GetValue(study)!, ct);
             if (row is null) return 1;
             var directory = parse.GetValue(output)!.FullName;

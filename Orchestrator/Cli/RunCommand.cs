@@ -1,5 +1,10 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Terminal;
+using Studies.Trials.Results;
 using Spectre.Console;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Storage;
@@ -36,12 +41,13 @@ internal static class RunCommand
                 }
                 using var signals = new StopSignals(Console.Error);
                 using var loggers = Logging.CreateFactory();
-                var workspace = CommonOptions.Workspace(parse);
-                var service = Services.StudyRunner(workspace, loggers, AnsiConsole.Console);
+                await using var services = CommonOptions.Services(parse, loggers,
+                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(AnsiConsole.Console)));
+                var service = services.GetRequiredService<IStudyRunner>();
                 var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
                         parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)),
                     signals.Stopping, signals.Kill);
-                Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key}")));
+                Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));
                 if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");
                 if (outcome.Stopped)
                 {
@@ -59,6 +65,16 @@ internal static class RunCommand
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
+            }
+            catch (ResourceException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            catch (OptionsValidationException e)
+            {
+                Console.Error.WriteLine($"error: invalid settings: {string.Join("; ", e.Failures)}");
+                return 2;
             }
         });
         return command;

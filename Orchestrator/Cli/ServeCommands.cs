@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Net;
-using Studies.Orchestrator.Dashboard;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Studies.Orchestrator.Dashboard;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Studies;
 
@@ -10,7 +11,7 @@ namespace Studies.Orchestrator.Cli;
 /// <summary><c>studies serve</c> and <c>studies submit</c>: a long-running service fed through a queue folder.</summary>
 internal static class ServeCommands
 {
-    private static readonly Option<int> Port = new("--port") { Description = $"Port of the dashboard (0: any free port)", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
+    private static readonly Option<int> Port = new("--port") { Description = "Port of the dashboard (0: any free port)", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
     private static readonly Option<string?> Bind = new("--bind")
     {
         Description = "Address the dashboard listens on (default 127.0.0.1, this machine only); another address lets other machines in, with a token printed at start",
@@ -18,27 +19,28 @@ internal static class ServeCommands
 
     public static Command Serve()
     {
-        var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the live dashboard in the browser (http://127.0.0.1:8050/)" };
+        var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the live dashboard in the browser (http://127.0.0.1:8050/; see docs/dashboard.md)" };
         var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops")
         {
             dashboard, Port, Bind,
         };
         command.SetAction(async (parse, ct) =>
         {
+            var options = parse.GetValue(dashboard) ? DashboardOptionsOf(parse, readOnly: false) : null;
+            if (parse.GetValue(dashboard) && options is null) return 2;
             var workspace = CommonOptions.Workspace(parse);
-            new StudyQueue(workspace.Queue).EnsureExists();
-            Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
-            if (!parse.GetValue(dashboard))
+            var queue = new StudyQueue(workspace.Queue);
+            using var serving = queue.TryLockServer();
+            if (serving is null)
             {
-                using var plain = Services.ServeHost(workspace, []);
-                await plain.RunAsync(ct);
-                return 0;
+                // Two servers on one queue would each take the other's running study back as abandoned.
+                Console.Error.WriteLine($"error: {workspace.Root} is already served by {queue.ServerLockHolder()}; stop that server first, or serve another --home");
+                return 1;
             }
-            if (DashboardOptionsOf(parse, readOnly: false) is not { } options) return 2;
-            var feed = new ProgressFeed();
-            await using var server = await StartDashboardAsync(workspace, feed, options, ct);
-            if (server is null) return 1;
-            using var host = Services.ServeHost(workspace, [], feed);
+            Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
+            using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store)));
+            await using var server = options is null ? null : await StartDashboardAsync(host.Services, options, ct);
+            if (options is not null && server is null) return 1;
             await host.RunAsync(ct);
             return 0;
         });
@@ -51,8 +53,8 @@ internal static class ServeCommands
         command.SetAction(async (parse, ct) =>
         {
             if (DashboardOptionsOf(parse, readOnly: true) is not { } options) return 2;
-            var workspace = CommonOptions.Workspace(parse);
-            await using var server = await StartDashboardAsync(workspace, null, options, ct);
+            await using var services = CommonOptions.Services(parse, Logging.CreateFactory());
+            await using var server = await StartDashboardAsync(services, options, ct);
             if (server is null) return 1;
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             return 0;
@@ -78,12 +80,13 @@ internal static class ServeCommands
         return new DashboardOptions(address, port, readOnly);
     }
 
-    /// <summary>Starts the dashboard and prints its address on standard output (with the token when bound beyond loopback); null when the port cannot be had.</summary>
-    private static async Task<DashboardServer?> StartDashboardAsync(Workspace workspace, ProgressFeed? feed, DashboardOptions options, CancellationToken ct)
+    /// <summary>Starts the dashboard on the command's stores and prints its address on standard output (with the token when bound beyond loopback); null when the port cannot be had.</summary>
+    private static async Task<DashboardServer?> StartDashboardAsync(IServiceProvider services, DashboardOptions options, CancellationToken ct)
     {
         try
         {
-            var server = await DashboardServer.StartAsync(workspace, feed, options, ct);
+            var server = await DashboardServer.StartAsync(services.GetRequiredService<StudyStores>(), services.GetRequiredService<IReportPublisher>(),
+                services.GetRequiredService<Workspace>(), options, ct);
             Console.WriteLine($"dashboard: {server.Url}");
             if (server.Token is not null)
                 Console.Error.WriteLine($"the dashboard is reachable from other machines on {options.Address}; it asks for the token in the address above");

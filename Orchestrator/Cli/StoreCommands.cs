@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Studies.Orchestrator.Actions;
 using System.Globalization;
 using Spectre.Console;
-using Studies.Orchestrator.Actions;
 using Studies.Orchestrator.Storage;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Cli;
 
@@ -16,13 +17,14 @@ internal static class StoreCommands
         var command = new Command("list", "List recorded studies with their trial counts by state");
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
-            var table = new Table().AddColumns(["study", .. TrialState.All, "updated"]);
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
+            var table = new Table().AddColumns(["study", .. TrialStates.All.Select(s => s.Name()), "updated"]);
             foreach (var study in await store.ListStudiesAsync(ct))
             {
                 var counts = await store.CountStatesAsync(study.Id, ct);
-                table.AddRow([Markup.Escape(study.Name), .. TrialState.All.Select(s => counts.Count(s).ToString(CultureInfo.InvariantCulture)),
+                table.AddRow([Markup.Escape(study.Name), .. TrialStates.All.Select(s => counts.Count(s).ToString(CultureInfo.InvariantCulture)),
                     DateTimeOffset.FromUnixTimeMilliseconds((long)(study.UpdatedAt * 1000)).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)]);
             }
             AnsiConsole.Write(table);
@@ -36,32 +38,36 @@ internal static class StoreCommands
         var command = new Command("status", "Progress of a study: trials by state, running trials with epoch and device, failures") { StudyName };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
             var trials = (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).ToList();
             var counts = await store.CountStatesAsync(study.Id, ct);
-            var finished = counts.Count(TrialState.Completed) + counts.Count(TrialState.Failed) + counts.Count(TrialState.Diverged);
-            var byState = string.Join("  ", TrialState.All.Where(s => counts.Count(s) > 0).Select(s => $"{s} {counts.Count(s)}"));
+            var finished = counts.Finished;
+            var byState = string.Join("  ", TrialStates.All.Where(s => counts.Count(s) > 0).Select(s => $"{s.Name()} {counts.Count(s)}"));
             AnsiConsole.MarkupLineInterpolated($"[bold]{study.Name}[/]: {finished}/{counts.Total} finished  {byState}");
             var running = trials.Where(t => t.State == TrialState.Running).ToList();
             if (running.Count > 0)
             {
-                var table = new Table().Title("running").AddColumns("trial", "device", "phase", "epoch", "attempt", "heartbeat", "axes");
+                var table = new Table().Title("running").AddColumns("trial", "device", "where", "phase", "epoch", "attempt", "heartbeat", "axes");
+                var now = StoreClock.Now();
                 foreach (var t in running)
                 {
-                    var beat = t.HeartbeatAt is { } h ? $"{StudyStore.Now() - h:F0} s ago" : "";
-                    table.AddRow(t.TrialId, t.Device ?? "", (t.Phase + 1)?.ToString(CultureInfo.InvariantCulture) ?? "", t.Epoch?.ToString(CultureInfo.InvariantCulture) ?? "",
-                        t.Attempts.ToString(CultureInfo.InvariantCulture), beat, Markup.Escape(Axes(t)));
+                    var beat = t.HeartbeatAt is { } h ? $"{now - h:F0} s ago" : "";
+                    // A lease that ran out means the owner died (or froze); the next run reclaims the trial.
+                    if (t.LeaseExpired(now)) beat += " [yellow](lease expired: resumes at the next run)[/]";
+                    table.AddRow(t.TrialId, t.Device ?? "", Markup.Escape(Where(t.Placement)), (t.Phase + 1)?.ToString(CultureInfo.InvariantCulture) ?? "",
+                        t.Epoch?.ToString(CultureInfo.InvariantCulture) ?? "", t.Attempts.ToString(CultureInfo.InvariantCulture), beat, Markup.Escape(Axes(t)));
                 }
                 AnsiConsole.Write(table);
             }
-            var bad = trials.Where(t => t.State is TrialState.Failed or TrialState.Diverged or TrialState.Interrupted).ToList();
+            var bad = trials.Where(t => t.State.IsProblem()).ToList();
             if (bad.Count > 0)
             {
                 var table = new Table().Title("not completed").AddColumns("trial", "state", "attempts", "reason", "axes");
-                foreach (var t in bad) table.AddRow(t.TrialId, t.State, t.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(FirstLine(t.Error)), Markup.Escape(Axes(t)));
+                foreach (var t in bad) table.AddRow(t.TrialId, t.State.Name(), t.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(FirstLine(t.Error)), Markup.Escape(Axes(t)));
                 AnsiConsole.Write(table);
             }
             var outside = (await store.ListTrialsAsync(study.Id, ct)).Count(t => !t.InDefinition);
@@ -76,12 +82,13 @@ internal static class StoreCommands
         var command = new Command("cancel", "Cancel the queued and interrupted trials of a study (running ones finish; records are kept)") { StudyName };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadWrite, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var cancelled = await StudyActions.CancelAsync(store, study, ct);
-            Console.WriteLine($"{study.Name}: cancelled {cancelled} trial(s); `studies run` the file again to resume them");
+            var n = await StudyActions.CancelAsync(store, study, ct);
+            Console.WriteLine($"{study.Name}: cancelled {n} trial(s); `studies run` the file again to resume them");
             return 0;
         });
         return command;
@@ -89,12 +96,13 @@ internal static class StoreCommands
 
     public static Command Retry()
     {
-        var failed = new Option<bool>("--failed") { Description = "Also queue failed trials again (their attempts start over)" };
+        var failed = new Option<bool>("--failed") { Description = "Also queue failed trials again (attempts keep counting; their retry budget starts over)" };
         var command = new Command("retry", "Queue interrupted (and with --failed, failed) trials of a study again; `studies run` the file to run them") { StudyName, failed };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await CommonOptions.OpenExistingStoreAsync(parse, ct);
-            if (store is null) return 1;
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadWrite, ct);
+            if (opened is null) return 1;
+            var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
             var n = await StudyActions.RetryAsync(store, study, parse.GetValue(failed), ct);
@@ -103,6 +111,10 @@ internal static class StoreCommands
         });
         return command;
     }
+
+    /// <summary>Host and, on a cluster, job and node of the current attempt.</summary>
+    private static string Where(IReadOnlyDictionary<string, string>? placement) =>
+        placement is null ? "" : string.Join(" ", new[] { "host", "job", "node", "slurm_state" }.Where(placement.ContainsKey).Select(k => placement[k]));
 
     private static string Axes(TrialRow t) => string.Join(", ", t.Axes.Select(a => $"{a.Key}={a.Value}"));
 

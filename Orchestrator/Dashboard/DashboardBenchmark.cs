@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Workers;
 using Studies.Reports;
 using Studies.Reports.Browser;
 using Studies.Reports.Input;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Dashboard;
 
@@ -45,7 +46,8 @@ public static partial class DashboardBenchmark
                 var clock = Stopwatch.StartNew();
                 Directory.CreateDirectory(home);
                 var study = SyntheticStudies.Create(ReportBenchmark.Shape);
-                await RecordAsync(database, study);
+                await using (var store = await SqliteStudyStorage.OpenAsync(database, StoreAccess.ReadWrite, CancellationToken.None))
+                    await RecordAsync(store, study);
                 output.WriteLine(Invariant($"recorded {study.Trials.Count} synthetic trials x {ReportBenchmark.Shape.Masses} masses x {ReportBenchmark.Shape.Epochs} epochs in {clock.Elapsed.TotalSeconds:0.0} s"));
             }
 
@@ -87,24 +89,26 @@ public static partial class DashboardBenchmark
         }
     }
 
-    /// <summary>Writes the synthetic study through the store's own write path, as a run would have.</summary>
-    private static async Task RecordAsync(string database, StudyRecord study)
+    /// <summary>
+    /// Records a synthetic study through the store's own write path, as a run would have: each trial
+    /// claimed in turn and its result or failure recorded by its owner. <paramref name="queued"/>
+    /// trials are planned after them and left queued.
+    /// </summary>
+    public static async Task RecordAsync(IStudyStorage store, StudyRecord study, IReadOnlyList<PlannedTrialRow>? queued = null)
     {
-        await using var store = await StudyStore.OpenAsync(database);
-        var settings = new JsonObject
-        {
-            ["report"] = new JsonObject { ["compare"] = new JsonArray(study.CompareAxes.Select(a => (JsonNode)a).ToArray()), ["headline"] = study.Headline },
-            ["description"] = study.Description,
-            ["is_search"] = study.IsSearch,
-        };
-        var row = await store.SyncStudyAsync(study.Name, null, study.DefinitionText, "synthetic", "synthetic", settings.ToJsonString(),
-            study.Trials.Select(t => new PlannedTrialRow(t.TrialId, "{}", t.Axes)).ToList(), force: false);
+        const string owner = "synthetic";
+        var settings = new StudySettings { Description = study.Description, Compare = study.CompareAxes, Headline = study.Headline, IsSearch = study.IsSearch };
+        var row = await store.SyncStudyAsync(new StudyDefinition(study.Name, null, study.DefinitionText, "synthetic", "synthetic", settings),
+            [.. study.Trials.Select(t => new PlannedTrialRow(t.TrialId, "{}", t.Axes)), .. queued ?? []], force: false);
         foreach (var t in study.Trials)
         {
+            var claimed = await store.ClaimNextAsync(row.Id, new TrialClaim(owner, t.Device is { Length: > 0 } d ? d : "cpu", TimeSpan.FromHours(1)))
+                ?? throw new InvalidOperationException($"trial {t.TrialId} could not be claimed");
+            if (claimed.TrialId != t.TrialId) throw new InvalidOperationException($"claimed {claimed.TrialId}, expected {t.TrialId}");
             if (t.Result is { } result)
-                await store.RecordResultAsync(row.Id, t.TrialId, t.State, result, t.Seconds, "{}");
+                await store.RecordResultAsync(row.Id, t.TrialId, owner, t.State, result, t.Seconds, "{}");
             else
-                await store.RecordFailureAsync(row.Id, t.TrialId, t.State, t.Error ?? t.State, t.State, retryable: false, 0, 0);
+                await store.RecordFailureAsync(row.Id, t.TrialId, owner, new TrialFailure(t.State, t.Error ?? t.State.Name(), t.State.Name()));
         }
     }
 

@@ -29,8 +29,8 @@ public sealed record DashboardOptions(IPAddress Address, int Port, bool ReadOnly
 /// <summary>
 /// The dashboard's web server (Kestrel): pages and their assets from this binary, JSON views,
 /// server-sent events that push a page's view whenever it changes, and the study actions.
-/// Runs beside <c>studies serve</c> in the same process (live curves from its <see cref="ProgressFeed"/>),
-/// or alone as <c>studies dashboard</c> over a workspace another process runs.
+/// Runs beside <c>studies serve</c> in the same process, or alone as <c>studies dashboard</c> (read-only)
+/// over a workspace another process runs; either way it sees the store the commands use.
 /// </summary>
 public sealed class DashboardServer : IAsyncDisposable
 {
@@ -61,7 +61,10 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>The address to open, with the token when one is needed.</summary>
     public Uri Url { get; private set; } = null!;
 
-    public static async Task<DashboardServer> StartAsync(Workspace workspace, ProgressFeed? feed, DashboardOptions options, CancellationToken ct = default)
+    /// <param name="stores">The composition root's stores (<c>--home</c>, <c>--store</c>), as every command opens them.</param>
+    /// <param name="reports">What <c>studies report</c> writes reports with.</param>
+    public static async Task<DashboardServer> StartAsync(StudyStores stores, IReportPublisher reports, Workspace workspace, DashboardOptions options,
+        CancellationToken ct = default)
     {
         var token = options.Remote ? AccessGuard.NewToken() : null;
         var builder = WebApplication.CreateSlimBuilder();
@@ -74,8 +77,8 @@ public sealed class DashboardServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
         var app = builder.Build();
 
-        var dashboardStore = new DashboardStore(workspace);
-        var views = new DashboardViews(dashboardStore, feed, options.ReadOnly);
+        var dashboardStore = new DashboardStore(stores, reports, workspace);
+        var views = new DashboardViews(dashboardStore, options.ReadOnly);
         var guard = new AccessGuard(options.Remote, token);
         app.Use(guard.InvokeAsync);
         Map(app, views, dashboardStore, app.Lifetime.ApplicationStopping);

@@ -17,10 +17,11 @@ namespace Studies.Orchestrator.Dashboard;
 /// What each dashboard page shows, as JSON the page's script renders: the queue and studies, one
 /// study (trials, failures, live curves), one trial (spec, phases, per-mass metrics, log tail).
 /// Charts are Reports' own Vega-Lite specs: the live curves are <see cref="Charts.TrainingCurve"/>
-/// over the running trials' epochs, and a study's report charts are those of
+/// over the epochs running trials recorded so far (the orchestrator writes them with each
+/// heartbeat), and a study's report charts are those of
 /// <see cref="ReportComposer"/>, exactly as report.html draws them.
 /// </summary>
-public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, bool readOnly)
+public sealed class DashboardViews(DashboardStore store, bool readOnly)
 {
     /// <summary>Report charts are recomposed at most this often while trials keep completing.</summary>
     public static readonly TimeSpan ChartRefresh = TimeSpan.FromSeconds(10);
@@ -46,7 +47,7 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
             studies.Add(new JsonObject
             {
                 ["name"] = study.Name,
-                ["description"] = StudyRecords.Describe(study).Description,
+                ["description"] = study.Settings.Description,
                 ["cancelled"] = study.Cancelled,
                 ["updated"] = study.UpdatedAt,
                 ["counts"] = Counts(trials),
@@ -59,8 +60,8 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
         {
             ["page"] = "overview",
             ["workspace"] = store.Workspace.Root,
-            ["live"] = feed is not null,
-            ["states"] = new JsonArray(TrialState.All.Select(s => (JsonNode)s).ToArray()),
+            ["readOnly"] = readOnly,
+            ["states"] = States(),
             ["studies"] = studies,
             ["queue"] = new JsonObject
             {
@@ -80,29 +81,27 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
         await FillScoresAsync(study, trials, TimeSpan.FromMilliseconds(200), ct);
         var rows = new JsonArray();
         var failures = new JsonArray();
+        var liveCurves = new List<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)>();
         foreach (var t in trials)
         {
-            var live = t.State == TrialState.Running ? feed?.Find(t.TrialId) : null;
+            var epochs = t.State == TrialState.Running ? await store.EpochsAsync(study, t, ct) : [];
+            if (epochs.Count > 0) liveCurves.Add((t, epochs));
             rows.Add(new JsonObject
             {
                 ["id"] = t.TrialId,
-                ["state"] = t.State,
+                ["state"] = t.State.Name(),
                 ["attempts"] = t.Attempts,
                 ["device"] = t.Device,
                 // The heartbeat's phase and epoch describe a running trial; a finished one shows its last epoch.
                 ["phase"] = t.State == TrialState.Running && t.Phase is { } p ? p + 1 : null,
-                ["epoch"] = t.State == TrialState.Running ? live?.Epochs.LastOrDefault()?.Epoch ?? t.Epoch : t.LastEpoch,
-                ["epochs"] = live?.TotalEpochs is > 0 ? live.TotalEpochs : null,
+                ["epoch"] = t.State == TrialState.Running ? epochs.LastOrDefault()?.Epoch ?? t.Epoch : t.LastEpoch,
                 ["headline"] = Score(study, t) is { } s && double.IsFinite(s) ? Format.Value(s) : null,
                 ["seconds"] = t.Seconds,
                 ["axes"] = string.Join(", ", t.Axes.Select(a => $"{a.Key}={a.Value}")),
             });
-            if (TrialStates.IsProblem(t.State))
-                failures.Add(new JsonObject { ["id"] = t.TrialId, ["state"] = t.State, ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded" });
+            if (t.State.IsProblem())
+                failures.Add(new JsonObject { ["id"] = t.TrialId, ["state"] = t.State.Name(), ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded" });
         }
-        var running = trials.Where(t => t.State == TrialState.Running).ToList();
-        var liveCurves = running.Select(t => feed?.Find(t.TrialId) is { } l ? (Trial: t, Epochs: l.Epochs) : default)
-            .Where(x => x.Trial is not null && x.Epochs.Count > 0).ToList();
         return new JsonObject
         {
             ["page"] = "study",
@@ -111,14 +110,13 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
             ["cancelled"] = study.Cancelled,
             ["readOnly"] = readOnly,
             ["headline"] = record.Headline,
-            ["states"] = new JsonArray(TrialState.All.Select(s => (JsonNode)s).ToArray()),
+            ["states"] = States(),
             ["counts"] = Counts(trials),
             ["total"] = trials.Count,
             ["eta"] = EtaSeconds(trials),
             ["trials"] = rows,
             ["failures"] = failures,
             ["live"] = liveCurves.Count == 0 ? null : LiveChart(record, liveCurves, $"{LiveMetric} per epoch of the running trials (live)"),
-            ["liveNote"] = LiveNote(running.Count, liveCurves.Count),
             ["chartsVersion"] = trials.Count(t => t.State == TrialState.Completed),
         };
     }
@@ -130,19 +128,18 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
         var trial = (await store.TrialsAsync(study, ct)).FirstOrDefault(t => t.TrialId == trialId);
         if (trial is null) return null;
         var record = StudyRecords.Describe(study);
-        var live = trial.State == TrialState.Running ? feed?.Find(trial.TrialId) : null;
         var result = trial.State is TrialState.Completed or TrialState.Diverged || trial.LastEpoch is > 0 ? await store.ResultAsync(study, trial, ct) : null;
-        var epochs = live?.Epochs ?? result?.Epochs.Select(e => new LiveEpoch(e.Phase, e.Epoch, e.Metrics)).ToList() ?? [];
+        var epochs = await store.EpochsAsync(study, trial, ct);
         return new JsonObject
         {
             ["page"] = "trial",
             ["study"] = study.Name,
             ["id"] = trial.TrialId,
-            ["state"] = trial.State,
+            ["state"] = trial.State.Name(),
             ["attempts"] = trial.Attempts,
             ["device"] = trial.Device,
             ["phase"] = trial.State == TrialState.Running && trial.Phase is { } p ? p + 1 : null,
-            ["epoch"] = trial.State == TrialState.Running ? live?.Epochs.LastOrDefault()?.Epoch ?? trial.Epoch : trial.LastEpoch,
+            ["epoch"] = trial.State == TrialState.Running ? epochs.LastOrDefault()?.Epoch ?? trial.Epoch : trial.LastEpoch,
             ["seconds"] = trial.Seconds,
             ["error"] = trial.Error,
             ["axes"] = string.Join(", ", trial.Axes.Select(a => $"{a.Key}={a.Value}")),
@@ -153,7 +150,7 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
             }).ToArray()),
             ["masses"] = result is null ? null : MassTable(result),
             ["curve"] = epochs.Count == 0 ? null : LiveChart(record, [(trial, epochs)],
-                live is null ? $"{LiveMetric} per epoch (recorded)" : $"{LiveMetric} per epoch (live)"),
+                trial.State == TrialState.Running ? $"{LiveMetric} per epoch (live)" : $"{LiveMetric} per epoch (recorded)"),
             ["log"] = LogTail(study.Name, trial.TrialId),
         };
     }
@@ -255,17 +252,14 @@ public sealed class DashboardViews(DashboardStore store, ProgressFeed? feed, boo
     private static JsonObject Counts(IReadOnlyList<TrialRow> trials)
     {
         var counts = new JsonObject();
-        foreach (var state in TrialState.All) counts[state] = trials.Count(t => t.State == state);
+        foreach (var state in TrialStates.All) counts[state.Name()] = trials.Count(t => t.State == state);
         return counts;
     }
 
-    private string? LiveNote(int running, int drawn) =>
-        running == 0 ? null
-        : feed is null ? "Per-epoch curves of running trials are drawn by the process that runs them (studies serve --dashboard); this view shows the epoch each trial reported last."
-        : drawn < running ? "Trials run by another process show their epoch only." : null;
+    private static JsonArray States() => new(TrialStates.All.Select(s => (JsonNode)s.Name()).ToArray());
 
     /// <summary>The running (or one recorded) trial's curves as Reports draws training curves: one line per trial, phase starts as dashed rules.</summary>
-    private static JsonObject LiveChart(StudyRecord study, IReadOnlyList<(TrialRow Trial, IReadOnlyList<LiveEpoch> Epochs)> trials, string title)
+    private static JsonObject LiveChart(StudyRecord study, IReadOnlyList<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)> trials, string title)
     {
         var curves = new List<TrainingCurve>();
         var boundaries = new List<PhaseBoundary>();

@@ -13,4 +13,4 @@ public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bo
     string? BaseDirectory = null);
 
 /// <summary>How a study run ended: the report it wrote and whether it was stopped before the end.</summary>
-public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<string, int> States);
+public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<global::Studies.Trials.Results.TrialState, int> States);

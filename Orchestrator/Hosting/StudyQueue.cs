@@ -14,6 +14,41 @@ public sealed class StudyQueue(string directory)
     /// <summary>Where each queued file came from: relative data paths resolve against that folder, not the queue.</summary>
     public string Origins => Path.Combine(Directory, "origins");
 
+    /// <summary>
+    /// The right to serve this queue: one server per workspace, or two would take each other's running studies back as
+    /// "abandoned". Held (an exclusive lock on a file, released by the kernel if the process dies) until disposed;
+    /// null when another live server holds it.
+    /// </summary>
+    public IDisposable? TryLockServer()
+    {
+        EnsureExists();
+        var path = Path.Combine(Directory, ".serve.lock");
+        try
+        {
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            // Beside the lock, not in it: the locked file cannot be read by the server that is refused.
+            File.WriteAllText(Path.Combine(Directory, ".serve.owner"), $"{Environment.MachineName} pid {Environment.ProcessId}");
+            return stream;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Who holds the server lock, as it wrote itself down.</summary>
+    public string ServerLockHolder()
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(Directory, ".serve.owner")).Trim();
+        }
+        catch (IOException)
+        {
+            return "another process";
+        }
+    }
+
     public void EnsureExists()
     {
         foreach (var d in new[] { Directory, Running, Done, Failed, Origins }) System.IO.Directory.CreateDirectory(d);

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Scheduling;
 
 namespace Studies.Orchestrator.Hosting;
 
@@ -8,10 +10,11 @@ namespace Studies.Orchestrator.Hosting;
 /// time and runs them. When the host stops (SIGTERM, Ctrl+C) the running study is asked to
 /// checkpoint its trials and goes back to the head of the queue, to resume on the next start.
 /// </summary>
-public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, ILogger<StudyQueueService> logger) : BackgroundService
+public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOptions<SchedulingOptions> scheduling, ILogger<StudyQueueService> logger)
+    : BackgroundService
 {
     /// <summary>How often the folder is looked at when idle.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(scheduling.Value.QueuePollSeconds);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -14,7 +14,7 @@ namespace Studies.Orchestrator.Reporting;
 public static class StudyRecords
 {
     /// <param name="trim">Applied to each trial's result as it is loaded, to keep only what a caller needs (the dashboard keeps what charts use).</param>
-    public static async Task<StudyRecord> LoadAsync(StudyStore store, StudyRow study, CancellationToken ct, Func<TrialResult, TrialResult>? trim = null)
+    public static async Task<StudyRecord> LoadAsync(IStudyStorage store, StudyRow study, CancellationToken ct, Func<TrialResult, TrialResult>? trim = null)
     {
         var trials = new List<TrialRecord>();
         var provenance = new Dictionary<string, string>();
@@ -41,20 +41,15 @@ public static class StudyRecords
     }
 
     /// <summary>The study's definition and settings (compared axes, headline metric) without its trials.</summary>
-    public static StudyRecord Describe(StudyRow study)
+    public static StudyRecord Describe(StudyRow study) => new()
     {
-        var settings = JsonNode.Parse(string.IsNullOrEmpty(study.Settings) ? "{}" : study.Settings) as JsonObject ?? new JsonObject();
-        var report = settings["report"] as JsonObject;
-        return new StudyRecord
-        {
-            Name = study.Name,
-            Description = settings["description"]?.GetValue<string>() ?? "",
-            DefinitionText = study.Definition,
-            CompareAxes = report?["compare"] is JsonArray compare ? compare.Select(c => c!.GetValue<string>()).ToList() : [],
-            Headline = report?["headline"]?.GetValue<string>() ?? MetricNames.SigmaMinBestCut,
-            IsSearch = settings["is_search"]?.GetValue<bool>() ?? false,
-        };
-    }
+        Name = study.Name,
+        Description = study.Settings.Description,
+        DefinitionText = study.Definition,
+        CompareAxes = study.Settings.Compare,
+        Headline = study.Settings.Headline ?? MetricNames.SigmaMinBestCut,
+        IsSearch = study.Settings.IsSearch,
+    };
 
     /// <summary>The provenance object of a trial (orchestrator and worker parts) as flat "key: value" pairs.</summary>
     private static Dictionary<string, string> Flatten(string json)

@@ -36,9 +36,9 @@ public static class DeviceInventory
         {
             if (d == "cpu") continue;
             if (!d.StartsWith("cuda:", StringComparison.Ordinal) || !int.TryParse(d.AsSpan(5), out var ordinal) || ordinal < 0)
-                throw new ArgumentException($"device '{d}' is not cpu, auto or cuda:N");
+                throw new ResourceException($"device '{d}' is not cpu, auto or cuda:N");
             if (ordinal >= cudaDeviceCount)
-                throw new ArgumentException($"device '{d}' is not available: libtorch sees {cudaDeviceCount} CUDA device(s)");
+                throw new ResourceException($"device '{d}' is not available: libtorch sees {cudaDeviceCount} CUDA device(s)");
         }
 
         var perDevice = devices.ToDictionary(d => d, d => request.TrialsPerDevice > 0 ? request.TrialsPerDevice

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -7,129 +8,223 @@ using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Scheduling;
 
-/// <summary>Settings of one run of a study.</summary>
-public sealed record ExecutionOptions
-{
-    public required IReadOnlyList<DeviceSlot> Slots { get; init; }
-    /// <summary>Per-trial folders for checkpoints and worker logs.</summary>
-    public required string ArtifactsDirectory { get; init; }
-    public TimeSpan? TrialTimeout { get; init; }
-    /// <summary>Retries of infrastructure failures (crash, kill, timeout); deterministic errors are never retried.</summary>
-    public int MaxRetries { get; init; } = 2;
-    public double BackoffSeconds { get; init; } = 2;
-    /// <summary>Stop starting trials after this many failures with the same error (0: never).</summary>
-    public int FailFastAfter { get; init; }
-    public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
-}
-
-/// <summary>What the console (or a log) is told while a study runs.</summary>
-public interface IExecutionObserver
-{
-    void TrialStarted(TrialRow trial, DeviceSlot slot) { }
-    void TrialProgress(TrialProgress progress) { }
-    void TrialEnded(string trialId, string state, string? error) { }
-}
-
 /// <summary>
-/// Runs the queued trials of one study on a set of device slots until none is left, recording
-/// every outcome. A failing trial never stops the study (unless fail-fast is asked for); a
-/// crashed worker's trial is retried with back-off; Ctrl+C stops starting trials, asks running
-/// ones to checkpoint and records them interrupted, to be resumed by the next run.
+/// Runs the queued trials of one study on a set of slots until none is left, claiming each from the store under a lease
+/// that a heartbeat loop renews, and recording every outcome. Several executions (other processes, other hosts) may
+/// work on one study at once: each trial is claimed by exactly one. A failing trial never stops the study (unless
+/// fail-fast is asked for); a crashed worker's trial is retried with back-off; Ctrl+C stops starting trials, asks running
+/// ones to checkpoint and records them interrupted, to be resumed by the next run. An execution ends when no trial is
+/// queued and none is running anywhere, so that trials another owner leaves behind (its lease expired) are picked up.
 /// </summary>
-public sealed class StudyExecution(StudyStore store, ITrialLauncher launcher, ILogger logger)
+public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher, SchedulingOptions scheduling, ILogger logger)
 {
-    /// <summary>Identifies this process as the owner of the trials it runs: host, pid and start time.</summary>
-    public static string OwnerId { get; } =
-        $"{Environment.MachineName}:{Environment.ProcessId}:{Process.GetCurrentProcess().StartTime.ToUniversalTime().Ticks}";
+    /// <summary>This process as the owner of the leases it takes.</summary>
+    public string Owner { get; init; } = OwnerIdentity.Current;
 
-    /// <summary>Whether an owner recorded by some process is still alive (same host only; other hosts are trusted).</summary>
-    public static bool IsOwnerAlive(string owner)
+    /// <summary>Where this execution runs, recorded with each attempt (a cluster executor adds its job id and node).</summary>
+    public IReadOnlyDictionary<string, string> Placement { get; init; } = new Dictionary<string, string>
     {
-        var parts = owner.Split(':');
-        if (parts.Length != 3 || parts[0] != Environment.MachineName) return true;
-        if (owner == OwnerId) return true;
-        try
+        ["host"] = Environment.MachineName,
+        ["pid"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>A trial this execution holds: its progress for the next beat, and the way to stop it if the lease is lost.</summary>
+    private sealed class Lease(TrialRow trial, CancellationToken kill) : IDisposable
+    {
+        private readonly CancellationTokenSource lost = CancellationTokenSource.CreateLinkedTokenSource(kill);
+        private readonly Lock gate = new();
+        private bool ended;
+
+        public TrialRow Trial { get; } = trial;
+        public readonly ConcurrentQueue<EpochRecord> PendingEpochs = new();
+        public volatile TrialProgress? Latest;
+        public CancellationToken LostToken => lost.Token;
+
+        /// <summary>The trial's run is over (being recorded): a beat that finds it no longer running is no news.</summary>
+        public bool Ended { get { lock (gate) return ended; } }
+
+        public void End() { lock (gate) ended = true; }
+
+        /// <summary>Stops the trial's worker; false when it had already ended or was stopped.</summary>
+        public bool Stop()
         {
-            using var p = Process.GetProcessById(int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
-            return p.StartTime.ToUniversalTime().Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) == parts[2];
+            lock (gate)
+            {
+                if (ended || lost.IsCancellationRequested) return false;
+                lost.Cancel();
+                return true;
+            }
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+
+        public void Dispose()
         {
-            return false;
+            lock (gate)
+            {
+                ended = true;
+                lost.Dispose();
+            }
         }
     }
 
-    public async Task<StateCounts> RunAsync(StudyRow study, ExecutionOptions options, IExecutionObserver observer,
+    private readonly ConcurrentDictionary<string, Lease> leases = new();
+
+    public async Task<StateCounts> RunAsync(StudyRow study, IReadOnlyList<DeviceSlot> slots, ExecutionOptions options, IExecutionObserver observer,
         CancellationToken stopping, CancellationToken kill)
     {
-        var reconciled = await store.ReconcileAsync(study.Id, IsOwnerAlive, CancellationToken.None);
-        if (reconciled > 0) logger.LogWarning("{Count} trial(s) of {Study} were left running by a process that ended; they resume", reconciled, study.Name);
-        await store.RequeueAsync(study.Id, failedToo: false, CancellationToken.None);
+        await RecoverAsync(study, CancellationToken.None);
 
-        var running = 0;
         var failures = new Dictionary<string, int>();
         using var failFast = new CancellationTokenSource();
         using var noMoreStarts = CancellationTokenSource.CreateLinkedTokenSource(stopping, failFast.Token);
+        using var done = new CancellationTokenSource();
+        var heartbeat = Task.Run(() => HeartbeatLoopAsync(study, done.Token), CancellationToken.None);
 
         async Task SlotLoop(DeviceSlot slot)
         {
             while (!noMoreStarts.IsCancellationRequested)
             {
-                var trial = await store.ClaimNextAsync(study.Id, OwnerId, slot.Device, CancellationToken.None);
+                var trial = await store.ClaimNextAsync(study.Id, new TrialClaim(Owner, slot.Device, scheduling.Lease, Placement), CancellationToken.None);
                 if (trial is null)
                 {
-                    // Nothing claimable now: wait while back-offs run out or other slots may re-queue a crash.
-                    var next = await store.NextQueuedTimeAsync(study.Id, CancellationToken.None);
-                    if (next is null && Volatile.Read(ref running) == 0) return;
-                    var wait = next is { } n ? Math.Clamp(n - StudyStore.Now(), 0.05, 1.0) : 0.25;
-                    try { await Task.Delay(TimeSpan.FromSeconds(wait), noMoreStarts.Token); } catch (OperationCanceledException) { return; }
+                    if (!await WaitForWorkAsync(study, noMoreStarts.Token)) return;
                     continue;
                 }
-                Interlocked.Increment(ref running);
+                var lease = new Lease(trial, kill);
+                leases[trial.TrialId] = lease;
                 try
                 {
-                    await RunOneAsync(study, trial, slot, options, observer, failures, failFast, stopping, kill);
+                    await RunOneAsync(study, lease, slot, options, observer, failures, failFast, stopping);
                 }
                 finally
                 {
-                    Interlocked.Decrement(ref running);
+                    leases.TryRemove(trial.TrialId, out _);
+                    lease.Dispose();
                 }
             }
         }
 
-        await Task.WhenAll(options.Slots.Select(s => Task.Run(() => SlotLoop(s), CancellationToken.None)));
+        try
+        {
+            await Task.WhenAll(slots.Select(s => Task.Run(() => SlotLoop(s), CancellationToken.None)));
+        }
+        finally
+        {
+            await done.CancelAsync();
+            await heartbeat;
+            await launcher.ReleaseWorkersAsync();
+        }
         return await store.CountStatesAsync(study.Id, CancellationToken.None);
     }
 
-    private async Task RunOneAsync(StudyRow study, TrialRow trial, DeviceSlot slot, ExecutionOptions options, IExecutionObserver observer,
-        Dictionary<string, int> failures, CancellationTokenSource failFast, CancellationToken stopping, CancellationToken kill)
+    /// <summary>Trials whose owner died (lease expired) become interrupted, and interrupted trials are queued to resume.</summary>
+    private async Task RecoverAsync(StudyRow study, CancellationToken ct)
     {
+        var reclaimed = await store.ReclaimExpiredAsync(study.Id, ct);
+        if (reclaimed > 0) logger.LogWarning("{Count} trial(s) of {Study} were left running by an owner that stopped renewing its lease; they resume", reclaimed, study.Name);
+        await store.RequeueAsync(study.Id, failedToo: false, ct);
+    }
+
+    /// <summary>
+    /// Nothing is claimable now. Waits while back-offs run out or other owners' trials run (they may crash and come back);
+    /// false when there is nothing left to wait for: no queued trial and none running, here or anywhere.
+    /// </summary>
+    private async Task<bool> WaitForWorkAsync(StudyRow study, CancellationToken noMoreStarts)
+    {
+        var next = await store.NextQueuedTimeAsync(study.Id, CancellationToken.None);
+        // While this execution still runs trials, one of them may crash and be queued for a retry: keep waiting.
+        if (next is null && leases.IsEmpty)
+        {
+            var running = (await store.CountStatesAsync(study.Id, CancellationToken.None)).Count(TrialState.Running);
+            if (running == 0) return false;
+            // Trials of another owner: if it dies, its leases expire and the trials come back to the queue.
+            if (await store.ReclaimExpiredAsync(study.Id, CancellationToken.None) > 0)
+            {
+                logger.LogWarning("trials of {Study} left by an owner that stopped renewing its lease resume here", study.Name);
+                await store.RequeueAsync(study.Id, failedToo: false, CancellationToken.None);
+                return true;
+            }
+        }
+        var wait = next is { } n ? Math.Clamp(n - StoreClock.Now(), 0.05, scheduling.IdlePollSeconds)
+            : leases.IsEmpty ? scheduling.IdlePollSeconds : Math.Min(0.25, scheduling.IdlePollSeconds);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(wait), noMoreStarts);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Renews the leases of the trials this execution runs and writes their epochs in batches, one beat at a time.</summary>
+    private async Task HeartbeatLoopAsync(StudyRow study, CancellationToken done)
+    {
+        using var timer = new PeriodicTimer(scheduling.Heartbeat);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(done))
+            {
+                foreach (var lease in leases.Values) await BeatAsync(study, lease);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task BeatAsync(StudyRow study, Lease lease)
+    {
+        try
+        {
+            var p = lease.Latest;
+            var owned = await store.HeartbeatAsync(study.Id, lease.Trial.TrialId, Owner, scheduling.Lease, p?.Phase, p?.Epoch, CancellationToken.None);
+            var batch = new List<EpochRecord>();
+            while (lease.PendingEpochs.TryDequeue(out var e)) batch.Add(e);
+            if (owned && batch.Count > 0) owned = await store.RecordEpochsAsync(study.Id, lease.Trial.TrialId, Owner, batch, CancellationToken.None);
+            if (!owned && !lease.Ended && lease.Stop())
+            {
+                logger.LogError("trial {Trial}: its lease was taken over by another owner (this process missed its heartbeats); it is stopped here",
+                    lease.Trial.TrialId);
+            }
+        }
+        catch (StoreException e)
+        {
+            // A busy or briefly unreachable store: the lease is still good for a while; the next beat tries again.
+            logger.LogWarning("heartbeat of trial {Trial} failed: {Error}", lease.Trial.TrialId, e.Message);
+        }
+    }
+
+    private async Task RunOneAsync(StudyRow study, Lease lease, DeviceSlot slot, ExecutionOptions options, IExecutionObserver observer,
+        Dictionary<string, int> failures, CancellationTokenSource failFast, CancellationToken stopping)
+    {
+        var trial = lease.Trial;
         observer.TrialStarted(trial, slot);
         var directory = Path.Combine(options.ArtifactsDirectory, trial.TrialId);
         await store.SetArtifactAsync(study.Id, trial.TrialId, "directory", directory, CancellationToken.None);
-        var lastBeat = Stopwatch.StartNew();
         var clock = Stopwatch.StartNew();
 
         void Progress(TrialProgress p)
         {
             observer.TrialProgress(p);
-            if (lastBeat.Elapsed < TimeSpan.FromSeconds(2)) return;
-            lastBeat.Restart();
-            _ = store.HeartbeatAsync(study.Id, trial.TrialId, p.Phase, p.Epoch, CancellationToken.None);
+            lease.Latest = p;
+            lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, p.Metrics));
         }
 
         TrialExit exit;
         try
         {
-            exit = await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, Progress, stopping, kill);
+            exit = await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, Progress, stopping, lease.LostToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             exit = new TrialExit.Crashed($"the trial could not be launched: {e.Message}", "launch");
         }
+        lease.End();
 
-        string state;
+        TrialState state;
         string? error;
+        bool recorded;
         switch (exit)
         {
             case TrialExit.Finished { Result: var result, Provenance: var provenance }:
@@ -143,28 +238,38 @@ public sealed class StudyExecution(StudyStore store, ITrialLauncher launcher, IL
                 error = result.Error;
                 if (state == TrialState.Interrupted)
                 {
-                    await store.RecordFailureAsync(study.Id, trial.TrialId, state, error ?? "interrupted", "interrupted", false, 0, 0, CancellationToken.None);
+                    recorded = await store.RecordFailureAsync(study.Id, trial.TrialId, Owner,
+                        new TrialFailure(state, error ?? "interrupted", "interrupted"), CancellationToken.None) is not null;
                 }
                 else
                 {
                     var merged = options.Provenance.Concat(provenance).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
-                    await store.RecordResultAsync(study.Id, trial.TrialId, state, result, clock.Elapsed.TotalSeconds,
+                    recorded = await store.RecordResultAsync(study.Id, trial.TrialId, Owner, state, result, clock.Elapsed.TotalSeconds,
                         JsonSerializer.Serialize(merged), CancellationToken.None);
                 }
                 break;
             case TrialExit.Crashed { Reason: var reason, Kind: var kind }:
                 logger.LogWarning("trial {Trial} on {Slot}: {Reason}", trial.TrialId, slot, reason);
-                state = await store.RecordFailureAsync(study.Id, trial.TrialId, TrialState.Failed, reason, kind, retryable: true,
-                    options.MaxRetries, options.BackoffSeconds, CancellationToken.None);
+                var decision = options.Retry.Decide(trial, TrialState.Failed, reason, kind, retryable: true, StoreClock.Now());
+                var newState = await store.RecordFailureAsync(study.Id, trial.TrialId, Owner, decision, CancellationToken.None);
+                recorded = newState is not null;
+                state = newState ?? TrialState.Failed;
                 error = reason;
                 break;
             case TrialExit.Interrupted { Reason: var reason }:
                 state = TrialState.Interrupted;
                 error = reason;
-                await store.RecordFailureAsync(study.Id, trial.TrialId, state, reason, "interrupted", false, 0, 0, CancellationToken.None);
+                recorded = await store.RecordFailureAsync(study.Id, trial.TrialId, Owner, new TrialFailure(state, reason, "interrupted"),
+                    CancellationToken.None) is not null;
                 break;
             default:
                 throw new InvalidOperationException($"unknown trial exit {exit}");
+        }
+        if (!recorded)
+        {
+            // Another owner reclaimed the trial after this process missed its heartbeats: its record stands, ours is dropped.
+            logger.LogWarning("trial {Trial}: not recorded here ({State}), another owner holds it now", trial.TrialId, state.Name());
+            return;
         }
         observer.TrialEnded(trial.TrialId, state, error);
 

@@ -26,6 +26,10 @@ public sealed record Study
     public required ResourcesSection Resources { get; init; }
     public required RetriesSection Retries { get; init; }
     public required ReportSection Report { get; init; }
+    /// <summary>The <c>store:</c> key as written (e.g. <c>postgresql://...</c>), or null for the workspace's database.</summary>
+    public string? Store { get; init; }
+    /// <summary>The study file's text, as recorded with the study.</summary>
+    public string Text { get; init; } = "";
 
     /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it.</summary>
     internal IReadOnlyList<PlannedTrial> Trials { get; init; } = [];
@@ -75,7 +79,8 @@ public sealed record SearchParameter(TreePath Path, SearchDistribution Distribut
 /// null for all visible ones (<c>auto</c>). <see cref="CpuWorkers"/>: concurrent CPU trials, null
 /// for cores / threads per trial (<c>auto</c>).
 /// </summary>
-public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null);
+public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null,
+    string Executor = "local", bool Oversubscribe = false);
 
 /// <summary>A failed trial is retried up to <see cref="Max"/> times, waiting <c>BackoffSeconds * 2^(attempt-1)</c> before each.</summary>
 public sealed record RetriesSection(int Max = 1, double BackoffSeconds = 10);

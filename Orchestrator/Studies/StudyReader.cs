@@ -36,6 +36,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         var search = ReadSearch(top["search"], trial, matrix);
         var retries = ReadRetries(top["retries"]);
         var report = ReadReport(top["report"], matrix, search);
+        var store = top["store"] is { } storeNode && !NodeReader.IsNull(storeNode) ? reader.Text(storeNode, "store") : null;
 
         var baseSpec = specs.Read(trial);
         IReadOnlyList<PlannedTrial> trials = [];
@@ -49,7 +50,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         {
             Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
-            Resources = resources, Retries = retries, Report = report, Trials = trials,
+            Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
         };
     }
 
@@ -291,6 +292,8 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
     {
         var resources = new ResourcesSection();
         if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.ResourcesKeys, "resources") is not { } map) return resources;
+        if (map["executor"] is { } executor && reader.Name(executor, Vocabulary.Executors, "resources.executor") is { } executorName)
+            resources = resources with { Executor = executorName };
         if (map["devices"] is { } devices && !IsAuto(devices))
         {
             if (devices is YSeq { Items.Count: > 0 } list)
@@ -310,6 +313,11 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             resources = resources with { ThreadsPerTrial = (int)Math.Min(threads, 1024) };
         if (map["cpu_workers"] is { } w && !IsAuto(w) && reader.IntegerAtLeast(w, "cpu_workers", 1) is { } workers)
             resources = resources with { CpuWorkers = (int)Math.Min(workers, 4096) };
+        if (map["oversubscribe"] is { } o)
+        {
+            if (o is YScalar { Plain: true, Text: "true" or "false" } flag) resources = resources with { Oversubscribe = flag.Text == "true" };
+            else reader.Error(o, $"resources.oversubscribe is true or false, got {NodeReader.Describe(o)}");
+        }
         return resources;
     }
 

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Workers;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Terminal;
 
@@ -16,18 +18,23 @@ public sealed class ConsoleProgress : IExecutionObserver
 {
     private readonly ConcurrentDictionary<string, (TrialProgress? Progress, string Device, Stopwatch Clock)> running = new();
     private readonly Stopwatch clock = Stopwatch.StartNew();
-    private readonly int total;
-    private readonly int alreadyDone;
+    private int total;
+    private int alreadyDone;
     private int done;
     private readonly bool interactive;
     private readonly IAnsiConsole console;
 
-    public ConsoleProgress(IAnsiConsole console, int total, int alreadyDone)
+    public ConsoleProgress(IAnsiConsole console)
     {
         this.console = console;
-        this.total = total;
-        this.alreadyDone = alreadyDone;
         interactive = console.Profile.Capabilities.Interactive && !System.Console.IsOutputRedirected;
+    }
+
+    public void RunStarting(string study, int total, int alreadyFinished, string plan)
+    {
+        this.total = total;
+        alreadyDone = alreadyFinished;
+        console.MarkupLineInterpolated($"[bold]{study}[/]: {total} trials, {alreadyFinished} already finished; {plan}");
     }
 
     public void TrialStarted(TrialRow trial, DeviceSlot slot)
@@ -41,15 +48,15 @@ public sealed class ConsoleProgress : IExecutionObserver
         if (running.TryGetValue(progress.TrialId, out var entry)) running[progress.TrialId] = entry with { Progress = progress };
     }
 
-    public void TrialEnded(string trialId, string state, string? error)
+    public void TrialEnded(string trialId, TrialState state, string? error)
     {
         running.TryRemove(trialId, out var entry);
-        if (state is TrialState.Completed or TrialState.Failed or TrialState.Diverged) Interlocked.Increment(ref done);
+        if (state.IsFinal()) Interlocked.Increment(ref done);
         var colour = state switch { TrialState.Completed => "green", TrialState.Queued => "yellow", TrialState.Interrupted => "yellow", _ => "red" };
         var seconds = entry.Clock?.Elapsed.TotalSeconds ?? 0;
         var detail = error is null ? "" : $": {error.Split('\n')[0]}";
         if (state == TrialState.Queued) detail = $" (will retry){detail}";
-        console.MarkupLineInterpolated($"[{colour}]{state,-11}[/] {trialId} {seconds,6:F1} s  [{colour}]{Truncate(detail, 160)}[/]  {done + alreadyDone}/{total}");
+        console.MarkupLineInterpolated($"[{colour}]{state.Name(),-11}[/] {trialId} {seconds,6:F1} s  [{colour}]{Truncate(detail, 160)}[/]  {done + alreadyDone}/{total}");
     }
 
     /// <summary>Redraws the live view until <paramref name="work"/> finishes.</summary>
@@ -92,4 +99,31 @@ public sealed class ConsoleProgress : IExecutionObserver
     private static string Axes(TrialRow trial) => string.Join(", ", trial.Axes.Select(a => $"{a.Key}={a.Value}"));
 
     private static string Truncate(string s, int n) => s.Length <= n ? s : s[..n] + "...";
+}
+
+/// <summary>Progress as log lines, for the hosted service (no terminal to redraw).</summary>
+public sealed class LoggingProgress(ILogger logger) : IExecutionObserver
+{
+    public void RunStarting(string study, int total, int alreadyFinished, string plan) =>
+        logger.LogInformation("{Study}: {Total} trials, {Finished} already finished; {Plan}", study, total, alreadyFinished, plan);
+
+    public void TrialStarted(TrialRow trial, DeviceSlot slot) => logger.LogInformation("start {Trial} on {Device}", trial.TrialId, slot.Device);
+
+    public void TrialEnded(string trialId, TrialState state, string? error)
+    {
+        if (error is null) logger.LogInformation("{State} {Trial}", state.Name(), trialId);
+        else logger.LogWarning("{State} {Trial}: {Error}", state.Name(), trialId, error.Split('\n')[0]);
+    }
+}
+
+/// <summary>Observers for the foreground <c>studies run</c>: a live Spectre table.</summary>
+public sealed class ConsoleProgressFactory(IAnsiConsole console) : IExecutionObserverFactory
+{
+    public IExecutionObserver Create(string study) => new ConsoleProgress(console);
+}
+
+/// <summary>Observers for <c>studies serve</c>: log lines.</summary>
+public sealed class LoggingProgressFactory(ILoggerFactory loggers) : IExecutionObserverFactory
+{
+    public IExecutionObserver Create(string study) => new LoggingProgress(loggers.CreateLogger("Studies.Progress"));
 }

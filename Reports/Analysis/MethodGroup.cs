@@ -11,7 +11,7 @@ public sealed record MethodGroup(string Label, string Method, StudyRecord Study,
 {
     /// <summary>Trials that finished and produced metrics: the only ones statistics are taken over.</summary>
     public IReadOnlyList<(TrialRecord Trial, TrialResult Result)> Completed { get; } = Trials
-        .Where(t => t.State == TrialStates.Completed && t.Result is { Outcome: TrialOutcome.Completed })
+        .Where(t => t.State == TrialState.Completed && t.Result is { Outcome: TrialOutcome.Completed })
         .Select(t => (t, t.Result!))
         .ToList();
 }

@@ -30,8 +30,7 @@ public sealed record StudyRecord
 public sealed record TrialRecord
 {
     public required string TrialId { get; init; }
-    /// <summary>One of <see cref="TrialStates"/>.</summary>
-    public required string State { get; init; }
+    public required TrialState State { get; init; }
     public int Attempts { get; init; }
     /// <summary>Wall time spent on the trial over all attempts.</summary>
     public double Seconds { get; init; }
@@ -40,21 +39,4 @@ public sealed record TrialRecord
     /// <summary>Axis name to value label; includes "seed".</summary>
     public IReadOnlyDictionary<string, string> Axes { get; init; } = new Dictionary<string, string>();
     public TrialResult? Result { get; init; }
-}
-
-/// <summary>The trial states the orchestrator records.</summary>
-public static class TrialStates
-{
-    public const string Completed = "completed";
-    public const string Failed = "failed";
-    public const string Diverged = "diverged";
-    public const string Interrupted = "interrupted";
-    public const string Cancelled = "cancelled";
-    public const string Queued = "queued";
-    public const string Running = "running";
-
-    public static readonly IReadOnlyList<string> All = [Completed, Failed, Diverged, Interrupted, Cancelled, Queued, Running];
-
-    /// <summary>States whose trials ended badly and deserve a reason in the report.</summary>
-    public static bool IsProblem(string state) => state is Failed or Diverged or Interrupted;
 }

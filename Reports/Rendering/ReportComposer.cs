@@ -70,11 +70,11 @@ public static class ReportComposer
     {
         var blocks = new List<Block>();
         if (!string.IsNullOrWhiteSpace(study.Description)) blocks.Add(new Paragraph(study.Description.Trim()));
-        var counts = TrialStates.All.Concat(study.Trials.Select(t => t.State)).Distinct()
+        var counts = TrialStates.All
             .Select(s => (State: s, Count: study.Trials.Count(t => t.State == s))).Where(x => x.Count > 0).ToList();
         var devices = study.Trials.Where(t => !string.IsNullOrEmpty(t.Device)).GroupBy(t => t.Device)
             .Select(g => $"{g.Key} ({g.Count()})").ToList();
-        blocks.Add(new Table("Trials", ["trials", .. counts.Select(c => c.State), "total wall time", "devices"],
+        blocks.Add(new Table("Trials", ["trials", .. counts.Select(c => c.State.Name()), "total wall time", "devices"],
         [
             [study.Trials.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 .. counts.Select(c => (Cell)c.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
@@ -139,10 +139,10 @@ public static class ReportComposer
         var prefix = input.Studies.Count > 1;
         var rows = new List<IReadOnlyList<Cell>>();
         foreach (var study in input.Studies)
-            foreach (var t in study.Trials.Where(t => TrialStates.IsProblem(t.State)))
+            foreach (var t in study.Trials.Where(t => t.State.IsProblem()))
             {
                 var reason = t.Error ?? t.Result?.Error ?? "no reason recorded";
-                rows.Add([prefix ? $"{study.Name} / {t.TrialId}" : t.TrialId, t.State,
+                rows.Add([prefix ? $"{study.Name} / {t.TrialId}" : t.TrialId, t.State.Name(),
                     t.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture), MethodGroups.MethodName(study, t), reason]);
             }
         return new Section("Failed, diverged and interrupted trials", rows.Count == 0

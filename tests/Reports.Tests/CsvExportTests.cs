@@ -17,7 +17,7 @@ public sealed class CsvExportTests
                 new EpochRecord(0, 1, new Dictionary<string, double> { ["loss"] = Math.PI, ["lr"] = 0.05 }),
                 new EpochRecord(1, 2, new Dictionary<string, double> { ["loss"] = double.NaN }),
             ]);
-        var failed = new TrialRecord { TrialId = "t2", State = TrialStates.Failed, Attempts = 3, Seconds = 1.25, Axes = new Dictionary<string, string> { ["model.kind"] = "dnn", ["seed"] = "2" } };
+        var failed = new TrialRecord { TrialId = "t2", State = TrialState.Failed, Attempts = 3, Seconds = 1.25, Axes = new Dictionary<string, string> { ["model.kind"] = "dnn", ["seed"] = "2" } };
         return new StudyRecord { Name = "csv", CompareAxes = ["model.kind"], Trials = [completed, failed] };
     }
 

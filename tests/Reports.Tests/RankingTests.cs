@@ -49,7 +49,7 @@ public sealed class RankingTests
             }
         }
         // A failed trial of the best method must not count.
-        trials.Add(new TrialRecord { TrialId = "pnn-9", State = TrialStates.Failed, Axes = Records.Axes("pnn", 9), Error = "boom" });
+        trials.Add(new TrialRecord { TrialId = "pnn-9", State = TrialState.Failed, Axes = Records.Axes("pnn", 9), Error = "boom" });
         return new StudyRecord { Name = "random", CompareAxes = ["model.kind"], Headline = "sigma_min_best_cut", Trials = trials };
     }
 

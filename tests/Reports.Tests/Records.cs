@@ -11,7 +11,7 @@ internal static class Records
 
     public static TrialRecord Completed(string id, IReadOnlyDictionary<string, string> axes, IReadOnlyList<MassMetrics> masses, IReadOnlyList<EpochRecord>? epochs = null) => new()
     {
-        TrialId = id, State = TrialStates.Completed, Attempts = 1, Seconds = 2, Device = "cpu", Axes = axes,
+        TrialId = id, State = TrialState.Completed, Attempts = 1, Seconds = 2, Device = "cpu", Axes = axes,
         Result = new TrialResult { Outcome = TrialOutcome.Completed, Masses = masses, Epochs = epochs ?? [], BestEpoch = 5, LastEpoch = 6 },
     };
 

@@ -115,7 +115,7 @@
   // ---- views ----------------------------------------------------------------------------------
   function renderOverview(v) {
     document.getElementById('crumbs').replaceChildren();
-    fill('title', el('h1', {}, 'Studies'), el('p', { class: 'muted' }, 'workspace ' + v.workspace + (v.live ? ' · live (studies serve)' : ' · read-only view (studies dashboard)')));
+    fill('title', el('h1', {}, 'Studies'), el('p', { class: 'muted' }, 'workspace ' + v.workspace + (v.readOnly ? ' · read-only view (studies dashboard)' : ' · studies serve')));
     var rows = v.studies.map(function (s) {
       var done = finished(s.counts);
       return el('tr', { 'data-study': s.name },

@@ -7,6 +7,7 @@ using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 using Studies.Reports.Input;
 using Studies.Reports.Rendering;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Tests.Dashboard;
 
@@ -21,7 +22,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         workspace = await DashboardWorkspace.SeededAsync();
-        server = await DashboardServer.StartAsync(workspace.Workspace, null, new DashboardOptions(IPAddress.Loopback, 0, ReadOnly: false));
+        server = await workspace.StartAsync(readOnly: false);
         http.BaseAddress = server.Url;
     }
 
@@ -39,10 +40,10 @@ public sealed class DashboardServerTests : IAsyncLifetime
         return await http.SendAsync(request);
     }
 
-    private async Task<string> FirstTrialAsync(string state)
+    private async Task<string> FirstTrialAsync(TrialState state)
     {
         var view = JsonNode.Parse(await http.GetStringAsync($"/api/studies/{DashboardWorkspace.StudyName}"))!;
-        return view["trials"]!.AsArray().First(t => t!["state"]!.GetValue<string>() == state)!["id"]!.GetValue<string>();
+        return view["trials"]!.AsArray().First(t => t!["state"]!.GetValue<string>() == state.Name())!["id"]!.GetValue<string>();
     }
 
     /// <summary>Reads server-sent events until one's data satisfies <paramref name="until"/>.</summary>
@@ -78,7 +79,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
     [Fact]
     public async Task Bound_to_all_addresses_on_purpose_it_asks_for_the_token_it_printed()
     {
-        await using var open = await DashboardServer.StartAsync(workspace.Workspace, null, new DashboardOptions(IPAddress.Any, 0, ReadOnly: true));
+        await using var open = await workspace.StartAsync(readOnly: true, IPAddress.Any);
         Assert.NotNull(open.Token);
         Assert.Contains("token=" + open.Token, open.Url.Query);
         var port = open.Addresses[0].Port;
@@ -116,7 +117,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
     [Fact]
     public async Task Cancel_and_retry_change_the_store_as_the_cli_commands_do()
     {
-        await using (var store = await StudyStore.OpenAsync(workspace.Workspace.Database))
+        await using (var store = await workspace.OpenAsync())
         {
             var study = (await store.FindStudyAsync(DashboardWorkspace.StudyName))!;
             var failed = (await store.CountStatesAsync(study.Id)).Count(TrialState.Failed);
@@ -143,7 +144,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
     [Fact]
     public async Task The_read_only_view_refuses_actions_and_leaves_the_store_alone()
     {
-        await using var view = await DashboardServer.StartAsync(workspace.Workspace, null, new DashboardOptions(IPAddress.Loopback, 0, ReadOnly: true));
+        await using var view = await workspace.StartAsync(readOnly: true);
         var before = workspace.ContentHash();
         using var client = new HttpClient { BaseAddress = view.Url };
         foreach (var action in new[] { "cancel", "retry", "report" })
@@ -173,7 +174,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
     {
         var served = JsonNode.Parse(await http.GetStringAsync($"/api/studies/{DashboardWorkspace.StudyName}/charts"))!["charts"]!.AsArray();
         List<Chart> expected;
-        await using (var store = await StudyStore.OpenAsync(workspace.Workspace.Database))
+        await using (var store = await workspace.OpenAsync())
         {
             var record = await StudyRecords.LoadAsync(store, (await store.FindStudyAsync(DashboardWorkspace.StudyName))!, CancellationToken.None);
             expected = ReportComposer.Compose(new ReportInput { Studies = [record] }).Sections.SelectMany(s => s.Blocks.OfType<Chart>()).ToList();
@@ -195,7 +196,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
         var first = await NextEventAsync(events, _ => true);
         Assert.False(first["cancelled"]!.GetValue<bool>());
         // Another process (the CLI) cancels the study: the open page hears of it without asking.
-        await using (var store = await StudyStore.OpenAsync(workspace.Workspace.Database))
+        await using (var store = await workspace.OpenAsync())
             await store.SetCancelledAsync((await store.FindStudyAsync(DashboardWorkspace.StudyName))!.Id);
         var next = await NextEventAsync(events, e => e["cancelled"]!.GetValue<bool>());
         Assert.Equal(first["counts"]!["queued"]!.GetValue<int>() + first["counts"]!["interrupted"]!.GetValue<int>(), next["counts"]!["cancelled"]!.GetValue<int>());
@@ -206,7 +207,7 @@ public sealed class DashboardServerTests : IAsyncLifetime
     public async Task A_workspace_without_a_database_is_shown_empty_and_no_database_is_created()
     {
         using var empty = new DashboardWorkspace();
-        await using var view = await DashboardServer.StartAsync(empty.Workspace, null, new DashboardOptions(IPAddress.Loopback, 0, ReadOnly: true));
+        await using var view = await empty.StartAsync(readOnly: true);
         using var client = new HttpClient { BaseAddress = view.Url };
         var overview = JsonNode.Parse(await client.GetStringAsync("/api/overview"))!;
         Assert.Empty(overview["studies"]!.AsArray());

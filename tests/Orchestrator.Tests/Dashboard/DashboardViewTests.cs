@@ -1,14 +1,15 @@
-using System.Text.Json.Nodes;
 using Studies.Orchestrator.Dashboard;
-using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
-using Studies.Orchestrator.Workers;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Tests.Dashboard;
 
 public sealed class DashboardViewTests
 {
-    private static TrialRow Trial(string state, double? seconds = null) => new(
+    private const string Owner = "test-owner";
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
+
+    private static TrialRow Trial(TrialState state, double? seconds = null) => new(
         "t", 0, "{}", new Dictionary<string, string>(), true, state, 1, 0, null, null, null, null, null, null, null, seconds, null, null, null, null, null);
 
     [Fact]
@@ -26,26 +27,22 @@ public sealed class DashboardViewTests
     }
 
     [Fact]
-    public async Task A_running_trials_epochs_from_the_progress_feed_become_a_live_training_curve_until_it_ends()
+    public async Task The_epochs_a_running_trial_recorded_so_far_become_a_live_training_curve_until_it_ends()
     {
         using var workspace = await DashboardWorkspace.SeededAsync();
-        TrialRow running;
-        await using (var store = await StudyStore.OpenAsync(workspace.Workspace.Database))
-        {
-            var study = (await store.FindStudyAsync(DashboardWorkspace.StudyName))!;
-            running = (await store.ClaimNextAsync(study.Id, StudyExecution.OwnerId, "cpu"))!;
-        }
-        var feed = new ProgressFeed();
-        await using var dashboardStore = new DashboardStore(workspace.Workspace);
-        var views = new DashboardViews(dashboardStore, feed, readOnly: false);
+        await using var store = await workspace.OpenAsync();
+        var study = (await store.FindStudyAsync(DashboardWorkspace.StudyName))!;
+        var running = (await store.ClaimNextAsync(study.Id, new TrialClaim(Owner, "cpu", Lease)))!;
+        await using var dashboardStore = workspace.Store();
+        var views = new DashboardViews(dashboardStore, readOnly: false);
 
         var idle = (await views.StudyAsync(DashboardWorkspace.StudyName, CancellationToken.None))!;
         Assert.Null(idle["live"]);
 
-        feed.TrialStarted(running, new DeviceSlot(0, "cpu", 1));
         var losses = new[] { 0.69, 0.52, 0.47, 9.5 };
-        for (var e = 0; e < losses.Length; e++)
-            feed.TrialProgress(new TrialProgress(running.TrialId, "cpu", e < 3 ? 0 : 1, e + 1, 10, new Dictionary<string, double> { ["loss"] = losses[e], ["total_epochs"] = 10 }));
+        var epochs = losses.Select((loss, e) => new EpochRecord(e < 3 ? 0 : 1, e + 1, new Dictionary<string, double> { ["loss"] = loss })).ToList();
+        Assert.True(await store.HeartbeatAsync(study.Id, running.TrialId, Owner, Lease, 1, 4));
+        Assert.True(await store.RecordEpochsAsync(study.Id, running.TrialId, Owner, epochs));
 
         var view = (await views.StudyAsync(DashboardWorkspace.StudyName, CancellationToken.None))!;
         var spec = view["live"]!;
@@ -56,40 +53,24 @@ public sealed class DashboardViewTests
         Assert.Contains(spec["layer"]!.AsArray(), l => l!["data"]?["values"]?.AsArray().Any(r => r!["epoch"]!.GetValue<double>() == 3.5) == true);
         var row = view["trials"]!.AsArray().Single(t => t!["id"]!.GetValue<string>() == running.TrialId)!;
         Assert.Equal(4, row["epoch"]!.GetValue<int>());
-        Assert.Equal(10, row["epochs"]!.GetValue<int>());
+        Assert.Equal(2, row["phase"]!.GetValue<int>());
 
         var trialView = (await views.TrialAsync(DashboardWorkspace.StudyName, running.TrialId, CancellationToken.None))!;
         Assert.Equal(losses.Length, trialView["curve"]!["data"]!["values"]!.AsArray().Count);
+        Assert.Contains("(live)", trialView["curve"]!["title"]!.GetValue<string>());
 
-        feed.TrialEnded(running.TrialId, TrialState.Completed, null);
+        await store.RecordFailureAsync(study.Id, running.TrialId, Owner, new TrialFailure(TrialState.Interrupted, "stopped", "interrupted"));
         Assert.Null((await views.StudyAsync(DashboardWorkspace.StudyName, CancellationToken.None))!["live"]);
-    }
-
-    [Fact]
-    public async Task Without_a_feed_running_trials_show_their_heartbeat_epoch_and_a_note_why_no_curve()
-    {
-        using var workspace = await DashboardWorkspace.SeededAsync();
-        await using (var store = await StudyStore.OpenAsync(workspace.Workspace.Database))
-        {
-            var study = (await store.FindStudyAsync(DashboardWorkspace.StudyName))!;
-            var trial = (await store.ClaimNextAsync(study.Id, StudyExecution.OwnerId, "cpu"))!;
-            await store.HeartbeatAsync(study.Id, trial.TrialId, 0, 7);
-        }
-        await using var dashboardStore = new DashboardStore(workspace.Workspace);
-        var view = (await new DashboardViews(dashboardStore, null, readOnly: true).StudyAsync(DashboardWorkspace.StudyName, CancellationToken.None))!;
-        Assert.Null(view["live"]);
-        Assert.Contains("studies serve --dashboard", view["liveNote"]!.GetValue<string>());
-        Assert.Equal(7, view["trials"]!.AsArray().Single(t => t!["state"]!.GetValue<string>() == TrialState.Running)!["epoch"]!.GetValue<int>());
     }
 
     [Fact]
     public async Task A_completed_trials_page_has_its_phases_per_mass_metrics_and_log_tail()
     {
         using var workspace = await DashboardWorkspace.SeededAsync();
-        await using var dashboardStore = new DashboardStore(workspace.Workspace);
-        var views = new DashboardViews(dashboardStore, null, readOnly: true);
+        await using var dashboardStore = workspace.Store();
+        var views = new DashboardViews(dashboardStore, readOnly: true);
         var study = (await views.StudyAsync(DashboardWorkspace.StudyName, CancellationToken.None))!;
-        var completed = study["trials"]!.AsArray().First(t => t!["state"]!.GetValue<string>() == TrialState.Completed)!;
+        var completed = study["trials"]!.AsArray().First(t => t!["state"]!.GetValue<string>() == "completed")!;
         var id = completed["id"]!.GetValue<string>();
         Assert.NotNull(completed["headline"]);
         var log = Path.Combine(workspace.Workspace.Artifacts(DashboardWorkspace.StudyName), id, "worker.log");
@@ -101,10 +82,15 @@ public sealed class DashboardViewTests
         var masses = trial["masses"]!;
         Assert.Equal(6, masses["rows"]!.AsArray().Count);
         Assert.Contains("sigma_min_best_cut", masses["header"]!.AsArray().Select(h => h!.GetValue<string>()));
+        Assert.Equal(12, trial["curve"]!["data"]!["values"]!.AsArray().Count);
+        Assert.Contains("(recorded)", trial["curve"]!["title"]!.GetValue<string>());
         var tail = trial["log"]!.GetValue<string>().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("line 100", tail[^1]);
         Assert.True(tail.Length < 100);
-        Assert.Equal("{\n  \"seed\": 1\n}", trial["spec"]!.GetValue<string>());
+
+        var queued = (await views.TrialAsync(DashboardWorkspace.StudyName, "queued-0", CancellationToken.None))!;
+        Assert.Equal("{\n  \"seed\": 1\n}", queued["spec"]!.GetValue<string>());
+        Assert.Null(queued["masses"]);
         Assert.Null(await views.TrialAsync(DashboardWorkspace.StudyName, "no-such-trial", CancellationToken.None));
     }
 }

@@ -1,9 +1,13 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Studies.Orchestrator.Dashboard;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Reports;
 
 namespace Studies.Orchestrator.Tests.Dashboard;
@@ -17,29 +21,31 @@ internal sealed class DashboardWorkspace : IDisposable
     public const string StudyName = "dash";
     public const int QueuedTrials = 3;
 
+    private ServiceProvider? services;
+
     public DashboardWorkspace() => Workspace = new Workspace(Directory.CreateTempSubdirectory("studies-dashboard-").FullName);
 
     public Workspace Workspace { get; }
+
+    /// <summary>The composition root a command of this workspace would use (<c>--home</c>).</summary>
+    public ServiceProvider Services => services ??= StudiesServices.ForCommand(StudiesServices.Configuration(home: Workspace.Root), NullLoggerFactory.Instance);
+
+    public Task<DashboardServer> StartAsync(bool readOnly, IPAddress? address = null) =>
+        DashboardServer.StartAsync(Services.GetRequiredService<StudyStores>(), Services.GetRequiredService<IReportPublisher>(), Workspace,
+            new DashboardOptions(address ?? IPAddress.Loopback, 0, readOnly));
+
+    public DashboardStore Store() => new(Services.GetRequiredService<StudyStores>(), Services.GetRequiredService<IReportPublisher>(), Workspace);
+
+    public Task<SqliteStudyStorage> OpenAsync() => SqliteStudyStorage.OpenAsync(Workspace.Database);
 
     public static async Task<DashboardWorkspace> SeededAsync()
     {
         var w = new DashboardWorkspace();
         var study = SyntheticStudies.Create(new SyntheticStudyShape { Name = StudyName, Methods = 4, TrialsPerMethod = 2, ProblemTrialsPerMethod = 1, Masses = 6, Epochs = 12 });
-        await using var store = await StudyStore.OpenAsync(w.Workspace.Database);
-        var settings = new JsonObject
-        {
-            ["report"] = new JsonObject { ["compare"] = new JsonArray("model.kind"), ["headline"] = study.Headline },
-            ["description"] = "a synthetic study for the dashboard tests",
-        };
-        var planned = study.Trials.Select(t => new PlannedTrialRow(t.TrialId, "{\"seed\": 1}", t.Axes))
-            .Concat(Enumerable.Range(0, QueuedTrials).Select(i => new PlannedTrialRow($"queued-{i}", "{}", new Dictionary<string, string> { ["model.kind"] = "dnn" })))
-            .ToList();
-        var row = await store.SyncStudyAsync(StudyName, null, "study: dash\n", "hash", "data", settings.ToJsonString(), planned, force: false);
-        foreach (var t in study.Trials)
-        {
-            if (t.Result is { } result) await store.RecordResultAsync(row.Id, t.TrialId, t.State, result, t.Seconds, "{}");
-            else await store.RecordFailureAsync(row.Id, t.TrialId, t.State, t.Error ?? t.State, t.State, retryable: false, 0, 0);
-        }
+        study = study with { Description = "a synthetic study for the dashboard tests" };
+        await using var store = await w.OpenAsync();
+        await DashboardBenchmark.RecordAsync(store, study,
+            Enumerable.Range(0, QueuedTrials).Select(i => new PlannedTrialRow($"queued-{i}", "{\"seed\": 1}", new Dictionary<string, string> { ["model.kind"] = "dnn" })).ToList());
         return w;
     }
 
@@ -78,6 +84,7 @@ internal sealed class DashboardWorkspace : IDisposable
 
     public void Dispose()
     {
+        services?.Dispose();
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(Workspace.Root, recursive: true); } catch (IOException) { }
     }

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Trials.Results;
 using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Tests.EndToEnd;
@@ -15,7 +17,7 @@ internal static class RecordChecks
     /// (N as its spec and its recorded result both say), one phase row per phase, and per-mass metrics
     /// for every mass x split x epoch kind, each once.
     /// </summary>
-    public static async Task AssertCompletedOnceAsync(StudiesHome home, StudyStore store, long studyId, TrialRow trial)
+    public static async Task AssertCompletedOnceAsync(StudiesHome home, IStudyStorage store, long studyId, TrialRow trial)
     {
         var spec = SpecJson.Deserialize<TrialSpec>(trial.SpecJson);
         var epochs = spec.Schedule.Sum(p => p.Epochs);

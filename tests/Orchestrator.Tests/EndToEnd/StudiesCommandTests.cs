@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Tests.EndToEnd;
 
@@ -23,7 +25,7 @@ public sealed class StudiesCommandTests : IDisposable
 
     private static string Study(string file) => StudiesHome.StudyFile(file);
 
-    private async Task<(StudyStore Store, StudyRow Study, IReadOnlyList<TrialRow> Trials)> OpenAsync(string name)
+    private async Task<(IStudyStorage Store, StudyRow Study, IReadOnlyList<TrialRow> Trials)> OpenAsync(string name)
     {
         var store = await home.OpenStoreAsync();
         var study = await store.FindStudyAsync(name);
@@ -198,7 +200,7 @@ public sealed class StudiesCommandTests : IDisposable
     }
 
     /// <summary>Runs the study file again and checks that every trial ends completed, recorded exactly once.</summary>
-    private async Task RunAgainToCompletionAsync(StudyStore store, StudyRow study, string file)
+    private async Task RunAgainToCompletionAsync(IStudyStorage store, StudyRow study, string file)
     {
         var resumed = await home.RunAsync(RunTimeout, "run", file);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());

@@ -71,12 +71,26 @@ public sealed class StudyQueueTests : IDisposable
     }
 
     [Fact]
+    public void Only_one_server_may_serve_a_queue_at_a_time()
+    {
+        var queue = new StudyQueue(Path.Combine(dir, "queue"));
+        using (var first = queue.TryLockServer())
+        {
+            Assert.NotNull(first);
+            Assert.Null(new StudyQueue(Path.Combine(dir, "queue")).TryLockServer());
+            Assert.Contains($"pid {Environment.ProcessId}", queue.ServerLockHolder());
+        }
+        using var afterwards = queue.TryLockServer();
+        Assert.NotNull(afterwards);
+    }
+
+    [Fact]
     public async Task The_service_runs_what_arrives_and_stops_when_the_host_stops()
     {
         var queue = new StudyQueue(Path.Combine(dir, "queue"));
         queue.EnsureExists();
-        var runner = new RecordingRunner(f => new StudyRunOutcome(Path.GetFileName(f), "report.html", false, new Dictionary<string, int>()));
-        var service = new StudyQueueService(queue, runner, NullLogger<StudyQueueService>.Instance) { PollInterval = TimeSpan.FromMilliseconds(50) };
+        var runner = new RecordingRunner(f => new StudyRunOutcome(Path.GetFileName(f), "report.html", false, new Dictionary<global::Studies.Trials.Results.TrialState, int>()));
+        var service = new StudyQueueService(queue, runner, Microsoft.Extensions.Options.Options.Create(new global::Studies.Orchestrator.Scheduling.SchedulingOptions()), NullLogger<StudyQueueService>.Instance) { PollInterval = TimeSpan.FromMilliseconds(50) };
         using var stop = new CancellationTokenSource();
         await service.StartAsync(stop.Token);
         queue.Submit(StudyFile("one.yaml"));

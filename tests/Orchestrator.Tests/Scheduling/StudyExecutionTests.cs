@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
 
@@ -41,21 +42,26 @@ public sealed class StudyExecutionTests : IDisposable
         LastEpoch = 1,
     }, new Dictionary<string, string> { ["host"] = "test" });
 
-    private async Task<(StudyStore Store, StudyRow Study)> StudyAsync(int trials)
+    private async Task<(IStudyStorage Store, StudyRow Study)> StudyAsync(int trials)
     {
-        var store = await StudyStore.OpenAsync(Path.Combine(dir, "s.db"));
+        var store = await SqliteStudyStorage.OpenAsync(Path.Combine(dir, "s.db"));
         var rows = Enumerable.Range(0, trials).Select(i => new PlannedTrialRow($"t{i}", "{}", new Dictionary<string, string> { ["seed"] = $"{i}" })).ToList();
-        return (store, await store.SyncStudyAsync("s", null, "def", "h", "d", "{}", rows, false));
+        return (store, await store.SyncStudyAsync(new StudyDefinition("s", null, "def", "h", "d", new StudySettings()), rows, false));
     }
 
-    private ExecutionOptions Options(int slots, int failFast = 0) => new()
+    private static IReadOnlyList<DeviceSlot> Slots(int slots) =>
+        Enumerable.Range(0, slots).Select(i => new DeviceSlot(i, i % 2 == 0 ? "cuda:0" : "cuda:1", 1)).ToList();
+
+    private ExecutionOptions Options(int failFast = 0) => new()
     {
-        Slots = Enumerable.Range(0, slots).Select(i => new DeviceSlot(i, i % 2 == 0 ? "cuda:0" : "cuda:1", 1)).ToList(),
         ArtifactsDirectory = Path.Combine(dir, "artifacts"),
-        MaxRetries = 2,
-        BackoffSeconds = 0.01,
+        Retry = new RetryPolicy(2, 0.01),
         FailFastAfter = failFast,
     };
+
+    private static readonly SchedulingOptions Fast = new() { LeaseSeconds = 2, HeartbeatSeconds = 0.2, IdlePollSeconds = 0.05 };
+
+    private static StudyExecution Execution(IStudyStorage store, ITrialLauncher launcher) => new(store, launcher, Fast, NullLogger.Instance);
 
     [Fact]
     public async Task Every_trial_runs_once_and_a_crashed_one_is_retried_until_it_completes()
@@ -63,8 +69,8 @@ public sealed class StudyExecutionTests : IDisposable
         var (store, study) = await StudyAsync(6);
         await using var _ = store;
         var launcher = new ScriptedLauncher((id, attempt) => id == "t2" && attempt < 3 ? new TrialExit.Crashed("killed", "crash") : Completed());
-        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
-            .RunAsync(study, Options(2), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        var counts = await Execution(store, launcher)
+            .RunAsync(study, Slots(2), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
         Assert.Equal(6, counts.Count(TrialState.Completed));
         Assert.Equal(3, launcher.Launches.Count(l => l.Trial == "t2"));
         Assert.All(launcher.Launches.Where(l => l.Trial != "t2").GroupBy(l => l.Trial), g => Assert.Single(g));
@@ -79,8 +85,8 @@ public sealed class StudyExecutionTests : IDisposable
         var (store, study) = await StudyAsync(2);
         await using var _ = store;
         var launcher = new ScriptedLauncher((id, _) => id == "t0" ? new TrialExit.Crashed("the worker was killed by signal 9", "crash") : Completed());
-        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
-            .RunAsync(study, Options(1), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        var counts = await Execution(store, launcher)
+            .RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
         Assert.Equal(1, counts.Count(TrialState.Failed));
         Assert.Equal(1, counts.Count(TrialState.Completed));
         Assert.Equal(3, launcher.Launches.Count(l => l.Trial == "t0")); // first attempt + 2 retries
@@ -98,8 +104,8 @@ public sealed class StudyExecutionTests : IDisposable
             "t1" => new TrialExit.Finished(new TrialResult { Outcome = TrialOutcome.Diverged, Error = "loss is NaN at epoch 3 of phase 1 (punzi)" }, new Dictionary<string, string>()),
             _ => Completed(),
         });
-        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
-            .RunAsync(study, Options(1), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        var counts = await Execution(store, launcher)
+            .RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
         Assert.Equal(1, counts.Count(TrialState.Failed));
         Assert.Equal(1, counts.Count(TrialState.Diverged));
         Assert.Equal(1, counts.Count(TrialState.Completed));
@@ -114,8 +120,8 @@ public sealed class StudyExecutionTests : IDisposable
         await using var _ = store;
         var launcher = new ScriptedLauncher((_, _) =>
             new TrialExit.Finished(new TrialResult { Outcome = TrialOutcome.Failed, Error = "column 'f3' not found" }, new Dictionary<string, string>()));
-        var counts = await new StudyExecution(store, launcher, NullLogger.Instance)
-            .RunAsync(study, Options(1, failFast: 3), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        var counts = await Execution(store, launcher)
+            .RunAsync(study, Slots(1), Options(failFast: 3), new NullObserver(), CancellationToken.None, CancellationToken.None);
         Assert.Equal(3, counts.Count(TrialState.Failed));
         Assert.Equal(7, counts.Count(TrialState.Queued));
     }
@@ -135,16 +141,73 @@ public sealed class StudyExecutionTests : IDisposable
             }
             return Completed();
         });
-        var first = await new StudyExecution(store, launcher, NullLogger.Instance)
-            .RunAsync(study, Options(1), new NullObserver(), stop.Token, CancellationToken.None);
+        var first = await Execution(store, launcher)
+            .RunAsync(study, Slots(1), Options(), new NullObserver(), stop.Token, CancellationToken.None);
         Assert.Equal(1, first.Count(TrialState.Completed));
         Assert.Equal(1, first.Count(TrialState.Interrupted));
         Assert.Equal(2, first.Count(TrialState.Queued));
 
-        var second = await new StudyExecution(store, launcher, NullLogger.Instance)
-            .RunAsync(study, Options(1), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        var second = await Execution(store, launcher)
+            .RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
         Assert.Equal(4, second.Count(TrialState.Completed));
         Assert.Single(launcher.Launches, l => l.Trial == "t0");
+    }
+
+    [Fact]
+    public async Task A_trial_held_by_a_live_owner_is_left_alone_and_one_whose_lease_expired_resumes_here()
+    {
+        var (store, study) = await StudyAsync(3);
+        await using var _ = store;
+        // Another process claimed t0 and keeps renewing its lease; t1's owner died (its lease runs out at once).
+        var live = await store.ClaimNextAsync(study.Id, new TrialClaim("other-live", "cpu", TimeSpan.FromSeconds(30)));
+        var dead = await store.ClaimNextAsync(study.Id, new TrialClaim("other-dead", "cpu", TimeSpan.FromMilliseconds(1)));
+        Assert.Equal(("t0", "t1"), (live!.TrialId, dead!.TrialId));
+        using var stopLive = new CancellationTokenSource();
+        var liveOwner = Task.Run(async () =>
+        {
+            // The live owner finishes its trial a little later.
+            await Task.Delay(600);
+            await store.HeartbeatAsync(study.Id, "t0", "other-live", TimeSpan.FromSeconds(30));
+            await store.RecordResultAsync(study.Id, "t0", "other-live", TrialState.Completed, new TrialResult { Outcome = TrialOutcome.Completed }, 1, "{}");
+        });
+        var launcher = new ScriptedLauncher((_, _) => Completed());
+        var counts = await Execution(store, launcher).RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        await liveOwner;
+        Assert.Equal(3, counts.Count(TrialState.Completed));
+        // t0 was never launched here; t1 was, as its second attempt.
+        Assert.DoesNotContain(launcher.Launches, l => l.Trial == "t0");
+        Assert.Single(launcher.Launches, l => l.Trial == "t1");
+        Assert.Equal(2, (await store.FindTrialAsync(study.Id, "t1"))!.Attempts);
+        Assert.Equal(1, (await store.FindTrialAsync(study.Id, "t0"))!.Attempts);
+    }
+
+    [Fact]
+    public async Task Epochs_reach_the_store_in_batches_while_a_trial_runs()
+    {
+        var (store, study) = await StudyAsync(1);
+        await using var _ = store;
+        var seen = new TaskCompletionSource<int>();
+        var launcher = new EpochsLauncher(async () =>
+        {
+            // Wait for a heartbeat to carry the first epochs to the store, then look.
+            await Task.Delay(700);
+            seen.SetResult((await store.LoadEpochsAsync(study.Id, "t0")).Count);
+        });
+        await Execution(store, launcher).RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(5, await seen.Task);
+        // The result replaced the batches: one row per epoch and metric, the result's.
+        Assert.Single(await store.LoadEpochsAsync(study.Id, "t0"));
+    }
+
+    private sealed class EpochsLauncher(Func<Task> whileRunning) : ITrialLauncher
+    {
+        public async Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+            Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
+        {
+            for (var e = 1; e <= 5; e++) progress(new TrialProgress(trialId, slot.Device, 0, e, 5, new Dictionary<string, double> { ["loss"] = 1.0 / e }));
+            await whileRunning();
+            return Completed();
+        }
     }
 
     private sealed class NullObserver : IExecutionObserver;
@@ -168,7 +231,7 @@ public sealed class DeviceInventoryTests
     [Fact]
     public void Unavailable_or_malformed_devices_are_refused()
     {
-        Assert.Contains("libtorch sees 1", Assert.Throws<ArgumentException>(() => DeviceInventory.Slots(new ResourceRequest(["cuda:1"]), 1, 4)).Message);
-        Assert.Contains("cpu, auto or cuda:N", Assert.Throws<ArgumentException>(() => DeviceInventory.Slots(new ResourceRequest(["gpu"]), 1, 4)).Message);
+        Assert.Contains("libtorch sees 1", Assert.Throws<ResourceException>(() => DeviceInventory.Slots(new ResourceRequest(["cuda:1"]), 1, 4)).Message);
+        Assert.Contains("cpu, auto or cuda:N", Assert.Throws<ResourceException>(() => DeviceInventory.Slots(new ResourceRequest(["gpu"]), 1, 4)).Message);
     }
 }

@@ -1,10 +1,10 @@
-namespace Studies.Orchestrator.Storage;
+namespace Studies.Orchestrator.Storage.Sqlite;
 
 /// <summary>
 /// The store's schema, versioned with SQLite's <c>user_version</c>. Each migration takes the
 /// database from version i to i+1 inside one transaction; add new ones at the end, never edit old ones.
 /// </summary>
-internal static class Schema
+public static class SqliteSchema
 {
     public static readonly string[] Migrations =
     [
@@ -84,6 +84,27 @@ internal static class Schema
             kind TEXT NOT NULL,
             path TEXT NOT NULL,
             PRIMARY KEY (study_id, trial_id, kind)
+        ) WITHOUT ROWID;
+        """,
+        // 2: ownership by heartbeat lease instead of process ids; one row per attempt (who ran it,
+        // where, how it ended); the retry budget restarts from the attempt a trial was queued by hand.
+        // A trial found running by this migration gets a minute's lease from its last heartbeat.
+        """
+        ALTER TABLE trials ADD COLUMN lease_until REAL;
+        ALTER TABLE trials ADD COLUMN retries_from INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE trials ADD COLUMN placement TEXT;
+        UPDATE trials SET lease_until = COALESCE(heartbeat_at, 0) + 60 WHERE state = 'running';
+        CREATE TABLE attempts (
+            study_id INTEGER NOT NULL,
+            trial_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            device TEXT,
+            placement TEXT,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            outcome TEXT,
+            PRIMARY KEY (study_id, trial_id, attempt)
         ) WITHOUT ROWID;
         """,
     ];

@@ -1,0 +1,115 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Reporting;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Orchestrator.Terminal;
+using Studies.Orchestrator.Workers;
+using Studies.Trials.Data;
+using Studies.Trials.Training;
+
+namespace Studies.Orchestrator.Hosting;
+
+/// <summary>
+/// The one composition root of the orchestrator: <c>studies run</c>, <c>studies serve</c>, the read commands and the
+/// worker all get their parts from <see cref="AddStudies"/>. Store backends and executors are registered here and
+/// nowhere else; the scheduler, the CLI and the reports only see their interfaces.
+/// </summary>
+public static class StudiesServices
+{
+    public static IServiceCollection AddStudies(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StudiesOptions>().Bind(configuration.GetSection(StudiesOptions.Section));
+        services.AddOptions<SchedulingOptions>().Bind(configuration.GetSection(SchedulingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SchedulingOptions>, DataAnnotationsValidation<SchedulingOptions>>();
+        services.TryAddSingleton(sp => Workspace.Resolve(sp.GetRequiredService<IOptions<StudiesOptions>>().Value.Home));
+
+        // Stores: one backend per scheme.
+        services.AddSingleton<IStorageBackend, SqliteBackend>();
+        services.AddSingleton<StudyStorageFactory>();
+        services.AddSingleton<StudyStores>();
+
+        // Executors, chosen by a study's resources.executor.
+        services.TryAddSingleton<IHostDevices, LibtorchHostDevices>();
+        services.TryAddSingleton(WorkerCommandLine.Self());
+        services.TryAddSingleton<ITrialLauncher>(sp =>
+        {
+            var scheduling = sp.GetRequiredService<IOptions<SchedulingOptions>>().Value;
+            return new ProcessTrialLauncher(sp.GetRequiredService<WorkerCommandLine>(), sp.GetRequiredService<ILogger<ProcessTrialLauncher>>())
+            {
+                HeartbeatTimeout = TimeSpan.FromSeconds(scheduling.WorkerSilenceSeconds),
+                StopGrace = TimeSpan.FromSeconds(scheduling.StopGraceSeconds),
+            };
+        });
+        services.AddKeyedSingleton<ITrialExecutor, LocalTrialExecutor>(LocalTrialExecutor.Name);
+
+        services.TryAddSingleton<IReportPublisher, StoreReportPublisher>();
+        services.TryAddSingleton<IExecutionObserverFactory, LoggingProgressFactory>();
+        services.AddSingleton<IStudyRunner, StudyRunService>();
+
+        // What a worker process runs.
+        services.TryAddSingleton<ITrialRunner>(_ => new TrialRunner(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator()));
+        return services;
+    }
+
+    /// <summary>Configuration of every entry point: <c>STUDIES_</c> environment variables, then what the command line says.</summary>
+    public static IConfiguration Configuration(string? home = null, string? store = null) =>
+        new ConfigurationBuilder()
+            .AddEnvironmentVariables("STUDIES_")
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"{StudiesOptions.Section}:{nameof(StudiesOptions.Home)}"] = home,
+                [$"{StudiesOptions.Section}:{nameof(StudiesOptions.Store)}"] = store,
+            }.Where(kv => kv.Value is not null))
+            .Build();
+
+    /// <summary>
+    /// The services of a foreground command (no host): options are validated here, at start, so a bad interval is one clear
+    /// line before anything runs (<see cref="OptionsValidationException"/>).
+    /// </summary>
+    public static ServiceProvider ForCommand(IConfiguration configuration, ILoggerFactory loggers, Action<IServiceCollection>? customise = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(loggers);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        services.AddStudies(configuration);
+        customise?.Invoke(services);
+        var provider = services.BuildServiceProvider();
+        _ = provider.GetRequiredService<IOptions<SchedulingOptions>>().Value;
+        return provider;
+    }
+
+    /// <summary>The Generic Host of <c>studies serve</c>: the queue folder watched by <see cref="StudyQueueService"/>.</summary>
+    public static IHost ServeHost(IConfiguration configuration, Action<IServiceCollection>? customise = null)
+    {
+        var builder = Host.CreateApplicationBuilder([]);
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd HH:mm:ss "; });
+        // Workers get time to checkpoint after SIGTERM before the host gives up on them.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
+        builder.Services.AddStudies(builder.Configuration);
+        builder.Services.AddSingleton(sp => new StudyQueue(sp.GetRequiredService<Workspace>().Queue));
+        builder.Services.AddHostedService<StudyQueueService>();
+        customise?.Invoke(builder.Services);
+        return builder.Build();
+    }
+}
+
+/// <summary>Checks an options class's [Range]-style attributes and its own <see cref="IValidatableObject"/> rules.</summary>
+public sealed class DataAnnotationsValidation<T> : IValidateOptions<T> where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options)
+    {
+        var results = new List<ValidationResult>();
+        return Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(results.Select(r => $"{typeof(T).Name}: {r.ErrorMessage}"));
+    }
+}

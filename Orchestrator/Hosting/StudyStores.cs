@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Storage;
+
+namespace Studies.Orchestrator.Hosting;
+
+/// <summary>Where the store of this process lives (<c>--home</c>, <c>--store</c>) and the only way commands open it.</summary>
+public sealed class StudiesOptions
+{
+    public const string Section = "Studies";
+
+    /// <summary>Workspace folder (database, trial folders, reports, queue); null: $STUDIES_HOME or ./runs.</summary>
+    public string? Home { get; set; }
+
+    /// <summary>The store to use (<c>sqlite:PATH</c> or <c>postgresql://...</c>); null: $STUDIES_STORE, the study's <c>store:</c>, or the workspace database.</summary>
+    public string? Store { get; set; }
+}
+
+/// <summary>Resolves and opens the store a command works on, whichever backend it is.</summary>
+public sealed class StudyStores(StudyStorageFactory factory, Workspace workspace, IOptions<StudiesOptions> options)
+{
+    public StoreLocation Locate(string? studyStore = null, string? studyDirectory = null) =>
+        StoreLocation.Resolve(options.Value.Store, studyStore, studyDirectory, workspace.Database);
+
+    public Task<IStudyStorage> OpenAsync(StoreLocation location, StoreAccess access, CancellationToken ct = default) =>
+        factory.OpenAsync(location, access, ct);
+
+    /// <summary>The store this command reads or steers, or null (and a message) when nothing is recorded there yet.</summary>
+    public async Task<IStudyStorage?> OpenExistingAsync(StoreAccess access, TextWriter messages, CancellationToken ct = default)
+    {
+        var location = Locate();
+        if (!await factory.ExistsAsync(location, ct))
+        {
+            messages.WriteLine($"no studies recorded in {location} (nothing there yet); run one with `studies run FILE`");
+            return null;
+        }
+        return await factory.OpenAsync(location, access, ct);
+    }
+}

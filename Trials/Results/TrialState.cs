@@ -1,0 +1,48 @@
+namespace Studies.Trials.Results;
+
+/// <summary>
+/// The life of a trial, one definition for the store, the scheduler and the reports. Stored and
+/// exported as the lower-case name (<see cref="TrialStates.Name"/>), which export columns and
+/// scripts rely on.
+/// </summary>
+public enum TrialState
+{
+    Queued,
+    Running,
+    Completed,
+    /// <summary>A deterministic error (bad data, invalid spec) or infrastructure retries exhausted.</summary>
+    Failed,
+    /// <summary>The loss became NaN or infinite.</summary>
+    Diverged,
+    /// <summary>Stopped by Ctrl+C/SIGTERM, or its owner's lease ran out; resumes from its checkpoint.</summary>
+    Interrupted,
+    Cancelled,
+}
+
+public static class TrialStates
+{
+    /// <summary>Every state, in the order tables show them.</summary>
+    public static readonly IReadOnlyList<TrialState> All =
+        [TrialState.Queued, TrialState.Running, TrialState.Completed, TrialState.Failed, TrialState.Diverged, TrialState.Interrupted, TrialState.Cancelled];
+
+    private static readonly string[] Names = All.Select(s => s.ToString().ToLowerInvariant()).ToArray();
+
+    /// <summary>The stored and exported name, e.g. "completed".</summary>
+    public static string Name(this TrialState state) => Names[(int)state];
+
+    public static TrialState Parse(string name) =>
+        TryParse(name, out var state) ? state : throw new FormatException($"'{name}' is not a trial state ({string.Join(", ", Names)})");
+
+    public static bool TryParse(string name, out TrialState state)
+    {
+        var i = Array.IndexOf(Names, name);
+        state = i >= 0 ? (TrialState)i : default;
+        return i >= 0;
+    }
+
+    /// <summary>States a study run leaves alone: done for good until the user asks again.</summary>
+    public static bool IsFinal(this TrialState state) => state is TrialState.Completed or TrialState.Failed or TrialState.Diverged or TrialState.Cancelled;
+
+    /// <summary>States whose trials ended badly and deserve a reason in reports and status.</summary>
+    public static bool IsProblem(this TrialState state) => state is TrialState.Failed or TrialState.Diverged or TrialState.Interrupted;
+}
