@@ -86,19 +86,9 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         {
             var epochs = t.State == TrialState.Running ? await store.EpochsAsync(study, t, ct) : [];
             if (epochs.Count > 0) liveCurves.Add((t, epochs));
-            rows.Add(new JsonObject
-            {
-                ["id"] = t.TrialId,
-                ["state"] = t.State.Name(),
-                ["attempts"] = t.Attempts,
-                ["device"] = t.Device,
-                // The heartbeat's phase and epoch describe a running trial; a finished one shows its last epoch.
-                ["phase"] = t.State == TrialState.Running && t.Phase is { } p ? p + 1 : null,
-                ["epoch"] = t.State == TrialState.Running ? epochs.LastOrDefault()?.Epoch ?? t.Epoch : t.LastEpoch,
-                ["headline"] = Score(study, t) is { } s && double.IsFinite(s) ? Format.Value(s) : null,
-                ["seconds"] = t.Seconds,
-                ["axes"] = string.Join(", ", t.Axes.Select(a => $"{a.Key}={a.Value}")),
-            });
+            var row = TrialFields(t, epochs);
+            row["headline"] = Score(study, t) is { } s && double.IsFinite(s) ? Format.Value(s) : null;
+            rows.Add(row);
             if (t.State.IsProblem())
                 failures.Add(new JsonObject { ["id"] = t.TrialId, ["state"] = t.State.Name(), ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded" });
         }
@@ -130,30 +120,34 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         var record = StudyRecords.Describe(study);
         var result = trial.State is TrialState.Completed or TrialState.Diverged || trial.LastEpoch is > 0 ? await store.ResultAsync(study, trial, ct) : null;
         var epochs = await store.EpochsAsync(study, trial, ct);
-        return new JsonObject
-        {
-            ["page"] = "trial",
-            ["study"] = study.Name,
-            ["id"] = trial.TrialId,
-            ["state"] = trial.State.Name(),
-            ["attempts"] = trial.Attempts,
-            ["device"] = trial.Device,
-            ["phase"] = trial.State == TrialState.Running && trial.Phase is { } p ? p + 1 : null,
-            ["epoch"] = trial.State == TrialState.Running ? epochs.LastOrDefault()?.Epoch ?? trial.Epoch : trial.LastEpoch,
-            ["seconds"] = trial.Seconds,
-            ["error"] = trial.Error,
-            ["axes"] = string.Join(", ", trial.Axes.Select(a => $"{a.Key}={a.Value}")),
-            ["spec"] = Pretty(trial.SpecJson),
-            ["phases"] = result is null ? new JsonArray() : new JsonArray(result.Phases.Select(ph => (JsonNode)new JsonObject
+        var view = TrialFields(trial, epochs);
+        view["page"] = "trial";
+        view["study"] = study.Name;
+        view["error"] = trial.Error;
+        view["spec"] = Pretty(trial.SpecJson);
+        view["phases"] = result is null ? new JsonArray() : new JsonArray(result.Phases.Select(ph => (JsonNode)new JsonObject
             {
                 ["phase"] = ph.Phase + 1, ["loss"] = ph.Loss, ["epochs"] = ph.Epochs, ["seconds"] = Math.Round(ph.Seconds, 2),
-            }).ToArray()),
-            ["masses"] = result is null ? null : MassTable(result),
-            ["curve"] = epochs.Count == 0 ? null : LiveChart(record, [(trial, epochs)],
-                trial.State == TrialState.Running ? $"{LiveMetric} per epoch (live)" : $"{LiveMetric} per epoch (recorded)"),
-            ["log"] = LogTail(study.Name, trial.TrialId),
-        };
+            }).ToArray());
+        view["masses"] = result is null ? null : MassTable(result);
+        view["curve"] = epochs.Count == 0 ? null : LiveChart(record, [(trial, epochs)],
+                trial.State == TrialState.Running ? $"{LiveMetric} per epoch (live)" : $"{LiveMetric} per epoch (recorded)");
+        view["log"] = LogTail(study.Name, trial.TrialId);
+        return view;
     }
+
+    /// <summary>What a trial shows on every page: state, attempt, device, time, axes; the heartbeat's phase and epoch while it runs, its last epoch once finished.</summary>
+    private static JsonObject TrialFields(TrialRow t, IReadOnlyList<EpochRecord> epochs) => new()
+    {
+        ["id"] = t.TrialId,
+        ["state"] = t.State.Name(),
+        ["attempts"] = t.Attempts,
+        ["device"] = t.Device,
+        ["phase"] = t.State == TrialState.Running && t.Phase is { } p ? p + 1 : null,
+        ["epoch"] = t.State == TrialState.Running ? epochs.LastOrDefault()?.Epoch ?? t.Epoch : t.LastEpoch,
+        ["seconds"] = t.Seconds,
+        ["axes"] = string.Join(", ", t.Axes.Select(a => $"{a.Key}={a.Value}")),
+    };
 
     /// <summary>
     /// The report's charts of the study (as report.html draws them), composed again when more trials

@@ -108,7 +108,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         await page.WaitForFunctionAsync("""
             () => document.querySelectorAll("#trials-table tr[data-state='completed']").length === 12
               || (document.querySelectorAll("#trials-table tr[data-state='completed']").length >= 4 && document.querySelector('#live-chart svg')
-                  && document.querySelectorAll('.report-chart svg').length > 3)
+                  && document.querySelectorAll('.report-chart svg').length > 3
+                  && [...document.querySelectorAll("#trials-table tr[data-state='running'] td:nth-child(6)")].some(td => Number(td.textContent) >= 8))
             """, null, new PageWaitForFunctionOptions { Timeout = (float)StudyTimeout.TotalMilliseconds });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-study-live.png") });
 
