@@ -15,15 +15,15 @@ public sealed class LocalExecutorPlanTests
 
     private static ExecutorPlan Plan(string resources, Host host, string device = "cpu", int? workers = null)
     {
-        var study = StudyLoader.Parse($$"""
+        var study = StudyLoader.Parse($$$"""
             study: plan
             data: {source: gaussian-toy, options: {masses: [-1, 0, 1], events_per_mass: 100} }
             base:
               model: {kind: dnn, hidden: [4]}
               schedule: [{loss: bce, epochs: 1, optimizer: adam, lr: 1.0e-3, batch: 64}]
-              device: {{device}}
+              device: {{{device}}}
             matrix: {seed: [1, 2, 3, 4, 5, 6]}
-            resources: {{resources}}
+            resources: {{{resources}}}
             """, "plan.yaml", AppContext.BaseDirectory);
         var executor = new LocalTrialExecutor(new ProcessTrialLauncher(WorkerCommandLine.Self(), NullLogger.Instance), host,
             Options.Create(new SchedulingOptions()), NullLoggerFactory.Instance);
