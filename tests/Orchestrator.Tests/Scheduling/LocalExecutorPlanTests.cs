@@ -17,7 +17,7 @@ public sealed class LocalExecutorPlanTests
     {
         var study = StudyLoader.Parse($$$"""
             study: plan
-            data: {source: gaussian-toy, options: {masses: [-1, 0, 1], events_per_mass: 100} }
+            data: {source: gaussian-toy, options: {masses: [-1, 0, 1], events_per_mass: 100}}
             base:
               model: {kind: dnn, hidden: [4]}
               schedule: [{loss: bce, epochs: 1, optimizer: adam, lr: 1.0e-3, batch: 64}]
