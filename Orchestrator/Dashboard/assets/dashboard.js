@@ -206,7 +206,7 @@
   function renderTrial(v) {
     document.getElementById('crumbs').replaceChildren(' / ', el('a', { href: studyUrl(v.study) }, v.study), ' / ', v.id);
     fill('title', el('h1', {}, 'Trial ' + v.id), el('p', {}, state(v.state), ' attempt ' + v.attempts, v.device ? ' on ' + v.device : '',
-      v.epoch !== null ? ' · phase ' + (v.phase === null ? '–' : v.phase) + ', epoch ' + v.epoch : '', v.seconds ? ' · ' + duration(v.seconds) : ''),
+      v.epoch !== null ? ' · ' + (v.phase !== null ? 'phase ' + v.phase + ', ' : '') + 'epoch ' + v.epoch : '', v.seconds ? ' · ' + duration(v.seconds) : ''),
       el('p', { class: 'muted' }, v.axes), v.error ? el('pre', {}, v.error) : null);
     chartArea('curve', 'Training curve', 'trial-chart', v.curve, 'No epoch reported yet.', null);
     fill('phases', el('h2', {}, 'Phases'), v.phases.length
