@@ -180,8 +180,6 @@
     if (chartsLoading) return;
     chartsLoading = true;
     fetch('/api/studies/' + encodeURIComponent(name) + '/charts').then(function (r) { return r.json(); }).then(function (c) {
-      // The server recomposes at most every few seconds: ask again later for what it did not include yet.
-      if (c.completed !== wantedCharts) setTimeout(function () { loadCharts(name, wantedCharts); }, 5000);
       if (c.completed === chartsVersion) return;
       chartsVersion = c.completed;
       var box = section('report-charts');
@@ -200,7 +198,12 @@
           .then(function () { return new Promise(function (r) { requestAnimationFrame(function () { r(); }); }); });
       }, Promise.resolve()).then(function () { mark('charts'); });
     }).catch(function (e) { reportError('report charts: ' + e.message); })
-      .finally(function () { chartsLoading = false; });
+      .finally(function () {
+        chartsLoading = false;
+        // Trials completed while these charts were fetched or drawn, or the server (which recomposes at
+        // most every few seconds) did not include them yet: ask again a little later.
+        if (wantedCharts !== chartsVersion) setTimeout(function () { loadCharts(name, wantedCharts); }, 5000);
+      });
   }
 
   function renderTrial(v) {
