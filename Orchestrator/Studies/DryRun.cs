@@ -110,7 +110,7 @@ public static class DryRun
     }
 
     private static int FeatureCount(DataSpec data) =>
-        data.Options["features"] is JsonArray features ? features.Count : data.Source switch
+        data.Options["columns"] is JsonObject { } columns && columns["features"] is JsonArray features ? features.Count : data.Source switch
         {
             "gaussian-toy" => 1,
             "lovasz-toy" => 2,
@@ -123,17 +123,19 @@ public static class DryRun
     public static double EstimateEvents(DataSpec data)
     {
         var o = data.Options;
-        double Option(string key, double fallback) => o[key] is not JsonValue v ? fallback
+        static double Number(JsonNode? node, double fallback) => node is not JsonValue v ? fallback
             : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : fallback;
-        if (o["events"] is JsonValue) return Option("events", 0);
-        var masses = o["masses"] is JsonArray grid ? grid.Count : 0;
+        // A per-process option is one number for every process or a mapping with one per process.
+        static double Total(JsonNode? node, double each, int processes) =>
+            node is JsonObject perProcess ? perProcess.Sum(p => Number(p.Value, each)) + each * (processes - perProcess.Count) : Number(node, each) * processes;
+        var masses = o["masses"] is JsonArray grid ? grid.Count : 9;
         switch (data.Source)
         {
-            case "gaussian-toy": return Option("events_per_class", 50_000) * 2 * (masses > 0 ? masses : 9);
-            case "lovasz-toy": return Option("events_per_process", 50_000) * 3;
-            case "recoil-toy":
-                var signal = Option("signal_per_mass", 20_000) * (masses > 0 ? masses : 45);
-                return signal + Option("background_events", signal);
+            case "gaussian-toy":
+                var perMass = Number(o["events_per_mass"], 50_000) * masses;
+                return perMass + Number(o["background_events"], perMass);
+            case "lovasz-toy": return Total(o["events_per_process"], 50_000, 3);
+            case "recoil-toy": return Number(o["signal_per_mass"], 5_000) * masses + Total(o["background_events"], 20_000, 3);
         }
         if (o["path"] is not JsonValue path || !File.Exists(path.GetValue<string>())) return 100_000;
         var file = new FileInfo(path.GetValue<string>());

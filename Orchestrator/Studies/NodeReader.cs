@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 
 namespace Studies.Orchestrator.Studies;
 
@@ -6,9 +8,12 @@ namespace Studies.Orchestrator.Studies;
 /// Typed reads of <see cref="YNode"/>s that report, rather than throw, what is wrong and where:
 /// every read returns null after recording an error, so a reader keeps going and finds the rest.
 /// </summary>
-internal sealed class NodeReader(Diagnostics diagnostics)
+internal sealed class NodeReader(Diagnostics diagnostics, ComponentNames? components = null)
 {
     public Diagnostics Diagnostics { get; } = diagnostics;
+
+    /// <summary>The losses, model kinds and data sources this study may name.</summary>
+    public ComponentNames Components { get; } = components ?? ComponentNames.BuiltIn;
 
     public void Error(YNode at, string message) => Diagnostics.Error(at.Position, message);
 
@@ -58,8 +63,72 @@ internal sealed class NodeReader(Diagnostics diagnostics)
     public long? Integer(YNode node, string what)
     {
         if (node is YScalar s && s.AsInteger() is { } v) return v;
-        Error(node, $"expected an integer for {what}, got {Describe(node)}");
+        Error(node, node is YScalar { Plain: true } big && YScalar.LooksInteger(big.Text)
+            ? $"{what} is far too large, got {Describe(node)}"
+            : $"expected an integer for {what}, got {Describe(node)}");
         return null;
+    }
+
+    /// <summary>A whole number in [min, max]; a value beyond is an error, never clamped.</summary>
+    public long? IntegerIn(YNode node, string what, long min, long max)
+    {
+        if (IntegerAtLeast(node, what, min) is not { } v) return null;
+        if (v <= max) return v;
+        Error(node, $"{what} must be at most {max.ToString(CultureInfo.InvariantCulture)}, got {v.ToString(CultureInfo.InvariantCulture)}");
+        return null;
+    }
+
+    /// <summary>A whole number that fits the int the spec stores it in.</summary>
+    public int? IntAtLeast(YNode node, string what, int min) => IntegerIn(node, what, min, int.MaxValue) is { } v ? (int)v : null;
+
+    /// <summary>
+    /// A value against a component's option schema (<see cref="OptionSpec"/>): type, bounds, allowed
+    /// names, and the keys of mappings. Returns the value as a spec stores it (numbers as doubles,
+    /// integers as longs, names as text), or null after reporting what is wrong.
+    /// </summary>
+    public JsonNode? Option(YNode node, OptionSpec spec, string what)
+    {
+        var before = Diagnostics.Count;
+        switch (spec.Type)
+        {
+            case OptionType.Number:
+                return NumberIn(node, what, spec.Min, !spec.MinExclusive, spec.Max, !spec.MaxExclusive) is { } d ? JsonValue.Create(d) : null;
+            case OptionType.Integer:
+                // The smallest and largest whole numbers inside the schema's bounds (unbounded: a long's).
+                var low = double.IsNegativeInfinity(spec.Min) ? long.MinValue : (long)Math.Floor(spec.Min) + (spec.MinExclusive || spec.Min % 1 != 0 ? 1 : 0);
+                var high = double.IsPositiveInfinity(spec.Max) ? long.MaxValue : (long)Math.Ceiling(spec.Max) - (spec.MaxExclusive || spec.Max % 1 != 0 ? 1 : 0);
+                return IntegerIn(node, what, low, high) is { } i ? JsonValue.Create(i) : null;
+            case OptionType.Text or OptionType.Path:
+                return Text(node, what) is { } t ? JsonValue.Create(t) : null;
+            case OptionType.Choice:
+                return Name(node, [.. spec.Allowed], what) is { } n ? JsonValue.Create(n) : null;
+            case OptionType.List:
+                if (node is not YSeq seq)
+                {
+                    Error(node, $"expected a list for {what}, got {Describe(node)}");
+                    return null;
+                }
+                var itemSpec = new OptionSpec(spec.Key, spec.Items, spec.Doc) { Min = spec.Min, MinExclusive = spec.MinExclusive, Max = spec.Max, MaxExclusive = spec.MaxExclusive };
+                foreach (var item in seq.Items) Option(item, itemSpec, $"an item of {what}");
+                break;
+            case OptionType.Mapping or OptionType.NumberOrMapping:
+                if (spec.Type == OptionType.NumberOrMapping && node is YScalar)
+                {
+                    Number(node, what);
+                    break;
+                }
+                if (Section(node, spec.Fields.Select(f => f.Key).ToArray(), what) is not { } map) return null;
+                foreach (var (key, value) in map.Entries)
+                    if (spec.Fields.FirstOrDefault(f => f.Key == key.Text) is { } field) Option(value, field, $"{what}.{key.Text}");
+                break;
+            case OptionType.NumberOrList:
+                if (node is YSeq list) foreach (var item in list.Items) Number(item, $"an item of {what}");
+                else Number(node, what);
+                break;
+            case OptionType.Masses:
+                break; // read by the data reader, which normalises the grid
+        }
+        return Diagnostics.Count == before ? YamlJson.ToJson(node) : null;
     }
 
     public string? Text(YNode node, string what)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Studies;
@@ -48,18 +49,22 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         massGrid = null;
         var before = reader.Diagnostics.Count;
         if (reader.Section(node, Vocabulary.DataKeys, "data") is not { } map) return null;
+        var sources = reader.Components.Catalog.DataSources;
         string? source = null;
-        if (map["source"] is { } sourceNode) source = reader.Name(sourceNode, Vocabulary.Sources, "data source");
-        else reader.Error(map, $"data needs a 'source' ({Vocabulary.List(Vocabulary.Sources)})");
+        if (map["source"] is { } sourceNode) source = reader.Name(sourceNode, reader.Components.Sources, "data source");
+        else reader.Error(map, $"data needs a 'source' ({Vocabulary.List(reader.Components.Sources)})");
+        var entry = source is not null && sources.TryGet(source, out var e) ? e : null;
 
         var options = new JsonObject();
         if (map["options"] is { } optionsNode && !NodeReader.IsNull(optionsNode))
         {
             if (optionsNode is not YMap optionsMap) reader.Error(optionsNode, $"expected a mapping for data.options, got {NodeReader.Describe(optionsNode)}");
-            else options = ReadOptions(optionsMap, out massGrid);
+            else options = ReadOptions(optionsMap, entry, out massGrid);
         }
-        if (source is not null && Vocabulary.FileSources.Contains(source) && !options.ContainsKey("path"))
-            reader.Error(map["source"]!, $"data source '{source}' reads a file: give its path as options.path");
+        foreach (var required in entry?.Options.Where(o => o.Required && !options.ContainsKey(o.Key)) ?? [])
+            reader.Error(map["source"]!, required.Type == OptionType.Path
+                ? $"data source '{source}' reads a file: give its path as options.{required.Key}"
+                : $"data source '{source}' needs options.{required.Key}: {required.Doc}");
 
         var holdout = HoldoutSpec.None;
         if (map["holdout"] is { } holdoutNode) holdout = ReadHoldout(holdoutNode, massGrid) ?? HoldoutSpec.None;
@@ -80,29 +85,37 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     /// absolute path (resolved against the study file's folder, so workers need not know it), and
     /// <c>masses</c> becomes the explicit sorted list (so a range and the list it spans are the same trial).
     /// </summary>
-    private JsonObject ReadOptions(YMap map, out IReadOnlyList<double>? massGrid)
+    private JsonObject ReadOptions(YMap map, DataSourceEntry? source, out IReadOnlyList<double>? massGrid)
     {
         massGrid = null;
-        reader.CheckDuplicates(map, "key");
+        // Keys and values are checked against the source's option schema here, so a typo is found
+        // at validation with its position rather than when a trial loads the data.
+        if (source is not null) reader.Section(map, source.Options.Select(o => o.Key).ToArray(), $"the options of data source '{source.Name}'");
+        else reader.CheckDuplicates(map, "key");
         var options = new JsonObject();
-        foreach (var (key, value) in map.Entries)
+        foreach (var (key, value) in map.Entries.DistinctBy(e => e.Key.Text))
         {
-            switch (key.Text)
+            var spec = source?.Options.FirstOrDefault(o => o.Key == key.Text);
+            if (source is not null && spec is null) continue; // unknown key, reported above
+            switch (spec?.Type)
             {
-                case "path":
+                case OptionType.Path:
                     if (reader.Text(value, "options.path") is { } path)
                     {
                         var full = Path.GetFullPath(Path.Combine(studyDirectory, path));
                         if (!_fileExists.TryGetValue(full, out var exists)) _fileExists[full] = exists = File.Exists(full);
                         if (!exists) reader.Error(value, $"data file '{path}' not found (looked for {full})");
-                        options["path"] = full;
+                        options[key.Text] = full;
                     }
                     break;
-                case "masses":
+                case OptionType.Masses:
                     massGrid = ReadMassGrid(value);
-                    if (massGrid is not null) options["masses"] = new JsonArray(massGrid.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray());
+                    if (massGrid is not null) options[key.Text] = new JsonArray(massGrid.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray());
                     break;
                 default:
+                    // Stored as written (not as the schema's normalised value): the spec, and so the
+                    // trial id, of every recorded study must stay what it was.
+                    if (spec is not null) reader.Option(value, spec, $"data.options.{key.Text}");
                     options[key.Text] = YamlJson.ToJson(value);
                     break;
             }
@@ -216,41 +229,57 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     // ---- model ---------------------------------------------------------------------------------
 
     /// <summary>
-    /// Defaults depend on the kind (methods.md section 2): the Punzi-net for <c>dnn</c>/<c>per-mass</c>,
-    /// the Baldi/AffinePNN nets for the parametric kinds. For <c>pnn</c> the reference does not state an
-    /// initialisation; it uses the AffinePNN baseline's (Keras defaults: Glorot-uniform, zero bias).
+    /// Defaults come from the kind's registry entry (methods.md section 2): whatever the study writes
+    /// overrides them, also when the kind comes from a matrix axis.
     /// </summary>
     private ModelSpec? ReadModel(YNode? node)
     {
         var before = reader.Diagnostics.Count;
-        var map = NodeReader.IsNull(node) ? new YMap(node?.Position ?? default, []) : reader.Section(node, Vocabulary.ModelKeys, "model");
+        var names = reader.Components;
+        var map = NodeReader.IsNull(node) ? new YMap(node?.Position ?? default, []) : reader.Section(node, names.ModelKeys, "model");
         if (map is null) return null;
-        var kind = map["kind"] is { } kindNode ? reader.Name(kindNode, Vocabulary.ModelKinds, "model kind") : "dnn";
+        var kind = map["kind"] is { } kindNode ? reader.Name(kindNode, names.ModelKinds, "model kind") : "dnn";
         if (kind is null) return null;
-        var parametric = Vocabulary.ParametricKinds.Contains(kind);
-        var model = parametric
-            ? new ModelSpec
-            {
-                Kind = kind, Hidden = [300, 150, 100, 50], Activation = "relu", Dropout = 0.25,
-                WeightInit = "xavier-uniform", BiasInit = "zeros",
-            }
-            : new ModelSpec { Kind = kind };
+        var entry = names.Catalog.Models.Get(kind);
+        var model = entry.Defaults;
 
-        if (map["hidden"] is { } hiddenNode && ReadHidden(hiddenNode) is { } hidden) model = model with { Hidden = hidden };
-        if (map["activation"] is { } a && reader.Name(a, Vocabulary.Activations, "activation") is { } activation) model = model with { Activation = activation };
-        if (map["dropout"] is { } dr && reader.NumberIn(dr, "dropout", 0, true, 1, false) is { } dropout) model = model with { Dropout = dropout };
-        if (map["weight_init"] is { } wi && reader.Name(wi, Vocabulary.WeightInits, "weight_init") is { } weightInit) model = model with { WeightInit = weightInit };
-        if (map["bias_init"] is { } bi && reader.Name(bi, Vocabulary.BiasInits, "bias_init") is { } biasInit) model = model with { BiasInit = biasInit };
-        if (map["background_mass"] is { } bm && reader.Name(bm, Vocabulary.BackgroundMasses, "background_mass") is { } backgroundMass) model = model with { BackgroundMass = backgroundMass };
-        if (map["background_mass_mode"] is { } bmm && reader.Name(bmm, Vocabulary.BackgroundMassModes, "background_mass_mode") is { } mode) model = model with { BackgroundMassMode = mode };
-        if (map["balance"] is { } ba && reader.Name(ba, Vocabulary.Balances, "balance") is { } balance) model = model with { Balance = balance };
-        if (map["l2_kernel"] is { } lk && reader.NonNegative(lk, "l2_kernel") is { } l2Kernel) model = model with { L2Kernel = l2Kernel };
-        if (map["l2_bias"] is { } lb && reader.NonNegative(lb, "l2_bias") is { } l2Bias) model = model with { L2Bias = l2Bias };
-        if (map["conditioning"] is { } cn && !NodeReader.IsNull(cn))
+        foreach (var (key, value) in map.Entries.DistinctBy(e => e.Key.Text))
         {
-            if (!parametric)
-                reader.Error(cn, $"conditioning applies to parametric models ({Vocabulary.List(Vocabulary.ParametricKinds)}), not to '{kind}'");
-            else model = model with { Conditioning = ReadConditioning(cn, kind) };
+            if (key.Text == "kind" || !names.ModelKeys.Contains(key.Text)) continue;
+            if (entry.Options.FirstOrDefault(o => o.Key == key.Text) is not { } option)
+            {
+                if (NodeReader.IsNull(value)) continue;
+                var takers = names.Catalog.Models.Entries.Where(m => m.Options.Any(o => o.Key == key.Text)).Select(m => m.Name).ToList();
+                reader.Error(value, key.Text == "conditioning"
+                    ? $"conditioning applies to parametric models ({Vocabulary.List(names.ParametricKinds)}), not to '{kind}'"
+                    : $"'{key.Text}' is not an option of model kind '{kind}'; it applies to {Vocabulary.List(takers)}");
+                continue;
+            }
+            switch (key.Text)
+            {
+                case "hidden":
+                    if (ReadHidden(value) is { } hidden) model = model with { Hidden = hidden };
+                    break;
+                case "conditioning":
+                    if (!NodeReader.IsNull(value)) model = model with { Conditioning = ReadConditioning(value, option, entry.OwnConditioning!) };
+                    break;
+                default:
+                    if (reader.Option(value, option, key.Text) is not { } json) break;
+                    model = key.Text switch
+                    {
+                        "activation" => model with { Activation = json.GetValue<string>() },
+                        "dropout" => model with { Dropout = json.GetValue<double>() },
+                        "weight_init" => model with { WeightInit = json.GetValue<string>() },
+                        "bias_init" => model with { BiasInit = json.GetValue<string>() },
+                        "background_mass" => model with { BackgroundMass = json.GetValue<string>() },
+                        "background_mass_mode" => model with { BackgroundMassMode = json.GetValue<string>() },
+                        "balance" => model with { Balance = json.GetValue<string>() },
+                        "l2_kernel" => model with { L2Kernel = json.GetValue<double>() },
+                        "l2_bias" => model with { L2Bias = json.GetValue<double>() },
+                        _ => throw new InvalidOperationException($"model option '{key.Text}' has a schema but no field in ModelSpec"),
+                    };
+                    break;
+            }
         }
         return reader.Diagnostics.Count == before ? model : null;
     }
@@ -278,12 +307,13 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     }
 
     /// <summary>The kind's own conditioning is stored as null, so writing it out does not change the trial's identity.</summary>
-    private ConditioningSpec? ReadConditioning(YNode node, string kind)
+    private ConditioningSpec? ReadConditioning(YNode node, OptionSpec option, ConditioningSpec own)
     {
-        if (reader.Section(node, Vocabulary.ConditioningKeys, "model.conditioning") is not { } map) return null;
-        var own = kind == "pnn" ? new ConditioningSpec("concat", "start") : new ConditioningSpec("affine", "all");
-        var method = map["method"] is { } m ? reader.Name(m, Vocabulary.ConditioningMethods, "conditioning method") : own.Method;
-        var place = map["place"] is { } p ? reader.Name(p, Vocabulary.ConditioningPlaces, "conditioning place") : own.Place;
+        if (reader.Section(node, option.Fields.Select(f => f.Key).ToArray(), "model.conditioning") is not { } map) return null;
+        string? Field(string key, string fallback) =>
+            map[key] is { } n ? reader.Option(n, option.Fields.First(f => f.Key == key), $"conditioning {key}")?.GetValue<string>() : fallback;
+        var method = Field("method", own.Method);
+        var place = Field("place", own.Place);
         if (method is null || place is null) return null;
         var spec = new ConditioningSpec(method, place);
         return spec == own ? null : spec;
@@ -315,15 +345,16 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     private PhaseSpec? ReadPhase(YNode node)
     {
         var before = reader.Diagnostics.Count;
-        if (reader.Section(node, Vocabulary.PhaseKeys, "a schedule phase") is not { } map) return null;
+        var names = reader.Components;
+        if (reader.Section(node, names.PhaseKeys, "a schedule phase") is not { } map) return null;
         string? loss = null;
-        if (map["loss"] is { } lossNode) loss = reader.Name(lossNode, Vocabulary.Losses, "loss");
-        else reader.Error(map, $"a phase needs a 'loss' ({Vocabulary.List(Vocabulary.Losses)})");
-        long? epochs = null;
-        if (map["epochs"] is { } epochsNode) epochs = reader.IntegerAtLeast(epochsNode, "epochs", 1);
+        if (map["loss"] is { } lossNode) loss = reader.Name(lossNode, names.Losses, "loss");
+        else reader.Error(map, $"a phase needs a 'loss' ({Vocabulary.List(names.Losses)})");
+        int? epochs = null;
+        if (map["epochs"] is { } epochsNode) epochs = reader.IntAtLeast(epochsNode, "epochs", 1);
         else reader.Error(map, "a phase needs 'epochs'");
 
-        var phase = new PhaseSpec { Loss = loss ?? "bce", Epochs = (int)Math.Min(epochs ?? 1, int.MaxValue) };
+        var phase = new PhaseSpec { Loss = loss ?? names.Losses[0], Epochs = epochs ?? 1 };
         if (map["optimizer"] is { } o && reader.Name(o, Vocabulary.Optimizers, "optimizer") is { } optimizer) phase = phase with { Optimizer = optimizer };
         if (map["lr"] is { } l && reader.Positive(l, "lr") is { } lr) phase = phase with { LearningRate = lr };
         if (map["momentum"] is { } mo && reader.NumberIn(mo, "momentum", 0, true, 1, false) is { } momentum)
@@ -335,10 +366,9 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["batch"] is { } batchNode)
         {
             if (batchNode is YScalar { Plain: true, Text: "full" }) phase = phase with { Batch = null };
-            else if (batchNode is YScalar bs && bs.AsInteger() is { } b)
+            else if (batchNode is YScalar { Plain: true } bs && YScalar.LooksInteger(bs.Text))
             {
-                if (b >= 1 && b <= int.MaxValue) phase = phase with { Batch = (int)b };
-                else reader.Error(batchNode, $"batch must be at least 1 (or 'full'), got {b}");
+                if (reader.IntAtLeast(batchNode, "batch", 1) is { } b) phase = phase with { Batch = b };
             }
             else reader.Error(batchNode, $"expected a batch size or 'full', got {NodeReader.Describe(batchNode)}");
         }
@@ -357,7 +387,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (reader.Section(node, Vocabulary.PlateauKeys, "plateau") is not { } map) return null;
         var plateau = new PlateauSpec();
         if (map["factor"] is { } f && reader.NumberIn(f, "plateau.factor", 0, false, 1, false) is { } factor) plateau = plateau with { Factor = factor };
-        if (map["patience"] is { } p && reader.IntegerAtLeast(p, "plateau.patience", 1) is { } patience) plateau = plateau with { Patience = (int)Math.Min(patience, int.MaxValue) };
+        if (map["patience"] is { } p && reader.IntAtLeast(p, "plateau.patience", 1) is { } patience) plateau = plateau with { Patience = patience };
         if (map["min_lr"] is { } m && reader.NonNegative(m, "plateau.min_lr") is { } minLr) plateau = plateau with { MinLearningRate = minLr };
         return plateau;
     }
@@ -367,27 +397,37 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (node is YScalar { Plain: true, Text: "true" or "on" }) return new EarlyStoppingSpec();
         if (reader.Section(node, Vocabulary.EarlyStoppingKeys, "early_stopping") is not { } map) return null;
         var stopping = new EarlyStoppingSpec();
-        if (map["patience"] is { } p && reader.IntegerAtLeast(p, "early_stopping.patience", 1) is { } patience) stopping = stopping with { Patience = (int)Math.Min(patience, int.MaxValue) };
+        if (map["patience"] is { } p && reader.IntAtLeast(p, "early_stopping.patience", 1) is { } patience) stopping = stopping with { Patience = patience };
         if (map["metric"] is { } m && reader.Name(m, Vocabulary.Metrics, "metric") is { } metric) stopping = stopping with { Metric = metric };
         return stopping;
     }
 
-    /// <summary>Loss options come from <c>loss_options</c> and from loss-specific keys written in the phase itself.</summary>
+    /// <summary>Loss options come from <c>loss_options</c> and from loss-specific keys written in the phase itself; the loss's registry entry says which and what they hold.</summary>
     private JsonObject ReadLossOptions(YMap phase, string? loss)
     {
+        var names = reader.Components;
         var options = new JsonObject();
-        var valid = loss is null ? Vocabulary.AllLossOptionKeys : Vocabulary.LossOptionKeys[loss];
-        var entries = phase.Entries.Where(e => Vocabulary.AllLossOptionKeys.Contains(e.Key.Text)).ToList();
+        var schema = loss is null ? null : names.Catalog.Losses.Get(loss).Options;
+        var entries = phase.Entries.Where(e => names.AllLossOptionKeys.Contains(e.Key.Text)).ToList();
         if (phase["loss_options"] is { } nested && !NodeReader.IsNull(nested))
         {
-            if (reader.Section(nested, Vocabulary.AllLossOptionKeys, "loss_options") is { } nestedMap) entries.AddRange(nestedMap.Entries);
+            if (schema is null) reader.Section(nested, names.AllLossOptionKeys, "loss_options");
+            else if (nested is not YMap nestedMap) reader.Error(nested, $"expected a mapping for loss_options, got {NodeReader.Describe(nested)}");
+            else
+            {
+                reader.CheckDuplicates(nestedMap, "key");
+                entries.AddRange(nestedMap.Entries.DistinctBy(e => e.Key.Text));
+            }
         }
         foreach (var (key, value) in entries)
         {
-            if (loss is not null && !valid.Contains(key.Text))
+            if (schema is null) continue; // the loss is missing or unknown: reported already
+            if (schema.FirstOrDefault(o => o.Key == key.Text) is not { } option)
             {
-                reader.Error(key, valid.Length == 0
-                    ? $"loss '{loss}' takes no options, got '{key.Text}'"
+                var valid = schema.Select(o => o.Key).ToArray();
+                var closest = names.AllLossOptionKeys.Contains(key.Text) ? null : Vocabulary.Closest(key.Text, valid);
+                reader.Error(key, schema.Count == 0 ? $"loss '{loss}' takes no options, got '{key.Text}'"
+                    : closest is not null ? $"unknown option '{key.Text}' of loss '{loss}', did you mean '{closest}'?"
                     : $"'{key.Text}' is not an option of loss '{loss}'; valid: {Vocabulary.List(valid)}");
                 continue;
             }
@@ -396,10 +436,8 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                 reader.Error(key, $"loss option '{key.Text}' is given twice (in the phase and in loss_options)");
                 continue;
             }
-            JsonNode? json = key.Text == "formula"
-                ? reader.Name(value, Vocabulary.PunziFormulas, "Punzi formula") is { } formula ? JsonValue.Create(formula) : null
-                : reader.Positive(value, $"loss option '{key.Text}'") is { } number ? JsonValue.Create(number) : null;
-            if (json is not null) options[key.Text] = json;
+            var what = option.Type == OptionType.Choice ? $"{loss} {key.Text}" : $"loss option '{key.Text}'";
+            if (reader.Option(value, option, what) is { } json) options[key.Text] = json;
         }
         return options;
     }
@@ -411,7 +449,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         var evaluation = new EvaluationSpec();
         if (NodeReader.IsNull(node)) return evaluation;
         if (reader.Section(node, Vocabulary.EvaluationKeys, "evaluation") is not { } map) return null;
-        if (map["validation_every"] is { } v && reader.IntegerAtLeast(v, "validation_every", 0) is { } every) evaluation = evaluation with { ValidationEvery = (int)Math.Min(every, int.MaxValue) };
+        if (map["validation_every"] is { } v && reader.IntAtLeast(v, "validation_every", 0) is { } every) evaluation = evaluation with { ValidationEvery = every };
         if (map["min_background_yield"] is { } y && reader.NonNegative(y, "min_background_yield") is { } yield) evaluation = evaluation with { MinBackgroundYield = yield };
         if (map["min_signal_efficiency"] is { } e && reader.NumberIn(e, "min_signal_efficiency", 0, true, 1, true) is { } efficiency) evaluation = evaluation with { MinSignalEfficiency = efficiency };
         return evaluation;

@@ -7,7 +7,7 @@ namespace Studies.Orchestrator.Studies;
 /// <summary>Reads the sections of a study file into <see cref="Study"/>, reporting every problem it finds.</summary>
 internal sealed partial class StudyReader(NodeReader reader, string studyDirectory)
 {
-    private const int MaxTrials = 100_000;
+    private const int MaxTrials = StudyLimits.MaxTrials;
 
     public Study? Read(YNode root, string sourcePath, string text)
     {
@@ -16,7 +16,9 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         string? name = null;
         if (top["study"] is { } nameNode && reader.Text(nameNode, "study") is { } n)
         {
-            if (NamePattern().IsMatch(n)) name = n;
+            if (n.Length > StudyLimits.MaxNameLength)
+                reader.Error(nameNode, $"study name has {n.Length} characters; at most {StudyLimits.MaxNameLength} (it names folders and report files)");
+            else if (NamePattern().IsMatch(n)) name = n;
             else reader.Error(nameNode, $"study name '{n}' may hold only letters, digits, '.', '_' and '-' (it names folders), and must start with a letter or digit");
         }
         else if (top["study"] is null) reader.Diagnostics.Error(top.Position, "the study needs a name: 'study: my-study'");
@@ -40,10 +42,19 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
 
         var baseSpec = specs.Read(trial);
         IReadOnlyList<PlannedTrial> trials = [];
-        var count = matrix.Aggregate(1L, (p, a) => p * a.Values.Count) * (search?.Samples ?? 1);
+        // Counted before anything is expanded; a product that overflows is clearly over the limit too.
+        var combinations = matrix.Aggregate(1.0, (p, a) => p * a.Values.Count);
+        var count = combinations * (search?.Samples ?? 1);
         if (count > MaxTrials)
-            reader.Diagnostics.Error(top["matrix"]?.Position ?? top.Position, $"the study expands to {count} trials; at most {MaxTrials}");
-        else trials = StudyExpander.Plan(trial, matrix, exclude, search, specs, reader, top["matrix"]?.Position ?? top.Position);
+            reader.Diagnostics.Error(top["matrix"]?.Position ?? top["search"]?.Position ?? top.Position,
+                $"the study expands to {(count < 1e18 ? ((long)count).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : count.ToString("G3", System.Globalization.CultureInfo.InvariantCulture))} trials"
+                + (search is null ? "" : $" ({combinations:N0} matrix combinations x {search.Samples:N0} search samples)") + $"; at most {MaxTrials:N0}");
+        else
+        {
+            trials = StudyExpander.Plan(trial, matrix, exclude, search, specs, reader, top["matrix"]?.Position ?? top.Position);
+            if (trials.Count == 0 && exclude.Count > 0 && reader.Diagnostics.Count == 0)
+                reader.Diagnostics.Error(top["exclude"]!.Position, $"the exclude rules remove all {combinations:N0} matrix combinations; nothing would run");
+        }
 
         if (reader.Diagnostics.Count > 0 || name is null || data is null || baseSpec is null) return null;
         return new Study
@@ -81,7 +92,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             reader.Error(key, $"invalid {what} path '{key.Text}': write keys joined by '.', with [n] for list items (e.g. schedule[0].lr)");
             return null;
         }
-        if (TreePaths.Check(path, trial) is { } problem)
+        if (TreePaths.Check(path, trial, reader.Components) is { } problem)
         {
             reader.Error(key, $"{what} {problem}");
             return null;
@@ -208,7 +219,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
     {
         if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.SearchKeys, "search") is not { } map) return null;
         var samples = 0L;
-        if (map["samples"] is { } s) samples = reader.IntegerAtLeast(s, "search.samples", 1) ?? 0;
+        if (map["samples"] is { } s) samples = reader.IntegerIn(s, "search.samples", 1, MaxTrials) ?? 0;
         else reader.Error(map, "search needs 'samples': how many random points to draw");
         ulong seed = 1;
         if (map["seed"] is { } sd && reader.IntegerAtLeast(sd, "search.seed", 0) is { } seedValue) seed = (ulong)seedValue;
@@ -230,14 +241,14 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
                 }
                 if (ReadDistribution(value, key.Text) is not { } parameter || path is null) continue;
                 var integerTarget = path.Steps[^1].Key is { } last
-                    ? Vocabulary.IntegerKeys.Contains(last)
+                    ? reader.Components.IntegerKeys.Contains(last)
                     : path.Steps.Count >= 2 && path.Steps[^2].Key == "hidden";
                 if (integerTarget && parameter.Distribution is SearchDistribution.LogUniform or SearchDistribution.Uniform)
                     reader.Error(value, $"'{path}' takes whole numbers; search it with {{int: [low, high]}} (or choice), not {parameter.Distribution.ToString().ToLowerInvariant()}");
                 else space.Add(parameter with { Path = path, Position = key.Position });
             }
         }
-        return samples > 0 && space.Count > 0 ? new SearchSection((int)Math.Min(samples, MaxTrials + 1), seed, space) : null;
+        return samples > 0 && space.Count > 0 ? new SearchSection((int)samples, seed, space) : null;
     }
 
     private SearchParameter? ReadDistribution(YNode node, string name)
@@ -298,7 +309,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         {
             if (devices is YSeq { Items.Count: > 0 } list)
             {
-                var indices = list.Items.Select(i => reader.IntegerAtLeast(i, "a CUDA device index", 0)).ToList();
+                var indices = list.Items.Select(i => reader.IntegerIn(i, "a CUDA device index", 0, 1023)).ToList();
                 if (indices.All(i => i is not null))
                 {
                     if (indices.Distinct().Count() != indices.Count) reader.Error(devices, "a CUDA device is listed twice in resources.devices");
@@ -307,12 +318,12 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             }
             else reader.Error(devices, $"resources.devices is 'auto' or a list of CUDA device indices, got {NodeReader.Describe(devices)}");
         }
-        if (map["trials_per_device"] is { } t && reader.IntegerAtLeast(t, "trials_per_device", 1) is { } perDevice)
-            resources = resources with { TrialsPerDevice = (int)Math.Min(perDevice, 1024) };
-        if (map["threads_per_trial"] is { } th && reader.IntegerAtLeast(th, "threads_per_trial", 1) is { } threads)
-            resources = resources with { ThreadsPerTrial = (int)Math.Min(threads, 1024) };
-        if (map["cpu_workers"] is { } w && !IsAuto(w) && reader.IntegerAtLeast(w, "cpu_workers", 1) is { } workers)
-            resources = resources with { CpuWorkers = (int)Math.Min(workers, 4096) };
+        if (map["trials_per_device"] is { } t && reader.IntegerIn(t, "trials_per_device", 1, 1024) is { } perDevice)
+            resources = resources with { TrialsPerDevice = (int)perDevice };
+        if (map["threads_per_trial"] is { } th && reader.IntegerIn(th, "threads_per_trial", 1, 1024) is { } threads)
+            resources = resources with { ThreadsPerTrial = (int)threads };
+        if (map["cpu_workers"] is { } w && !IsAuto(w) && reader.IntegerIn(w, "cpu_workers", 1, 4096) is { } workers)
+            resources = resources with { CpuWorkers = (int)workers };
         if (map["oversubscribe"] is { } o)
         {
             if (o is YScalar { Plain: true, Text: "true" or "false" } flag) resources = resources with { Oversubscribe = flag.Text == "true" };

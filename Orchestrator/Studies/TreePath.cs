@@ -49,7 +49,7 @@ internal static class TreePaths
     /// otherwise why not. Keys must be valid names of their section (a value left to its default is
     /// fine), list indices must exist in the base.
     /// </summary>
-    public static string? Check(TreePath path, YMap trial)
+    public static string? Check(TreePath path, YMap trial, ComponentNames names)
     {
         var shape = Shape.Trial;
         YNode? node = trial;
@@ -58,7 +58,7 @@ internal static class TreePaths
         {
             if (step.Key is { } key)
             {
-                var known = Keys(shape);
+                var known = Keys(shape, names);
                 if (shape is Shape.List or Shape.Leaf or Shape.Schedule)
                     return $"'{walked}' holds no keys, so '{path}' does not exist";
                 if (known is not null && !known.Contains(key))
@@ -89,17 +89,17 @@ internal static class TreePaths
         return null;
     }
 
-    private static string[]? Keys(Shape shape) => shape switch
+    private static string[]? Keys(Shape shape, ComponentNames names) => shape switch
     {
         Shape.Trial => Vocabulary.TrialKeys,
         Shape.Data => Vocabulary.DataKeys,
         Shape.Split => Vocabulary.SplitKeys,
-        Shape.Model => Vocabulary.ModelKeys,
-        Shape.Conditioning => Vocabulary.ConditioningKeys,
-        Shape.Phase => Vocabulary.PhaseKeys,
+        Shape.Model => names.ModelKeys,
+        Shape.Conditioning => names.ConditioningKeys,
+        Shape.Phase => names.PhaseKeys,
         Shape.Plateau => Vocabulary.PlateauKeys,
         Shape.EarlyStopping => Vocabulary.EarlyStoppingKeys,
-        Shape.LossOptions => Vocabulary.AllLossOptionKeys,
+        Shape.LossOptions => names.AllLossOptionKeys,
         Shape.Evaluation => Vocabulary.EvaluationKeys,
         _ => null,
     };

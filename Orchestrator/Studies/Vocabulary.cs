@@ -1,11 +1,13 @@
 using System.Reflection;
+using Studies.Trials.Components;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Studies;
 
 /// <summary>
-/// Every name a study file may use: keys of each section and the allowed values of named choices.
-/// One table per section keeps the reader, the matrix-path check and the documentation in step.
+/// The names of the study format itself: keys of each section and the allowed values of named
+/// choices. Names of components (losses, model kinds, data sources) and their options come from
+/// the <see cref="ComponentCatalog"/>, through <see cref="ComponentNames"/>.
 /// </summary>
 internal static class Vocabulary
 {
@@ -15,12 +17,7 @@ internal static class Vocabulary
     public static readonly string[] TrialKeys = ["data", .. BaseKeys];
     public static readonly string[] DataKeys = ["source", "options", "holdout", "split", "mass_scale"];
     public static readonly string[] SplitKeys = ["train", "validation", "test"];
-    public static readonly string[] ModelKeys =
-    [
-        "kind", "hidden", "activation", "dropout", "conditioning", "weight_init", "bias_init",
-        "background_mass", "background_mass_mode", "balance", "l2_kernel", "l2_bias",
-    ];
-    public static readonly string[] ConditioningKeys = ["method", "place"];
+    /// <summary>Keys of a phase besides its loss's options.</summary>
     public static readonly string[] PhaseOwnKeys =
     [
         "loss", "epochs", "optimizer", "lr", "momentum", "weight_decay", "batch", "plateau",
@@ -40,33 +37,7 @@ internal static class Vocabulary
     /// <summary>Settings that take whole numbers: a search over them must use the <c>int</c> distribution.</summary>
     public static readonly string[] IntegerKeys = ["epochs", "patience", "seed", "validation_every", "batch", "hidden"];
 
-    public static readonly string[] Sources = ["gaussian-toy", "lovasz-toy", "recoil-toy", "hepmass", "csv", "npz"];
-    /// <summary>Sources that read a file named by <c>options.path</c>.</summary>
-    public static readonly string[] FileSources = ["hepmass", "csv", "npz"];
-    public static readonly string[] ModelKinds = ["dnn", "pnn", "affine-pnn", "per-mass"];
-    public static readonly string[] ParametricKinds = ["pnn", "affine-pnn"];
-    public static readonly string[] Activations = ["tanh", "relu"];
-    public static readonly string[] WeightInits = ["kaiming-normal", "xavier-uniform", "he-uniform", "pytorch"];
-    public static readonly string[] BiasInits = ["normal", "zeros", "pytorch"];
-    public static readonly string[] ConditioningMethods = ["concat", "bias", "scale", "affine"];
-    public static readonly string[] ConditioningPlaces = ["start", "all", "end"];
-    public static readonly string[] BackgroundMasses = ["identical", "uniform"];
-    public static readonly string[] BackgroundMassModes = ["fixed", "resampled"];
-    public static readonly string[] Balances = ["none", "class", "signal", "background", "full"];
-    public static readonly string[] Losses = ["bce", "punzi", "lovasz"];
     public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
-    public static readonly string[] PunziFormulas = ["full", "simple"];
-
-    /// <summary>Loss-specific options, written in the phase itself or under <c>loss_options</c>.</summary>
-    public static readonly IReadOnlyDictionary<string, string[]> LossOptionKeys = new Dictionary<string, string[]>
-    {
-        ["bce"] = [],
-        ["punzi"] = ["formula", "a", "b", "luminosity", "scale", "n_sigma", "eps_floor", "b_floor"],
-        ["lovasz"] = ["luminosity", "eps"],
-    };
-
-    public static readonly string[] AllLossOptionKeys = LossOptionKeys.Values.SelectMany(v => v).Distinct().ToArray();
-    public static readonly string[] PhaseKeys = [.. PhaseOwnKeys, .. AllLossOptionKeys];
 
     /// <summary>Validation metrics a phase can keep the best epoch of, or stop early on.</summary>
     public static readonly string[] Metrics = typeof(MetricNames)
@@ -135,4 +106,42 @@ internal static class Vocabulary
     }
 
     public static string List(IEnumerable<string> names) => string.Join(", ", names);
+}
+
+/// <summary>
+/// The names a study may use for components and their options, as the catalog registers them: the
+/// reader and the matrix-path check take every such name from here, never from a list of their own.
+/// </summary>
+internal sealed class ComponentNames
+{
+    public ComponentNames(ComponentCatalog catalog)
+    {
+        Catalog = catalog;
+        Sources = [.. catalog.DataSources.Names];
+        ModelKinds = [.. catalog.Models.Names];
+        ParametricKinds = catalog.Models.Entries.Where(m => m.Parametric).Select(m => m.Name).ToArray();
+        ModelKeys = ["kind", .. catalog.Models.Entries.SelectMany(m => m.Options).Select(o => o.Key).Distinct()];
+        ConditioningKeys = catalog.Models.Entries.SelectMany(m => m.Options).Where(o => o.Key == "conditioning")
+            .SelectMany(o => o.Fields).Select(f => f.Key).Distinct().ToArray();
+        Losses = [.. catalog.Losses.Names];
+        AllLossOptionKeys = catalog.Losses.Entries.SelectMany(l => l.Options).Select(o => o.Key).Distinct().ToArray();
+        PhaseKeys = [.. Vocabulary.PhaseOwnKeys, .. AllLossOptionKeys];
+        IntegerKeys = [.. Vocabulary.IntegerKeys, .. catalog.Losses.Entries.SelectMany(l => l.Options).Where(o => o.Type == OptionType.Integer).Select(o => o.Key)];
+    }
+
+    public static ComponentNames BuiltIn { get; } = new(ComponentCatalog.BuiltIn);
+
+    public ComponentCatalog Catalog { get; }
+    public string[] Sources { get; }
+    public string[] ModelKinds { get; }
+    public string[] ParametricKinds { get; }
+    /// <summary>Keys of <c>model</c> for any kind; which kind takes which is in its entry.</summary>
+    public string[] ModelKeys { get; }
+    public string[] ConditioningKeys { get; }
+    public string[] Losses { get; }
+    /// <summary>Options of any loss: a phase may write them directly, so they are phase keys too.</summary>
+    public string[] AllLossOptionKeys { get; }
+    public string[] PhaseKeys { get; }
+    /// <summary>Settings that take whole numbers, loss options included.</summary>
+    public string[] IntegerKeys { get; }
 }

@@ -36,6 +36,8 @@ internal sealed partial class YScalar(SourcePosition position, string text, bool
         _ => null,
     };
 
+    public static bool LooksInteger(string text) => IntegerPattern().IsMatch(text);
+
     public long? AsInteger() =>
         Plain && IntegerPattern().IsMatch(Text) && long.TryParse(Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? v : null;
@@ -98,17 +100,53 @@ internal sealed class YSeq(SourcePosition position, IReadOnlyList<YNode> items) 
     public override string Display() => "[" + string.Join(", ", Items.Select(i => i.Display())) + "]";
 }
 
+/// <summary>
+/// Limits that keep a hostile or broken study file from taking the machine: each is checked while
+/// the file is read, before anything proportional to the violation is allocated.
+/// </summary>
+public static class StudyLimits
+{
+    /// <summary>Largest study file read, in bytes.</summary>
+    public const long MaxFileBytes = 4 * 1024 * 1024;
+    /// <summary>Deepest nesting of mappings and lists (study files need about 6).</summary>
+    public const int MaxDepth = 32;
+    /// <summary>
+    /// Most nodes the document may have once every alias is expanded: aliases are shared, not
+    /// copied, when read, but every later step walks the expanded tree ("billion laughs").
+    /// </summary>
+    public const long MaxExpandedNodes = 100_000;
+    /// <summary>Longest study name: it names folders and report files.</summary>
+    public const int MaxNameLength = 100;
+    /// <summary>Most trials one study may expand to.</summary>
+    public const int MaxTrials = 100_000;
+}
+
 /// <summary>Reads one YAML document into a <see cref="YNode"/> tree through YamlDotNet's event parser.</summary>
 internal static partial class YamlTreeReader
 {
-    /// <summary>The root node, or null after reporting why there is none (syntax error, empty file).</summary>
+    /// <summary>A limit of <see cref="StudyLimits"/> was hit: reading stops at once.</summary>
+    private sealed class LimitExceeded(SourcePosition position, string message) : Exception(message)
+    {
+        public SourcePosition Position { get; } = position;
+    }
+
+    /// <summary>The root node, or null after reporting why there is none (syntax error, empty file, a limit).</summary>
     public static YNode? Read(string text, Diagnostics diagnostics)
     {
+        var nul = text.IndexOf('\0');
+        if (nul >= 0)
+        {
+            // YamlDotNet would take the NUL as part of a value (or stop there) without a word.
+            var line = 1 + text.AsSpan(0, nul).Count('\n');
+            var column = nul - (text.LastIndexOf('\n', Math.Max(0, nul - 1)) + 1) + 1;
+            diagnostics.Error(new SourcePosition(line, column), "the study file holds a NUL byte (\\0); is it a binary file?");
+            return null;
+        }
         TrackingParser? parser = null;
         try
         {
             parser = new TrackingParser(new Parser(new StringReader(text)));
-            var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
+            var builder = new TreeBuilder(parser, diagnostics);
             Next(parser); // StreamStart
             if (!Next(parser) || parser.Current is StreamEnd)
             {
@@ -116,7 +154,7 @@ internal static partial class YamlTreeReader
                 return null;
             }
             Next(parser); // past DocumentStart
-            var root = ReadNode(parser, anchors, diagnostics);
+            var root = builder.ReadNode(0);
             Next(parser); // DocumentEnd
             if (Next(parser) && parser.Current is DocumentStart extra)
                 diagnostics.Error(Pos(extra.Start), "a study file holds one YAML document; remove the second '---'");
@@ -126,6 +164,11 @@ internal static partial class YamlTreeReader
                 return null;
             }
             return root;
+        }
+        catch (LimitExceeded e)
+        {
+            diagnostics.Error(e.Position, e.Message);
+            return null;
         }
         catch (YamlException e)
         {
@@ -156,68 +199,113 @@ internal static partial class YamlTreeReader
 
     private static bool Next(IParser parser) => parser.MoveNext();
 
-    /// <summary>Reads the node at <c>parser.Current</c> and leaves the parser on its last event.</summary>
-    private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors, Diagnostics diagnostics)
+    /// <summary>
+    /// Builds the tree. An alias is the anchored node itself (shared, never copied), and every node
+    /// knows its expanded size, so an alias bomb is stopped while its few bytes are read.
+    /// </summary>
+    private sealed class TreeBuilder(IParser parser, Diagnostics diagnostics)
     {
-        var current = parser.Current ?? throw new InvalidOperationException("parser has no current event");
-        YNode node;
-        switch (current)
-        {
-            case AnchorAlias alias:
-                if (anchors.TryGetValue(alias.Value.Value, out var target)) return target;
-                diagnostics.Error(Pos(alias.Start), $"unknown alias '*{alias.Value.Value}'");
-                return new YScalar(Pos(alias.Start), "", plain: true);
-            case Scalar scalar:
-                var forcedString = scalar.Tag.IsEmpty is false && scalar.Tag.Value == "tag:yaml.org,2002:str";
-                node = new YScalar(Pos(scalar.Start), scalar.Value, scalar.Style == ScalarStyle.Plain && !forcedString);
-                break;
-            case SequenceStart sequence:
-                var items = new List<YNode>();
-                while (Next(parser) && parser.Current is not SequenceEnd)
-                    items.Add(ReadNode(parser, anchors, diagnostics));
-                node = new YSeq(Pos(sequence.Start), items);
-                break;
-            case MappingStart mapping:
-                var entries = new List<KeyValuePair<YScalar, YNode>>();
-                while (Next(parser) && parser.Current is not MappingEnd)
-                {
-                    var keyNode = ReadNode(parser, anchors, diagnostics);
-                    Next(parser);
-                    var value = ReadNode(parser, anchors, diagnostics);
-                    if (keyNode is not YScalar key)
-                    {
-                        diagnostics.Error(keyNode.Position, "keys must be plain names, not lists or mappings");
-                        continue;
-                    }
-                    if (key.Plain && key.Text == "<<")
-                    {
-                        Merge(entries, value, diagnostics);
-                        continue;
-                    }
-                    entries.Add(KeyValuePair.Create(key, value));
-                }
-                node = new YMap(Pos(mapping.Start), entries);
-                break;
-            default:
-                throw new InvalidOperationException($"unexpected YAML event {current.GetType().Name}");
-        }
-        if (current is NodeEvent { Anchor.IsEmpty: false } withAnchor) anchors[withAnchor.Anchor.Value] = node;
-        return node;
-    }
+        private readonly Dictionary<string, YNode> anchors = new(StringComparer.Ordinal);
+        private readonly Dictionary<YNode, long> sizes = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>YAML merge keys (<c>&lt;&lt;: *defaults</c>): keys written in the mapping itself win.</summary>
-    private static void Merge(List<KeyValuePair<YScalar, YNode>> entries, YNode source, Diagnostics diagnostics)
-    {
-        var sources = source is YSeq seq ? seq.Items : [source];
-        foreach (var item in sources)
+        private long Size(YNode node) => sizes.GetValueOrDefault(node, 1);
+
+        private void Sized(YNode node, long size)
         {
-            if (item is not YMap map)
+            if (size > StudyLimits.MaxExpandedNodes)
+                throw new LimitExceeded(node.Position,
+                    $"aliases expand this to more than {StudyLimits.MaxExpandedNodes:N0} values (at most {StudyLimits.MaxExpandedNodes:N0} per study file); is an alias repeated inside itself?");
+            sizes[node] = size;
+        }
+
+        /// <summary>Reads the node at <c>parser.Current</c> and leaves the parser on its last event.</summary>
+        public YNode ReadNode(int depth)
+        {
+            var current = parser.Current ?? throw new InvalidOperationException("parser has no current event");
+            if (current is SequenceStart or MappingStart && depth >= StudyLimits.MaxDepth)
+                throw new LimitExceeded(Pos(current.Start), $"nesting deeper than {StudyLimits.MaxDepth} levels of mappings and lists");
+            YNode node;
+            switch (current)
             {
-                diagnostics.Error(item.Position, "a merge key '<<' takes a mapping or a list of mappings");
-                continue;
+                case AnchorAlias alias:
+                    if (anchors.TryGetValue(alias.Value.Value, out var target)) return target;
+                    diagnostics.Error(Pos(alias.Start), $"unknown alias '*{alias.Value.Value}'");
+                    return new YScalar(Pos(alias.Start), "", plain: true);
+                case Scalar scalar:
+                    var forcedString = scalar.Tag.IsEmpty is false && scalar.Tag.Value == "tag:yaml.org,2002:str";
+                    node = new YScalar(Pos(scalar.Start), scalar.Value, scalar.Style == ScalarStyle.Plain && !forcedString);
+                    // A NUL written as the escape "\0" in a quoted value.
+                    if (scalar.Value.Contains('\0')) diagnostics.Error(node.Position, "a value holds a NUL character (\\0)");
+                    break;
+                case SequenceStart sequence:
+                    var items = new List<YNode>();
+                    long size = 1;
+                    while (Next(parser) && parser.Current is not SequenceEnd)
+                    {
+                        var item = ReadNode(depth + 1);
+                        items.Add(item);
+                        size += Size(item);
+                    }
+                    node = new YSeq(Pos(sequence.Start), items);
+                    Sized(node, size);
+                    break;
+                case MappingStart mapping:
+                    node = ReadMapping(mapping, depth);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected YAML event {current.GetType().Name}");
             }
-            foreach (var entry in map.Entries)
-                if (!entries.Any(e => e.Key.Text == entry.Key.Text)) entries.Add(entry);
+            if (current is NodeEvent { Anchor.IsEmpty: false } withAnchor) anchors[withAnchor.Anchor.Value] = node;
+            return node;
+        }
+
+        /// <summary>
+        /// YAML merge keys (<c>&lt;&lt;: *defaults</c>): a key written in the mapping itself wins over a
+        /// merged one wherever it is written (before or after the merge); of several merged mappings
+        /// the first that has a key wins. Merged keys take the place of the <c>&lt;&lt;</c>.
+        /// </summary>
+        private YMap ReadMapping(MappingStart mapping, int depth)
+        {
+            var written = new List<(KeyValuePair<YScalar, YNode>? Entry, IReadOnlyList<YMap>? Merged)>();
+            while (Next(parser) && parser.Current is not MappingEnd)
+            {
+                var keyNode = ReadNode(depth + 1);
+                Next(parser);
+                var value = ReadNode(depth + 1);
+                if (keyNode is not YScalar key)
+                {
+                    diagnostics.Error(keyNode.Position, "keys must be plain names, not lists or mappings");
+                    continue;
+                }
+                if (key.Plain && key.Text == "<<") written.Add((null, MergeSources(value)));
+                else written.Add((KeyValuePair.Create(key, value), null));
+            }
+            var own = written.Where(w => w.Entry is not null).Select(w => w.Entry!.Value.Key.Text).ToHashSet(StringComparer.Ordinal);
+            var merged = new HashSet<string>(StringComparer.Ordinal);
+            var entries = new List<KeyValuePair<YScalar, YNode>>();
+            long size = 1;
+            foreach (var (entry, sources) in written)
+            {
+                if (entry is { } e) entries.Add(e);
+                else
+                    foreach (var m in sources!.SelectMany(source => source.Entries))
+                        if (!own.Contains(m.Key.Text) && merged.Add(m.Key.Text)) entries.Add(m);
+            }
+            foreach (var e in entries) size += 1 + Size(e.Value);
+            var node = new YMap(Pos(mapping.Start), entries);
+            Sized(node, size);
+            return node;
+        }
+
+        private List<YMap> MergeSources(YNode source)
+        {
+            var maps = new List<YMap>();
+            foreach (var item in source is YSeq seq ? seq.Items : [source])
+            {
+                if (item is YMap map) maps.Add(map);
+                else diagnostics.Error(item.Position, "a merge key '<<' takes a mapping or a list of mappings");
+            }
+            return maps;
         }
     }
 
@@ -241,7 +329,8 @@ internal static class YamlJson
         YScalar s when s.AsNumber() is { } d && double.IsFinite(d) => JsonValue.Create(d),
         YScalar s => JsonValue.Create(s.Text),
         YSeq q => new JsonArray(q.Items.Select(ToJson).ToArray()),
-        YMap m => new JsonObject(m.Entries.Select(e => KeyValuePair.Create(e.Key.Text, ToJson(e.Value)))),
+        // A duplicate key is reported by validation; the first one counts, as for YMap's indexer.
+        YMap m => new JsonObject(m.Entries.DistinctBy(e => e.Key.Text).Select(e => KeyValuePair.Create(e.Key.Text, ToJson(e.Value)))),
         _ => throw new InvalidOperationException(node.GetType().Name),
     };
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 using Studies.Trials.Specs;
 
 namespace Studies.Trials.Data;
@@ -40,19 +41,17 @@ public interface IBayesOptimal
     }
 }
 
-/// <summary>The registry of data sources, and the one call that turns a <see cref="DataSpec"/> into splits.</summary>
+/// <summary>The built-in data sources (<see cref="ComponentCatalog"/>), and the one call that turns a <see cref="DataSpec"/> into splits.</summary>
 public static class DataSources
 {
-    private static readonly IDataSource[] All =
-    [
-        new GaussianToy(), new LovaszToy(), new RecoilToy(), new HepmassSource(), new CsvSource(), new NpzSource(),
-    ];
+    public static IReadOnlyList<string> Names => ComponentCatalog.BuiltIn.DataSources.Names;
 
-    public static IReadOnlyList<string> Names { get; } = All.Select(s => s.Name).ToArray();
+    public static IDataSource Get(string name) => Get(ComponentCatalog.BuiltIn.DataSources, name);
 
-    public static IDataSource Get(string name) =>
-        All.FirstOrDefault(s => s.Name == name)
-        ?? throw new DataException($"unknown data source '{name}' (known: {string.Join(", ", Names)})");
+    public static IDataSource Get(Registry<DataSourceEntry> sources, string name) =>
+        sources.TryGet(name, out var entry)
+            ? entry.Source
+            : throw new DataException($"unknown data source '{name}' (known: {string.Join(", ", sources.Names)})");
 
     public static EventSet Load(DataSpec spec, ulong seed) => Get(spec.Source).Load(spec.Options, seed);
 

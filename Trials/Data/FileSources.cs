@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 
 namespace Studies.Trials.Data;
 
@@ -11,7 +12,10 @@ namespace Studies.Trials.Data;
 /// </summary>
 public sealed class HepmassSource : IDataSource
 {
-    private static readonly string[] OptionNames = ["path", "masses", "max_rows"];
+    public static readonly DataSourceEntry Entry = new("hepmass", "HEPMASS-format CSV (optionally gzipped): label, features, mass.",
+        [FileOptions.Path, FileOptions.Masses, FileOptions.MaxRows], new HepmassSource());
+
+    private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
     public string Name => "hepmass";
 
@@ -33,7 +37,10 @@ public sealed class HepmassSource : IDataSource
 /// </summary>
 public sealed class CsvSource : IDataSource
 {
-    private static readonly string[] OptionNames = ["path", "columns", "max_rows", .. TableEvents.MassOptions];
+    public static readonly DataSourceEntry Entry = new("csv", "CSV with a header line and a column map.",
+        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new CsvSource());
+
+    private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
     public string Name => "csv";
 
@@ -50,7 +57,10 @@ public sealed class CsvSource : IDataSource
 /// <summary>NumPy .npz with the same options as <see cref="CsvSource"/>; the column map names 1-D arrays.</summary>
 public sealed class NpzSource : IDataSource
 {
-    private static readonly string[] OptionNames = ["path", "columns", .. TableEvents.MassOptions];
+    public static readonly DataSourceEntry Entry = new("npz", "NumPy .npz; the column map names 1-D arrays.",
+        [FileOptions.Path, FileOptions.Columns, .. FileOptions.MassOptions], new NpzSource());
+
+    private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
     public string Name => "npz";
 
@@ -62,4 +72,35 @@ public sealed class NpzSource : IDataSource
     }
 
     public IBayesOptimal? BayesOptimal(JsonObject options) => null;
+}
+
+/// <summary>Options the file sources share.</summary>
+internal static class FileOptions
+{
+    public static readonly OptionSpec Path = new("path", OptionType.Path, "The data file, relative to the study file's folder.") { Required = true };
+    public static readonly OptionSpec Masses = new("masses", OptionType.Masses, "Mass hypotheses; signal rows of other masses are dropped.")
+        { Default = "the file's signal masses" };
+    public static readonly OptionSpec MaxRows = OptionSpec.Count("max_rows", "Read at most this many rows.", "all");
+    public static readonly OptionSpec Columns = new("columns", OptionType.Mapping, "Which columns hold what.")
+    {
+        Default = "label, mass; the rest are features",
+        Fields =
+        [
+            new OptionSpec("features", OptionType.List, "Feature columns.") { Items = OptionType.Text },
+            new OptionSpec("label", OptionType.Text, "Label column (1 signal, 0 background).") { Default = "label" },
+            new OptionSpec("mass", OptionType.Text, "Mass column.") { Default = "mass" },
+            new OptionSpec("weight", OptionType.Text, "Event weight column."),
+            new OptionSpec("process", OptionType.Text, "Process name column."),
+            new OptionSpec("window", OptionType.Text, "Window variable column."),
+        ],
+    };
+
+    /// <summary>Per-mass windows and N_gen (see <see cref="TableEvents"/>).</summary>
+    public static readonly OptionSpec[] MassOptions =
+    [
+        Masses,
+        new("window_width", OptionType.NumberOrList, "Window half-width: one number, or one per mass."),
+        OptionSpec.Choice("window_center", ["mass-squared", "mass"], "What the window is centred on.", "mass-squared"),
+        new("generated_per_mass", OptionType.NumberOrList, "Signal events generated per mass (N_gen), when the file holds preselected events."),
+    ];
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 
 namespace Studies.Trials.Data;
 
@@ -12,7 +13,18 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
 {
     public static readonly double[] DefaultMasses = [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
 
-    private static readonly string[] OptionNames = ["masses", "events_per_mass", "background_events", "width", "background_range", "seed"];
+    public static readonly DataSourceEntry Entry = new("gaussian-toy", "The parametric-NN toy of Baldi et al.: one feature, Gaussian signal, uniform background.",
+        [
+            new OptionSpec("masses", OptionType.Masses, "Signal masses.") { Default = "-2, -1.5, ..., 2" },
+            OptionSpec.Count("events_per_mass", "Signal events per mass.", "50000"),
+            OptionSpec.Count("background_events", "Background events.", "events_per_mass x masses"),
+            OptionSpec.Positive("width", "Standard deviation of the signal peak.", "0.25"),
+            new OptionSpec("background_range", OptionType.List, "Background support [low, high].") { Default = "[-4, 4]" },
+            new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+        ],
+        new GaussianToy());
+
+    private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
     public string Name => "gaussian-toy";
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 
 namespace Studies.Trials.Data;
 
@@ -13,7 +14,19 @@ public sealed class LovaszToy : IDataSource, IBayesOptimal
 {
     public static readonly string[] Processes = ["signal", "bkg1", "bkg2"];
 
-    private static readonly string[] OptionNames = ["case", "xsec", "luminosity", "events_per_process", "seed"];
+    public static readonly DataSourceEntry Entry = new("lovasz-toy", "The Lovász-Z toy of Bardhan et al.: two features, one signal and two background processes, no mass.",
+        [
+            new OptionSpec("case", OptionType.Integer, "Cross-section case of the paper (1 or 2).") { Min = 1, Max = 2, Default = "1" },
+            new OptionSpec("xsec", OptionType.NumberOrMapping, "Cross-sections (fb).") { Fields = ProcessFields("Cross-section (fb)."), Default = "by case" },
+            OptionSpec.Positive("luminosity", "Integrated luminosity (fb^-1).", "3000"),
+            new OptionSpec("events_per_process", OptionType.NumberOrMapping, "Events generated per process.") { Fields = ProcessFields("Events."), Default = "50000" },
+            new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+        ],
+        new LovaszToy());
+
+    private static OptionSpec[] ProcessFields(string doc) => Processes.Select(p => OptionSpec.Positive(p, doc)).ToArray();
+
+    private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
     /// <summary>Process means (x1, x2) and covariances (s11, s12, s22), in <see cref="Processes"/> order.</summary>
     public static readonly (double X1, double X2)[] Means = [(4, 7), (2, 5), (2, 10)];

@@ -11,7 +11,7 @@ public sealed record ColumnMap(
     IReadOnlyList<string>? Features, string Label = "label", string Mass = "mass",
     string? Weight = null, string? Process = null, string? Window = null)
 {
-    private static readonly string[] Keys = ["features", "label", "mass", "weight", "process", "window"];
+    private static readonly string[] Keys = FileOptions.Columns.Fields.Select(f => f.Key).ToArray();
 
     /// <summary>The <c>columns</c> option of a file source; absent keys take the defaults.</summary>
     public static ColumnMap Parse(DataOptions options, string name)
@@ -88,9 +88,6 @@ public sealed class RawTable
 /// <summary>Turns a <see cref="RawTable"/> into events: mass grid, processes, windows, weights.</summary>
 public static class TableEvents
 {
-    /// <summary>Options every file source shares, besides the source-specific ones.</summary>
-    public static readonly string[] MassOptions = ["masses", "window_width", "window_center", "generated_per_mass"];
-
     /// <summary>
     /// Signal masses are snapped to the grid: to the nearest mass of the <c>masses</c> option within
     /// 1e-3 relative (signal rows of other masses are dropped: the option selects hypotheses), or,

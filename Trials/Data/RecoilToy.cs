@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 
 namespace Studies.Trials.Data;
 
@@ -32,8 +33,23 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
     /// <summary>Background cross-sections after preselection (fb), in <see cref="Processes"/> order from 1.</summary>
     public static readonly double[] DefaultCrossSections = [800, 200, 300];
 
-    private static readonly string[] OptionNames =
-        ["masses", "signal_per_mass", "background_events", "luminosity", "cross_sections", "signal_cross_section", "seed"];
+    public static readonly DataSourceEntry Entry = new("recoil-toy", "A Z' -> invisible recoil-mass search (docs/recoil-toy.md): four features and a window variable.",
+        [
+            new OptionSpec("masses", OptionType.Masses, "Z' masses (GeV), in (0, 10].") { Default = "0.5, 1.5, ..., 8.5" },
+            OptionSpec.Count("signal_per_mass", "Signal events per mass.", "5000"),
+            new OptionSpec("background_events", OptionType.NumberOrMapping, "Events per background process.")
+                { Fields = BackgroundFields("Events."), Default = "20000" },
+            OptionSpec.Positive("luminosity", "Integrated luminosity (fb^-1).", "50"),
+            new OptionSpec("cross_sections", OptionType.NumberOrMapping, "Background cross-sections after preselection (fb).")
+                { Fields = BackgroundFields("Cross-section (fb)."), Default = "800, 200, 300" },
+            OptionSpec.Positive("signal_cross_section", "Signal cross-section (fb).", "1"),
+            new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+        ],
+        new RecoilToy());
+
+    private static OptionSpec[] BackgroundFields(string doc) => Processes[1..].Select(p => OptionSpec.Positive(p, doc)).ToArray();
+
+    private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
     public string Name => "recoil-toy";
 

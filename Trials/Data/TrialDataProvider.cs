@@ -1,15 +1,16 @@
 using System.Globalization;
+using Studies.Trials.Components;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 
 namespace Studies.Trials.Data;
 
 /// <summary>The trainer's view of a data source: load, split, and flatten into <see cref="TrialData"/>.</summary>
-public sealed class TrialDataProvider : ITrialDataProvider
+public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null) : ITrialDataProvider
 {
     public TrialData Load(DataSpec spec, ulong seed)
     {
-        var source = DataSources.Get(spec.Source);
+        var source = DataSources.Get(sources ?? ComponentCatalog.BuiltIn.DataSources, spec.Source);
         var events = source.Load(spec.Options, seed);
         var splits = Splitter.Split(events, spec.Split, spec.Holdout, seed);
         return ToTrialData(splits, source.BayesOptimal(spec.Options));

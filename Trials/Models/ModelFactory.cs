@@ -1,30 +1,88 @@
+using Studies.Trials.Components;
 using Studies.Trials.Engine;
 using Studies.Trials.Specs;
 
 namespace Studies.Trials.Models;
 
-/// <summary>Builds the model a <see cref="ModelSpec"/> names, with the kind's reference defaults (methods.md section 2).</summary>
+/// <summary>Builds the model a <see cref="ModelSpec"/> names, through the catalog's model registry.</summary>
 public static class ModelFactory
 {
-    public static readonly string[] Kinds = ["dnn", "pnn", "affine-pnn", "per-mass"];
-
     /// <param name="generator">Draws the initial weights (on the CPU, before the model moves to its device).</param>
     /// <param name="dropoutGenerator">Draws dropout masks; must live on the device the model runs on (default: <paramref name="generator"/>).</param>
     public static ClassifierModel Create(ModelSpec spec, int features, IReadOnlyList<double> trainedScaledMasses, Generator generator,
-        Generator? dropoutGenerator = null)
-    {
-        var weightInit = spec.WeightInit ?? spec.Kind switch { "dnn" or "per-mass" => "kaiming-normal", "affine-pnn" => "xavier-uniform", _ => "pytorch" };
-        var biasInit = spec.BiasInit ?? spec.Kind switch { "dnn" or "per-mass" => "normal", "affine-pnn" => "zeros", _ => "pytorch" };
-        ConditionedMlp Mlp(ConditioningSpec? conditioning) =>
-            new(features, spec.Hidden, spec.Activation, spec.Dropout, conditioning, generator, weightInit, biasInit, dropoutGenerator);
+        Generator? dropoutGenerator = null, Registry<ModelEntry>? models = null) =>
+        (models ?? ComponentCatalog.BuiltIn.Models).Get(spec.Kind)
+            .Create(spec, new ModelContext(features, trainedScaledMasses, generator, dropoutGenerator));
+}
 
-        return spec.Kind switch
+/// <summary>
+/// The model kinds of methods.md section 2 with their reference defaults: <c>dnn</c> and
+/// <c>per-mass</c> default to the Punzi-net, <c>pnn</c> and <c>affine-pnn</c> to the Baldi /
+/// AffinePNN nets. For <c>pnn</c> the reference states no initialisation; the AffinePNN baseline's
+/// (Keras defaults: Glorot-uniform, zero bias) is used.
+/// </summary>
+public static class ModelKinds
+{
+    public static readonly string[] Activations = ["tanh", "relu"];
+    public static readonly string[] WeightInits = ["kaiming-normal", "xavier-uniform", "he-uniform", "pytorch"];
+    public static readonly string[] BiasInits = ["normal", "zeros", "pytorch"];
+    public static readonly string[] ConditioningMethods = ["concat", "bias", "scale", "affine"];
+    public static readonly string[] ConditioningPlaces = ["start", "all", "end"];
+
+    // Punzi-net defaults. The spec leaves the initialisers null (the kind's reference, resolved below),
+    // exactly as trials were always recorded: a default written into the spec would change every trial id.
+    private static readonly ModelSpec PunziNet = new();
+    private static readonly ModelSpec BaldiNet = new()
+    {
+        Hidden = [300, 150, 100, 50], Activation = "relu", Dropout = 0.25, WeightInit = "xavier-uniform", BiasInit = "zeros",
+    };
+
+    public static readonly ModelEntry Dnn = new("dnn", "Plain net, no mass input (the Punzi-net).",
+        PunziNet with { Kind = "dnn" }, null, Options(PunziNet, "kaiming-normal", "normal", null), (spec, c) => Mlp(spec, c, null, "kaiming-normal", "normal"));
+
+    public static readonly ModelEntry Pnn = new("pnn", "Parametric net: the mass is an input (Baldi et al.).",
+        BaldiNet with { Kind = "pnn" }, new ConditioningSpec("concat", "start"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("concat", "start")),
+        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("concat", "start"), "pytorch", "pytorch"));
+
+    public static readonly ModelEntry AffinePnn = new("affine-pnn", "Parametric net with an affine mass conditioning of every layer (AffinePNN).",
+        BaldiNet with { Kind = "affine-pnn" }, new ConditioningSpec("affine", "all"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("affine", "all")),
+        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("affine", "all"), "xavier-uniform", "zeros"));
+
+    public static readonly ModelEntry PerMass = new("per-mass", "One plain net per trained mass; a mass is scored by the nearest one.",
+        PunziNet with { Kind = "per-mass" }, null, Options(PunziNet, "kaiming-normal", "normal", null),
+        (spec, c) => new PerMassEnsemble(c.TrainedScaledMasses, _ => Mlp(spec, c, null, "kaiming-normal", "normal")));
+
+    /// <param name="weightInit">Used when the spec leaves the initialiser null (a spec written by hand; the study reader always fills the parametric kinds').</param>
+    private static ConditionedMlp Mlp(ModelSpec spec, ModelContext c, ConditioningSpec? conditioning, string weightInit, string biasInit) =>
+        new(c.Features, spec.Hidden, spec.Activation, spec.Dropout, conditioning, c.Generator, spec.WeightInit ?? weightInit, spec.BiasInit ?? biasInit, c.DropoutGenerator);
+
+    /// <summary>The options of <c>model</c> for a kind with these defaults; <c>conditioning</c> only for kinds with a mass input.</summary>
+    public static IReadOnlyList<OptionSpec> Options(ModelSpec defaults, string weightInit, string biasInit, ConditioningSpec? conditioning)
+    {
+        var options = new List<OptionSpec>
         {
-            "dnn" => Mlp(null),
-            "pnn" => Mlp(spec.Conditioning ?? new ConditioningSpec("concat", "start")),
-            "affine-pnn" => Mlp(spec.Conditioning ?? new ConditioningSpec("affine", "all")),
-            "per-mass" => new PerMassEnsemble(trainedScaledMasses, _ => Mlp(null)),
-            _ => throw new ArgumentException($"unknown model kind '{spec.Kind}' ({string.Join(", ", Kinds)})"),
+            new("hidden", OptionType.List, "Hidden layer widths; at least one layer.")
+                { Items = OptionType.Integer, Min = 1, Max = 1_000_000, Default = "[" + string.Join(", ", defaults.Hidden) + "]" },
+            OptionSpec.Choice("activation", Activations, "Activation of the hidden layers.", defaults.Activation),
+            new("dropout", OptionType.Number, "Dropout after each hidden layer, in [0, 1).") { Min = 0, Max = 1, MaxExclusive = true, Default = OptionSpec.Format(defaults.Dropout) },
+            OptionSpec.Choice("weight_init", WeightInits, "Weight initialisation.", weightInit),
+            OptionSpec.Choice("bias_init", BiasInits, "Bias initialisation (`normal`: N(0,1)).", biasInit),
+            OptionSpec.Choice("background_mass", ["identical", "uniform"], "Mass given to background: drawn from the trained masses, or a continuous range.", defaults.BackgroundMass),
+            OptionSpec.Choice("background_mass_mode", ["fixed", "resampled"], "Background masses assigned once, or every epoch.", defaults.BackgroundMassMode),
+            OptionSpec.Choice("balance", ["none", "class", "signal", "background", "full"], "Batch balancing (`none`: weights only).", defaults.Balance),
+            new("l2_kernel", OptionType.Number, "L2 penalty on weights (reference 1e-5).") { Min = 0, Default = OptionSpec.Format(defaults.L2Kernel) },
+            new("l2_bias", OptionType.Number, "L2 penalty on biases (reference 1e-6).") { Min = 0, Default = OptionSpec.Format(defaults.L2Bias) },
         };
+        if (conditioning is not null)
+            options.Add(new OptionSpec("conditioning", OptionType.Mapping, "How the mass enters the net; a key left out takes the kind's own.")
+            {
+                Default = $"{{{conditioning.Method}, {conditioning.Place}}}",
+                Fields =
+                [
+                    OptionSpec.Choice("method", ConditioningMethods, "How the mass enters a layer.", conditioning.Method),
+                    OptionSpec.Choice("place", ConditioningPlaces, "Which layers it enters.", conditioning.Place),
+                ],
+            });
+        return options;
     }
 }

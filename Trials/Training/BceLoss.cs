@@ -1,3 +1,4 @@
+using Studies.Trials.Components;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 
@@ -11,6 +12,9 @@ namespace Studies.Trials.Training;
 /// </summary>
 public sealed class BceLoss : IPhaseLoss
 {
+    public static readonly LossEntry Entry = new("bce", "Weighted binary cross-entropy, per batch.", [],
+        c => new BceLoss(c.Set, c.BalancedBatches));
+
     private readonly TrainingSet set;
     private readonly Tensor weights;
 

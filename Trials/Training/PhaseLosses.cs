@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 using Studies.Trials.Engine;
 using Studies.Trials.Losses;
 using Studies.Trials.Metrics;
@@ -8,33 +9,25 @@ using Studies.Trials.Specs;
 
 namespace Studies.Trials.Training;
 
-/// <summary>The losses a phase may name (methods.md section 3): <c>bce</c>, <c>punzi</c>, <c>lovasz</c>.</summary>
-public sealed class PhaseLossFactory : IPhaseLossFactory
+/// <summary>Creates a phase's loss from the catalog's loss registry (methods.md section 3: <c>bce</c>, <c>punzi</c>, <c>lovasz</c>).</summary>
+public sealed class PhaseLossFactory(Registry<LossEntry>? losses = null) : IPhaseLossFactory
 {
-    public static readonly IReadOnlyList<string> Names = ["bce", "punzi", "lovasz"];
+    private readonly Registry<LossEntry> losses = losses ?? ComponentCatalog.BuiltIn.Losses;
 
-    public IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches) => phase.Loss switch
-    {
-        "bce" => new BceLoss(set, balancedBatches),
-        "punzi" => new PunziPhaseLoss(set, LossOptions.Punzi(phase.LossOptions, set.Data), model.UsesMass),
-        "lovasz" => new LovaszPhaseLoss(set, LossOptions.Lovasz(phase.LossOptions, set.Data)),
-        _ => throw new ArgumentException($"unknown loss '{phase.Loss}' (known: {string.Join(", ", Names)})"),
-    };
+    public IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches) =>
+        losses.Get(phase.Loss).Create(new LossContext(phase, set, model, balancedBatches));
 }
 
 /// <summary>Reads a phase's <c>loss_options</c>; an unknown key is an error, so a typo never falls back to a default.</summary>
 public static class LossOptions
 {
-    private static readonly string[] PunziKeys = ["formula", "a", "b", "luminosity", "scale", "n_sigma", "eps_floor", "b_floor"];
-    private static readonly string[] LovaszKeys = ["luminosity", "eps"];
-
     /// <summary>
     /// Punzi settings: the reference defaults, the data set's luminosity unless the phase names a
     /// target luminosity (background weights are then rescaled to it by the loss).
     /// </summary>
     public static PunziParameters Punzi(JsonObject options, TrialData data)
     {
-        Check(options, PunziKeys, "punzi");
+        Check(options, PunziPhaseLoss.Entry);
         var p = PunziParameters.Default with { Luminosity = data.Luminosity };
         if (options["formula"] is { } formula)
         {
@@ -67,7 +60,7 @@ public static class LossOptions
     /// </summary>
     public static LovaszZParameters Lovasz(JsonObject options, TrialData data)
     {
-        Check(options, LovaszKeys, "lovasz");
+        Check(options, LovaszPhaseLoss.Entry);
         var luminosity = Number(options, "luminosity") ?? data.Luminosity;
         var yields = new double[data.ProcessNames.Length];
         var isSignal = new bool[data.ProcessNames.Length];
@@ -83,12 +76,13 @@ public static class LossOptions
         return new LovaszZParameters(processes, luminosity, Number(options, "eps")).Validate();
     }
 
-    private static void Check(JsonObject options, string[] known, string loss)
+    /// <summary>Options reach the loss checked by the study reader; this guards specs written by hand or by older versions.</summary>
+    public static void Check(JsonObject options, LossEntry loss)
     {
         foreach (var (key, _) in options)
         {
-            if (!known.Contains(key))
-                throw new ArgumentException($"{loss} loss: unknown option '{key}' (known: {string.Join(", ", known)})");
+            if (loss.Options.All(o => o.Key != key))
+                throw new ArgumentException($"{loss.Name} loss: unknown option '{key}' (known: {string.Join(", ", loss.Options.Select(o => o.Key))})");
         }
     }
 
@@ -110,6 +104,20 @@ public static class LossOptions
 /// </summary>
 public sealed class PunziPhaseLoss : IPhaseLoss
 {
+    public static readonly LossEntry Entry = new("punzi",
+        "Punzi loss: the mean over trained masses of sigma_min in each mass window, always full batch.",
+        [
+            OptionSpec.Choice("formula", ["full", "simple"], "The paper's sigma_min expression or the earlier poster's.", "full"),
+            OptionSpec.Positive("a", "Discovery significance in sigmas.", "3"),
+            OptionSpec.Positive("b", "One-sided exclusion quantile (1.28155: 90 %).", "1.28155"),
+            OptionSpec.Positive("luminosity", "Target integrated luminosity (fb^-1); background weights are rescaled to it.", "the data set's"),
+            OptionSpec.Positive("scale", "Common efficiency scale applied to signal and background.", "0.9"),
+            OptionSpec.Positive("n_sigma", "Window half-width in resolution units.", "2"),
+            OptionSpec.Positive("eps_floor", "Signal efficiency floor (sigma_min diverges at 0).", "1e-6"),
+            OptionSpec.Positive("b_floor", "Background floor (the derivative of sqrt(B) diverges at 0).", "1e-9"),
+        ],
+        c => new PunziPhaseLoss(c.Set, LossOptions.Punzi(c.Phase.LossOptions, c.Set.Data), c.Model.UsesMass));
+
     private readonly TrainingSet set;
     private readonly PunziLoss loss;
     private readonly Tensor? pairFeatures;
@@ -173,6 +181,14 @@ public sealed class PunziPhaseLoss : IPhaseLoss
 /// </summary>
 public sealed class LovaszPhaseLoss(TrainingSet set, LovaszZParameters parameters) : IPhaseLoss
 {
+    public static readonly LossEntry Entry = new("lovasz",
+        "Lovász Z loss: a convex surrogate of the discovery significance, per batch.",
+        [
+            OptionSpec.Positive("luminosity", "Integrated luminosity (fb^-1).", "the data set's"),
+            OptionSpec.Positive("eps", "Regulator under the square root.", "sum of signal cross-sections x L"),
+        ],
+        c => new LovaszPhaseLoss(c.Set, LossOptions.Lovasz(c.Phase.LossOptions, c.Set.Data)));
+
     public Tensor Compute(ClassifierModel model, long[]? positions)
     {
         if (positions is null) return LovaszZLoss.Compute(set.Logits(model, null), set.Labels, set.ProcessIndex, parameters);

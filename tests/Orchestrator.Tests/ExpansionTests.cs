@@ -238,7 +238,7 @@ public sealed class ExpansionTests
             study: t
             data:
               source: csv
-              options: {path: data/hepmass-tiny.csv, masses: {from: 0.1, to: 0.9, step: 0.2}, label: y}
+              options: {path: data/hepmass-tiny.csv, masses: {from: 0.1, to: 0.9, step: 0.2}, columns: {label: y}}
               holdout: [0.3, 0.7]
               mass_scale: 10
             base: {schedule: [{loss: bce, epochs: 5}]}
@@ -246,7 +246,7 @@ public sealed class ExpansionTests
         var data = study.Data.Spec;
         Assert.Equal(Path.Combine(directory, "data", "hepmass-tiny.csv"), data.Options["path"]!.GetValue<string>());
         Assert.Equal([0.1, 0.3, 0.5, 0.7, 0.9], data.Options["masses"]!.AsArray().Select(m => m!.GetValue<double>()));
-        Assert.Equal("y", data.Options["label"]!.GetValue<string>());
+        Assert.Equal("y", data.Options["columns"]!["label"]!.GetValue<string>());
         Assert.Equal(HoldoutSpec.List(0.3, 0.7).Masses, data.Holdout.Masses);
         Assert.Equal(10, data.MassScale);
         Assert.Equal([0.1, 0.3, 0.5, 0.7, 0.9], study.Data.MassGrid);

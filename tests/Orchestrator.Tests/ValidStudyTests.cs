@@ -80,7 +80,7 @@ public sealed class ValidStudyTests
     {
         var spec = StudyExpander.Expand(StudyText.Load("""
             study: t
-            data: {source: gaussian-toy, options: {events: 1000000}}
+            data: {source: gaussian-toy, options: {masses: [0], events_per_mass: 500000, background_events: 500000}}
             base:
               model: {kind: dnn, hidden: [8, 4]}
               schedule: [{loss: bce, epochs: 10}]

@@ -1,0 +1,41 @@
+using Studies.Trials.Data;
+using Studies.Trials.Models;
+using Studies.Trials.Training;
+
+namespace Studies.Trials.Components;
+
+/// <summary>
+/// Every loss, model kind and data source a study may name. The study-file reader, the trainer and
+/// the format documentation all read these registries, so a new component is one file (its class
+/// with an <c>Entry</c>) plus one line below.
+/// </summary>
+public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<ModelEntry> Models, Registry<DataSourceEntry> DataSources)
+{
+    public static ComponentCatalog BuiltIn { get; } = new(
+        new Registry<LossEntry>("loss",
+        [
+            BceLoss.Entry,
+            PunziPhaseLoss.Entry,
+            LovaszPhaseLoss.Entry,
+        ]),
+        new Registry<ModelEntry>("model kind",
+        [
+            ModelKinds.Dnn,
+            ModelKinds.Pnn,
+            ModelKinds.AffinePnn,
+            ModelKinds.PerMass,
+        ]),
+        new Registry<DataSourceEntry>("data source",
+        [
+            GaussianToy.Entry,
+            LovaszToy.Entry,
+            RecoilToy.Entry,
+            HepmassSource.Entry,
+            CsvSource.Entry,
+            NpzSource.Entry,
+        ]));
+
+    public ComponentCatalog WithLoss(LossEntry entry) => this with { Losses = Losses.With(entry) };
+    public ComponentCatalog WithModel(ModelEntry entry) => this with { Models = Models.With(entry) };
+    public ComponentCatalog WithDataSource(DataSourceEntry entry) => this with { DataSources = DataSources.With(entry) };
+}
