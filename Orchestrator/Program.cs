@@ -24,6 +24,7 @@ root.Subcommands.Add(ReportCommands.Report());
 root.Subcommands.Add(ReportCommands.Export());
 root.Subcommands.Add(ServeCommands.Serve());
 root.Subcommands.Add(ServeCommands.Submit());
+root.Subcommands.Add(ServeCommands.Dashboard());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SelfTestCommand.Create());

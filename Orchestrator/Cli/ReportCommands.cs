@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Studies.Orchestrator.Actions;
 using Microsoft.Extensions.DependencyInjection;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Reporting;
@@ -26,9 +27,7 @@ internal static class ReportCommands
                 if (await CommonOptions.FindStudyAsync(store, name, ct) is null) return 1;
             }
             var workspace = CommonOptions.Workspace(parse);
-            var directory = parse.GetValue(output)?.FullName
-                ?? (names.Length == 1 ? workspace.ReportDirectory(names[0]) : Path.Combine(workspace.Root, "compare-" + string.Join("-", names), "report"));
-            var path = await opened.Services.GetRequiredService<IReportPublisher>().PublishAsync(store, names, directory, ct);
+            var path = await StudyActions.ReportAsync(opened.Services.GetRequiredService<IReportPublisher>(), store, workspace, names, parse.GetValue(output)?.FullName, ct);
             Console.WriteLine($"report: {path}");
             return 0;
         });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Studies.Orchestrator.Actions;
 using System.Globalization;
 using Spectre.Console;
 using Studies.Orchestrator.Storage;
@@ -86,7 +87,7 @@ internal static class StoreCommands
             var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var n = await store.SetCancelledAsync(study.Id, ct);
+            var n = await StudyActions.CancelAsync(store, study, ct);
             Console.WriteLine($"{study.Name}: cancelled {n} trial(s); `studies run` the file again to resume them");
             return 0;
         });
@@ -104,7 +105,7 @@ internal static class StoreCommands
             var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var n = await store.RequeueAsync(study.Id, parse.GetValue(failed), ct);
+            var n = await StudyActions.RetryAsync(store, study, parse.GetValue(failed), ct);
             Console.WriteLine($"{study.Name}: {n} trial(s) queued again");
             return 0;
         });
