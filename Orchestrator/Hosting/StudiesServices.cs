@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.PostgreSql;
 using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Terminal;
 using Studies.Orchestrator.Workers;
@@ -32,6 +33,7 @@ public static class StudiesServices
 
         // Stores: one backend per scheme.
         services.AddSingleton<IStorageBackend, SqliteBackend>();
+        services.AddSingleton<IStorageBackend, PostgreSqlBackend>();
         services.AddSingleton<StudyStorageFactory>();
         services.AddSingleton<StudyStores>();
 
