@@ -25,6 +25,7 @@ root.Subcommands.Add(ServeCommands.Serve());
 root.Subcommands.Add(ServeCommands.Submit());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(Studies.Orchestrator.Cluster.ClusterTaskCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create(() =>
     StudiesServices.ForCommand(StudiesServices.Configuration(), NullLoggerFactory.Instance).GetRequiredService<ITrialRunner>()));
 return await root.Parse(args).InvokeAsync();

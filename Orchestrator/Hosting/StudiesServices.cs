@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Cluster;
 using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
@@ -50,6 +51,8 @@ public static class StudiesServices
             };
         });
         services.AddKeyedSingleton<ITrialExecutor, LocalTrialExecutor>(LocalTrialExecutor.Name);
+        services.TryAddSingleton<ISlurm, SlurmCommands>();
+        services.AddKeyedSingleton<ITrialExecutor, SlurmTrialExecutor>(SlurmTrialExecutor.Name);
 
         services.TryAddSingleton<IReportPublisher, StoreReportPublisher>();
         services.TryAddSingleton<IExecutionObserverFactory, LoggingProgressFactory>();

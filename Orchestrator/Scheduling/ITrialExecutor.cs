@@ -21,7 +21,10 @@ public interface ITrialExecutor
 /// <summary>What an executor will run trials on.</summary>
 public sealed record ExecutorPlan(IReadOnlyList<DeviceSlot> Slots)
 {
-    public string Describe() => $"{Slots.Count} worker slot(s): {string.Join(", ", Slots.Select(s => s.Device).Distinct())}";
+    /// <summary>How the executor says what it will run on (e.g. a job array); null: the slots.</summary>
+    public string? Summary { get; init; }
+
+    public string Describe() => Summary ?? $"{Slots.Count} worker slot(s): {string.Join(", ", Slots.Select(s => s.Device).Distinct())}";
 }
 
 /// <summary>Settings of one run of a study.</summary>
@@ -34,6 +37,8 @@ public sealed record ExecutionOptions
     /// <summary>Stop starting trials after this many failures with the same error (0: never).</summary>
     public int FailFastAfter { get; init; }
     public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
+    /// <summary>The store as <c>--store</c> names it (with its password), for executors whose workers open it themselves.</summary>
+    public string? Store { get; init; }
 }
 
 /// <summary>The study asks for resources this host or executor does not have (e.g. CUDA where there is none).</summary>

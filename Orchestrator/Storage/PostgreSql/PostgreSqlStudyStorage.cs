@@ -49,7 +49,7 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     public static TimeSpan ReconnectFor { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// <c>postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]</c> as an Npgsql connection string. Without a
+    /// <c>postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME&amp;host=SOCKET_FOLDER]</c> as an Npgsql connection string. Without a
     /// password in the URI, Npgsql reads <c>PGPASSWORD</c> or <c>~/.pgpass</c>, which is where a cluster keeps it.
     /// </summary>
     public static NpgsqlConnectionStringBuilder ConnectionString(string uri)
@@ -89,8 +89,10 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             switch (kv[0])
             {
                 case "schema": builder.SearchPath = value; break;
+                // A folder: the server's Unix socket there (a database on the same host, reached without TCP).
+                case "host": builder.Host = value; break;
                 case "sslmode": builder.SslMode = Enum.Parse<SslMode>(value, ignoreCase: true); break;
-                default: throw new StoreException($"'{new StoreLocation(StoreLocation.PostgreSql, uri)}': unknown option '{kv[0]}' (known: schema, sslmode)");
+                default: throw new StoreException($"'{new StoreLocation(StoreLocation.PostgreSql, uri)}': unknown option '{kv[0]}' (known: schema, sslmode, host)");
             }
         }
         return builder;

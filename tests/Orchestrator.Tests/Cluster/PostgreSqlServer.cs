@@ -63,6 +63,9 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         return $"postgresql://postgres@127.0.0.1:{Port}/{name}";
     }
 
+    /// <summary>The same database through the server's Unix socket: reachable from another network namespace of this host.</summary>
+    public string ViaSocket(string location) => location.Replace("@127.0.0.1:", "@localhost:", StringComparison.Ordinal) + "?host=" + root;
+
     public Task DisposeAsync()
     {
         if (pgCtl.Length > 0 && File.Exists(Path.Combine(DataDirectory, "postmaster.pid")))
