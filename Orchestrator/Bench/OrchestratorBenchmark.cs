@@ -44,76 +44,165 @@ internal static partial class OrchestratorBenchmark
     {
         var study = new Option<FileInfo>("--study") { Description = "Study file to run (default: studies/quickstart.yaml)" };
         var slots = new Option<int[]>("--slots") { Description = "Worker slot counts to compare", DefaultValueFactory = _ => [1, 2], AllowMultipleArgumentsPerToken = true };
-        var command = new Command("orchestrator", "Orchestration overhead per trial and throughput with 1 and 2 worker slots on the quickstart") { study, slots };
+        var repeats = new Option<int>("--repeats") { Description = "Runs of each slot count, interleaved; the best is compared", DefaultValueFactory = _ => 2 };
+        var many = new Option<int?>("--many") { Description = "Instead of the quickstart: a study of N one-epoch trials, run with the largest slot count" };
+        var command = new Command("orchestrator", "Orchestration overhead per trial and throughput with 1 and 2 worker slots on the quickstart, or --many N short trials")
+        {
+            study, slots, repeats, many,
+        };
         command.SetAction(async (parse, _) =>
         {
+            if (parse.GetValue(many) is { } n) return await ManyAsync(n, parse.GetValue(slots)!.Max(), Console.Out);
             var file = parse.GetValue(study)?.FullName ?? Path.GetFullPath(Path.Combine("studies", "quickstart.yaml"));
             if (!File.Exists(file))
             {
                 Console.Error.WriteLine($"study file not found: {file} (give one with --study)");
                 return 1;
             }
-            return await RunAsync(file, parse.GetValue(slots)!, Console.Out);
+            return await CompareSlotsAsync(file, parse.GetValue(slots)!, Math.Max(1, parse.GetValue(repeats)), Console.Out);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string file, int[] slotCounts, TextWriter output)
+    /// <summary>What one run of a study measured.</summary>
+    private sealed record Measurement(int Slots, int Trials, double Span, double Wall, double RunSum, double StartupSum, int Workers,
+        double WorkerCpu, double OrchestratorCpu, IReadOnlyList<(int Trial, double RssMb)> Memory)
     {
-        var throughput = new Dictionary<int, double>();
-        double overheadAtOne = double.NaN, runAtOne = double.NaN, busyAtOne = double.NaN;
+        public double Throughput => Trials / Span;
+        /// <summary>
+        /// Slot time not spent in trials' own work (claims, results, protocol, memory release between trials), per trial.
+        /// Each worker's one start-up per run is reported apart: it does not grow with the number of trials.
+        /// </summary>
+        public double Overhead => (Slots * Span - RunSum - StartupSum) / Trials;
+        public double RunMean => RunSum / Trials;
+    }
+
+    private static async Task<Measurement> MeasureAsync(string file, int slots)
+    {
+        var home = Directory.CreateTempSubdirectory("studies-bench-").FullName;
+        try
+        {
+            using var loggers = Logging.CreateFactory();
+            var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
+            await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
+                s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(quiet)));
+            var runner = services.GetRequiredService<IStudyRunner>();
+            var cpuBefore = CpuSeconds();
+            var clock = Stopwatch.StartNew();
+            var outcome = await runner.RunAsync(file, new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
+            var wall = clock.Elapsed.TotalSeconds;
+            var cpuAfter = CpuSeconds();
+            await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);
+            var row = (await store.FindStudyAsync(outcome.StudyName))!;
+            var trials = (await store.ListTrialsAsync(row.Id)).Where(t => t.InDefinition).ToList();
+            var provenance = trials.Select(t => Parse(t.Provenance)).ToList();
+            var run = provenance.Select(p => Number(p, "run_seconds")).ToArray();
+            // The first trial of each worker waited for it to start: that wait is the worker's start-up.
+            var startup = trials.Zip(provenance).Where(x => x.Second.GetValueOrDefault("worker_trials") == "1")
+                .Sum(x => (x.First.Seconds ?? 0) - Number(x.Second, "run_seconds"));
+            var workers = provenance.Select(p => p.GetValueOrDefault("worker_pid")).Distinct().Count();
+            var memory = provenance.Select(p => ((int)Number(p, "worker_trials"), Number(p, "worker_rss_mb"))).ToList();
+            var span = trials.Max(t => t.FinishedAt ?? 0) - trials.Min(t => t.StartedAt ?? double.MaxValue);
+            return new Measurement(slots, trials.Count, span, wall, run.Sum(), startup, workers,
+                (cpuAfter.Children - cpuBefore.Children) / trials.Count, (cpuAfter.Self - cpuBefore.Self) / trials.Count, memory);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    private static async Task<int> CompareSlotsAsync(string file, int[] slotCounts, int repeats, TextWriter output)
+    {
+        var all = slotCounts.ToDictionary(s => s, _ => new List<Measurement>());
+        // Interleaved (1, 2, 1, 2, ...) so that a noisy neighbour on this shared machine hits both alike.
+        for (var r = 0; r < repeats; r++)
         foreach (var slots in slotCounts)
         {
-            var home = Directory.CreateTempSubdirectory("studies-bench-").FullName;
-            try
-            {
-                using var loggers = Logging.CreateFactory();
-                var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
-                await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
-                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(quiet)));
-                var runner = services.GetRequiredService<IStudyRunner>();
-                var cpuBefore = CpuSeconds();
-                var clock = Stopwatch.StartNew();
-                var outcome = await runner.RunAsync(file, new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
-                var wall = clock.Elapsed.TotalSeconds;
-                var cpuAfter = CpuSeconds();
-                await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);
-                var row = (await store.FindStudyAsync(outcome.StudyName))!;
-                var trials = await store.ListTrialsAsync(row.Id);
-                var seconds = trials.Select(t => t.Seconds ?? 0).ToArray();
-                var run = trials.Select(t => RunSeconds(t.Provenance)).ToArray();
-                var overhead = seconds.Zip(run, (s, r) => s - r).Average();
-                // Throughput over the span in which trials ran: the report written at the end is not slot work.
-                var span = trials.Max(t => t.FinishedAt ?? 0) - trials.Min(t => t.StartedAt ?? double.MaxValue);
-                throughput[slots] = trials.Count / span;
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{slots} slot(s): {trials.Count} trials in {span:F1} s ({throughput[slots] * 60:F1} trials/min; whole run with set-up and report {wall:F1} s); per trial: run {run.Average():F2} s, orchestrator wall {seconds.Average():F2} s, overhead {overhead:F2} s ({overhead / run.Average():P1})"));
-                var workerCpu = (cpuAfter.Children - cpuBefore.Children) / trials.Count;
-                var orchestratorCpu = (cpuAfter.Self - cpuBefore.Self) / trials.Count;
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  CPU per trial: worker {workerCpu:F2} s, orchestrator {orchestratorCpu:F2} s; cores busy on average {(workerCpu + orchestratorCpu) * trials.Count / wall:F2} of {Environment.ProcessorCount}"));
-                if (slots == slotCounts[0])
-                {
-                    busyAtOne = (workerCpu + orchestratorCpu) * trials.Count / wall;
-                    overheadAtOne = overhead;
-                    runAtOne = run.Average();
-                }
-            }
-            finally
-            {
-                Directory.Delete(home, recursive: true);
-            }
+            var m = await MeasureAsync(file, slots);
+            all[slots].Add(m);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{slots} slot(s), run {r + 1}: {m.Trials} trials in {m.Span:F1} s ({m.Throughput * 60:F1} trials/min; whole run {m.Wall:F1} s); trial's own run {m.RunMean:F2} s; overhead {m.Overhead:F3} s per trial; {m.Workers} worker process(es), start-up {m.StartupSum / Math.Max(1, m.Workers):F2} s each; CPU per trial: workers {m.WorkerCpu:F2} s, orchestrator {m.OrchestratorCpu:F3} s"));
         }
-        var ratio = slotCounts.Length > 1 ? throughput[slotCounts[^1]] / throughput[slotCounts[0]] : double.NaN;
+        var best = all.ToDictionary(kv => kv.Key, kv => kv.Value.MaxBy(m => m.Throughput)!);
+        foreach (var (slots, runs) in all)
+        {
+            var t = runs.Select(m => m.Throughput * 60).ToList();
+            var o = runs.Select(m => m.Overhead).ToList();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{slots} slot(s): best {t.Max():F1} trials/min (spread {t.Min():F1}-{t.Max():F1}); overhead per trial {o.Min():F3}-{o.Max():F3} s"));
+        }
+        var first = best[slotCounts[0]];
+        var last = best[slotCounts[^1]];
+        var speedup = last.Throughput / first.Throughput;
+        var busy = (first.WorkerCpu + first.OrchestratorCpu) * first.Trials / first.Span;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"orchestrator: overhead {overheadAtOne:F2} s per trial ({overheadAtOne / runAtOne:P1} of a {runAtOne:F2} s trial); throughput {slotCounts[^1]} vs {slotCounts[0]} slot(s): {ratio:F2}x (CPU-bound at {Math.Min(slotCounts[^1], Environment.ProcessorCount) / busyAtOne:F2}x: one slot alone keeps {busyAtOne:F2} cores busy)"));
+            $"one slot keeps {busy:F2} cores busy; CPU-bound limit of the speed-up on {Environment.ProcessorCount} cores: {Math.Min(slotCounts[^1], Environment.ProcessorCount) / busy:F2}x"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"overhead per trial: {all[slotCounts[0]].Min(m => m.Overhead):F3} s; {slotCounts[^1]}-slot speed-up: {speedup:F2}x"));
         return 0;
     }
 
-    private static double RunSeconds(string? provenance)
+    /// <summary>
+    /// <c>--many N</c>: N one-epoch trials, the cost of a study of many short trials. Compares the total time with the sum of
+    /// the trials' own run times divided by the slots, and shows each worker's resident memory over its trials.
+    /// </summary>
+    private static async Task<int> ManyAsync(int count, int slots, TextWriter output)
     {
-        if (provenance is null) return double.NaN;
-        using var json = JsonDocument.Parse(provenance);
-        return json.RootElement.TryGetProperty("run_seconds", out var v) && double.TryParse(v.GetString(), CultureInfo.InvariantCulture, out var s) ? s : double.NaN;
+        var dir = Directory.CreateTempSubdirectory("studies-bench-many-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "many.yaml");
+            await File.WriteAllTextAsync(file, string.Create(CultureInfo.InvariantCulture, $$"""
+                # {{count}} one-epoch trials of a tiny net: the orchestrator's cost per trial, not training, dominates.
+                study: bench-many
+                data:
+                  source: gaussian-toy
+                  options: {masses: [-1, 0, 1], events_per_mass: 500}
+                base:
+                  model: {kind: dnn, hidden: [8], activation: tanh}
+                  schedule:
+                    - {loss: bce, epochs: 1, optimizer: adam, lr: 1.0e-2, batch: 256}
+                matrix:
+                  seed: [{{string.Join(", ", Enumerable.Range(1, count))}}]
+                resources: {threads_per_trial: 1}
+                """));
+            var m = await MeasureAsync(file, slots);
+            var ideal = m.RunSum / slots;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{m.Trials} one-epoch trials on {slots} slot(s): {m.Span:F1} s from the first claim to the last result (whole run {m.Wall:F1} s); trials' own run time {m.RunSum:F1} s in all, {ideal:F1} s per slot; {m.Workers} worker process(es), start-up {m.StartupSum / Math.Max(1, m.Workers):F2} s each; overhead {m.Overhead:F3} s per trial"));
+            foreach (var at in new[] { 10, 100 })
+            {
+                var rss = m.Memory.Where(x => x.Trial == at).Select(x => x.RssMb).ToList();
+                if (rss.Count > 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worker resident memory after {at} trials: {string.Join(", ", rss.Select(r => $"{r:F0} MB"))}"));
+            }
+            var growth = m.Memory.GroupBy(x => x.Trial).Where(g => g.Key is 10 or 100).ToDictionary(g => g.Key, g => g.Max(x => x.RssMb));
+            if (growth.Count == 2)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resident memory growth from trial 10 to 100: {growth[100] - growth[10]:F1} MB (target <= 50 MB)"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{m.Trials} short trials: {m.Span / ideal:F2}x the trials' own time per slot (target <= 1.2x)"));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
+
+    private static Dictionary<string, string> Parse(string? provenance)
+    {
+        if (provenance is null) return new();
+        try
+        {
+            using var json = JsonDocument.Parse(provenance);
+            return json.RootElement.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String).ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        }
+        catch (JsonException)
+        {
+            return new();
+        }
+    }
+
+    private static double Number(IReadOnlyDictionary<string, string> provenance, string key) =>
+        provenance.TryGetValue(key, out var v) && double.TryParse(v, CultureInfo.InvariantCulture, out var d) ? d : double.NaN;
 }

@@ -19,12 +19,14 @@ public interface ITrialExecutor
 }
 
 /// <summary>What an executor will run trials on.</summary>
-public sealed record ExecutorPlan(IReadOnlyList<DeviceSlot> Slots)
+/// <param name="Notes">What the plan changed from what the study asked, and why (printed before the run).</param>
+public sealed record ExecutorPlan(IReadOnlyList<DeviceSlot> Slots, IReadOnlyList<string>? Notes = null)
 {
     /// <summary>How the executor says what it will run on (e.g. a job array); null: the slots.</summary>
     public string? Summary { get; init; }
 
-    public string Describe() => Summary ?? $"{Slots.Count} worker slot(s): {string.Join(", ", Slots.Select(s => s.Device).Distinct())}";
+    public string Describe() => (Summary ?? $"{Slots.Count} worker slot(s): {string.Join(", ", Slots.Select(s => s.Device).Distinct())}") +
+        (Notes is { Count: > 0 } ? $" ({string.Join("; ", Notes)})" : "");
 }
 
 /// <summary>Settings of one run of a study.</summary>

@@ -111,6 +111,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         {
             await done.CancelAsync();
             await heartbeat;
+            await launcher.ReleaseWorkersAsync();
         }
         return await store.CountStatesAsync(study.Id, CancellationToken.None);
     }

@@ -316,6 +316,11 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             resources = resources with { ThreadsPerTrial = (int)Math.Min(threads, 1024) };
         if (map["cpu_workers"] is { } w && !IsAuto(w) && reader.IntegerAtLeast(w, "cpu_workers", 1) is { } workers)
             resources = resources with { CpuWorkers = (int)Math.Min(workers, 4096) };
+        if (map["oversubscribe"] is { } o)
+        {
+            if (o is YScalar { Plain: true, Text: "true" or "false" } flag) resources = resources with { Oversubscribe = flag.Text == "true" };
+            else reader.Error(o, $"resources.oversubscribe is true or false, got {NodeReader.Describe(o)}");
+        }
         return resources with { Cluster = ReadCluster(map, resources.Executor) };
     }
 

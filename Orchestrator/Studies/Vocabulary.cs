@@ -31,7 +31,7 @@ internal static class Vocabulary
     public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_signal_efficiency"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
-    public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers",
+    public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe",
         "partition", "gres", "time", "array_parallel", "sbatch_args"];
     /// <summary>Executors a study may name in <c>resources.executor</c> (registered in the composition root).</summary>
     public static readonly string[] Executors = ["local", "slurm"];

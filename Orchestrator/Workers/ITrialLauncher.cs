@@ -11,4 +11,7 @@ public interface ITrialLauncher
     /// <param name="kill">Signalled for an immediate stop (a second Ctrl+C).</param>
     Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
         Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill);
+
+    /// <summary>The run is over: ends whatever the launcher keeps between trials (idle worker processes).</summary>
+    Task ReleaseWorkersAsync() => Task.CompletedTask;
 }

@@ -1,30 +1,31 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Scheduling;
 
 namespace Studies.Orchestrator.Workers;
 
 /// <summary>
-/// Runs each trial in a child process (the same program's <c>worker</c> command) pinned to its
-/// slot's device and threads. Only this, the parent, writes the database; the worker reports over
-/// its standard output. A worker that dies, hangs (no heartbeat) or overruns its timeout is a
-/// crash, which the scheduler retries; one that exits without a result while the orchestrator is
-/// stopping is an interruption.
+/// Runs trials in long-lived worker processes, one per slot: a slot's worker starts once (the .NET runtime and libtorch
+/// load once), then takes trial after trial, so a study of many short trials costs its trials' own work. Isolation is
+/// kept: only the orchestrator writes the store; a worker that dies, hangs (no heartbeat) or overruns its timeout is
+/// killed and replaced, and only its current trial is affected (retried by the scheduler); a NaN or a bad spec is a
+/// result like any other. A worker asked to stop (Ctrl+C, SIGTERM) checkpoints its trial and exits.
 /// </summary>
-public sealed partial class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger logger) : ITrialLauncher
+public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger logger) : ITrialLauncher, IAsyncDisposable, IDisposable
 {
-    /// <summary>A worker that says nothing for this long is considered hung.</summary>
+    /// <summary>A worker that says nothing for this long is considered hung (also the limit for starting one).</summary>
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
     /// <summary>How long a worker asked to stop may take to checkpoint before it is killed.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(60);
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SendSignal(int pid, int signal);
+    private readonly ConcurrentDictionary<int, WorkerProcess> workers = new();
 
-    private const int SigTerm = 15;
+    /// <summary>Workers started so far (replacements included), for tests and the benchmark.</summary>
+    public int WorkersStarted => workersStarted;
+    private int workersStarted;
 
     public async Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
         Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
@@ -32,59 +33,46 @@ public sealed partial class ProcessTrialLauncher(WorkerCommandLine commandLine, 
         Directory.CreateDirectory(checkpointDirectory);
         var specPath = Path.Combine(checkpointDirectory, "spec.json");
         await File.WriteAllTextAsync(specPath, specJson, CancellationToken.None);
-
-        var start = new ProcessStartInfo(commandLine.FileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in commandLine.PrefixArguments) start.ArgumentList.Add(a);
-        foreach (var a in new[] { "worker", "--spec-file", specPath, "--checkpoint-dir", checkpointDirectory,
-                     "--threads", slot.Threads.ToString(CultureInfo.InvariantCulture), "--device", slot.IsCuda ? "cuda" : "cpu", "--exit-with-parent" })
-            start.ArgumentList.Add(a);
-        // Pinning: the worker sees only its GPU (as cuda:0), and a CPU worker none at all.
-        start.Environment["CUDA_VISIBLE_DEVICES"] = slot.CudaOrdinal?.ToString(CultureInfo.InvariantCulture) ?? "";
-        start.Environment["OMP_NUM_THREADS"] = slot.Threads.ToString(CultureInfo.InvariantCulture);
-        start.Environment["OPENBLAS_NUM_THREADS"] = slot.Threads.ToString(CultureInfo.InvariantCulture);
-        start.Environment["DOTNET_gcServer"] = "0";
-        // A worker is one short compute job beside others on the same cores: no background GC thread
-        // and no PGO instrumentation stealing a core (bench orchestrator: 2-slot throughput 1.40x -> 1.54x).
-        start.Environment["DOTNET_gcConcurrent"] = "0";
-        start.Environment["DOTNET_TieredPGO"] = "0";
-
-        using var process = new Process { StartInfo = start };
         var logPath = Path.Combine(checkpointDirectory, "worker.log");
-        var stderrTail = new Queue<string>();
         await using var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (stderrTail)
-            {
-                log.WriteLine(e.Data);
-                stderrTail.Enqueue(e.Data);
-                while (stderrTail.Count > 40) stderrTail.Dequeue();
-            }
-        };
 
+        WorkerProcess worker;
         try
         {
-            process.Start();
+            worker = await WorkerForAsync(slot, log, kill);
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (WorkerStartException e)
         {
-            return new TrialExit.Crashed($"the worker could not be started: {e.Message}", "start");
+            return new TrialExit.Crashed(e.Message, "start");
         }
-        process.BeginErrorReadLine();
-        // Standard input stays open and silent: when this process dies (even by SIGKILL) the pipe
-        // closes and the worker exits, so no orphan keeps training a trial that will be run again.
-        logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", trialId, process.Id, slot);
+        catch (OperationCanceledException) when (kill.IsCancellationRequested)
+        {
+            return new TrialExit.Interrupted("the orchestrator was stopped");
+        }
+        worker.AttachLog(log);
+        logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", trialId, worker.Pid, slot);
+        try
+        {
+            await worker.SendAsync(new WorkerRequest(trialId, specPath, checkpointDirectory));
+        }
+        catch (IOException e)
+        {
+            Retire(worker, kill: true);
+            return new TrialExit.Crashed($"the worker could not be given the trial: {e.Message}", "crash");
+        }
 
-        TrialExit.Finished? finished = null;
-        var lastMessage = Stopwatch.StartNew();
-        var reason = (string?)null;
+        var exit = await FollowAsync(worker, trialId, slot, timeout, progress, stopping, kill, logPath);
+        worker.AttachLog(null);
+        // A worker that stopped on request exits after its result; one that failed is gone or killed: start afresh next time.
+        if (exit is not TrialExit.Finished || stopping.IsCancellationRequested || worker.HasExited) Retire(worker, kill: exit is not TrialExit.Finished);
+        else worker.TrialsRun++;
+        return exit;
+    }
+
+    /// <summary>Follows one trial on a worker until its result, the worker's death, a hang, a timeout or a stop.</summary>
+    private async Task<TrialExit> FollowAsync(WorkerProcess worker, string trialId, DeviceSlot slot, TimeSpan? timeout,
+        Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill, string logPath)
+    {
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(kill);
         if (timeout is { } t) watchdog.CancelAfter(t);
         var stopSent = false;
@@ -92,57 +80,118 @@ public sealed partial class ProcessTrialLauncher(WorkerCommandLine commandLine, 
         {
             stopSent = true;
             // Ask the worker to checkpoint and exit; kill it if it does not within the grace period.
-            if (!process.HasExited) SendSignal(process.Id, SigTerm);
+            worker.AskToStop();
             watchdog.CancelAfter(StopGrace);
         });
 
-        var reader = Task.Run(async () =>
+        string? reason = null;
+        var reader = worker.Messages.Reader;
+        while (true)
         {
-            while (await process.StandardOutput.ReadLineAsync() is { } line)
-            {
-                lastMessage.Restart();
-                var message = WorkerMessage.TryParse(line);
-                if (message is null) continue;
-                if (message.Kind == WorkerMessage.Epoch && message.Phase is { } phase && message.EpochNumber is { } epoch)
-                    progress(new TrialProgress(trialId, slot.Device, phase, epoch, message.Metrics?.TryGetValue("total_epochs", out var total) == true ? (int)total : 0,
-                        message.Metrics ?? new Dictionary<string, double>()));
-                else if (message.Kind == WorkerMessage.Result && message.TrialResult is { } result)
-                    finished = new TrialExit.Finished(result, message.Provenance ?? new Dictionary<string, string>());
-            }
-        });
-
-        while (!process.HasExited)
-        {
+            using var silence = CancellationTokenSource.CreateLinkedTokenSource(watchdog.Token);
+            silence.CancelAfter(HeartbeatTimeout);
+            WorkerMessage message;
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), watchdog.Token);
+                if (!await reader.WaitToReadAsync(silence.Token)) break; // the worker's output closed: it exited
+                if (!reader.TryRead(out message!)) continue;
             }
             catch (OperationCanceledException)
             {
                 reason = kill.IsCancellationRequested ? "stopped at once (second interrupt)"
-                    : stopSent ? $"did not stop within {StopGrace.TotalSeconds:F0} s of being asked" : $"exceeded its timeout of {timeout}";
+                    : watchdog.IsCancellationRequested ? (stopSent ? $"did not stop within {StopGrace.TotalSeconds:F0} s of being asked" : $"exceeded its timeout of {timeout}")
+                    : $"sent no heartbeat for {HeartbeatTimeout.TotalSeconds:F0} s";
                 break;
             }
-            if (lastMessage.Elapsed > HeartbeatTimeout)
-            {
-                reason = $"sent no heartbeat for {HeartbeatTimeout.TotalSeconds:F0} s";
-                break;
-            }
+            if (message.Kind == WorkerMessage.Epoch && message.Phase is { } phase && message.EpochNumber is { } epoch)
+                progress(new TrialProgress(trialId, slot.Device, phase, epoch, message.Metrics?.TryGetValue("total_epochs", out var total) == true ? (int)total : 0,
+                    message.Metrics ?? new Dictionary<string, double>()));
+            else if (message.Kind == WorkerMessage.Result && message.TrialResult is { } result)
+                return new TrialExit.Finished(result, message.Provenance ?? new Dictionary<string, string>());
         }
-        if (!process.HasExited)
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        }
-        await process.WaitForExitAsync(CancellationToken.None);
-        await reader;
 
-        if (finished is not null) return finished;
-        string tail;
-        lock (stderrTail) tail = string.Join("\n", stderrTail.TakeLast(12));
+        if (!worker.HasExited) worker.Kill();
+        await worker.WaitForExitAsync();
+        var tail = worker.Tail(12);
         if (kill.IsCancellationRequested || (stopSent && reason is null)) return new TrialExit.Interrupted("the orchestrator was stopped");
-        var exit = process.ExitCode;
-        var how = reason ?? (exit > 128 ? $"was killed by signal {exit - 128}" : exit < 0 ? $"was killed by signal {-exit}" : $"exited with code {exit} without a result");
+        var code = worker.ExitCode;
+        var how = reason ?? (code > 128 ? $"was killed by signal {code - 128}" : code < 0 ? $"was killed by signal {-code}" : $"exited with code {code} without a result");
         return new TrialExit.Crashed($"the worker {how}" + (tail.Length > 0 ? $"; its last output:\n{tail}" : $"; log: {logPath}"),
-            reason is null ? "crash" : reason.Contains("timeout") ? "timeout" : "hang");
+            reason is null ? "crash" : reason.Contains("timeout", StringComparison.Ordinal) ? "timeout" : "hang");
     }
+
+    /// <summary>The slot's live worker, or a new one once it has said it is ready.</summary>
+    private async Task<WorkerProcess> WorkerForAsync(DeviceSlot slot, StreamWriter log, CancellationToken kill)
+    {
+        if (workers.TryGetValue(slot.Index, out var existing))
+        {
+            // A worker that died between trials (killed, out of memory) loses nothing: it held no trial. Replace it.
+            if (!existing.HasExited && existing.Messages.Reader.Completion.IsCompleted == false) return existing;
+            logger.LogWarning("the worker of slot {Slot} (pid {Pid}) ended between trials; starting a new one", slot, existing.Pid);
+            Retire(existing, kill: true);
+        }
+        WorkerProcess worker;
+        try
+        {
+            worker = WorkerProcess.Start(commandLine, slot);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new WorkerStartException($"the worker could not be started: {e.Message}");
+        }
+        Interlocked.Increment(ref workersStarted);
+        worker.AttachLog(log);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(kill);
+        limit.CancelAfter(HeartbeatTimeout);
+        try
+        {
+            while (await worker.Messages.Reader.WaitToReadAsync(limit.Token))
+            {
+                if (worker.Messages.Reader.TryRead(out var m) && m.Kind == WorkerMessage.Ready)
+                {
+                    workers[slot.Index] = worker;
+                    return worker;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!kill.IsCancellationRequested)
+        {
+            worker.Kill();
+            throw new WorkerStartException($"the worker did not start within {HeartbeatTimeout.TotalSeconds:F0} s; its last output:\n{worker.Tail(12)}");
+        }
+        catch (OperationCanceledException)
+        {
+            worker.Kill();
+            throw;
+        }
+        await worker.WaitForExitAsync();
+        var tail = worker.Tail(12);
+        worker.Dispose();
+        throw new WorkerStartException($"the worker exited with code {worker.ExitCode} before it was ready" + (tail.Length > 0 ? $"; its last output:\n{tail}" : ""));
+    }
+
+    private void Retire(WorkerProcess worker, bool kill)
+    {
+        workers.TryRemove(KeyValuePair.Create(worker.Slot.Index, worker));
+        if (kill && !worker.HasExited) worker.Kill();
+        _ = worker.WaitForExitAsync().ContinueWith(_ => worker.Dispose(), TaskScheduler.Default);
+    }
+
+    /// <summary>Ends every idle worker (a run is over): their input closes and they leave.</summary>
+    public async Task ReleaseWorkersAsync()
+    {
+        var idle = workers.Values.ToList();
+        workers.Clear();
+        await Task.WhenAll(idle.Select(async w =>
+        {
+            await w.CloseAsync();
+            w.Dispose();
+        }));
+    }
+
+    public async ValueTask DisposeAsync() => await ReleaseWorkersAsync();
+
+    public void Dispose() => ReleaseWorkersAsync().GetAwaiter().GetResult();
+
+    private sealed class WorkerStartException(string message) : Exception(message);
 }

@@ -8,62 +8,31 @@ using Studies.Trials.Training;
 namespace Studies.Orchestrator.Workers;
 
 /// <summary>
-/// <c>studies worker</c> (hidden): runs one trial in this process and reports over standard
-/// output in <see cref="WorkerMessage"/> lines. SIGTERM or SIGINT asks the trial to checkpoint at
-/// the next epoch boundary and exit with a "cancelled" result.
+/// <c>studies worker</c> (hidden): a long-lived worker of one slot. It loads the tensor library once, then runs trial
+/// after trial as the orchestrator sends them on standard input (<see cref="WorkerRequest"/> lines), reporting each
+/// over standard output in <see cref="WorkerMessage"/> lines. Between trials it frees what the trial held, so the next
+/// one starts from the same memory. End of input means the orchestrator is gone: the worker exits at once. SIGTERM or
+/// SIGINT asks the current trial to checkpoint at the next epoch boundary; the worker reports it cancelled and exits.
 /// </summary>
 internal static partial class WorkerCommand
 {
     [LibraryImport("libc", EntryPoint = "_exit")]
     private static partial void ExitNow(int status);
 
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
     public static Command Create(Func<ITrialRunner> runnerFactory)
     {
-        var specFile = new Option<FileInfo>("--spec-file") { Required = true, Description = "The trial's resolved spec (JSON)" };
-        var checkpointDir = new Option<DirectoryInfo>("--checkpoint-dir") { Required = true, Description = "Where the trial checkpoints" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
-        var exitWithParent = new Option<bool>("--exit-with-parent") { Description = "Exit at once when standard input closes (the orchestrator died)" };
-        var command = new Command("worker", "Run one trial and report to the orchestrator (used internally)") { specFile, checkpointDir, threads, device, exitWithParent };
+        var command = new Command("worker", "Run trials sent on standard input and report to the orchestrator (used internally)") { threads, device };
         command.Hidden = true;
-        command.SetAction(parse =>
-        {
-            if (parse.GetValue(exitWithParent)) ExitWhenParentDies();
-            return Run(runnerFactory(), parse.GetValue(specFile)!, parse.GetValue(checkpointDir)!, parse.GetValue(threads), parse.GetValue(device)!);
-        });
+        command.SetAction(parse => Serve(runnerFactory(), parse.GetValue(threads), parse.GetValue(device)!));
         return command;
     }
 
-    /// <summary>
-    /// The orchestrator keeps our standard input open and never writes to it; end of input means it
-    /// is gone. The last checkpoint stays; the next orchestrator resumes the trial from it.
-    /// </summary>
-    private static void ExitWhenParentDies()
-    {
-        var stdin = Console.OpenStandardInput();
-        new Thread(() =>
-        {
-            var buffer = new byte[64];
-            try
-            {
-                while (stdin.Read(buffer, 0, buffer.Length) > 0)
-                {
-                }
-            }
-            catch (IOException)
-            {
-            }
-            Console.Error.WriteLine("worker: the orchestrator is gone (standard input closed); exiting");
-            // Not Environment.Exit: it runs the C runtime's exit handlers and libtorch's static
-            // destructors while the training thread goes on, and a checkpoint saved in that moment
-            // was written with freed name tables (garbage class names in optim.pt) and then named by
-            // checkpoint.json, so the trial failed on every resume. _exit ends the process at once;
-            // a save cut short is never named by checkpoint.json, so the previous checkpoint stays.
-            ExitNow(3);
-        }) { IsBackground = true, Name = "parent-watch" }.Start();
-    }
-
-    private static int Run(ITrialRunner runner, FileInfo specFile, DirectoryInfo checkpointDir, int threads, string device)
+    private static int Serve(ITrialRunner runner, int threads, string device)
     {
         var stdout = Console.Out;
         // Anything else that writes to standard output must not corrupt the protocol.
@@ -82,38 +51,148 @@ internal static partial class WorkerCommand
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
         using var heartbeat = new Timer(_ => Send(new WorkerMessage { Kind = WorkerMessage.Heartbeat }), null, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        var provenance = Provenance.OfWorker(threads, device);
+        var trials = 0;
+        Send(new WorkerMessage { Kind = WorkerMessage.Ready, Provenance = Memory(trials) });
 
-        TrialResult result;
-        var provenance = new Dictionary<string, string>(Provenance.OfWorker(threads, device));
+        var input = Console.OpenStandardInput();
+        using var reader = new StreamReader(input);
+        while (reader.ReadLine() is { } line)
+        {
+            if (WorkerRequest.TryParse(line) is not { } run) continue;
+            var result = RunOne(runner, run, threads, device, cancel.Token, Send, out var seconds);
+            trials++;
+            Release();
+            var trialProvenance = new Dictionary<string, string>(provenance);
+            foreach (var (k, v) in Memory(trials)) trialProvenance[k] = v;
+            // The trial's own run time (data, training, evaluation), so the orchestrator's overhead can be told apart.
+            trialProvenance["run_seconds"] = seconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+            Send(new WorkerMessage { Kind = WorkerMessage.Result, TrialResult = result, Provenance = trialProvenance });
+            if (cancel.IsCancellationRequested) return 0;
+        }
+        // The orchestrator closed our input. Not Environment.Exit: it runs the C runtime's exit handlers and libtorch's
+        // static destructors while a training thread may still go on, and a checkpoint saved in that moment was once
+        // written with freed name tables and then named by checkpoint.json, so the trial failed on every resume. _exit
+        // ends the process at once; a save cut short is never named by checkpoint.json, so the previous checkpoint stays.
+        // (Here no trial runs: input is read only between trials; during one, end of input is noticed by the watcher.)
+        ExitNow(0);
+        return 0;
+    }
+
+    private static TrialResult RunOne(ITrialRunner runner, WorkerRequest run, int threads, string device, CancellationToken cancel,
+        Action<WorkerMessage> send, out double seconds)
+    {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // End of input while the trial runs means the orchestrator died: leave at once (see Serve).
+        using var watcher = ParentWatcher.Start();
+        TrialResult result;
         try
         {
-            var spec = SpecJson.Deserialize<TrialSpec>(File.ReadAllText(specFile.FullName));
+            var spec = SpecJson.Deserialize<TrialSpec>(File.ReadAllText(run.SpecFile));
             // The slot decides the device and threads; CUDA_VISIBLE_DEVICES makes the slot's GPU cuda:0 here.
             spec = spec with { Device = device == "cuda" ? "cuda:0" : "cpu", Threads = threads };
+            Console.Error.WriteLine($"worker: trial {run.TrialId}");
             result = runner.Run(spec, new TrialRunOptions
             {
-                CheckpointDirectory = checkpointDir.FullName,
+                CheckpointDirectory = run.CheckpointDirectory,
                 // Standard error is the trial's worker.log: the full exception belongs there.
                 OnFailure = e => Console.Error.WriteLine($"trial failed: {e}"),
                 OnEpoch = (record, total) =>
                 {
                     var metrics = record.Metrics.ToDictionary(m => m.Key, m => m.Value);
                     metrics["total_epochs"] = total;
-                    Send(new WorkerMessage { Kind = WorkerMessage.Epoch, Phase = record.Phase, EpochNumber = record.Epoch, Metrics = metrics });
+                    send(new WorkerMessage { Kind = WorkerMessage.Epoch, Phase = record.Phase, EpochNumber = record.Epoch, Metrics = metrics });
                 },
-            }, cancel.Token);
+            }, cancel);
         }
         catch (Exception e)
         {
             // A runner reports a trial's own failures as results; anything thrown here is a deterministic error too.
             result = new TrialResult { Outcome = TrialOutcome.Failed, Error = $"{e.GetType().Name}: {e.Message}" };
         }
-        heartbeat.Change(Timeout.Infinite, Timeout.Infinite);
-        // The trial's own run time (data, training, evaluation), so the orchestrator's overhead can be told apart.
-        provenance["run_seconds"] = clock.Elapsed.TotalSeconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
-        Send(new WorkerMessage { Kind = WorkerMessage.Result, TrialResult = result, Provenance = provenance });
-        return 0;
+        seconds = clock.Elapsed.TotalSeconds;
+        return result;
+    }
+
+    /// <summary>
+    /// Gives back what a finished trial held: managed garbage (its tensors are disposed already; their wrappers and the
+    /// data arrays are not) and the C heap's free pages (libtorch's CPU tensors are malloc'ed; glibc keeps freed arenas).
+    /// </summary>
+    private static void Release()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        try
+        {
+            MallocTrim(0);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // Not glibc: its allocator keeps the pages; memory still stays flat, it is just not returned.
+        }
+    }
+
+    /// <summary>Resident memory after the last trial and the number of trials so far, for the memory check of long-lived workers.</summary>
+    private static IReadOnlyDictionary<string, string> Memory(int trials) => new Dictionary<string, string>
+    {
+        ["worker_trials"] = trials.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["worker_rss_mb"] = (System.Diagnostics.Process.GetCurrentProcess().WorkingSet64 / 1048576.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture),
+        ["worker_pid"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// While a trial runs, the main thread trains and nobody reads standard input; this watcher does, and ends the process
+    /// when input closes (the orchestrator died, even by SIGKILL), so no orphan trains a trial that will be run again.
+    /// The orchestrator sends nothing during a trial, so the watcher never swallows a request.
+    /// </summary>
+    private sealed class ParentWatcher : IDisposable
+    {
+        private static int started;
+        private static volatile bool watching;
+
+        public static ParentWatcher Start()
+        {
+            watching = true;
+            if (Interlocked.Exchange(ref started, 1) == 0)
+            {
+                new Thread(() =>
+                {
+                    // Peek without consuming: poll(2) tells whether the pipe was closed (POLLHUP) without reading a byte.
+                    while (true)
+                    {
+                        if (watching && InputClosed())
+                        {
+                            Console.Error.WriteLine("worker: the orchestrator is gone (standard input closed); exiting");
+                            ExitNow(3);
+                        }
+                        Thread.Sleep(200);
+                    }
+                }) { IsBackground = true, Name = "parent-watch" }.Start();
+            }
+            return new ParentWatcher();
+        }
+
+        public void Dispose() => watching = false;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(ref PollFd fds, nuint count, int timeout);
+
+    /// <summary>Whether standard input's writer has gone (POLLHUP on the pipe).</summary>
+    private static bool InputClosed()
+    {
+        const short PollHup = 0x010;
+        var fd = new PollFd { Fd = 0, Events = 0 };
+        return Poll(ref fd, 1, 0) > 0 && (fd.Revents & PollHup) != 0;
     }
 }
 

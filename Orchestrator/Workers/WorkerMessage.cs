@@ -5,12 +5,35 @@ using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Workers;
 
+/// <summary>One line of JSON the orchestrator writes to a worker's standard input: run this trial next.</summary>
+public sealed record WorkerRequest(string TrialId, string SpecFile, string CheckpointDirectory)
+{
+    private static readonly JsonSerializerOptions Options = new(SpecJson.Options);
+
+    public string ToLine() => JsonSerializer.Serialize(this, Options);
+
+    public static WorkerRequest? TryParse(string line)
+    {
+        if (line.Length == 0 || line[0] != '{') return null;
+        try
+        {
+            return JsonSerializer.Deserialize<WorkerRequest>(line, Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
 /// <summary>
 /// One line of JSON a worker writes to its standard output for the orchestrator: progress per
 /// epoch, heartbeats, and finally the result. Everything else a worker prints goes to stderr.
 /// </summary>
 public sealed record WorkerMessage
 {
+    /// <summary>Sent once when the worker has started and loaded the tensor library, before any trial.</summary>
+    public const string Ready = "ready";
     public const string Epoch = "epoch";
     public const string Heartbeat = "heartbeat";
     public const string Result = "result";

@@ -36,7 +36,10 @@ internal sealed partial class StudiesProcess : IDisposable
     public const int SigKill = 9;
     public const int SigTerm = 15;
 
-    public StudiesProcess(IEnumerable<string> arguments)
+    /// <summary>Set on every process a test starts and inherited by its workers, so a test finds the workers of its own workspace.</summary>
+    public const string MarkerVariable = "STUDIES_E2E_WORKSPACE";
+
+    public StudiesProcess(IEnumerable<string> arguments, string? workspace = null)
     {
         // The same dotnet host that runs the tests, so the child sees the same runtime.
         var command = WorkerCommandLine.ForStudiesAssembly(StudiesHome.StudiesDll);
@@ -49,6 +52,7 @@ internal sealed partial class StudiesProcess : IDisposable
         foreach (var a in command.PrefixArguments.Concat(arguments)) start.ArgumentList.Add(a);
         start.Environment.Remove("STUDIES_HOME");
         start.Environment.Remove("STUDIES_STORE");
+        if (workspace is not null) start.Environment[MarkerVariable] = workspace;
         // Short leases, so that a killed orchestrator's trials resume within seconds in these tests (default 30 s).
         start.Environment["STUDIES_Scheduling__LeaseSeconds"] = "3";
         start.Environment["STUDIES_Scheduling__HeartbeatSeconds"] = "0.5";
@@ -153,7 +157,7 @@ internal sealed class StudiesHome : IDisposable
     /// <summary>Starts <c>studies ARGS --home ROOT</c>.</summary>
     public StudiesProcess Start(params string[] arguments)
     {
-        var p = new StudiesProcess([.. arguments, "--home", Root]);
+        var p = new StudiesProcess([.. arguments, "--home", Root], Root);
         lock (started) started.Add(p);
         return p;
     }
@@ -186,7 +190,7 @@ internal sealed class StudiesHome : IDisposable
 
     /// <summary>
     /// Live worker processes of this workspace: command lines (from /proc) with the hidden
-    /// <c>worker --spec-file</c> command and a path inside <see cref="Root"/>. Zombies have an empty
+    /// <c>worker</c> command that inherited this workspace's marker variable. Zombies have an empty
     /// command line and do not count.
     /// </summary>
     public IReadOnlyList<int> WorkerPids()
@@ -195,17 +199,17 @@ internal sealed class StudiesHome : IDisposable
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            string[] args;
+            string[] args, environment;
             try
             {
                 args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                environment = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 continue; // the process ended while we looked
             }
-            if (args.Contains("worker") && args.Contains("--spec-file") && args.Any(a => a.StartsWith(Root + "/", StringComparison.Ordinal)))
-                pids.Add(pid);
+            if (args.Contains("worker") && environment.Contains($"{StudiesProcess.MarkerVariable}={Root}")) pids.Add(pid);
         }
         return pids;
     }
