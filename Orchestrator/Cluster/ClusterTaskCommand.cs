@@ -17,7 +17,7 @@ namespace Studies.Orchestrator.Cluster;
 /// (STUDIES_STORE), claims the study's trials one by one on its slots until none is left anywhere, and records where each
 /// runs: Slurm's job id, array task and node, and its state.
 /// </summary>
-internal static class ClusterTaskCommand
+public static class ClusterTaskCommand
 {
     public static Command Create()
     {

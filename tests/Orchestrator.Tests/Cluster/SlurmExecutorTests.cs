@@ -11,7 +11,7 @@ namespace Studies.Orchestrator.Tests.Cluster;
 public sealed class SlurmScriptTests
 {
     [Fact]
-    public void Dry_run_prints_the_sbatch_script_of_one_job_array_with_the_studys_resources()
+    public async Task Dry_run_prints_the_sbatch_script_of_one_job_array_with_the_studys_resources()
     {
         using var home = new StudiesHome();
         var study = Path.Combine(home.Root, "cluster.yaml");
@@ -26,7 +26,7 @@ public sealed class SlurmScriptTests
                   sbatch_args: ["--account=atlas", "--qos=long"]
                 checkpoints: /shared/ckpt
                 """, StringComparison.Ordinal));
-        var result = home.RunAsync(TimeSpan.FromMinutes(3), "run", study, "--executor", "slurm", "--dry-run").GetAwaiter().GetResult();
+        var result = await home.RunAsync(TimeSpan.FromMinutes(3), "run", study, "--executor", "slurm", "--dry-run");
         Assert.True(result.ExitCode == 0, result.ToString());
         var lines = result.StdoutLines;
         Assert.Equal("#!/bin/bash", lines[0]);
@@ -127,6 +127,64 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         var status = await StudiesAsync(clusterHome.Root, "status", "e2e-run", "--store", location);
         Assert.True(status.Exit == 0, status.Stderr);
         Assert.Contains("completed", status.Stdout);
+    }
+
+    [Fact]
+    public async Task Two_runs_of_one_study_against_one_store_at_once_train_every_trial_exactly_once()
+    {
+        using var home = new StudiesHome();
+        var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
+        var study = StudiesHome.StudyFile("e2e-run.yaml");
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2")));
+        Assert.All(runs, r => Assert.True(r.Exit == 0, $"{r.Stdout}\n{r.Stderr}"));
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location, StoreAccess.ReadOnly);
+        var rows = await Rows(shared);
+        Assert.Equal(4, rows.Count);
+        Assert.All(rows, r => Assert.Equal((TrialState.Completed, 1), (r.State, r.Attempts)));
+        var row = (await shared.FindStudyAsync("e2e-run"))!;
+        foreach (var r in rows) Assert.Single(await shared.ListAttemptsAsync(row.Id, r.Trial));
+    }
+
+    [Fact]
+    public async Task A_scancelled_array_task_leaves_its_trial_to_another_task_which_resumes_it()
+    {
+        using var home = new StudiesHome();
+        var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
+        // Longer trials, so that one is surely mid-way when its task is cancelled.
+        var study = Path.Combine(home.Root, "e2e-run.yaml");
+        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
+            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 60,", StringComparison.Ordinal));
+        var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
+
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location, StoreAccess.ReadOnly);
+        var clock = Stopwatch.StartNew();
+        TrialRow? victim = null;
+        while (victim is null)
+        {
+            Assert.True(clock.Elapsed < Long, "no trial reached its third epoch");
+            if (run.IsCompleted) Assert.Fail("the run ended before a task could be cancelled: " + (await run).Stderr);
+            if (await shared.FindStudyAsync("e2e-run") is { } found)
+                victim = (await shared.ListTrialsAsync(found.Id)).FirstOrDefault(t => t.State == TrialState.Running && t.Epoch >= 3 && t.Placement?.ContainsKey("job") == true);
+            await Task.Delay(200);
+        }
+        slurm.Client("scancel", victim.Placement!["job"]);
+
+        var result = await run;
+        Assert.True(result.Exit == 0, $"{result.Stdout}\n{result.Stderr}");
+        var row = (await shared.FindStudyAsync("e2e-run"))!;
+        var trial = (await shared.FindTrialAsync(row.Id, victim.TrialId))!;
+        Assert.Equal((TrialState.Completed, 2), (trial.State, trial.Attempts));
+        var attempts = await shared.ListAttemptsAsync(row.Id, victim.TrialId);
+        Assert.Equal(victim.Placement["job"], attempts[0].Placement["job"]);
+        Assert.Contains(attempts[0].Outcome, new[] { "interrupted", "lease-expired" });
+        Assert.NotEqual(attempts[0].Placement["job"], attempts[1].Placement["job"]);
+        // Resumed, not restarted, and nothing twice: the result holds each of the 60 epochs once, each mass row once.
+        var rows = await Rows(shared);
+        Assert.All(rows, r => Assert.Equal(TrialState.Completed, r.State));
+        var resumed = await shared.LoadResultAsync(row.Id, trial);
+        Assert.Equal(Enumerable.Range(1, 60), resumed.Epochs.Select(e => e.Epoch));
+        Assert.Equal(resumed.Masses.Count, resumed.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
+        Assert.Equal("ok", await shared.IntegrityCheckAsync());
     }
 
     private sealed record Row(string Trial, TrialState State, int Attempts, string Metrics);
