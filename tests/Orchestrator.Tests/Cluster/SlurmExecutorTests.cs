@@ -18,6 +18,7 @@ public sealed class SlurmScriptTests
         File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
             .Replace("resources: {threads_per_trial: 1}", """
                 resources:
+                  executor: slurm
                   threads_per_trial: 2
                   partition: gpu
                   gres: "gpu:1"
@@ -26,7 +27,7 @@ public sealed class SlurmScriptTests
                   sbatch_args: ["--account=atlas", "--qos=long"]
                 checkpoints: /shared/ckpt
                 """, StringComparison.Ordinal));
-        var result = await home.RunAsync(TimeSpan.FromMinutes(3), "run", study, "--executor", "slurm", "--dry-run");
+        var result = await home.RunAsync(TimeSpan.FromMinutes(3), "run", study, "--dry-run");
         Assert.True(result.ExitCode == 0, result.ToString());
         var lines = result.StdoutLines;
         Assert.Equal("#!/bin/bash", lines[0]);

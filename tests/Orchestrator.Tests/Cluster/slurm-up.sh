@@ -6,6 +6,7 @@
 set -euo pipefail
 dir=$1; cpus=$2; port=$3
 mkdir -p "$dir"/{munge,state,spool,log}
+chmod 711 "$dir"   # munged (user munge) must reach its folder inside
 chown munge:munge "$dir/munge"; chmod 711 "$dir/munge"
 dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
 chown munge:munge "$dir/munge/munge.key"; chmod 400 "$dir/munge/munge.key"
@@ -15,7 +16,7 @@ holder=$!
 for _ in $(seq 100); do nsenter -t "$holder" -n ip -br addr show lo 2>/dev/null | grep -q 127.0.0.2 && break; sleep 0.1; done
 in_ns() { nsenter -t "$holder" -n -- "$@"; }
 # munged needs no network: clients reach it through its socket file.
-runuser -u munge -- /usr/sbin/munged -F --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
+setpriv --reuid=munge --regid=munge --clear-groups /usr/sbin/munged -F --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
   --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" </dev/null >/dev/null 2>&1 &
 munged=$!
 cat > "$dir/slurm.conf" <<CONF
@@ -57,9 +58,11 @@ NodeName=node1 NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=debug Nodes=node1 Default=YES MaxTime=INFINITE State=UP
 CONF
 for _ in $(seq 100); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.1; done
-in_ns /usr/sbin/slurmctld -D -i -f "$dir/slurm.conf" </dev/null >"$dir/log/slurmctld.out" 2>&1 &
+[ -S "$dir/munge/munge.socket" ] || { echo "munged did not start: $(cat "$dir/munge/munged.log" 2>&1)" >&2; echo "$holder 0 0 $munged"; exit 1; }
+# nsenter execs the daemon: $! is the daemon's own PID, the one the tests stop.
+nsenter -t "$holder" -n -- /usr/sbin/slurmctld -D -i -f "$dir/slurm.conf" </dev/null >"$dir/log/slurmctld.out" 2>&1 &
 ctld=$!
-in_ns /usr/sbin/slurmd -D -f "$dir/slurm.conf" -N node1 </dev/null >"$dir/log/slurmd.out" 2>&1 &
+nsenter -t "$holder" -n -- /usr/sbin/slurmd -D -f "$dir/slurm.conf" -N node1 </dev/null >"$dir/log/slurmd.out" 2>&1 &
 slurmd=$!
 export SLURM_CONF="$dir/slurm.conf"
 for _ in $(seq 300); do
