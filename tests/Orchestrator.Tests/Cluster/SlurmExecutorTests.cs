@@ -155,9 +155,10 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         var study = Path.Combine(home.Root, "e2e-run.yaml");
         File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
             .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 60,", StringComparison.Ordinal));
+        // Opened (and its tables created) before the run starts, to watch it.
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
         var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
 
-        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location, StoreAccess.ReadOnly);
         var clock = Stopwatch.StartNew();
         TrialRow? victim = null;
         while (victim is null)
