@@ -28,6 +28,7 @@ root.Subcommands.Add(ServeCommands.Dashboard());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SelfTestCommand.Create());
+root.Subcommands.Add(Studies.Orchestrator.Cluster.ClusterTaskCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create(() =>
     StudiesServices.ForCommand(StudiesServices.Configuration(), NullLoggerFactory.Instance).GetRequiredService<ITrialRunner>()));
 return await ErrorBoundary.InvokeAsync(root.Parse(args));

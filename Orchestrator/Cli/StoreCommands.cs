@@ -89,7 +89,20 @@ internal static class StoreCommands
             if (study is null) return 1;
             var n = await StudyActions.CancelAsync(store, study, ct);
             Console.WriteLine($"{study.Name}: cancelled {n} trial(s); `studies run` the file again to resume them");
-            return 0;
+            // A study run on a cluster: its job arrays go too, and their running trials stop (recorded interrupted).
+            var jobs = (await store.ListJobsAsync(study.Id, ct)).Where(j => j.Executor == Cluster.SlurmTrialExecutor.Name).Select(j => j.JobId).ToList();
+            if (jobs.Count == 0) return 0;
+            try
+            {
+                await new Cluster.SlurmCommands().CancelAsync(jobs, ct);
+                Console.WriteLine($"{study.Name}: cancelled Slurm job(s) {string.Join(", ", jobs)}");
+                return 0;
+            }
+            catch (Cluster.SlurmException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
         });
         return command;
     }
