@@ -24,9 +24,11 @@ root.Subcommands.Add(ReportCommands.Report());
 root.Subcommands.Add(ReportCommands.Export());
 root.Subcommands.Add(ServeCommands.Serve());
 root.Subcommands.Add(ServeCommands.Submit());
+root.Subcommands.Add(ServeCommands.Dashboard());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SelfTestCommand.Create());
+root.Subcommands.Add(Studies.Orchestrator.Cluster.ClusterTaskCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create(() =>
     StudiesServices.ForCommand(StudiesServices.Configuration(), NullLoggerFactory.Instance).GetRequiredService<ITrialRunner>()));
 return await ErrorBoundary.InvokeAsync(root.Parse(args));

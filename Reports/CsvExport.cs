@@ -59,43 +59,20 @@ public static class CsvExport
         }
     }
 
-    /// <summary>The long format: one row per metric, after the columns that say where it belongs.</summary>
-    private static void WriteMetricRows(TextWriter w, string prefix, IReadOnlyDictionary<string, double> metrics)
-    {
-        foreach (var (metric, value) in metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            w.Write(prefix); w.Write(Field(metric)); w.Write(','); w.Write(Number(value)); w.Write('\n');
-        }
-    }
-
     private static void WriteEpochs(StudyRecord study, string path)
     {
         using var w = Open(path);
         w.Write("trial_id,phase,epoch,metric,value\n");
-        foreach (var t in study.Trials)
-        {
-            if (t.Result is null) continue;
-            var id = Field(t.TrialId);
-            foreach (var e in t.Result.Epochs)
-            {
-                WriteMetricRows(w, $"{id},{e.Phase.ToString(CultureInfo.InvariantCulture)},{e.Epoch.ToString(CultureInfo.InvariantCulture)},", e.Metrics);
-            }
-        }
+        foreach (var r in ExportRows.Epochs(study))
+            w.Write($"{Field(r.TrialId)},{r.Phase.ToString(CultureInfo.InvariantCulture)},{r.Epoch.ToString(CultureInfo.InvariantCulture)},{Field(r.Metric)},{Number(r.Value)}\n");
     }
 
     private static void WriteMassMetrics(StudyRecord study, string path)
     {
         using var w = Open(path);
         w.Write("trial_id,mass,heldout,split,epoch_kind,metric,value\n");
-        foreach (var t in study.Trials)
-        {
-            if (t.Result is null) continue;
-            var id = Field(t.TrialId);
-            foreach (var m in t.Result.Masses)
-            {
-                WriteMetricRows(w, $"{id},{Number(m.Mass)},{(m.Heldout ? "true" : "false")},{SplitName(m.Split)},{EpochKindName(m.EpochKind)},", m.Metrics);
-            }
-        }
+        foreach (var r in ExportRows.Masses(study))
+            w.Write($"{Field(r.TrialId)},{Number(r.Mass)},{(r.Heldout ? "true" : "false")},{r.Split},{r.EpochKind},{Field(r.Metric)},{Number(r.Value)}\n");
     }
 
     /// <summary>

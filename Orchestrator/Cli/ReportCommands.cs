@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Studies.Orchestrator.Actions;
 using Microsoft.Extensions.DependencyInjection;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Reporting;
@@ -26,9 +27,7 @@ internal static class ReportCommands
                 if (await CommonOptions.FindStudyAsync(store, name, ct) is null) return 1;
             }
             var workspace = CommonOptions.Workspace(parse);
-            var directory = parse.GetValue(output)?.FullName
-                ?? (names.Length == 1 ? workspace.ReportDirectory(names[0]) : Path.Combine(workspace.Root, "compare-" + string.Join("-", names), "report"));
-            var path = await opened.Services.GetRequiredService<IReportPublisher>().PublishAsync(store, names, directory, ct);
+            var path = await StudyActions.ReportAsync(opened.Services.GetRequiredService<IReportPublisher>(), store, workspace, names, parse.GetValue(output)?.FullName, ct);
             Console.WriteLine($"report: {path}");
             return 0;
         });
@@ -38,8 +37,10 @@ internal static class ReportCommands
     public static Command Export()
     {
         var study = new Argument<string>("study") { Description = "The study's name" };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for trials.csv, epochs.csv and mass_metrics.csv", Required = true };
-        var command = new Command("export", "Export a study's records as CSV (trials.csv, epochs.csv, mass_metrics.csv; see docs/exports.md)") { study, output };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for trials, epochs and mass_metrics (.csv or .parquet)", Required = true };
+        var format = new Option<string>("--format") { Description = "csv (default) or parquet: the same columns either way", DefaultValueFactory = _ => "csv" };
+        format.AcceptOnlyFromAmong("csv", "parquet");
+        var command = new Command("export", "Export a study's records as CSV or Parquet (trials, epochs, mass_metrics; see docs/exports.md)") { study, output, format };
         command.SetAction(async (parse, ct) =>
         {
             await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
@@ -49,8 +50,17 @@ internal static class ReportCommands
             if (row is null) return 1;
             var directory = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(directory);
-            CsvExport.Write(await StudyRecords.LoadAsync(store, row, ct), directory);
-            Console.WriteLine($"exported {row.Name} to {directory}: {CsvExport.TrialsFile}, {CsvExport.EpochsFile}, {CsvExport.MassMetricsFile}");
+            var record = await StudyRecords.LoadAsync(store, row, ct);
+            if (parse.GetValue(format) == "parquet")
+            {
+                await ParquetExport.WriteAsync(record, directory, ct);
+                Console.WriteLine($"exported {row.Name} to {directory}: {ParquetExport.TrialsFile}, {ParquetExport.EpochsFile}, {ParquetExport.MassMetricsFile}");
+            }
+            else
+            {
+                CsvExport.Write(record, directory);
+                Console.WriteLine($"exported {row.Name} to {directory}: {CsvExport.TrialsFile}, {CsvExport.EpochsFile}, {CsvExport.MassMetricsFile}");
+            }
             return 0;
         });
         return command;

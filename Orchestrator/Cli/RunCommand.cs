@@ -20,9 +20,11 @@ internal static class RunCommand
         var workers = new Option<int?>("--workers") { Description = "At most this many trials at once (default: from the study's resources)" };
         var timeout = new Option<double?>("--trial-timeout") { Description = "Minutes a trial may run before it is stopped and retried (default: no limit)" };
         var failFast = new Option<int>("--fail-fast") { Description = "Stop starting trials after this many failures with the same error (default: never)" };
+        var executor = new Option<string?>("--executor") { Description = "Where trials run: local or slurm (default: the study's resources.executor)" };
+        executor.AcceptOnlyFromAmong(Vocabulary.Executors);
         var command = new Command("run", "Run or resume a study: completed trials are kept, the rest run; ends with the report path")
         {
-            file, dryRun, force, workers, timeout, failFast,
+            file, dryRun, force, workers, timeout, failFast, executor,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -31,6 +33,15 @@ internal static class RunCommand
             var trials = StudyExpander.Expand(study);
             if (parse.GetValue(dryRun))
             {
+                if ((parse.GetValue(executor) ?? study.Resources.Executor) == Cluster.SlurmTrialExecutor.Name)
+                {
+                    // What would be submitted, exactly: the sbatch script of the study's job array.
+                    await using var dryServices = CommonOptions.Services(parse, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+                    var slurm = dryServices.GetRequiredKeyedService<ITrialExecutor>(Cluster.SlurmTrialExecutor.Name) as Cluster.SlurmTrialExecutor;
+                    var checkpoints = study.Checkpoints is { } shared ? Path.Combine(shared, study.Name) : dryServices.GetRequiredService<Workspace>().Artifacts(study.Name);
+                    Console.Write(Cluster.SlurmScript.Render(slurm!.Request(study, trials, parse.GetValue(workers), checkpoints)));
+                    return 0;
+                }
                 DryRun.Render(study, trials, Console.Out);
                 Console.WriteLine();
                 return CheckCommand.CheckData(trials, verbose: true);
@@ -43,7 +54,7 @@ internal static class RunCommand
                 s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(AnsiConsole.Console)));
             var service = services.GetRequiredService<IStudyRunner>();
             var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
-                    parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)),
+                    parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)) { Executor = parse.GetValue(executor) },
                 signals.Stopping, signals.Kill);
             Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));
             if (outcome.ReportPath is not null) Console.WriteLine($"report: {outcome.ReportPath}");

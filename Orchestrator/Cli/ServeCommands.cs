@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Studies.Orchestrator.Dashboard;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Studies;
 
@@ -8,11 +11,23 @@ namespace Studies.Orchestrator.Cli;
 /// <summary><c>studies serve</c> and <c>studies submit</c>: a long-running service fed through a queue folder.</summary>
 internal static class ServeCommands
 {
+    private static readonly Option<int> Port = new("--port") { Description = "Port of the dashboard (0: any free port)", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
+    private static readonly Option<string?> Bind = new("--bind")
+    {
+        Description = "Address the dashboard listens on (default 127.0.0.1, this machine only); another address lets other machines in, with a token printed at start",
+    };
+
     public static Command Serve()
     {
-        var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops");
+        var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the live dashboard in the browser (http://127.0.0.1:8050/; see docs/dashboard.md)" };
+        var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops")
+        {
+            dashboard, Port, Bind,
+        };
         command.SetAction(async (parse, ct) =>
         {
+            var options = parse.GetValue(dashboard) ? DashboardOptionsOf(parse, readOnly: false) : null;
+            if (parse.GetValue(dashboard) && options is null) return 2;
             var workspace = CommonOptions.Workspace(parse);
             var queue = new StudyQueue(workspace.Queue);
             using var serving = queue.TryLockServer();
@@ -24,10 +39,64 @@ internal static class ServeCommands
             }
             Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
             using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store)));
+            await using var server = options is null ? null : await StartDashboardAsync(host.Services, options, ct);
+            if (options is not null && server is null) return 1;
             await host.RunAsync(ct);
             return 0;
         });
         return command;
+    }
+
+    public static Command Dashboard()
+    {
+        var command = new Command("dashboard", "A read-only dashboard of the workspace in the browser, while another process runs its studies (Ctrl+C stops it)") { Port, Bind };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (DashboardOptionsOf(parse, readOnly: true) is not { } options) return 2;
+            await using var services = CommonOptions.Services(parse, Logging.CreateFactory());
+            await using var server = await StartDashboardAsync(services, options, ct);
+            if (server is null) return 1;
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            return 0;
+        });
+        return command;
+    }
+
+    private static DashboardOptions? DashboardOptionsOf(ParseResult parse, bool readOnly)
+    {
+        var bind = parse.GetValue(Bind);
+        var address = IPAddress.Loopback;
+        if (bind is not null && !IPAddress.TryParse(bind, out address!))
+        {
+            Console.Error.WriteLine($"--bind {bind}: not an IP address (e.g. 127.0.0.1, 0.0.0.0 or this machine's address on the network)");
+            return null;
+        }
+        var port = parse.GetValue(Port);
+        if (port is < 0 or > 65535)
+        {
+            Console.Error.WriteLine($"--port {port}: a port is 0 (any free one) to 65535");
+            return null;
+        }
+        return new DashboardOptions(address, port, readOnly);
+    }
+
+    /// <summary>Starts the dashboard on the command's stores and prints its address on standard output (with the token when bound beyond loopback); null when the port cannot be had.</summary>
+    private static async Task<DashboardServer?> StartDashboardAsync(IServiceProvider services, DashboardOptions options, CancellationToken ct)
+    {
+        try
+        {
+            var server = await DashboardServer.StartAsync(services.GetRequiredService<StudyStores>(), services.GetRequiredService<IReportPublisher>(),
+                services.GetRequiredService<Workspace>(), options, ct);
+            Console.WriteLine($"dashboard: {server.Url}");
+            if (server.Token is not null)
+                Console.Error.WriteLine($"the dashboard is reachable from other machines on {options.Address}; it asks for the token in the address above");
+            return server;
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"the dashboard cannot listen on {options.Address}:{options.Port}: {e.Message} (choose another with --port)");
+            return null;
+        }
     }
 
     public static Command Submit()

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Studies.Orchestrator.Actions;
 using System.Globalization;
 using Spectre.Console;
 using Studies.Orchestrator.Storage;
@@ -86,9 +87,22 @@ internal static class StoreCommands
             var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var n = await store.SetCancelledAsync(study.Id, ct);
+            var n = await StudyActions.CancelAsync(store, study, ct);
             Console.WriteLine($"{study.Name}: cancelled {n} trial(s); `studies run` the file again to resume them");
-            return 0;
+            // A study run on a cluster: its job arrays go too, and their running trials stop (recorded interrupted).
+            var jobs = (await store.ListJobsAsync(study.Id, ct)).Where(j => j.Executor == Cluster.SlurmTrialExecutor.Name).Select(j => j.JobId).ToList();
+            if (jobs.Count == 0) return 0;
+            try
+            {
+                await new Cluster.SlurmCommands().CancelAsync(jobs, ct);
+                Console.WriteLine($"{study.Name}: cancelled Slurm job(s) {string.Join(", ", jobs)}");
+                return 0;
+            }
+            catch (Cluster.SlurmException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
         });
         return command;
     }
@@ -104,7 +118,7 @@ internal static class StoreCommands
             var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var n = await store.RequeueAsync(study.Id, parse.GetValue(failed), ct);
+            var n = await StudyActions.RetryAsync(store, study, parse.GetValue(failed), ct);
             Console.WriteLine($"{study.Name}: {n} trial(s) queued again");
             return 0;
         });

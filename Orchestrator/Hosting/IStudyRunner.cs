@@ -10,7 +10,11 @@ public interface IStudyRunner
 /// <param name="FailFastAfter">Stop starting trials after this many failures with the same error; 0: never.</param>
 /// <param name="BaseDirectory">Folder relative data paths resolve against; null: the study file's own (a queued copy passes its origin).</param>
 public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bool Interactive = false, TimeSpan? TrialTimeout = null, int FailFastAfter = 0,
-    string? BaseDirectory = null);
+    string? BaseDirectory = null)
+{
+    /// <summary>Overrides the study's <c>resources.executor</c> (<c>studies run --executor</c>).</summary>
+    public string? Executor { get; init; }
+}
 
 /// <summary>How a study run ended: the report it wrote and whether it was stopped before the end.</summary>
 public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<global::Studies.Trials.Results.TrialState, int> States);

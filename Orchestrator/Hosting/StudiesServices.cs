@@ -5,9 +5,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Studies.Orchestrator.Cluster;
 using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.PostgreSql;
 using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Terminal;
 using Studies.Orchestrator.Workers;
@@ -32,6 +34,7 @@ public static class StudiesServices
 
         // Stores: one backend per scheme.
         services.AddSingleton<IStorageBackend, SqliteBackend>();
+        services.AddSingleton<IStorageBackend, PostgreSqlBackend>();
         services.AddSingleton<StudyStorageFactory>();
         services.AddSingleton<StudyStores>();
 
@@ -48,6 +51,8 @@ public static class StudiesServices
             };
         });
         services.AddKeyedSingleton<ITrialExecutor, LocalTrialExecutor>(LocalTrialExecutor.Name);
+        services.TryAddSingleton<ISlurm, SlurmCommands>();
+        services.AddKeyedSingleton<ITrialExecutor, SlurmTrialExecutor>(SlurmTrialExecutor.Name);
 
         services.TryAddSingleton<IReportPublisher, StoreReportPublisher>();
         services.TryAddSingleton<IExecutionObserverFactory, LoggingProgressFactory>();

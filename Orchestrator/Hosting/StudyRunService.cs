@@ -22,8 +22,9 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             ? StudyLoader.Load(studyFile)
             : StudyLoader.Parse(await File.ReadAllTextAsync(studyFile, CancellationToken.None), studyFile, request.BaseDirectory, Path.GetFullPath(studyFile));
         var trials = StudyExpander.Expand(study);
-        var executor = services.GetKeyedService<ITrialExecutor>(study.Resources.Executor)
-            ?? throw new ResourceException($"{study.SourcePath}: no executor '{study.Resources.Executor}' in this build");
+        var executorName = request.Executor ?? study.Resources.Executor;
+        var executor = services.GetKeyedService<ITrialExecutor>(executorName)
+            ?? throw new ResourceException($"{study.SourcePath}: no executor '{executorName}' in this build");
         // Planned before anything is recorded: a study this host cannot run leaves no trace in the store.
         var plan = executor.Plan(study, trials, request.Workers);
 
@@ -45,7 +46,8 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         observer.RunStarting(study.Name, before.Total, before.Finished, plan.Describe());
         var options = new ExecutionOptions
         {
-            ArtifactsDirectory = workspace.Artifacts(study.Name),
+            ArtifactsDirectory = study.Checkpoints is { } shared ? Path.Combine(shared, study.Name) : workspace.Artifacts(study.Name),
+            Store = location.Scheme == StoreLocation.Sqlite ? $"{StoreLocation.Sqlite}:{location.Target}" : location.Target,
             Retry = new RetryPolicy(study.Retries.Max, study.Retries.BackoffSeconds),
             TrialTimeout = request.TrialTimeout,
             FailFastAfter = request.FailFastAfter,

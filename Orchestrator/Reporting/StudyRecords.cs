@@ -13,9 +13,9 @@ namespace Studies.Orchestrator.Reporting;
 /// </summary>
 public static class StudyRecords
 {
-    public static async Task<StudyRecord> LoadAsync(IStudyStorage store, StudyRow study, CancellationToken ct)
+    /// <param name="trim">Applied to each trial's result as it is loaded, to keep only what a caller needs (the dashboard keeps what charts use).</param>
+    public static async Task<StudyRecord> LoadAsync(IStudyStorage store, StudyRow study, CancellationToken ct, Func<TrialResult, TrialResult>? trim = null)
     {
-        var settings = study.Settings;
         var trials = new List<TrialRecord>();
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
@@ -23,6 +23,7 @@ public static class StudyRecords
             TrialResult? result = row.State is TrialState.Completed or TrialState.Diverged || row.LastEpoch is > 0
                 ? await store.LoadResultAsync(study.Id, row, ct)
                 : null;
+            if (result is not null && trim is not null) result = trim(result);
             trials.Add(new TrialRecord
             {
                 TrialId = row.TrialId,
@@ -36,18 +37,19 @@ public static class StudyRecords
             });
             if (provenance.Count == 0 && row.Provenance is { Length: > 0 } p) provenance = Flatten(p);
         }
-        return new StudyRecord
-        {
-            Name = study.Name,
-            Description = settings.Description,
-            DefinitionText = study.Definition,
-            CompareAxes = settings.Compare,
-            Headline = settings.Headline ?? MetricNames.SigmaMinBestCut,
-            Trials = trials,
-            Provenance = provenance,
-            IsSearch = settings.IsSearch,
-        };
+        return Describe(study) with { Trials = trials, Provenance = provenance };
     }
+
+    /// <summary>The study's definition and settings (compared axes, headline metric) without its trials.</summary>
+    public static StudyRecord Describe(StudyRow study) => new()
+    {
+        Name = study.Name,
+        Description = study.Settings.Description,
+        DefinitionText = study.Definition,
+        CompareAxes = study.Settings.Compare,
+        Headline = study.Settings.Headline ?? MetricNames.SigmaMinBestCut,
+        IsSearch = study.Settings.IsSearch,
+    };
 
     /// <summary>The provenance object of a trial (orchestrator and worker parts) as flat "key: value" pairs.</summary>
     private static Dictionary<string, string> Flatten(string json)

@@ -22,7 +22,10 @@ public interface ITrialExecutor
 /// <param name="Notes">What the plan changed from what the study asked, and why (printed before the run).</param>
 public sealed record ExecutorPlan(IReadOnlyList<DeviceSlot> Slots, IReadOnlyList<string>? Notes = null)
 {
-    public string Describe() => $"{Slots.Count} worker slot(s): {string.Join(", ", Slots.Select(s => s.Device).Distinct())}" +
+    /// <summary>How the executor says what it will run on (e.g. a job array); null: the slots.</summary>
+    public string? Summary { get; init; }
+
+    public string Describe() => (Summary ?? $"{Slots.Count} worker slot(s): {string.Join(", ", Slots.Select(s => s.Device).Distinct())}") +
         (Notes is { Count: > 0 } ? $" ({string.Join("; ", Notes)})" : "");
 }
 
@@ -36,6 +39,8 @@ public sealed record ExecutionOptions
     /// <summary>Stop starting trials after this many failures with the same error (0: never).</summary>
     public int FailFastAfter { get; init; }
     public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
+    /// <summary>The store as <c>--store</c> names it (with its password), for executors whose workers open it themselves.</summary>
+    public string? Store { get; init; }
 }
 
 /// <summary>The study asks for resources this host or executor does not have (e.g. CUDA where there is none).</summary>

@@ -55,6 +55,12 @@ public interface IStudyStorage : IAsyncDisposable
     /// </summary>
     Task<int> RequeueAsync(long studyId, bool failedToo, CancellationToken ct = default);
 
+    /// <summary>Records a job a cluster executor submitted for the study (idempotent), so that <c>studies cancel</c> can cancel it.</summary>
+    Task RecordJobAsync(long studyId, ClusterJob job, CancellationToken ct = default);
+
+    /// <summary>The cluster jobs submitted for a study, oldest first.</summary>
+    Task<IReadOnlyList<ClusterJob>> ListJobsAsync(long studyId, CancellationToken ct = default);
+
     // ---- trial life cycle ---------------------------------------------------------------------
 
     /// <summary>

@@ -92,6 +92,9 @@ public sealed record TrialFailure(TrialState State, string Error, string ErrorKi
 public sealed record AttemptRow(int Attempt, string Owner, string? Device, IReadOnlyDictionary<string, string> Placement, double StartedAt,
     double? EndedAt, string? Outcome);
 
+/// <summary>A job a cluster executor submitted for a study: which executor (e.g. slurm), its job id there, when.</summary>
+public sealed record ClusterJob(string Executor, string JobId, double SubmittedAt);
+
 /// <summary>Raised when the store cannot do what was asked; the message says what and where.</summary>
 public sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner);
 

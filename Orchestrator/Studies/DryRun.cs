@@ -24,9 +24,22 @@ public static class DryRun
         if (study.Description.Length > 0) output.WriteLine($"  {study.Description}");
         var data = study.Data.Spec;
         var grid = study.Data.MassGrid;
+        var holdouts = trials.Select(t => t.Spec.Data.Holdout).DistinctBy(HoldoutKey).ToList();
+        var varies = holdouts.Count > 1;
         output.WriteLine($"data: {data.Source}"
-            + (grid is null ? "" : $", {grid.Count} masses, {HeldOut(data.Holdout, grid).Count} held out")
+            + (grid is null ? "" : $", {grid.Count} masses")
+            + (varies ? ", held-out set varies between trials (below)" : grid is null ? "" : $", {HeldOut(data.Holdout, grid).Count} held out")
             + $", split {data.Split.Train.ToString(inv)}/{data.Split.Validation.ToString(inv)}/{data.Split.Test.ToString(inv)}");
+        if (varies)
+        {
+            // One line per value of the axis that sets data.holdout, naming the masses it holds out.
+            var label = holdouts.ToDictionary(HoldoutKey, h => trials.First(t => HoldoutKey(t.Spec.Data.Holdout) == HoldoutKey(h)).Axes
+                .FirstOrDefault(a => a.Key.StartsWith("data.holdout", StringComparison.Ordinal)).Value ?? HoldoutKey(h));
+            var width = label.Values.Max(l => l.Length);
+            output.WriteLine("held-out masses per data.holdout value:");
+            foreach (var h in holdouts)
+                output.WriteLine($"  {label[HoldoutKey(h)].PadRight(width)}  {HeldOutText(h, grid)} ({trials.Count(t => HoldoutKey(t.Spec.Data.Holdout) == HoldoutKey(h))} trials)");
+        }
         var combinations = study.Matrix.Aggregate(1L, (p, a) => p * a.Values.Count);
         output.WriteLine($"matrix: {(study.Matrix.Count == 0 ? "none" : string.Join(" x ", study.Matrix.Select(a => a.Values.Count)) + $" = {combinations} combinations")}"
             + (study.Exclude.Count > 0 ? $", {study.Exclude.Count} exclude rule{(study.Exclude.Count == 1 ? "" : "s")}" : "")
@@ -140,7 +153,7 @@ public static class DryRun
         if (o["path"] is not JsonValue path || !File.Exists(path.GetValue<string>())) return 100_000;
         var file = new FileInfo(path.GetValue<string>());
         var columns = FeatureCount(data) + 2;
-        return data.Source == "npz"
+        return data.Source is "npz" or "feather" or "parquet"
             ? file.Length / (4.0 * columns)
             : file.Length * (file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? 4 : 1) / (12.0 * columns);
     }
@@ -156,6 +169,16 @@ public static class DryRun
         "list" => holdout.Masses ?? [],
         _ => [],
     };
+
+    private static string HoldoutKey(HoldoutSpec h) =>
+        h.Kind == "list" ? "[" + string.Join(", ", (h.Masses ?? []).Select(m => m.ToString("R", CultureInfo.InvariantCulture))) + "]" : h.Kind;
+
+    private static string HeldOutText(HoldoutSpec h, IReadOnlyList<double>? grid)
+    {
+        if (h.Kind == "every-second" && grid is null) return "every second mass of the data's grid";
+        var masses = grid is null ? h.Masses ?? [] : HeldOut(h, grid);
+        return masses.Count == 0 ? "none" : string.Join(", ", masses.Select(m => m.ToString("G6", CultureInfo.InvariantCulture)));
+    }
 
     public static string Duration(double seconds) => seconds switch
     {

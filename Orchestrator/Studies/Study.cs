@@ -28,6 +28,8 @@ public sealed record Study
     public required ReportSection Report { get; init; }
     /// <summary>The <c>store:</c> key as written (e.g. <c>postgresql://...</c>), or null for the workspace's database.</summary>
     public string? Store { get; init; }
+    /// <summary>The <c>checkpoints:</c> folder (absolute), where trial folders go instead of the workspace; on a cluster, a shared path.</summary>
+    public string? Checkpoints { get; init; }
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 
@@ -80,7 +82,19 @@ public sealed record SearchParameter(TreePath Path, SearchDistribution Distribut
 /// for cores / threads per trial (<c>auto</c>).
 /// </summary>
 public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null,
-    string Executor = "local", bool Oversubscribe = false);
+    string Executor = "local", bool Oversubscribe = false)
+{
+    /// <summary>What a cluster executor asks its scheduler for (<c>executor: slurm</c> only).</summary>
+    public ClusterRequest Cluster { get; init; } = new();
+}
+
+/// <summary>
+/// One job array of workers: <see cref="ArrayParallel"/> tasks (null: up to 8, never more than trials), each with the
+/// <see cref="Gres"/> (e.g. <c>gpu:1</c>), <see cref="Time"/> limit and <see cref="Partition"/>; <see cref="SbatchArgs"/>
+/// are passed to sbatch as written (an account, a QOS, constraints).
+/// </summary>
+public sealed record ClusterRequest(string? Partition = null, string? Gres = null, string? Time = null, int? ArrayParallel = null,
+    IReadOnlyList<string>? SbatchArgs = null);
 
 /// <summary>A failed trial is retried up to <see cref="Max"/> times, waiting <c>BackoffSeconds * 2^(attempt-1)</c> before each.</summary>
 public sealed record RetriesSection(int Max = 1, double BackoffSeconds = 10);

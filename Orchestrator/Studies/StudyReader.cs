@@ -39,6 +39,8 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         var retries = ReadRetries(top["retries"]);
         var report = ReadReport(top["report"], matrix, search);
         var store = top["store"] is { } storeNode && !NodeReader.IsNull(storeNode) ? reader.Text(storeNode, "store") : null;
+        var checkpoints = top["checkpoints"] is { } checkpointsNode && !NodeReader.IsNull(checkpointsNode)
+            && reader.Text(checkpointsNode, "checkpoints") is { Length: > 0 } folder ? Path.GetFullPath(folder, studyDirectory) : null;
 
         var baseSpec = specs.Read(trial);
         IReadOnlyList<PlannedTrial> trials = [];
@@ -62,6 +64,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
             Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
+            Checkpoints = checkpoints,
         };
     }
 
@@ -329,7 +332,29 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             if (o is YScalar { Plain: true, Text: "true" or "false" } flag) resources = resources with { Oversubscribe = flag.Text == "true" };
             else reader.Error(o, $"resources.oversubscribe is true or false, got {NodeReader.Describe(o)}");
         }
-        return resources;
+        return resources with { Cluster = ReadCluster(map, resources.Executor) };
+    }
+
+    /// <summary>The Slurm keys of <c>resources</c>; an error where they are given to an executor that would ignore them.</summary>
+    private ClusterRequest ReadCluster(YMap map, string executor)
+    {
+        var cluster = new ClusterRequest();
+        foreach (var key in new[] { "partition", "gres", "time", "array_parallel", "sbatch_args" })
+        {
+            if (map[key] is { } node && executor != "slurm")
+                reader.Error(node, $"resources.{key} is a Slurm setting: it needs resources.executor: slurm");
+        }
+        if (map["partition"] is { } p && !NodeReader.IsNull(p)) cluster = cluster with { Partition = reader.Text(p, "resources.partition") };
+        if (map["gres"] is { } g && !NodeReader.IsNull(g)) cluster = cluster with { Gres = reader.Text(g, "resources.gres") };
+        if (map["time"] is { } t && !NodeReader.IsNull(t)) cluster = cluster with { Time = reader.Text(t, "resources.time") };
+        if (map["array_parallel"] is { } a && reader.IntegerAtLeast(a, "array_parallel", 1) is { } parallel)
+            cluster = cluster with { ArrayParallel = (int)Math.Min(parallel, 10000) };
+        if (map["sbatch_args"] is { } args && !NodeReader.IsNull(args))
+        {
+            if (args is YSeq list) cluster = cluster with { SbatchArgs = list.Items.Select(i => reader.Text(i, "an sbatch argument")).OfType<string>().ToList() };
+            else reader.Error(args, $"resources.sbatch_args is a list of sbatch options, got {NodeReader.Describe(args)}");
+        }
+        return cluster;
     }
 
     private static bool IsAuto(YNode node) => node is YScalar { Plain: true, Text: "auto" } || NodeReader.IsNull(node);

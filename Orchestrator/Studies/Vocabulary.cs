@@ -11,7 +11,7 @@ namespace Studies.Orchestrator.Studies;
 /// </summary>
 internal static class Vocabulary
 {
-    public static readonly string[] StudyKeys = ["study", "description", "data", "base", "matrix", "exclude", "search", "resources", "retries", "report", "store"];
+    public static readonly string[] StudyKeys = ["study", "description", "data", "base", "matrix", "exclude", "search", "resources", "retries", "report", "store", "checkpoints"];
     public static readonly string[] BaseKeys = ["model", "schedule", "seed", "device", "evaluation"];
     /// <summary>Keys of an expanded trial: the base plus the top-level data section (matrix paths may start with <c>data.</c>).</summary>
     public static readonly string[] TrialKeys = ["data", .. BaseKeys];
@@ -29,9 +29,10 @@ internal static class Vocabulary
     public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
-    public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe"];
+    public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe",
+        "partition", "gres", "time", "array_parallel", "sbatch_args"];
     /// <summary>Executors a study may name in <c>resources.executor</c> (registered in the composition root).</summary>
-    public static readonly string[] Executors = ["local"];
+    public static readonly string[] Executors = ["local", "slurm"];
     public static readonly string[] RetriesKeys = ["max", "backoff"];
     public static readonly string[] ReportKeys = ["compare", "headline"];
 

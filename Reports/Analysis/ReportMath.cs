@@ -46,6 +46,12 @@ public static class ReportMath
             .Where(m => m.Heldout == heldout && m.Split == split && m.EpochKind == kind)
             .Select(m => m.Metrics.GetValueOrDefault(metric, double.NaN)));
 
+    /// <summary>A trial's metric averaged over the given masses, trained or held out alike; NaN when none has a finite value.</summary>
+    public static double MassAverageAt(TrialResult result, string metric, IReadOnlyList<double> masses, SplitKind split = SplitKind.Test, EpochKind kind = EpochKind.Best) =>
+        FiniteMean(result.Masses
+            .Where(m => m.Split == split && m.EpochKind == kind && masses.Any(x => Studies.Trials.Data.MassGrid.Same(x, m.Mass)))
+            .Select(m => m.Metrics.GetValueOrDefault(metric, double.NaN)));
+
     /// <summary>The straight line through (x0, y0) and (x1, y1), evaluated at x.</summary>
     public static double Linear(double x0, double y0, double x1, double y1, double x)
     {

@@ -18,17 +18,27 @@ public static class ReportComposer
         foreach (var study in input.Studies) sections.Add(Summary(study));
 
         var metrics = Ranking.MetricsShown(methods);
-        var ranking = Ranking.Build(methods, metrics, headline);
-        sections.Add(new Section("Ranking", [
-            new Paragraph($"Each cell: a trial's metric averaged over the trained or the held-out masses (test split, best epoch), then mean ± sample std over the method's completed trials. Sorted by {headline}; ★ marks the best value of each column (sigma_min: lower is better; AUC, Z: higher is better)."),
-            RankingTable(ranking),
-        ]));
+        var rankings = Ranking.BuildPerHeldoutSet(methods, metrics, headline);
+        var rankingBlocks = new List<Block>
+        {
+            new Paragraph($"Each cell: a trial's metric averaged over the trained or the held-out masses named in the column (test split, best epoch), then mean ± sample std over the method's completed trials. Sorted by {headline}; ★ marks the best value of each column (sigma_min: lower is better; AUC, Z: higher is better)."
+                + (rankings.Count > 1 ? $" The held-out set varies between trials: one table per held-out set, each over the trials that held out exactly those masses." : "")),
+        };
+        rankingBlocks.AddRange(rankings.Select(r => (Block)RankingTable(r, rankings.Count > 1)));
+        if (rankings.Any(r => r.Rows.Any(row => row.AtHeldoutMasses)))
+            rankingBlocks.Add(new Paragraph("† the method held no mass out (e.g. one per-mass net trained at every mass): its held-out cells are its values at those masses, where it was trained and evaluated."));
+        sections.Add(new Section("Ranking", rankingBlocks));
+        var ranking = rankings[0];
 
         sections.Add(PairedSection(PairedComparison.Build(methods, headline), headline));
 
         var curves = metrics.SelectMany(m => methods.Select(g => MassCurves.Build(g, m))).ToList();
         sections.Add(new Section("Metric versus mass", metrics
-            .Select(m => (Block)new Chart(NextId(), $"{m} vs mass", Charts.MetricVersusMass(curves.Where(c => c.Metric == m).ToList(), m)))
+            .SelectMany(m => new Block[]
+            {
+                new Chart(NextId(), $"{m} vs mass", Charts.MetricVersusMass(curves.Where(c => c.Metric == m).ToList(), m)),
+                PerMassTable(curves.Where(c => c.Metric == m).ToList(), m),
+            })
             .ToList()));
 
         var interpolationBlocks = new List<Block>();
@@ -89,7 +99,20 @@ public static class ReportComposer
         return new Section($"Study {study.Name}", blocks);
     }
 
-    private static Table RankingTable(RankingTable ranking)
+    /// <summary>The numbers behind a metric-vs-mass chart: one row per method, one column per mass (held-out ones marked), mean ± std over seeds.</summary>
+    private static Table PerMassTable(IReadOnlyList<MassCurve> curves, string metric)
+    {
+        var columns = curves.SelectMany(c => c.Points).Select(p => (p.Mass, p.Heldout)).Distinct()
+            .OrderBy(k => k.Mass).ThenBy(k => k.Heldout).ToList();
+        var rows = curves.Select(c => c.Points.ToDictionary(p => (p.Mass, p.Heldout), p => p.Value)).ToList();
+        var best = columns.Select(k => ReportMath.BestIndex(rows.Select(r => r.TryGetValue(k, out var v) ? v.Mean : double.NaN).ToList(), metric)).ToList();
+        return new Table($"{metric} per method and mass (test split, best epoch; mean ± std over seeds; ◦ held-out mass, • trained)",
+            ["method", .. columns.Select(k => $"{(k.Heldout ? "◦" : "•")} {Ranking.MassText(k.Mass)}")],
+            curves.Select((c, i) => (IReadOnlyList<Cell>)[c.Method.Label,
+                .. columns.Select((k, j) => new Cell(rows[i].TryGetValue(k, out var v) ? Format.MeanStd(v) : Format.Missing, best[j] == i))]).ToList());
+    }
+
+    private static Table RankingTable(RankingTable ranking, bool namesHeldoutSet)
     {
         var header = new List<string> { "rank", "method", "completed" };
         header.AddRange(ranking.Columns.Select(c => c.Title));
@@ -99,14 +122,17 @@ public static class ReportComposer
             var row = ranking.Rows[r];
             var cells = new List<Cell>
             {
-                (r + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), row.Method.Label,
+                (r + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), row.AtHeldoutMasses ? row.Method.Label + " †" : row.Method.Label,
                 $"{row.Method.Completed.Count}/{row.Method.Trials.Count}",
             };
             for (var c = 0; c < ranking.Columns.Count; c++)
                 cells.Add(new Cell(Format.MeanStd(row.Cells[c]), ranking.BestRowPerColumn[c] == r));
             rows.Add(cells);
         }
-        return new Table("Ranking (test split, best epoch)", header, rows);
+        var caption = namesHeldoutSet
+            ? $"Ranking of the trials holding out {string.Join(", ", ranking.HeldoutMasses.Select(Ranking.MassText))} (test split, best epoch)"
+            : "Ranking (test split, best epoch)";
+        return new Table(caption, header, rows);
     }
 
     private static IEnumerable<Block> InterpolationTables(InterpolationTable table)

@@ -33,6 +33,8 @@ public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<Model
             HepmassSource.Entry,
             CsvSource.Entry,
             NpzSource.Entry,
+            FeatherSource.Entry,
+            ParquetSource.Entry,
         ]));
 
     public ComponentCatalog WithLoss(LossEntry entry) => this with { Losses = Losses.With(entry) };

@@ -100,6 +100,7 @@ public static class CsvTable
                     if (!processNames.TryGetValue(name, out var interned)) processNames[name] = interned = name;
                     process![rows] = interned;
                 }
+                else if (role == Role.Mass && cell.IsEmpty) mass[rows] = double.NaN; // background rows need no mass
                 else if (role != Role.Skip)
                 {
                     if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))

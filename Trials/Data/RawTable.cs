@@ -138,7 +138,10 @@ public static class TableEvents
         }
 
         var (processOf, processNames) = Processes(table, rows);
-        var features = new float[(long)n * d];
+        // Every row kept (the usual case): the table's feature array becomes the events', so a
+        // large file's features are never held twice.
+        bool all = n == table.Rows;
+        var features = all ? table.Features : new float[(long)n * d];
         var label = new byte[n];
         var mass = new double[n];
         var stored = new double[n];
@@ -147,7 +150,7 @@ public static class TableEvents
         for (int k = 0; k < n; k++)
         {
             int r = rows[k];
-            table.Features.AsSpan(r * d, d).CopyTo(features.AsSpan(k * d, d));
+            if (!all) table.Features.AsSpan(r * d, d).CopyTo(features.AsSpan(k * d, d));
             label[k] = table.Label[r];
             mass[k] = label[k] == 1 ? masses[massIndex[k]] : double.NaN;
             stored[k] = table.Mass[r];

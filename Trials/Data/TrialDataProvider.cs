@@ -62,6 +62,7 @@ public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null)
             ProcessNames = [.. events.ProcessNames],
             Weight = weight,
             Window = events.Window,
+            StoredMass = events.StoredMass,
             CrossSections = events.CrossSections ?? new Dictionary<string, double>(),
             Luminosity = events.Luminosity ?? 1,
             // sigma_signal x L for weighted sources, N_gen for unweighted ones: in both cases the

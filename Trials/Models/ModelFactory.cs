@@ -67,7 +67,7 @@ public static class ModelKinds
             new("dropout", OptionType.Number, "Dropout after each hidden layer, in [0, 1).") { Min = 0, Max = 1, MaxExclusive = true, Default = OptionSpec.Format(defaults.Dropout) },
             OptionSpec.Choice("weight_init", WeightInits, "Weight initialisation.", weightInit),
             OptionSpec.Choice("bias_init", BiasInits, "Bias initialisation (`normal`: N(0,1)).", biasInit),
-            OptionSpec.Choice("background_mass", ["identical", "uniform"], "Mass given to background: drawn from the trained masses, or a continuous range.", defaults.BackgroundMass),
+            OptionSpec.Choice("background_mass", ["identical", "uniform", "stored"], "Mass given to background: drawn from the trained masses, a continuous range, or the file's own mass column (stored).", defaults.BackgroundMass),
             OptionSpec.Choice("background_mass_mode", ["fixed", "resampled", "resampled-batch"], "Background masses assigned once, redrawn every epoch, or redrawn for the events of every batch (as the AffinePNN reference does).", defaults.BackgroundMassMode),
             OptionSpec.Choice("balance", ["none", "class", "signal", "background", "full"], "Batch balancing (`none`: weights only).", defaults.Balance),
             new("l2_kernel", OptionType.Number, "L2 penalty on weights (reference 1e-5).") { Min = 0, Default = OptionSpec.Format(defaults.L2Kernel) },

@@ -73,10 +73,17 @@ public sealed class TrainingSet : IDisposable
 
     /// <summary>
     /// Background has no mass of its own (methods.md section 4): <c>identical</c> draws it from the
-    /// trained masses, <c>uniform</c> from their continuous range.
+    /// trained masses, <c>uniform</c> from their continuous range. <c>stored</c> (not in methods.md;
+    /// for files such as HEPMASS that ship a mass on every background row) uses the file's own
+    /// value as it is, which may be a held-out mass: the user asked for the file's choice.
     /// </summary>
     public void AssignBackgroundMasses(string mode, Generator generator)
     {
+        if (mode == "stored")
+        {
+            AssignStoredBackgroundMasses();
+            return;
+        }
         Draw(mode, generator, Count, k => k);
         SetScaledMass(Mass);
     }
@@ -84,18 +91,19 @@ public sealed class TrainingSet : IDisposable
     /// <summary>
     /// Draws new masses for the background events at <paramref name="positions"/> only (the
     /// per-batch redraw of the AffinePNN reference) and returns the batch's mass input, [n, 1]; the
-    /// whole-set mass tensor is not rebuilt, so a redraw costs O(batch).
+    /// whole-set mass tensor is not rebuilt, so a redraw costs O(batch). Stored masses are the
+    /// file's own and are never redrawn.
     /// </summary>
     public Tensor RedrawBatchMasses(string mode, Generator generator, long[] positions)
     {
-        Draw(mode, generator, positions.Length, k => positions[k]);
+        if (mode != "stored") Draw(mode, generator, positions.Length, k => positions[k]);
         return Torch.Tensor(positions.Select(k => (float)MassEncoding.Encode(Mass[k])).ToArray(), [positions.Length, 1], Features.Device);
     }
 
     private void Draw(string mode, Generator generator, int n, Func<int, long> position)
     {
         var trained = Data.TrainedMasses;
-        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform)");
+        if (mode is not ("identical" or "uniform")) throw new ArgumentException($"unknown background mass assignment '{mode}' (identical, uniform, stored)");
         using var scope = TensorScope.Begin();
         var draws = Torch.Rand([n], generator, ScalarType.Float64).ToArray<double>();
         for (var k = 0; k < n; k++)
@@ -110,6 +118,21 @@ public sealed class TrainingSet : IDisposable
 
     /// <summary>While set, <see cref="Logits"/> of a batch takes this mass input instead of the stored one (per-batch redraws).</summary>
     public Tensor? BatchMass { get; set; }
+
+    private void AssignStoredBackgroundMasses()
+    {
+        var stored = Data.StoredMass
+            ?? throw new Data.DataException("model.background_mass 'stored' needs a data file with a mass column; this data source generates its events (use identical or uniform)");
+        for (var k = 0; k < Count; k++)
+        {
+            if (IsSignal[k]) continue;
+            var m = stored[Events[k]];
+            if (!double.IsFinite(m))
+                throw new Data.DataException($"model.background_mass 'stored': background event {Events[k] + 1} of the data set has no stored mass (empty or null mass cell); give every background row a mass, or use identical or uniform");
+            Mass[k] = m;
+        }
+        SetScaledMass(Mass);
+    }
 
     /// <summary>Sets every event's mass input (restoring a checkpoint, or evaluating at one hypothesis).</summary>
     public void SetScaledMass(double[] masses)

@@ -17,6 +17,8 @@ public sealed class TrialData
     public required string[] ProcessNames { get; init; }
     /// <summary>Expected events per event for the full luminosity (already normalised for the split it sits in).</summary>
     public required double[] Weight { get; init; }
+    /// <summary>The mass column as the file stored it (NaN where a background row has none); null for generated data. Read by <c>background_mass: stored</c>.</summary>
+    public double[]? StoredMass { get; init; }
     /// <summary>The window variable (e.g. recoil mass squared), when the data set has one.</summary>
     public float[]? Window { get; init; }
     /// <summary>Per-process cross-sections in fb (for the Lovász loss); empty when the data set has none.</summary>
@@ -48,7 +50,7 @@ public sealed class TrialData
         return new TrialData
         {
             Count = Count, FeatureCount = FeatureCount, Features = features, IsSignal = IsSignal, Mass = Mass, Process = Process,
-            ProcessNames = ProcessNames, Weight = Weight, Window = Window, CrossSections = CrossSections, Luminosity = Luminosity,
+            ProcessNames = ProcessNames, Weight = Weight, StoredMass = StoredMass, Window = Window, CrossSections = CrossSections, Luminosity = Luminosity,
             SignalYieldPerEfficiency = SignalYieldPerEfficiency, Train = Train, Validation = Validation, Test = Test,
             TrainedMasses = TrainedMasses, HeldoutMasses = HeldoutMasses, GeneratedPerMass = GeneratedPerMass, Width = Width,
             OptimalScores = OptimalScores,

@@ -107,5 +107,15 @@ public static class SqliteSchema
             PRIMARY KEY (study_id, trial_id, attempt)
         ) WITHOUT ROWID;
         """,
+        // 3: the cluster jobs submitted for a study (what `studies cancel` cancels).
+        """
+        CREATE TABLE jobs (
+            study_id INTEGER NOT NULL,
+            executor TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            submitted_at REAL NOT NULL,
+            PRIMARY KEY (study_id, executor, job_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -240,6 +240,19 @@ public sealed class SqliteStudyStorage : IStudyStorage
             """, ct, tx, ("$s", studyId));
     }, ct);
 
+    public Task RecordJobAsync(long studyId, ClusterJob job, CancellationToken ct = default) => WriteAsync(async tx =>
+        await ExecuteAsync("INSERT OR IGNORE INTO jobs VALUES ($s, $e, $j, $at)", ct, tx,
+            ("$s", studyId), ("$e", job.Executor), ("$j", job.JobId), ("$at", job.SubmittedAt)), ct);
+
+    public Task<IReadOnlyList<ClusterJob>> ListJobsAsync(long studyId, CancellationToken ct = default) => ReadAsync(async () =>
+    {
+        await using var cmd = Command("SELECT executor, job_id, submitted_at FROM jobs WHERE study_id = $s ORDER BY submitted_at, job_id", null, ("$s", studyId));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<ClusterJob>();
+        while (await reader.ReadAsync(ct)) list.Add(new ClusterJob(reader.GetString(0), reader.GetString(1), reader.GetDouble(2)));
+        return (IReadOnlyList<ClusterJob>)list;
+    }, ct);
+
     // ---- trial life cycle ---------------------------------------------------------------------
 
     public Task<TrialRow?> ClaimNextAsync(long studyId, TrialClaim claim, CancellationToken ct = default) => WriteAsync(async tx =>

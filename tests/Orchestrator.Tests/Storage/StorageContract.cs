@@ -271,6 +271,19 @@ public abstract class StorageContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cluster_jobs_are_recorded_once_per_study_in_submission_order()
+    {
+        var study = await StudyAsync(1);
+        var other = await StudyAsync(1, "other");
+        await Store.RecordJobAsync(study.Id, new ClusterJob("slurm", "42", 100));
+        await Store.RecordJobAsync(study.Id, new ClusterJob("slurm", "7", 200));
+        await Store.RecordJobAsync(study.Id, new ClusterJob("slurm", "42", 300)); // recorded again: still once
+        await Store.RecordJobAsync(other.Id, new ClusterJob("slurm", "9", 150));
+        Assert.Equal([("42", 100.0), ("7", 200.0)], (await Store.ListJobsAsync(study.Id)).Select(j => (j.JobId, j.SubmittedAt)));
+        Assert.Equal(["9"], (await Store.ListJobsAsync(other.Id)).Select(j => j.JobId));
+    }
+
+    [Fact]
     public async Task A_store_opened_read_only_answers_queries_and_refuses_every_write()
     {
         var study = await StudyAsync(2);

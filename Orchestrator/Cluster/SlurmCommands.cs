@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace Studies.Orchestrator.Cluster;
+
+/// <summary>What the Slurm executor asks of Slurm; an interface so that the executor is tested without a cluster.</summary>
+public interface ISlurm
+{
+    /// <summary>Submits a batch script with extra environment variables; returns the job id.</summary>
+    Task<string> SubmitAsync(string scriptPath, IReadOnlyDictionary<string, string> environment, CancellationToken ct);
+
+    /// <summary>Whether any task of the job is still pending or running.</summary>
+    Task<bool> IsActiveAsync(string jobId, CancellationToken ct);
+
+    /// <summary>Cancels jobs (all their array tasks); jobs already ended are no error.</summary>
+    Task CancelAsync(IReadOnlyList<string> jobIds, CancellationToken ct);
+}
+
+/// <summary>Raised when a Slurm command fails; the message has its output.</summary>
+public sealed class SlurmException(string message) : Exception(message);
+
+/// <summary>Slurm through its commands (sbatch, squeue, scancel) on PATH, configured as the cluster configures them (SLURM_CONF).</summary>
+public sealed class SlurmCommands : ISlurm
+{
+    public async Task<string> SubmitAsync(string scriptPath, IReadOnlyDictionary<string, string> environment, CancellationToken ct)
+    {
+        var output = await RunAsync("sbatch", ["--parsable", scriptPath], environment, ct);
+        // --parsable prints "jobid" or "jobid;cluster".
+        return output.Trim().Split(';')[0];
+    }
+
+    public async Task<bool> IsActiveAsync(string jobId, CancellationToken ct)
+    {
+        try
+        {
+            var output = await RunAsync("squeue", ["-h", "-j", jobId, "-o", "%T"], new Dictionary<string, string>(), ct);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 0;
+        }
+        catch (SlurmException e) when (e.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
+        {
+            return false; // long gone: Slurm forgets ended jobs after MinJobAge
+        }
+    }
+
+    public async Task CancelAsync(IReadOnlyList<string> jobIds, CancellationToken ct)
+    {
+        if (jobIds.Count > 0) await RunAsync("scancel", jobIds, new Dictionary<string, string>(), ct);
+    }
+
+    private static async Task<string> RunAsync(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new SlurmException($"{program} was not found ({e.Message}): run this where Slurm's commands are on PATH (a login node)");
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            if (process.ExitCode != 0) throw new SlurmException($"{program} {string.Join(' ', args)} failed: {(await stderr).Trim()} {(await stdout).Trim()}".Trim());
+            return await stdout;
+        }
+    }
+}

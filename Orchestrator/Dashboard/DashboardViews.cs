@@ -1,0 +1,337 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
+using Studies.Orchestrator.Storage;
+using Studies.Reports.Analysis;
+using Studies.Reports.Input;
+using Studies.Reports.Rendering;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Dashboard;
+
+/// <summary>
+/// What each dashboard page shows, as JSON the page's script renders: the queue and studies, one
+/// study (trials, failures, live curves), one trial (spec, phases, per-mass metrics, log tail).
+/// Charts are Reports' own Vega-Lite specs: the live curves are <see cref="Charts.TrainingCurve"/>
+/// over the epochs running trials recorded so far (the orchestrator writes them with each
+/// heartbeat), and a study's report charts are those of
+/// <see cref="ReportComposer"/>, exactly as report.html draws them.
+/// </summary>
+public sealed class DashboardViews(DashboardStore store, bool readOnly)
+{
+    /// <summary>Report charts are recomposed at most this often while trials keep completing.</summary>
+    public static readonly TimeSpan ChartRefresh = TimeSpan.FromSeconds(10);
+
+    private const int LogTailLines = 60;
+    private const int CollectEveryTrials = 200;
+    private const string LiveMetric = MetricNames.Loss;
+
+    private readonly ConcurrentDictionary<(long Study, string Trial), (double? FinishedAt, double Score)> scores = new();
+    private readonly ConcurrentDictionary<long, ChartSet> charts = new();
+    private readonly SemaphoreSlim chartGate = new(1, 1);
+
+    private sealed record ChartSet(int Completed, DateTime ComposedAt, string Json);
+
+    public bool ReadOnly => readOnly;
+
+    public async Task<JsonObject> OverviewAsync(CancellationToken ct)
+    {
+        var studies = new JsonArray();
+        foreach (var study in await store.StudiesAsync(ct))
+        {
+            var trials = await store.TrialsAsync(study, ct);
+            studies.Add(new JsonObject
+            {
+                ["name"] = study.Name,
+                ["description"] = study.Settings.Description,
+                ["cancelled"] = study.Cancelled,
+                ["updated"] = study.UpdatedAt,
+                ["counts"] = Counts(trials),
+                ["total"] = trials.Count,
+                ["eta"] = EtaSeconds(trials),
+            });
+        }
+        var queue = new StudyQueue(store.Workspace.Queue);
+        return new JsonObject
+        {
+            ["page"] = "overview",
+            ["workspace"] = store.Workspace.Root,
+            ["readOnly"] = readOnly,
+            ["states"] = States(),
+            ["studies"] = studies,
+            ["queue"] = new JsonObject
+            {
+                ["waiting"] = Files(queue.Directory),
+                ["running"] = Files(queue.Running),
+                ["failed"] = Files(queue.Failed),
+            },
+        };
+    }
+
+    public async Task<JsonObject?> StudyAsync(string name, CancellationToken ct)
+    {
+        var study = await store.StudyAsync(name, ct);
+        if (study is null) return null;
+        var record = StudyRecords.Describe(study);
+        var trials = await store.TrialsAsync(study, ct);
+        await FillScoresAsync(study, trials, TimeSpan.FromMilliseconds(200), ct);
+        var rows = new JsonArray();
+        var failures = new JsonArray();
+        var liveCurves = new List<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)>();
+        foreach (var t in trials)
+        {
+            var epochs = t.State == TrialState.Running ? await store.EpochsAsync(study, t, ct) : [];
+            if (epochs.Count > 0) liveCurves.Add((t, epochs));
+            var row = TrialFields(t, epochs);
+            row["headline"] = Score(study, t) is { } s && double.IsFinite(s) ? Format.Value(s) : null;
+            rows.Add(row);
+            if (t.State.IsProblem())
+                failures.Add(new JsonObject { ["id"] = t.TrialId, ["state"] = t.State.Name(), ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded" });
+        }
+        return new JsonObject
+        {
+            ["page"] = "study",
+            ["name"] = study.Name,
+            ["description"] = record.Description,
+            ["cancelled"] = study.Cancelled,
+            ["readOnly"] = readOnly,
+            ["headline"] = record.Headline,
+            ["states"] = States(),
+            ["counts"] = Counts(trials),
+            ["total"] = trials.Count,
+            ["eta"] = EtaSeconds(trials),
+            ["trials"] = rows,
+            ["failures"] = failures,
+            ["live"] = liveCurves.Count == 0 ? null : LiveChart(record, liveCurves, $"{LiveMetric} per epoch of the running trials (live)"),
+            ["chartsVersion"] = trials.Count(t => t.State == TrialState.Completed),
+        };
+    }
+
+    public async Task<JsonObject?> TrialAsync(string name, string trialId, CancellationToken ct)
+    {
+        var study = await store.StudyAsync(name, ct);
+        if (study is null) return null;
+        var trial = (await store.TrialsAsync(study, ct)).FirstOrDefault(t => t.TrialId == trialId);
+        if (trial is null) return null;
+        var record = StudyRecords.Describe(study);
+        var result = trial.State is TrialState.Completed or TrialState.Diverged || trial.LastEpoch is > 0 ? await store.ResultAsync(study, trial, ct) : null;
+        var epochs = await store.EpochsAsync(study, trial, ct);
+        var view = TrialFields(trial, epochs);
+        view["page"] = "trial";
+        view["study"] = study.Name;
+        view["error"] = trial.Error;
+        view["spec"] = Pretty(trial.SpecJson);
+        view["phases"] = result is null ? new JsonArray() : new JsonArray(result.Phases.Select(ph => (JsonNode)new JsonObject
+            {
+                ["phase"] = ph.Phase + 1, ["loss"] = ph.Loss, ["epochs"] = ph.Epochs, ["seconds"] = Math.Round(ph.Seconds, 2),
+            }).ToArray());
+        view["masses"] = result is null ? null : MassTable(result);
+        view["curve"] = epochs.Count == 0 ? null : LiveChart(record, [(trial, epochs)],
+                trial.State == TrialState.Running ? $"{LiveMetric} per epoch (live)" : $"{LiveMetric} per epoch (recorded)");
+        view["log"] = LogTail(study.Name, trial.TrialId);
+        return view;
+    }
+
+    /// <summary>What a trial shows on every page: state, attempt, device, time, axes; the heartbeat's phase and epoch while it runs, its last epoch once finished.</summary>
+    private static JsonObject TrialFields(TrialRow t, IReadOnlyList<EpochRecord> epochs) => new()
+    {
+        ["id"] = t.TrialId,
+        ["state"] = t.State.Name(),
+        ["attempts"] = t.Attempts,
+        ["device"] = t.Device,
+        ["phase"] = t.State == TrialState.Running && t.Phase is { } p ? p + 1 : null,
+        ["epoch"] = t.State == TrialState.Running ? epochs.LastOrDefault()?.Epoch ?? t.Epoch : t.LastEpoch,
+        ["seconds"] = t.Seconds,
+        ["axes"] = string.Join(", ", t.Axes.Select(a => $"{a.Key}={a.Value}")),
+    };
+
+    /// <summary>
+    /// The report's charts of the study (as report.html draws them), composed again when more trials
+    /// completed, at most every <see cref="ChartRefresh"/>; null when the study is unknown.
+    /// </summary>
+    public async Task<string?> ChartsAsync(string name, CancellationToken ct)
+    {
+        var study = await store.StudyAsync(name, ct);
+        if (study is null) return null;
+        await chartGate.WaitAsync(ct);
+        try
+        {
+            var completed = (await store.CountsAsync(study, ct)).Count(TrialState.Completed);
+            if (charts.TryGetValue(study.Id, out var cached)
+                && (cached.Completed == completed || DateTime.UtcNow - cached.ComposedAt < ChartRefresh))
+                return cached.Json;
+            var json = completed == 0 ? Empty(completed) : await ComposeAsync(study, completed, ct);
+            // Composing a large study leaves a large heap behind: give it back rather than keep it
+            // resident. (The records were only referenced by ComposeAsync's state machine, gone now.)
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            charts[study.Id] = new ChartSet(completed, DateTime.UtcNow, json);
+            return json;
+        }
+        finally
+        {
+            chartGate.Release();
+        }
+    }
+
+    private async Task<string> ComposeAsync(StudyRow study, int completed, CancellationToken ct)
+    {
+        // Loading a result allocates several times what is kept of it; a full collection every few
+        // hundred trials keeps that garbage from piling up into the process's peak memory
+        // (bench dashboard, 1,000 trials: peak 289 MB without, see the README for with).
+        var loaded = 0;
+        var pool = new CompactMetrics.Pool();
+        var record = await store.RecordAsync(study, result =>
+        {
+            if (++loaded % CollectEveryTrials == 0) GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+            return ChartData(result, pool);
+        }, ct);
+        if (record is null) return Empty(completed);
+        foreach (var t in record.Trials)
+        {
+            if (t.Result is { Outcome: TrialOutcome.Completed } r)
+                scores[(study.Id, t.TrialId)] = (null, Ranking.TrialScore(r, record.Headline));
+        }
+        var document = ReportComposer.Compose(new ReportInput { Studies = [record] });
+        var list = new JsonArray();
+        foreach (var section in document.Sections)
+            foreach (var chart in section.Blocks.OfType<Chart>())
+                list.Add(new JsonObject { ["id"] = chart.Id, ["section"] = section.Title, ["title"] = chart.Title, ["spec"] = chart.Spec.DeepClone() });
+        return new JsonObject { ["completed"] = completed, ["charts"] = list }.ToJsonString();
+    }
+
+    /// <summary>What the report's charts read of a result, compactly: per-mass metrics of the test split at the best epoch (a quarter of them) and the epochs.</summary>
+    private static TrialResult ChartData(TrialResult result, CompactMetrics.Pool pool) => result with
+    {
+        Masses = result.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best).Select(m => m with { Metrics = pool.Compact(m.Metrics) }).ToList(),
+        Epochs = result.Epochs.Select(e => e with { Metrics = pool.Compact(e.Metrics) }).ToList(),
+    };
+
+    private static string Empty(int completed) => new JsonObject { ["completed"] = completed, ["charts"] = new JsonArray() }.ToJsonString();
+
+    /// <summary>Headline scores of completed trials not scored yet, loaded one trial at a time within a time budget so a large study's first view is not held up.</summary>
+    private async Task FillScoresAsync(StudyRow study, IReadOnlyList<TrialRow> trials, TimeSpan budget, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var headline = StudyRecords.Describe(study).Headline;
+        foreach (var t in trials)
+        {
+            if (t.State != TrialState.Completed || Score(study, t) is not null) continue;
+            if (clock.Elapsed > budget) return;
+            var result = await store.ResultAsync(study, t, ct);
+            scores[(study.Id, t.TrialId)] = (t.FinishedAt, Ranking.TrialScore(result, headline));
+        }
+    }
+
+    private double? Score(StudyRow study, TrialRow trial) =>
+        trial.State == TrialState.Completed && scores.TryGetValue((study.Id, trial.TrialId), out var s) && (s.FinishedAt is null || s.FinishedAt == trial.FinishedAt)
+            ? s.Score : null;
+
+    /// <summary>
+    /// Remaining trials times the measured mean time of a completed trial, divided by the trials
+    /// running at once; null before a trial completed or when nothing is left.
+    /// </summary>
+    public static double? EtaSeconds(IReadOnlyList<TrialRow> trials)
+    {
+        var times = trials.Where(t => t.State == TrialState.Completed && t.Seconds is > 0).Select(t => t.Seconds!.Value).ToList();
+        var remaining = trials.Count(t => t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted);
+        if (times.Count == 0 || remaining == 0) return null;
+        var parallel = Math.Max(1, trials.Count(t => t.State == TrialState.Running));
+        return Math.Round(times.Average() * remaining / parallel);
+    }
+
+    private static JsonObject Counts(IReadOnlyList<TrialRow> trials)
+    {
+        var counts = new JsonObject();
+        foreach (var state in TrialStates.All) counts[state.Name()] = trials.Count(t => t.State == state);
+        return counts;
+    }
+
+    private static JsonArray States() => new(TrialStates.All.Select(s => (JsonNode)s.Name()).ToArray());
+
+    /// <summary>The running (or one recorded) trial's curves as Reports draws training curves: one line per trial, phase starts as dashed rules.</summary>
+    private static JsonObject LiveChart(StudyRecord study, IReadOnlyList<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)> trials, string title)
+    {
+        var curves = new List<TrainingCurve>();
+        var boundaries = new List<PhaseBoundary>();
+        foreach (var (trial, epochs) in trials)
+        {
+            var method = MethodGroups.MethodName(study, new TrialRecord { TrialId = trial.TrialId, State = trial.State, Axes = trial.Axes });
+            var group = new MethodGroup(method, method, study, []);
+            var points = epochs.Where(e => e.Metrics.TryGetValue(LiveMetric, out var v) && double.IsFinite(v))
+                .Select(e => new CurvePoint(e.Epoch, e.Metrics[LiveMetric])).ToList();
+            curves.Add(new TrainingCurve(group, trial.TrialId, true, LiveMetric, ReportMath.Downsample(points, TrainingCurves.MaxPointsPerCurve)));
+            for (var i = 1; i < epochs.Count; i++)
+                if (epochs[i].Phase != epochs[i - 1].Phase) boundaries.Add(new PhaseBoundary(group, epochs[i].Phase, epochs[i].Epoch - 0.5));
+        }
+        var spec = Charts.TrainingCurve(curves, boundaries, LiveMetric);
+        spec["title"] = title;
+        return spec;
+    }
+
+    /// <summary>Test-split metrics at the best epoch, one row per mass.</summary>
+    private static JsonObject MassTable(TrialResult result)
+    {
+        var masses = result.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best).OrderBy(m => m.Mass).ToList();
+        var metrics = masses.SelectMany(m => m.Metrics.Keys).Distinct().Where(k => !k.EndsWith(MetricNames.OptimalSuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var rows = new JsonArray();
+        foreach (var m in masses)
+        {
+            var row = new JsonArray(Format.Value(m.Mass), m.Heldout ? "held-out" : "trained");
+            foreach (var k in metrics) row.Add(m.Metrics.TryGetValue(k, out var v) ? Format.Value(v) : Format.Missing);
+            rows.Add(row);
+        }
+        return new JsonObject { ["header"] = new JsonArray(["mass", "mass kind", .. metrics.Select(k => (JsonNode)k)]), ["rows"] = rows };
+    }
+
+    private string LogTail(string study, string trialId)
+    {
+        var path = Path.Combine(store.Workspace.Artifacts(study), trialId, "worker.log");
+        if (!File.Exists(path)) return "";
+        try
+        {
+            // The worker may be writing it: share the file, read the end.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Seek(Math.Max(0, stream.Length - 64 * 1024), SeekOrigin.Begin);
+            using var reader = new StreamReader(stream);
+            var lines = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', lines.TakeLast(LogTailLines));
+        }
+        catch (IOException e)
+        {
+            return $"(cannot read {path}: {e.Message})";
+        }
+    }
+
+    private static JsonArray Files(string directory)
+    {
+        if (!Directory.Exists(directory)) return [];
+        var files = Directory.GetFiles(directory, "*.y*ml").Order(StringComparer.Ordinal).ToList();
+        return new JsonArray(files.Select(f =>
+        {
+            var error = f + ".error.txt";
+            return (JsonNode)new JsonObject
+            {
+                ["file"] = Path.GetFileName(f),
+                ["error"] = File.Exists(error) ? File.ReadLines(error).FirstOrDefault() : null,
+            };
+        }).ToArray());
+    }
+
+    private static string Pretty(string json)
+    {
+        try
+        {
+            return JsonNode.Parse(json)?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? json;
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+    }
+
+    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,114 @@
+namespace Studies.Orchestrator.Storage.PostgreSql;
+
+/// <summary>
+/// The shared store's schema, versioned in the table <c>studies_schema</c>. Each migration takes the schema from version
+/// i to i+1 inside one transaction (PostgreSQL's DDL is transactional); add new ones at the end, never edit old ones.
+/// Version 1 is the SQLite store's schema 2 in PostgreSQL's types, so both backends record the same things.
+/// </summary>
+public static class PostgreSqlSchema
+{
+    public static readonly string[] Migrations =
+    [
+        // 1: studies, trials (owned by heartbeat lease), per-epoch and per-mass metrics, phase timings, artifacts, attempts,
+        // and the cluster jobs submitted for a study (what `studies cancel` cancels).
+        """
+        CREATE TABLE studies (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            source_path TEXT,
+            definition TEXT NOT NULL,
+            definition_hash TEXT NOT NULL,
+            data_hash TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            cancelled BOOLEAN NOT NULL DEFAULT FALSE
+        );
+        CREATE TABLE trials (
+            study_id BIGINT NOT NULL REFERENCES studies(id),
+            trial_id TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            spec TEXT NOT NULL,
+            axes TEXT NOT NULL,
+            in_definition BOOLEAN NOT NULL DEFAULT TRUE,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before DOUBLE PRECISION NOT NULL DEFAULT 0,
+            owner TEXT,
+            device TEXT,
+            heartbeat_at DOUBLE PRECISION,
+            phase INTEGER,
+            epoch INTEGER,
+            started_at DOUBLE PRECISION,
+            finished_at DOUBLE PRECISION,
+            seconds DOUBLE PRECISION,
+            error TEXT,
+            error_kind TEXT,
+            best_epoch INTEGER,
+            last_epoch INTEGER,
+            provenance TEXT,
+            lease_until DOUBLE PRECISION,
+            retries_from INTEGER NOT NULL DEFAULT 0,
+            placement TEXT,
+            PRIMARY KEY (study_id, trial_id)
+        );
+        CREATE INDEX trials_by_state ON trials(study_id, state, ordinal);
+        CREATE TABLE epochs (
+            study_id BIGINT NOT NULL,
+            trial_id TEXT NOT NULL,
+            phase INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            value DOUBLE PRECISION,
+            PRIMARY KEY (study_id, trial_id, phase, epoch, metric)
+        );
+        CREATE TABLE mass_metrics (
+            study_id BIGINT NOT NULL,
+            trial_id TEXT NOT NULL,
+            mass DOUBLE PRECISION NOT NULL,
+            heldout BOOLEAN NOT NULL,
+            split TEXT NOT NULL,
+            epoch_kind TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            value DOUBLE PRECISION,
+            PRIMARY KEY (study_id, trial_id, mass, split, epoch_kind, metric)
+        );
+        CREATE TABLE phases (
+            study_id BIGINT NOT NULL,
+            trial_id TEXT NOT NULL,
+            phase INTEGER NOT NULL,
+            loss TEXT NOT NULL,
+            epochs INTEGER NOT NULL,
+            seconds DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (study_id, trial_id, phase)
+        );
+        CREATE TABLE artifacts (
+            study_id BIGINT NOT NULL,
+            trial_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            PRIMARY KEY (study_id, trial_id, kind)
+        );
+        CREATE TABLE attempts (
+            study_id BIGINT NOT NULL,
+            trial_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            device TEXT,
+            placement TEXT,
+            started_at DOUBLE PRECISION NOT NULL,
+            ended_at DOUBLE PRECISION,
+            outcome TEXT,
+            PRIMARY KEY (study_id, trial_id, attempt)
+        );
+        CREATE TABLE jobs (
+            study_id BIGINT NOT NULL,
+            executor TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            submitted_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (study_id, executor, job_id)
+        );
+        """,
+    ];
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.PostgreSql;
+using Studies.Orchestrator.Workers;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Tests.Cluster;
+
+/// <summary>The shared store goes away mid-study (a restart of PostgreSQL): the run waits, reconnects and completes.</summary>
+public sealed class PostgreSqlRestartTests(PostgreSqlServer server) : IClassFixture<PostgreSqlServer>
+{
+    /// <summary>Each trial reports two epochs over half a second and completes.</summary>
+    private sealed class SteadyLauncher : ITrialLauncher
+    {
+        public int Launches;
+
+        public async Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+            Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
+        {
+            Interlocked.Increment(ref Launches);
+            for (var epoch = 1; epoch <= 2; epoch++)
+            {
+                await Task.Delay(250, CancellationToken.None);
+                progress(new TrialProgress(trialId, slot.Device, 0, epoch, 2, new Dictionary<string, double> { ["loss"] = 1.0 / epoch }));
+            }
+            return new TrialExit.Finished(new TrialResult
+            {
+                Outcome = TrialOutcome.Completed,
+                Epochs = [new EpochRecord(0, 1, new Dictionary<string, double> { ["loss"] = 1 }), new EpochRecord(0, 2, new Dictionary<string, double> { ["loss"] = 0.5 })],
+                BestEpoch = 2,
+                LastEpoch = 2,
+            }, new Dictionary<string, string>());
+        }
+    }
+
+    private sealed class QuietObserver : IExecutionObserver;
+
+    [Fact]
+    public async Task A_restart_of_the_server_mid_study_makes_the_run_wait_and_complete_every_trial_once()
+    {
+        var location = await server.CreateDatabaseAsync();
+        await using var store = await PostgreSqlStudyStorage.OpenAsync(location);
+        var rows = Enumerable.Range(0, 16).Select(i => new PlannedTrialRow($"t{i:D2}", "{}", new Dictionary<string, string> { ["seed"] = $"{i}" })).ToList();
+        var study = await store.SyncStudyAsync(new StudyDefinition("restart", null, "def", "h", "d", new StudySettings()), rows, false);
+        var launcher = new SteadyLauncher();
+        // A lease far longer than the outage: the run's own trials must not be taken from it meanwhile.
+        var scheduling = new SchedulingOptions { LeaseSeconds = 120, HeartbeatSeconds = 0.2, IdlePollSeconds = 0.1 };
+        var execution = new StudyExecution(store, launcher, scheduling, NullLogger.Instance);
+        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(Path.GetTempPath(), "studies-restart-" + Guid.NewGuid().ToString("N")) };
+        var slots = new[] { new DeviceSlot(0, "cpu", 1), new DeviceSlot(1, "cpu", 1) };
+        var run = execution.RunAsync(study, slots, options, new QuietObserver(), CancellationToken.None, CancellationToken.None);
+
+        // Some trials done, some running: then the server goes away for a few seconds.
+        var clock = Stopwatch.StartNew();
+        await using (var watcher = await PostgreSqlStudyStorage.OpenAsync(location, StoreAccess.ReadOnly))
+        {
+            while ((await watcher.CountStatesAsync(study.Id)).Count(TrialState.Completed) < 3)
+            {
+                Assert.False(run.IsCompleted, "the run ended before the restart");
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "no trial completed in 3 minutes");
+                await Task.Delay(100);
+            }
+        }
+        server.Stop();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.False(run.IsCompleted, "the run ended while the store was down");
+        await server.StartAsync();
+
+        var counts = await run.WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.Equal(16, counts.Count(TrialState.Completed));
+        Assert.Equal(16, launcher.Launches); // nothing ran twice
+        var trials = await store.ListTrialsAsync(study.Id);
+        Assert.All(trials, t => Assert.Equal((TrialState.Completed, 1), (t.State, t.Attempts)));
+        foreach (var t in trials) Assert.Equal([1, 2], (await store.LoadEpochsAsync(study.Id, t.TrialId)).Select(e => e.Epoch));
+        Assert.Equal("ok", await store.IntegrityCheckAsync());
+    }
+}
