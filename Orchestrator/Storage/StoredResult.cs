@@ -1,3 +1,5 @@
+using System.Data.Common;
+using System.Text.Json;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Storage;
@@ -27,4 +29,27 @@ public static class StoredResult
         BestEpoch = trial.BestEpoch ?? 0,
         LastEpoch = trial.LastEpoch ?? 0,
     };
+}
+
+/// <summary>Reads the trial rows every backend stores with the same columns (the schemas differ only in types).</summary>
+public static class StoredRows
+{
+    public static TrialRow ReadTrial(DbDataReader r) => new(
+        r.GetString(r.GetOrdinal("trial_id")), r.GetInt32(r.GetOrdinal("ordinal")), r.GetString(r.GetOrdinal("spec")),
+        JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(r.GetOrdinal("axes")))!,
+        // SQLite stores the flag as an integer, PostgreSQL as a boolean.
+        Convert.ToBoolean(r.GetValue(r.GetOrdinal("in_definition")), System.Globalization.CultureInfo.InvariantCulture),
+        TrialStates.Parse(r.GetString(r.GetOrdinal("state"))), r.GetInt32(r.GetOrdinal("attempts")),
+        r.GetDouble(r.GetOrdinal("not_before")), NullableString(r, "owner"), NullableString(r, "device"), NullableDouble(r, "heartbeat_at"),
+        NullableInt(r, "phase"), NullableInt(r, "epoch"), NullableDouble(r, "started_at"), NullableDouble(r, "finished_at"),
+        NullableDouble(r, "seconds"), NullableString(r, "error"), NullableString(r, "error_kind"), NullableInt(r, "best_epoch"),
+        NullableInt(r, "last_epoch"), NullableString(r, "provenance"), NullableDouble(r, "lease_until"), r.GetInt32(r.GetOrdinal("retries_from")),
+        Placement(NullableString(r, "placement")));
+
+    public static IReadOnlyDictionary<string, string> Placement(string? json) =>
+        json is { Length: > 0 } ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? new() : new Dictionary<string, string>();
+
+    public static string? NullableString(DbDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetString(i); }
+    public static double? NullableDouble(DbDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetDouble(i); }
+    public static int? NullableInt(DbDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetInt32(i); }
 }

@@ -594,22 +594,9 @@ public sealed class SqliteStudyStorage : IStudyStorage
         r.GetString(r.GetOrdinal("definition_hash")), r.GetString(r.GetOrdinal("data_hash")), StudySettings.FromJson(r.GetString(r.GetOrdinal("settings"))),
         r.GetDouble(r.GetOrdinal("created_at")), r.GetDouble(r.GetOrdinal("updated_at")), r.GetInt32(r.GetOrdinal("cancelled")) != 0);
 
-    private static TrialRow ReadTrial(SqliteDataReader r) => new(
-        r.GetString(r.GetOrdinal("trial_id")), r.GetInt32(r.GetOrdinal("ordinal")), r.GetString(r.GetOrdinal("spec")),
-        JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(r.GetOrdinal("axes")))!,
-        r.GetInt32(r.GetOrdinal("in_definition")) != 0, TrialStates.Parse(r.GetString(r.GetOrdinal("state"))), r.GetInt32(r.GetOrdinal("attempts")),
-        r.GetDouble(r.GetOrdinal("not_before")), NullableString(r, "owner"), NullableString(r, "device"), NullableDouble(r, "heartbeat_at"),
-        NullableInt(r, "phase"), NullableInt(r, "epoch"), NullableDouble(r, "started_at"), NullableDouble(r, "finished_at"),
-        NullableDouble(r, "seconds"), NullableString(r, "error"), NullableString(r, "error_kind"), NullableInt(r, "best_epoch"),
-        NullableInt(r, "last_epoch"), NullableString(r, "provenance"), NullableDouble(r, "lease_until"), r.GetInt32(r.GetOrdinal("retries_from")),
-        Placement(NullableString(r, "placement")));
-
-    private static IReadOnlyDictionary<string, string> Placement(string? json) =>
-        json is { Length: > 0 } ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? new() : new Dictionary<string, string>();
-
-    private static string? NullableString(SqliteDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetString(i); }
-    private static double? NullableDouble(SqliteDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetDouble(i); }
-    private static int? NullableInt(SqliteDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetInt32(i); }
+    private static TrialRow ReadTrial(SqliteDataReader r) => StoredRows.ReadTrial(r);
+    private static IReadOnlyDictionary<string, string> Placement(string? json) => StoredRows.Placement(json);
+    private static string? NullableString(SqliteDataReader r, string column) => StoredRows.NullableString(r, column);
 
     public async ValueTask DisposeAsync()
     {
