@@ -32,16 +32,7 @@ internal static class DeviceSelfTest
 
     public static int Run(string deviceText, TextWriter output)
     {
-        Device device;
-        try
-        {
-            device = Device.Parse(deviceText);
-        }
-        catch (FormatException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        if (CommandDevice.Parse(deviceText) is not { } device) return 2;
         var cudaCount = Torch.CudaDeviceCount();
         output.WriteLine($"selftest on {device}: libtorch {Torch.Version}, CUDA build: {(Torch.CudaIsBuilt ? "yes" : "no")}, CUDA devices: {cudaCount}, " +
                          $"{CudaVisibility.Variable}={Environment.GetEnvironmentVariable(CudaVisibility.Variable) ?? "(unset)"}");

@@ -55,16 +55,7 @@ internal static class PackingBenchmark
 
     private static async Task<int> RunAsync(string deviceText, int[] levels, TextWriter output)
     {
-        Device device;
-        try
-        {
-            device = Device.Parse(deviceText);
-        }
-        catch (FormatException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        if (CommandDevice.Parse(deviceText) is not { } device) return 2;
         if (levels.Length == 0 || levels.Any(l => l < 1))
         {
             Console.Error.WriteLine("--levels takes trial counts >= 1");
