@@ -8,6 +8,8 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 dotnet test Studies.sln -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+# The failures again at the end, so a log's tail names them (CI shows only the tail).
+awk '/^ +Failed [A-Za-z]/ { show = 12; print "FAILED:" } show > 0 { print; show-- }' "$log"
 # One plain closing line over all test projects.
 awk '/^ +(Passed|Failed|Skipped): +[0-9]+ *$/ { n[$1] += $2 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", n["Passed:"], n["Failed:"], n["Skipped:"] }' "$log"
