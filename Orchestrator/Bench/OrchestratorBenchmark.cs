@@ -158,14 +158,7 @@ internal static partial class OrchestratorBenchmark
                 # {{count}} one-epoch trials of the quickstart (its data, its plain net, one BCE epoch; seeds 1..{{count}}):
                 # a seed scan of short trials, where the orchestrator's cost per trial shows.
                 study: bench-many
-                data:
-                  source: recoil-toy
-                  options:
-                    masses: {from: 0.5, to: 8.5, step: 1}
-                    signal_per_mass: 4000
-                    background_events: 40000
-                  holdout: every-second
-                  split: {train: 0.4, validation: 0.2, test: 0.4}
+                {{BenchStudies.QuickstartData}}
                 base:
                   model: {kind: dnn, hidden: [16, 8], activation: tanh, balance: none}
                   schedule:
