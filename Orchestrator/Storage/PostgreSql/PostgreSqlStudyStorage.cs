@@ -34,6 +34,9 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     private readonly NpgsqlDataSource source;
     private readonly ILogger logger;
 
+    /// <summary>1 while the server does not answer: one warning per outage, not one per operation waiting through it.</summary>
+    private int unreachable;
+
     private PostgreSqlStudyStorage(NpgsqlDataSource source, string location, bool readOnly, ILogger logger)
     {
         this.source = source;
@@ -195,23 +198,23 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         var delay = TimeSpan.FromMilliseconds(200);
-        var warned = false;
+        var waited = false;
         while (true)
         {
             try
             {
                 var result = await work();
-                if (warned) logger.LogWarning("the study database {Location} answers again", Location);
+                if (waited && Interlocked.Exchange(ref unreachable, 0) == 1) logger.LogWarning("the study database {Location} answers again", Location);
                 return result;
             }
             catch (Exception e) when (IsTransient(e) && started.Elapsed < ReconnectFor && !ct.IsCancellationRequested)
             {
                 // Connections of the pool died with the server: drop them all, not one per failed attempt.
                 source.Clear();
-                if (!warned)
+                if (Interlocked.Exchange(ref unreachable, 1) == 0)
                     logger.LogWarning("the study database {Location} does not answer ({Error}); retrying for up to {Minutes:0.#} min",
                         Location, e is NpgsqlException n ? Describe(n) : e.Message, ReconnectFor.TotalMinutes);
-                warned = true;
+                waited = true;
                 await Task.Delay(delay, ct);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
             }
