@@ -509,12 +509,24 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     {
         if (!await OwnsAsync(c, tx, studyId, trialId, owner, ct)) return false;
         var trial = (await FindTrialCoreAsync(c, tx, studyId, trialId, ct))!;
-        var merged = new Dictionary<string, string>(trial.Placement ?? new Dictionary<string, string>());
-        foreach (var (k, v) in placement) merged[k] = v;
-        var json = JsonSerializer.Serialize(merged);
+        var json = StoredRows.MergePlacement(trial.Placement is { } p ? JsonSerializer.Serialize(p) : null, placement);
         await ExecuteAsync(c, tx, "UPDATE trials SET placement = @p WHERE study_id = @s AND trial_id = @t", ct, ("p", json), ("s", studyId), ("t", trialId));
         await ExecuteAsync(c, tx, "UPDATE attempts SET placement = @p WHERE study_id = @s AND trial_id = @t AND attempt = @a", ct,
             ("p", json), ("s", studyId), ("t", trialId), ("a", trial.Attempts));
+        return true;
+    }, ct);
+
+    public Task<bool> AnnotateAttemptAsync(long studyId, string trialId, int attempt, IReadOnlyDictionary<string, string> placement,
+        CancellationToken ct = default) => WriteAsync(async (c, tx) =>
+    {
+        var stored = await ListAsync(c, tx, "SELECT placement FROM attempts WHERE study_id = @s AND trial_id = @t AND attempt = @a FOR UPDATE",
+            r => r.IsDBNull(0) ? null : r.GetString(0), ct, ("s", studyId), ("t", trialId), ("a", attempt));
+        if (stored.Count == 0) return false;
+        var json = StoredRows.MergePlacement(stored[0], placement);
+        await ExecuteAsync(c, tx, "UPDATE attempts SET placement = @p WHERE study_id = @s AND trial_id = @t AND attempt = @a", ct,
+            ("p", json), ("s", studyId), ("t", trialId), ("a", attempt));
+        await ExecuteAsync(c, tx, "UPDATE trials SET placement = @p WHERE study_id = @s AND trial_id = @t AND attempts = @a", ct,
+            ("p", json), ("s", studyId), ("t", trialId), ("a", attempt));
         return true;
     }, ct);
 
