@@ -89,7 +89,7 @@ public sealed class PostgreSqlRestartTests(PostgreSqlServer server) : IClassFixt
         // Longer trials than the end-to-end study's, so that trials are mid-way when the server goes away.
         var study = Path.Combine(home.Root, "e2e-run.yaml");
         File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
-            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 24,", StringComparison.Ordinal));
+            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 12,", StringComparison.Ordinal));
         await using var store = await PostgreSqlStudyStorage.OpenAsync(location);
         using var run = home.Start("run", study, "--store", location, "--workers", "2");
 
@@ -130,7 +130,7 @@ public sealed class PostgreSqlRestartTests(PostgreSqlServer server) : IClassFixt
             Assert.Equal(5 * 2 * 2, recorded.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
             Assert.Equal(recorded.Masses.Count, recorded.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
         }
-        Assert.Equal([4, 4, 24, 24], trials.Select(t => t.LastEpoch!.Value).Order());
+        Assert.Equal([4, 4, 12, 12], trials.Select(t => t.LastEpoch!.Value).Order());
         Assert.Equal("ok", await store.IntegrityCheckAsync());
     }
 
