@@ -70,6 +70,7 @@ internal static class StoreCommands
                 foreach (var t in bad) table.AddRow(t.TrialId, t.State.Name(), t.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(FirstLine(t.Error)), Markup.Escape(Axes(t)));
                 AnsiConsole.Write(table);
             }
+            await WriteClusterStopsAsync(store, study, trials, ct);
             var outside = (await store.ListTrialsAsync(study.Id, ct)).Count(t => !t.InDefinition);
             if (outside > 0) AnsiConsole.MarkupLine($"[grey]{outside} recorded trial(s) are outside the current study definition (kept, not run)[/]");
             return 0;
@@ -123,6 +124,27 @@ internal static class StoreCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Attempts whose cluster task stopped before they finished (scancel, the time limit, preemption, a node failure): when,
+    /// where, Slurm's state for the task and what became of the attempt. Only trials an attempt left unfinished are read.
+    /// </summary>
+    private static async Task WriteClusterStopsAsync(IStudyStorage store, StudyRow study, IReadOnlyList<TrialRow> trials, CancellationToken ct)
+    {
+        var table = new Table().Title("attempts stopped on the cluster").AddColumns("trial", "attempt", "job", "node", "slurm state", "outcome");
+        foreach (var t in trials.Where(Cluster.SlurmEndStates.MayHaveStoppedAttempts))
+        {
+            foreach (var a in (await store.ListAttemptsAsync(study.Id, t.TrialId, ct)).Where(Cluster.SlurmEndStates.StoppedOnCluster))
+            {
+                var job = a.Placement["job"];
+                var state = a.Placement.GetValueOrDefault("slurm_state", "");
+                if (a.Placement.GetValueOrDefault("slurm_reason") is { } reason) state += $" ({reason})";
+                table.AddRow(t.TrialId, a.Attempt.ToString(CultureInfo.InvariantCulture), Markup.Escape(job), Markup.Escape(a.Placement.GetValueOrDefault("node", "")),
+                    Markup.Escape(state), Markup.Escape(a.Outcome!));
+            }
+        }
+        if (table.Rows.Count > 0) AnsiConsole.Write(table);
     }
 
     /// <summary>Host and, on a cluster, job and node of the current attempt.</summary>

@@ -62,7 +62,20 @@ public static class ClusterTaskCommand
                     Retry = new RetryPolicy(parse.GetValue(retries), parse.GetValue(backoff)),
                     Provenance = Provenance.OfOrchestrator(),
                 };
-                var counts = await execution.RunAsync(row, slotList, options, new LoggingObserver(logger), signals.Stopping, signals.Kill);
+                var observer = new LoggingObserver(logger);
+                var counts = await execution.RunAsync(row, slotList, options, observer, signals.Stopping, signals.Kill);
+                if (signals.Stopping.IsCancellationRequested && Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 } job)
+                {
+                    try
+                    {
+                        if (await SlurmEndStates.RecordTimeLimitAsync(services.GetRequiredService<ISlurm>(), store, row, job, observer.Started, CancellationToken.None))
+                            logger.LogWarning("stopped by the time limit of job {Job}: its trials resume in another task", job);
+                    }
+                    catch (SlurmException e)
+                    {
+                        logger.LogWarning("why Slurm stopped this task is not known: {Error}", e.Message);
+                    }
+                }
                 logger.LogInformation("task done: {Counts}", string.Join(", ", counts.ByState.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));
                 return signals.Stopping.IsCancellationRequested ? 143 : 0;
             }
@@ -100,7 +113,15 @@ public static class ClusterTaskCommand
 
     private sealed class LoggingObserver(ILogger logger) : IExecutionObserver
     {
-        public void TrialStarted(TrialRow trial, DeviceSlot slot) => logger.LogInformation("trial {Trial} started on {Slot} (attempt {Attempt})", trial.TrialId, slot, trial.Attempts);
+        /// <summary>The attempts this task started: those a stop signal ended get Slurm's reason.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<(string Trial, int Attempt)> Started { get; } = new();
+
+        public void TrialStarted(TrialRow trial, DeviceSlot slot)
+        {
+            Started.Enqueue((trial.TrialId, trial.Attempts));
+            logger.LogInformation("trial {Trial} started on {Slot} (attempt {Attempt})", trial.TrialId, slot, trial.Attempts);
+        }
+
         public void TrialEnded(string trialId, TrialState state, string? error) => logger.LogInformation("trial {Trial}: {State} {Error}", trialId, state.Name(), error);
     }
 }

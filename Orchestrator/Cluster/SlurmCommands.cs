@@ -13,6 +13,9 @@ public interface ISlurm
 
     /// <summary>Cancels jobs (all their array tasks); jobs already ended are no error.</summary>
     Task CancelAsync(IReadOnlyList<string> jobIds, CancellationToken ct);
+
+    /// <summary>The job's tasks that have started, as Slurm sees them now; empty when Slurm no longer knows the job.</summary>
+    Task<IReadOnlyList<SlurmTaskState>> TaskStatesAsync(string jobId, CancellationToken ct);
 }
 
 /// <summary>Raised when a Slurm command fails; the message has its output.</summary>
@@ -44,6 +47,26 @@ public sealed class SlurmCommands : ISlurm
     public async Task CancelAsync(IReadOnlyList<string> jobIds, CancellationToken ct)
     {
         if (jobIds.Count > 0) await RunAsync("scancel", jobIds, new Dictionary<string, string>(), ct);
+    }
+
+    public async Task<IReadOnlyList<SlurmTaskState>> TaskStatesAsync(string jobId, CancellationToken ct)
+    {
+        try
+        {
+            return SlurmTaskState.ParseScontrol(await RunAsync("scontrol", ["show", "job", "-o", jobId], new Dictionary<string, string>(), ct));
+        }
+        catch (SlurmException e) when (e.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
+        {
+            // slurmctld forgot the job (MinJobAge); a cluster with accounting still has it.
+        }
+        try
+        {
+            return SlurmTaskState.ParseSacct(await RunAsync("sacct", ["-n", "-P", "-X", "-j", jobId, "-o", "JobID,State,NodeList"], new Dictionary<string, string>(), ct));
+        }
+        catch (SlurmException)
+        {
+            return []; // no accounting here: how the job ended is not known any more
+        }
     }
 
     private static async Task<string> RunAsync(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, CancellationToken ct)

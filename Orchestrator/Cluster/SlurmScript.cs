@@ -14,6 +14,9 @@ public sealed record SlurmJobRequest(string Study, int Tasks, int SlotsPerTask, 
 /// <summary>The sbatch script of a study's job array: pure, so that <c>--dry-run</c> prints exactly what is submitted.</summary>
 public static class SlurmScript
 {
+    /// <summary>Seconds before the time limit at which Slurm asks a task to stop, so that its trials checkpoint.</summary>
+    public const int WarningSeconds = 60;
+
     public static string Render(SlurmJobRequest r)
     {
         var s = new StringBuilder();
@@ -28,7 +31,7 @@ public static class SlurmScript
         if (r.Cluster.Time is { } time) s.AppendLine($"#SBATCH --time={time}");
         s.AppendLine($"#SBATCH --output={r.LogDirectory}/%A_%a.out");
         // Slurm's SIGTERM (scancel, preemption, the time limit) asks running trials to checkpoint: they resume elsewhere.
-        s.AppendLine("#SBATCH --signal=B:TERM@60");
+        s.AppendLine(CultureInfo.InvariantCulture, $"#SBATCH --signal=B:TERM@{WarningSeconds}");
         foreach (var arg in r.Cluster.SbatchArgs ?? []) s.AppendLine($"#SBATCH {arg}");
         s.AppendLine("# The store comes from the submitting environment (STUDIES_STORE), so a password never lands in this file.");
         s.AppendLine("set -eu");

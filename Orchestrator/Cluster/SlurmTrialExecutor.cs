@@ -29,6 +29,9 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
     /// <summary>How often the submitting process looks at the store and the queue.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>At the end of a run, how long to wait for stopped tasks to end, so that their Slurm states are recorded.</summary>
+    public TimeSpan EndStateWait { get; init; } = TimeSpan.FromSeconds(30);
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SlurmJobRequest> requests = new();
 
     public ExecutorPlan Plan(Study study, IReadOnlyList<PlannedTrial> trials, int? workers)
@@ -68,12 +71,18 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
         var submissions = 0;
         string? job = null;
         var announced = new HashSet<string>();
+        var endStates = new SlurmEndStates(slurm, store, study);
         while (true)
         {
             var counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
-            await AnnounceFinishedAsync(store, study, observer, announced);
+            var trials = await AnnounceFinishedAsync(store, study, observer, announced);
+            await endStates.RecordAsync(trials, CancellationToken.None);
             var left = counts.Count(TrialState.Queued) + counts.Count(TrialState.Running) + counts.Count(TrialState.Interrupted);
-            if (left == 0) return counts;
+            if (left == 0)
+            {
+                await endStates.SettleAsync(trials, EndStateWait, CancellationToken.None);
+                return counts;
+            }
             if (stopping.IsCancellationRequested)
             {
                 logger.LogWarning("{Study}: no longer following; its Slurm job {Job} goes on (`studies cancel {Study}` cancels it)", study.Name, job, study.Name);
@@ -119,13 +128,15 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
         return job;
     }
 
-    /// <summary>Tells the observer about trials the cluster finished since the last look.</summary>
-    private static async Task AnnounceFinishedAsync(IStudyStorage store, StudyRow study, IExecutionObserver observer, HashSet<string> announced)
+    /// <summary>Tells the observer about trials the cluster finished since the last look; returns the study's trials.</summary>
+    private static async Task<IReadOnlyList<TrialRow>> AnnounceFinishedAsync(IStudyStorage store, StudyRow study, IExecutionObserver observer, HashSet<string> announced)
     {
-        foreach (var t in await store.ListTrialsAsync(study.Id, CancellationToken.None))
+        var trials = await store.ListTrialsAsync(study.Id, CancellationToken.None);
+        foreach (var t in trials)
         {
             if (!t.InDefinition || t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted) continue;
             if (announced.Add(t.TrialId + ":" + t.Attempts.ToString(CultureInfo.InvariantCulture))) observer.TrialEnded(t.TrialId, t.State, t.Error);
         }
+        return trials;
     }
 }

@@ -98,6 +98,13 @@ public interface IStudyStorage : IAsyncDisposable
     /// <summary>Adds or updates where the current attempt runs (e.g. a cluster job's state). False when not the owner.</summary>
     Task<bool> SetPlacementAsync(long studyId, string trialId, string owner, IReadOnlyDictionary<string, string> placement, CancellationToken ct = default);
 
+    /// <summary>
+    /// Adds to what is recorded of one attempt, ended or not, whoever owns the trial now: how the cluster ended it (its
+    /// Slurm state), learnt after the fact. The trial's own placement follows when it is the trial's latest attempt.
+    /// False when there is no such attempt.
+    /// </summary>
+    Task<bool> AnnotateAttemptAsync(long studyId, string trialId, int attempt, IReadOnlyDictionary<string, string> placement, CancellationToken ct = default);
+
     Task SetArtifactAsync(long studyId, string trialId, string kind, string path, CancellationToken ct = default);
 
     // ---- queries ------------------------------------------------------------------------------

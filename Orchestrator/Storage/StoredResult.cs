@@ -49,6 +49,14 @@ public static class StoredRows
     public static IReadOnlyDictionary<string, string> Placement(string? json) =>
         json is { Length: > 0 } ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? new() : new Dictionary<string, string>();
 
+    /// <summary>A stored placement with keys added or replaced, as stored again.</summary>
+    public static string MergePlacement(string? json, IReadOnlyDictionary<string, string> added)
+    {
+        var merged = new Dictionary<string, string>(Placement(json));
+        foreach (var (k, v) in added) merged[k] = v;
+        return JsonSerializer.Serialize(merged);
+    }
+
     public static string? NullableString(DbDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetString(i); }
     public static double? NullableDouble(DbDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetDouble(i); }
     public static int? NullableInt(DbDataReader r, string column) { var i = r.GetOrdinal(column); return r.IsDBNull(i) ? null : r.GetInt32(i); }

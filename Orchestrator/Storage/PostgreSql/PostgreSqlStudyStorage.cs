@@ -34,6 +34,9 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     private readonly NpgsqlDataSource source;
     private readonly ILogger logger;
 
+    /// <summary>1 while the server does not answer: one warning per outage, not one per operation waiting through it.</summary>
+    private int unreachable;
+
     private PostgreSqlStudyStorage(NpgsqlDataSource source, string location, bool readOnly, ILogger logger)
     {
         this.source = source;
@@ -195,23 +198,23 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         var delay = TimeSpan.FromMilliseconds(200);
-        var warned = false;
+        var waited = false;
         while (true)
         {
             try
             {
                 var result = await work();
-                if (warned) logger.LogWarning("the study database {Location} answers again", Location);
+                if (waited && Interlocked.Exchange(ref unreachable, 0) == 1) logger.LogWarning("the study database {Location} answers again", Location);
                 return result;
             }
             catch (Exception e) when (IsTransient(e) && started.Elapsed < ReconnectFor && !ct.IsCancellationRequested)
             {
                 // Connections of the pool died with the server: drop them all, not one per failed attempt.
                 source.Clear();
-                if (!warned)
+                if (Interlocked.Exchange(ref unreachable, 1) == 0)
                     logger.LogWarning("the study database {Location} does not answer ({Error}); retrying for up to {Minutes:0.#} min",
                         Location, e is NpgsqlException n ? Describe(n) : e.Message, ReconnectFor.TotalMinutes);
-                warned = true;
+                waited = true;
                 await Task.Delay(delay, ct);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
             }
@@ -506,12 +509,24 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     {
         if (!await OwnsAsync(c, tx, studyId, trialId, owner, ct)) return false;
         var trial = (await FindTrialCoreAsync(c, tx, studyId, trialId, ct))!;
-        var merged = new Dictionary<string, string>(trial.Placement ?? new Dictionary<string, string>());
-        foreach (var (k, v) in placement) merged[k] = v;
-        var json = JsonSerializer.Serialize(merged);
+        var json = StoredRows.MergePlacement(trial.Placement is { } p ? JsonSerializer.Serialize(p) : null, placement);
         await ExecuteAsync(c, tx, "UPDATE trials SET placement = @p WHERE study_id = @s AND trial_id = @t", ct, ("p", json), ("s", studyId), ("t", trialId));
         await ExecuteAsync(c, tx, "UPDATE attempts SET placement = @p WHERE study_id = @s AND trial_id = @t AND attempt = @a", ct,
             ("p", json), ("s", studyId), ("t", trialId), ("a", trial.Attempts));
+        return true;
+    }, ct);
+
+    public Task<bool> AnnotateAttemptAsync(long studyId, string trialId, int attempt, IReadOnlyDictionary<string, string> placement,
+        CancellationToken ct = default) => WriteAsync(async (c, tx) =>
+    {
+        var stored = await ListAsync(c, tx, "SELECT placement FROM attempts WHERE study_id = @s AND trial_id = @t AND attempt = @a FOR UPDATE",
+            r => r.IsDBNull(0) ? null : r.GetString(0), ct, ("s", studyId), ("t", trialId), ("a", attempt));
+        if (stored.Count == 0) return false;
+        var json = StoredRows.MergePlacement(stored[0], placement);
+        await ExecuteAsync(c, tx, "UPDATE attempts SET placement = @p WHERE study_id = @s AND trial_id = @t AND attempt = @a", ct,
+            ("p", json), ("s", studyId), ("t", trialId), ("a", attempt));
+        await ExecuteAsync(c, tx, "UPDATE trials SET placement = @p WHERE study_id = @s AND trial_id = @t AND attempts = @a", ct,
+            ("p", json), ("s", studyId), ("t", trialId), ("a", attempt));
         return true;
     }, ct);
 

@@ -383,12 +383,23 @@ public sealed class SqliteStudyStorage : IStudyStorage
     {
         if (!await OwnsAsync(studyId, trialId, owner, tx, ct)) return false;
         var trial = (await FindTrialCoreAsync(studyId, trialId, tx, ct))!;
-        var merged = new Dictionary<string, string>(trial.Placement ?? new Dictionary<string, string>());
-        foreach (var (k, v) in placement) merged[k] = v;
-        var json = JsonSerializer.Serialize(merged);
+        var json = StoredRows.MergePlacement(trial.Placement is { } p ? JsonSerializer.Serialize(p) : null, placement);
         await ExecuteAsync("UPDATE trials SET placement = $p WHERE study_id = $s AND trial_id = $t", ct, tx, ("$p", json), ("$s", studyId), ("$t", trialId));
         await ExecuteAsync("UPDATE attempts SET placement = $p WHERE study_id = $s AND trial_id = $t AND attempt = $a", ct, tx,
             ("$p", json), ("$s", studyId), ("$t", trialId), ("$a", trial.Attempts));
+        return true;
+    }, ct);
+
+    public Task<bool> AnnotateAttemptAsync(long studyId, string trialId, int attempt, IReadOnlyDictionary<string, string> placement,
+        CancellationToken ct = default) => WriteAsync(async tx =>
+    {
+        if (await ScalarAsync("SELECT placement FROM attempts WHERE study_id = $s AND trial_id = $t AND attempt = $a", ct, tx,
+                ("$s", studyId), ("$t", trialId), ("$a", attempt)) is not { } stored) return false;
+        var json = StoredRows.MergePlacement(stored as string, placement);
+        await ExecuteAsync("UPDATE attempts SET placement = $p WHERE study_id = $s AND trial_id = $t AND attempt = $a", ct, tx,
+            ("$p", json), ("$s", studyId), ("$t", trialId), ("$a", attempt));
+        await ExecuteAsync("UPDATE trials SET placement = $p WHERE study_id = $s AND trial_id = $t AND attempts = $a", ct, tx,
+            ("$p", json), ("$s", studyId), ("$t", trialId), ("$a", attempt));
         return true;
     }, ct);
 

@@ -3,12 +3,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Storage.PostgreSql;
+using Studies.Orchestrator.Tests.EndToEnd;
 using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Tests.Cluster;
 
-/// <summary>The shared store goes away mid-study (a restart of PostgreSQL): the run waits, reconnects and completes.</summary>
+/// <summary>
+/// The shared store goes away mid-study (a restart of PostgreSQL): the run waits, reconnects and completes. Shown on the
+/// claim loop alone, and on <c>studies run</c> itself with real workers.
+/// </summary>
 public sealed class PostgreSqlRestartTests(PostgreSqlServer server) : IClassFixture<PostgreSqlServer>
 {
     /// <summary>Each trial reports two epochs over half a second and completes.</summary>
@@ -76,4 +80,59 @@ public sealed class PostgreSqlRestartTests(PostgreSqlServer server) : IClassFixt
         foreach (var t in trials) Assert.Equal([1, 2], (await store.LoadEpochsAsync(study.Id, t.TrialId)).Select(e => e.Epoch));
         Assert.Equal("ok", await store.IntegrityCheckAsync());
     }
+
+    [Fact]
+    public async Task Studies_run_waits_through_a_restart_of_its_store_and_completes_every_trial_once()
+    {
+        using var home = new StudiesHome();
+        var location = await server.CreateDatabaseAsync();
+        // Longer trials than the end-to-end study's, so that trials are mid-way when the server goes away.
+        var study = Path.Combine(home.Root, "e2e-run.yaml");
+        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
+            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 12,", StringComparison.Ordinal));
+        await using var store = await PostgreSqlStudyStorage.OpenAsync(location);
+        using var run = home.Start("run", study, "--store", location, "--workers", "2");
+
+        // One trial done and another running: then the server stops for longer than a lease (3 s in these tests).
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(run.HasExited, "the run ended before the restart:\n" + run.Stderr);
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "no trial completed in 3 minutes");
+            if (await store.FindStudyAsync("e2e-run") is { } found)
+            {
+                var counts = await store.CountStatesAsync(found.Id);
+                if (counts.Count(TrialState.Completed) >= 1 && counts.Count(TrialState.Running) >= 1) break;
+            }
+            await Task.Delay(100);
+        }
+        server.Stop();
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        Assert.False(run.HasExited, "the run ended while the store was down:\n" + run.Stderr);
+        await server.StartAsync();
+
+        var result = await run.WaitAsync(TimeSpan.FromMinutes(4));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // One line when the store stops answering, one when it is back; not one per waiting operation.
+        var output = result.Stdout + result.Stderr;
+        Assert.Equal(1, Count(output, "does not answer"));
+        Assert.Equal(1, Count(output, "answers again"));
+
+        var row = (await store.FindStudyAsync("e2e-run"))!;
+        var trials = await store.ListTrialsAsync(row.Id);
+        Assert.Equal(4, trials.Count);
+        foreach (var t in trials)
+        {
+            Assert.Equal((TrialState.Completed, 1), (t.State, t.Attempts));
+            Assert.Single(await store.ListAttemptsAsync(row.Id, t.TrialId));
+            var recorded = await store.LoadResultAsync(row.Id, t);
+            Assert.Equal(Enumerable.Range(1, t.LastEpoch!.Value), recorded.Epochs.Select(e => e.Epoch));
+            Assert.Equal(5 * 2 * 2, recorded.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
+            Assert.Equal(recorded.Masses.Count, recorded.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
+        }
+        Assert.Equal([4, 4, 12, 12], trials.Select(t => t.LastEpoch!.Value).Order());
+        Assert.Equal("ok", await store.IntegrityCheckAsync());
+    }
+
+    private static int Count(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 }

@@ -180,6 +180,13 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         Assert.Equal(victim.Placement["job"], attempts[0].Placement["job"]);
         Assert.Contains(attempts[0].Outcome, new[] { "interrupted", "lease-expired" });
         Assert.NotEqual(attempts[0].Placement["job"], attempts[1].Placement["job"]);
+        // How Slurm ended the first attempt's task is recorded with the attempt, and `status` shows it.
+        Assert.Equal(("CANCELLED", "node1"), (attempts[0].Placement["slurm_state"], attempts[0].Placement["node"]));
+        var status = await StudiesAsync(home.Root, "status", "e2e-run", "--store", location);
+        Assert.True(status.Exit == 0, status.Stderr);
+        Assert.Contains("attempts stopped on the cluster", status.Stdout);
+        Assert.Contains(status.Stdout.Split('\n'), l => l.Contains(victim.TrialId, StringComparison.Ordinal) && l.Contains(victim.Placement["job"], StringComparison.Ordinal)
+            && l.Contains("CANCELLED", StringComparison.Ordinal));
         // Resumed, not restarted, and nothing twice: the result holds each of the 60 epochs once, each mass row once.
         var rows = await Rows(shared);
         Assert.All(rows, r => Assert.Equal(TrialState.Completed, r.State));

@@ -274,6 +274,28 @@ public abstract class StorageContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_ended_attempt_is_annotated_with_how_the_cluster_ended_it()
+    {
+        var study = await StudyAsync(1);
+        var t = (await Store.ClaimNextAsync(study.Id, new TrialClaim("me", "cpu", TimeSpan.FromMilliseconds(1), new Dictionary<string, string> { ["job"] = "42_3", ["slurm_state"] = "RUNNING" })))!;
+        await Task.Delay(20);
+        Assert.Equal(1, await Store.ReclaimExpiredAsync(study.Id));
+        // Annotated after the fact, by a process that never owned the trial.
+        Assert.True(await Store.AnnotateAttemptAsync(study.Id, t.TrialId, 1, new Dictionary<string, string> { ["slurm_state"] = "TIMEOUT" }));
+        Assert.False(await Store.AnnotateAttemptAsync(study.Id, t.TrialId, 2, new Dictionary<string, string> { ["slurm_state"] = "X" }));
+        var attempt = Assert.Single(await Store.ListAttemptsAsync(study.Id, t.TrialId));
+        Assert.Equal(("42_3", "TIMEOUT", "lease-expired"), (attempt.Placement["job"], attempt.Placement["slurm_state"], attempt.Outcome));
+        Assert.Equal("TIMEOUT", (await Store.FindTrialAsync(study.Id, t.TrialId))!.Placement!["slurm_state"]);
+
+        // A later attempt's annotation leaves the earlier one as it was, and the trial shows its latest attempt.
+        await Store.RequeueAsync(study.Id, failedToo: false);
+        await Store.ClaimNextAsync(study.Id, new TrialClaim("me", "cpu", Long, new Dictionary<string, string> { ["job"] = "43_0", ["slurm_state"] = "RUNNING" }));
+        Assert.True(await Store.AnnotateAttemptAsync(study.Id, t.TrialId, 2, new Dictionary<string, string> { ["slurm_state"] = "CANCELLED" }));
+        Assert.Equal(["TIMEOUT", "CANCELLED"], (await Store.ListAttemptsAsync(study.Id, t.TrialId)).Select(a => a.Placement["slurm_state"]));
+        Assert.Equal(("43_0", "CANCELLED"), ((await Store.FindTrialAsync(study.Id, t.TrialId))!.Placement!["job"], (await Store.FindTrialAsync(study.Id, t.TrialId))!.Placement!["slurm_state"]));
+    }
+
+    [Fact]
     public async Task Cluster_jobs_are_recorded_once_per_study_in_submission_order()
     {
         var study = await StudyAsync(1);

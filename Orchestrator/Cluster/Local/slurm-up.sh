@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts a single-node Slurm of the tests' own in DIR: munged with its own key, slurmctld and slurmd on their own ports,
+# Starts a single-node Slurm of its own in DIR: munged with its own key, slurmctld and slurmd on their own ports,
 # all inside a network namespace of their own (slurmctld binds 0.0.0.0 whatever the configuration says) whose holder
 # is a `sleep` process; clients run in it through `nsenter -t HOLDER -n`. Prints "HOLDER CTLD SLURMD MUNGED" PIDs.
 # Usage: slurm-up.sh DIR CPUS PORT_BASE
