@@ -11,7 +11,7 @@ namespace Studies.Orchestrator.Tests.EndToEnd;
 public sealed class ConcurrentOrchestratorTests : IDisposable
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(180);
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
 
     private readonly StudiesHome home = new();
 

@@ -37,8 +37,8 @@ public sealed class CleanRunFixture : IAsyncLifetime
 /// </summary>
 public sealed class FaultTests(CleanRunFixture clean) : IClassFixture<CleanRunFixture>, IDisposable
 {
-    internal static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(180);
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(300);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
 
     private readonly List<string> mounts = new();
     private readonly List<StudiesHome> homes = new();

@@ -16,8 +16,8 @@ namespace Studies.Orchestrator.Tests.EndToEnd;
 /// </summary>
 public sealed class StudiesCommandTests : IDisposable
 {
-    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(300);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
 
     private readonly StudiesHome home = new();
 
