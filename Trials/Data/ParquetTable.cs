@@ -190,32 +190,34 @@ public static class ParquetTable
     private static async Task<bool> Convert<T>(ParquetRowGroupReader group, DataField field, int n, double[] values, bool[] nulls)
         where T : struct, INumberBase<T>
     {
-        if (!field.IsNullable)
-        {
-            var raw = ArrayPool<T>.Shared.Rent(n);
-            try
-            {
-                await group.ReadAsync(field, raw.AsMemory(0, n));
-                for (int i = 0; i < n; i++) values[i] = double.CreateTruncating(raw[i]);
-            }
-            finally { ArrayPool<T>.Shared.Return(raw); }
-            return false;
-        }
-        var nullable = ArrayPool<T?>.Shared.Rent(n);
+        // Raw reading gives the present values packed, and a definition level per row (below the
+        // maximum: null), instead of a nullable array of twice the size to convert from; a double
+        // column is read straight into the values and spread out in place.
+        var raw = typeof(T) == typeof(double) ? (T[])(object)values : ArrayPool<T>.Shared.Rent(n);
+        var levels = field.IsNullable ? ArrayPool<int>.Shared.Rent(n) : null;
         try
         {
-            await group.ReadAsync(field, nullable.AsMemory(0, n));
-            bool any = false;
-            for (int i = 0; i < n; i++)
+            await group.ReadRawAsync(field, raw.AsMemory(0, n), levels?.AsMemory(0, n), null);
+            if (levels is null)
             {
-                var v = nullable[i];
-                nulls[i] = !v.HasValue;
-                any |= !v.HasValue;
-                values[i] = v.HasValue ? double.CreateTruncating(v.Value) : double.NaN;
+                if (!ReferenceEquals(raw, values)) for (int i = 0; i < n; i++) values[i] = double.CreateTruncating(raw[i]);
+                return false;
             }
-            return any;
+            int max = field.MaxDefinitionLevel, present = 0;
+            for (int i = 0; i < n; i++) if (levels[i] == max) present++;
+            // Backwards, so that in place a packed value is read before its slot is overwritten.
+            for (int i = n - 1, j = present - 1; i >= 0; i--)
+            {
+                nulls[i] = levels[i] != max;
+                values[i] = nulls[i] ? double.NaN : double.CreateTruncating(raw[j--]);
+            }
+            return present < n;
         }
-        finally { ArrayPool<T?>.Shared.Return(nullable); }
+        finally
+        {
+            if (!ReferenceEquals(raw, values)) ArrayPool<T>.Shared.Return(raw);
+            if (levels is not null) ArrayPool<int>.Shared.Return(levels);
+        }
     }
 
     private static async Task<bool> ConvertBool(ParquetRowGroupReader group, DataField field, int n, double[] values, bool[] nulls)
