@@ -57,9 +57,14 @@ public static class ParquetTable
             {
                 long groupRows = reader.RowGroups[g].RowCount;
                 int count = (int)Math.Min(groupRows, table.Rows - first);
-                // Enough columns for every worker and for the row-block writing of the features.
+                // Enough columns for every worker and for the row-block writing of the features;
+                // batches of even size, a multiple of the workers where the budget allows, so that
+                // no worker idles while another decodes a batch's last column.
                 long budget = batchBytes > 0 ? batchBytes : Math.Max(64L << 20, table.Bytes / 4);
-                int batch = (int)Math.Clamp(budget / (Math.Max(1, groupRows) * (sizeof(double) + 1)), workers, needed.Count);
+                int most = (int)Math.Clamp(budget / (Math.Max(1, groupRows) * (sizeof(double) + 1)), workers, needed.Count);
+                int batches = (needed.Count + most - 1) / most;
+                int batch = (needed.Count + batches - 1) / batches;
+                if (batch % workers != 0 && batch + workers - batch % workers <= most) batch += workers - batch % workers;
                 for (int b = 0; b < needed.Count; b += batch)
                 {
                     var columns = needed.GetRange(b, Math.Min(batch, needed.Count - b));
@@ -198,20 +203,20 @@ public static class ParquetTable
         try
         {
             await group.ReadRawAsync(field, raw.AsMemory(0, n), levels?.AsMemory(0, n), null);
-            if (levels is null)
+            int max = field.MaxDefinitionLevel;
+            int present = levels is null ? n : levels.AsSpan(0, n).Count(max);
+            if (present == n)
             {
                 if (!ReferenceEquals(raw, values)) for (int i = 0; i < n; i++) values[i] = double.CreateTruncating(raw[i]);
                 return false;
             }
-            int max = field.MaxDefinitionLevel, present = 0;
-            for (int i = 0; i < n; i++) if (levels[i] == max) present++;
             // Backwards, so that in place a packed value is read before its slot is overwritten.
             for (int i = n - 1, j = present - 1; i >= 0; i--)
             {
-                nulls[i] = levels[i] != max;
+                nulls[i] = levels![i] != max; // not null: without levels every value is present
                 values[i] = nulls[i] ? double.NaN : double.CreateTruncating(raw[j--]);
             }
-            return present < n;
+            return true;
         }
         finally
         {
