@@ -16,66 +16,145 @@ namespace Studies.Trials.Data;
 /// </summary>
 public static class ParquetTable
 {
-    public static RawTable Read(string path, ColumnMap map, long? maxRows) =>
-        ReadAsync(path, map, maxRows).GetAwaiter().GetResult();
+    /// <param name="workers">
+    /// Columns decoded at once, each by its own reader over its own stream (a Parquet.Net reader
+    /// seeks its one stream and is not safe to share); 0: one per processor. Decoding (snappy,
+    /// mostly) is the bulk of a load, and the columns of a row group are independent.
+    /// </param>
+    /// <param name="batchBytes">
+    /// Decoded columns wait until their batch is written into the final arrays; a batch holds at
+    /// most this many bytes (but at least one column per worker). 0: a quarter of the final arrays
+    /// or 64 MB, whichever is more, so a file is never held twice.
+    /// </param>
+    public static RawTable Read(string path, ColumnMap map, long? maxRows, int workers = 0, long batchBytes = 0) =>
+        ReadAsync(path, map, maxRows, workers, batchBytes).GetAwaiter().GetResult();
 
-    private static async Task<RawTable> ReadAsync(string path, ColumnMap map, long? maxRows)
+    private static async Task<RawTable> ReadAsync(string path, ColumnMap map, long? maxRows, int workers, long batchBytes)
     {
         if (!File.Exists(path)) throw DataException.NotFound(path);
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        ParquetReader reader;
-        try { reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: true); }
-        catch (Exception e) when (e is not DataException)
+        var readers = new List<(FileStream Stream, ParquetReader Reader)>();
+        try
         {
-            throw new DataException($"{path}: not a readable Parquet file ({e.Message}); is it truncated, or of another format?", e);
-        }
-        await using (reader)
-        {
+            readers.Add(await Open(path));
+            var reader = readers[0].Reader;
             var fields = reader.Schema.Fields;
             var names = ColumnarFormats.UserColumns(fields.Select(f => f.Name)).ToList();
             long fileRows = reader.RowGroups.Sum(g => g.RowCount);
             var table = new ColumnarTable(path, map, names, Math.Min(fileRows, maxRows ?? long.MaxValue));
-            var needed = table.Needed(names).Select(name => fields.First(f => f.Name == name)).ToList();
-            foreach (var field in needed)
+            var needed = new List<DataField>();
+            foreach (var field in table.Needed(names).Select(name => fields.First(f => f.Name == name)))
             {
                 if (field is not DataField data || data.IsArray) throw table.WrongType(field.Name, $"{field.SchemaType} (nested)");
                 if (!(table.IsText(field.Name) ? IsText(data.ClrType) || IsInteger(data.ClrType) : IsNumber(data.ClrType)))
                     throw table.WrongType(field.Name, TypeName(data.ClrType));
+                needed.Add(data);
             }
+            workers = Math.Clamp(workers > 0 ? workers : Environment.ProcessorCount, 1, needed.Count);
+            while (readers.Count < workers) readers.Add(await Open(path));
 
             int first = 0;
             for (int g = 0; g < reader.RowGroupCount && first < table.Rows; g++)
             {
-                using var group = reader.OpenRowGroupReader(g);
-                int count = (int)Math.Min(group.RowCount, table.Rows - first);
-                foreach (var field in needed.Cast<DataField>())
+                long groupRows = reader.RowGroups[g].RowCount;
+                int count = (int)Math.Min(groupRows, table.Rows - first);
+                // Enough columns for every worker and for the row-block writing of the features;
+                // batches of even size, a multiple of the workers where the budget allows, so that
+                // no worker idles while another decodes a batch's last column.
+                long budget = batchBytes > 0 ? batchBytes : Math.Max(64L << 20, table.Bytes / 4);
+                int most = (int)Math.Clamp(budget / (Math.Max(1, groupRows) * (sizeof(double) + 1)), workers, needed.Count);
+                int batches = (needed.Count + most - 1) / most;
+                int batch = (needed.Count + batches - 1) / batches;
+                if (batch % workers != 0 && batch + workers - batch % workers <= most) batch += workers - batch % workers;
+                for (int b = 0; b < needed.Count; b += batch)
                 {
+                    var columns = needed.GetRange(b, Math.Min(batch, needed.Count - b));
+                    var decoded = new Decoded?[columns.Count];
                     try
                     {
-                        if (table.IsText(field.Name) && IsText(field.ClrType))
+                        int next = -1;
+                        await Task.WhenAll(readers.Take(Math.Min(workers, columns.Count)).Select(r => Task.Run(async () =>
                         {
-                            var texts = new string?[group.RowCount];
-                            await group.ReadAsync(field, texts.AsMemory());
-                            table.Texts(field.Name, first, texts);
+                            using var group = r.Reader.OpenRowGroupReader(g);
+                            for (int k; (k = Interlocked.Increment(ref next)) < columns.Count;)
+                                decoded[k] = await Decode(path, g, reader.RowGroupCount, group, columns[k], table);
+                        })));
+                        var numbers = new List<NumberColumn>();
+                        foreach (var column in decoded)
+                        {
+                            if (column!.Texts is { } texts) table.Texts(column.Field.Name, first, texts);
+                            else numbers.Add(new NumberColumn(column.Field.Name, column.Values!, column.Nulls));
                         }
-                        else await ReadNumbers(group, field, table, first, count);
+                        table.Numbers(first, count, numbers);
                     }
-                    catch (Exception e) when (e is not DataException)
+                    finally
                     {
-                        throw new DataException($"{path}: column '{field.Name}', row group {g + 1} of {reader.RowGroupCount}: cannot be read ({e.Message}); is the file truncated or damaged?", e);
+                        foreach (var column in decoded) column?.Dispose();
                     }
                 }
                 first += count;
             }
             return table.Finish();
         }
+        finally
+        {
+            foreach (var (stream, reader) in readers)
+            {
+                await reader.DisposeAsync();
+                await stream.DisposeAsync();
+            }
+        }
     }
 
-    private static async Task ReadNumbers(ParquetRowGroupReader group, DataField field, ColumnarTable table, int first, int count)
+    private static async Task<(FileStream, ParquetReader)> Open(string path)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        try { return (stream, await ParquetReader.CreateAsync(stream, leaveStreamOpen: true)); }
+        catch (Exception e)
+        {
+            await stream.DisposeAsync();
+            if (e is DataException) throw;
+            throw new DataException($"{path}: not a readable Parquet file ({e.Message}); is it truncated, or of another format?", e);
+        }
+    }
+
+    /// <summary>One column of one row group: texts, or numbers in pooled arrays (returned by <see cref="Dispose"/>).</summary>
+    private sealed class Decoded(DataField column) : IDisposable
+    {
+        public DataField Field => column;
+        public string?[]? Texts { get; init; }
+        public double[]? Values { get; init; }
+        public bool[]? Nulls { get; init; }
+
+        public void Dispose()
+        {
+            if (Values is not null) ArrayPool<double>.Shared.Return(Values);
+            if (Nulls is not null) ArrayPool<bool>.Shared.Return(Nulls);
+        }
+    }
+
+    private static async Task<Decoded> Decode(string path, int g, int groups, ParquetRowGroupReader group, DataField field, ColumnarTable table)
+    {
+        try
+        {
+            if (table.IsText(field.Name) && IsText(field.ClrType))
+            {
+                var texts = new string?[group.RowCount];
+                await group.ReadAsync(field, texts.AsMemory());
+                return new Decoded(field) { Texts = texts };
+            }
+            return await ReadNumbers(group, field, table);
+        }
+        catch (Exception e) when (e is not DataException)
+        {
+            throw new DataException($"{path}: column '{field.Name}', row group {g + 1} of {groups}: cannot be read ({e.Message}); is the file truncated or damaged?", e);
+        }
+    }
+
+    private static async Task<Decoded> ReadNumbers(ParquetRowGroupReader group, DataField field, ColumnarTable table)
     {
         int n = (int)group.RowCount;
-        var values = ArrayPool<double>.Shared.Rent(n);
-        var nulls = ArrayPool<bool>.Shared.Rent(n);
+        double[]? values = ArrayPool<double>.Shared.Rent(n);
+        bool[]? nulls = ArrayPool<bool>.Shared.Rent(n);
         try
         {
             bool anyNull = field.ClrType switch
@@ -96,16 +175,19 @@ public static class ParquetTable
             if (table.IsText(field.Name))
             {
                 // Integer process codes become their decimal text, as in the npz loader.
-                var texts = new string?[count];
-                for (int i = 0; i < count; i++) texts[i] = nulls[i] && anyNull ? null : values[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
-                table.Texts(field.Name, first, texts);
+                var texts = new string?[n];
+                for (int i = 0; i < n; i++) texts[i] = nulls[i] && anyNull ? null : values[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return new Decoded(field) { Texts = texts };
             }
-            else table.Numbers(field.Name, first, values.AsSpan(0, count), anyNull ? nulls.AsSpan(0, count) : default);
+            var decoded = new Decoded(field) { Values = values, Nulls = anyNull ? nulls : null };
+            values = null; // now the decoded column's to return
+            if (anyNull) nulls = null;
+            return decoded;
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(values);
-            ArrayPool<bool>.Shared.Return(nulls);
+            if (values is not null) ArrayPool<double>.Shared.Return(values);
+            if (nulls is not null) ArrayPool<bool>.Shared.Return(nulls);
         }
     }
 
@@ -113,32 +195,34 @@ public static class ParquetTable
     private static async Task<bool> Convert<T>(ParquetRowGroupReader group, DataField field, int n, double[] values, bool[] nulls)
         where T : struct, INumberBase<T>
     {
-        if (!field.IsNullable)
-        {
-            var raw = ArrayPool<T>.Shared.Rent(n);
-            try
-            {
-                await group.ReadAsync(field, raw.AsMemory(0, n));
-                for (int i = 0; i < n; i++) values[i] = double.CreateTruncating(raw[i]);
-            }
-            finally { ArrayPool<T>.Shared.Return(raw); }
-            return false;
-        }
-        var nullable = ArrayPool<T?>.Shared.Rent(n);
+        // Raw reading gives the present values packed, and a definition level per row (below the
+        // maximum: null), instead of a nullable array of twice the size to convert from; a double
+        // column is read straight into the values and spread out in place.
+        var raw = typeof(T) == typeof(double) ? (T[])(object)values : ArrayPool<T>.Shared.Rent(n);
+        var levels = field.IsNullable ? ArrayPool<int>.Shared.Rent(n) : null;
         try
         {
-            await group.ReadAsync(field, nullable.AsMemory(0, n));
-            bool any = false;
-            for (int i = 0; i < n; i++)
+            await group.ReadRawAsync(field, raw.AsMemory(0, n), levels?.AsMemory(0, n), null);
+            int max = field.MaxDefinitionLevel;
+            int present = levels is null ? n : levels.AsSpan(0, n).Count(max);
+            if (present == n)
             {
-                var v = nullable[i];
-                nulls[i] = !v.HasValue;
-                any |= !v.HasValue;
-                values[i] = v.HasValue ? double.CreateTruncating(v.Value) : double.NaN;
+                if (!ReferenceEquals(raw, values)) for (int i = 0; i < n; i++) values[i] = double.CreateTruncating(raw[i]);
+                return false;
             }
-            return any;
+            // Backwards, so that in place a packed value is read before its slot is overwritten.
+            for (int i = n - 1, j = present - 1; i >= 0; i--)
+            {
+                nulls[i] = levels![i] != max; // not null: without levels every value is present
+                values[i] = nulls[i] ? double.NaN : double.CreateTruncating(raw[j--]);
+            }
+            return true;
         }
-        finally { ArrayPool<T?>.Shared.Return(nullable); }
+        finally
+        {
+            if (!ReferenceEquals(raw, values)) ArrayPool<T>.Shared.Return(raw);
+            if (levels is not null) ArrayPool<int>.Shared.Return(levels);
+        }
     }
 
     private static async Task<bool> ConvertBool(ParquetRowGroupReader group, DataField field, int n, double[] values, bool[] nulls)

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Parquet;
+using Parquet.Schema;
 using Studies.Trials.Data;
 
 namespace Studies.Trials.Tests.Data;
@@ -146,5 +148,67 @@ public sealed class ColumnarLoaderTests : IDisposable
         var e = Assert.Throws<DataException>(() => Read(path, Map(columns)));
         int firstNull = Array.FindIndex(Source.mass, m => m is null);
         Assert.Equal($"{path}: row {firstNull + 1}: column 'mass' is empty (null); only the mass of background rows may be", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 0L, null)]
+    [InlineData(3, 1L, null)]
+    [InlineData(4, 1L, 40_500L)]
+    public async Task Row_groups_and_columns_read_in_parallel_batches_equal_the_written_values(int workers, long batchBytes, long? maxRows)
+    {
+        // Several row groups of unequal size and columns of several types, read by one worker, or
+        // by several in batches of as few columns as there are workers (batchBytes 1), or cut by
+        // max_rows inside a row group: every way must give the written values in file order.
+        int[] groups = [40_000, 700, 1, 299]; // the first spans several slices of the parallel feature writing
+        int n = groups.Sum();
+        var rng = new Random(7);
+        var f0 = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 10 - 5).ToArray();
+        var f1 = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray();
+        var f2 = Enumerable.Range(0, n).Select(_ => rng.Next(-100, 100)).ToArray();
+        var f3 = Enumerable.Range(0, n).Select(_ => (double?)rng.NextDouble()).ToArray();
+        var label = Enumerable.Range(0, n).Select(r => (long)(r % 3 == 0 ? 1 : 0)).ToArray();
+        var mass = Enumerable.Range(0, n).Select(r => label[r] == 1 ? (double?)(500 + 250 * (r % 4)) : null).ToArray();
+        var process = Enumerable.Range(0, n).Select(r => label[r] == 1 ? "signal" : r % 2 == 0 ? "ttbar" : "wjets").ToArray();
+        var path = Path.Combine(_dir, "groups.parquet");
+        var processField = new DataField<string>("process");
+        await WriteGroups(path, groups,
+            Values(new DataField<double>("f0"), f0), Values(new DataField<float>("f1"), f1), Values(new DataField<int>("f2"), f2),
+            Nullable(new DataField<double?>("f3"), f3), Values(new DataField<long>("label"), label), Nullable(new DataField<double?>("mass"), mass),
+            (processField, async (g, start, size) => await g.WriteAsync(processField, new ArraySegment<string>(process, start, size))));
+
+        var columns = new JsonObject { ["features"] = new JsonArray("f0", "f1", "f2", "f3"), ["process"] = "process" };
+        var table = ParquetTable.Read(path, Map(columns), maxRows, workers, batchBytes);
+
+        int rows = (int)(maxRows ?? n);
+        Assert.Equal(rows, table.Rows);
+        Assert.Equal(["f0", "f1", "f2", "f3"], table.FeatureNames);
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.Equal([(float)f0[r], f1[r], f2[r], (float)f3[r]!.Value], table.Features.AsSpan(r * 4, 4).ToArray());
+            Assert.Equal(label[r], table.Label[r]);
+            Assert.Equal(mass[r] ?? double.NaN, table.Mass[r]);
+            Assert.Equal(process[r], table.Process![r]);
+        }
+    }
+
+    private delegate Task WritePart(ParquetRowGroupWriter group, int start, int size);
+
+    private static (DataField, WritePart) Values<T>(DataField<T> field, T[] values) where T : struct =>
+        (field, async (g, start, size) => await g.WriteAsync(field, new ReadOnlyMemory<T>(values, start, size)));
+
+    private static (DataField, WritePart) Nullable<T>(DataField<T?> field, T?[] values) where T : struct =>
+        (field, async (g, start, size) => await g.WriteAsync(field, new ReadOnlyMemory<T?>(values, start, size)));
+
+    private static async Task WriteGroups(string path, int[] groups, params (DataField Field, WritePart Write)[] columns)
+    {
+        await using var stream = File.Create(path);
+        await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(columns.Select(c => c.Field).ToArray()), stream);
+        int start = 0;
+        foreach (var size in groups)
+        {
+            using var group = writer.CreateRowGroup();
+            foreach (var (_, write) in columns) await write(group, start, size);
+            start += size;
+        }
     }
 }
