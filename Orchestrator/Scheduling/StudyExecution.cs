@@ -29,13 +29,16 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     };
 
     /// <summary>A trial this execution holds: its progress for the next beat, and the way to stop it if the lease is lost.</summary>
-    private sealed class Lease(TrialRow trial, CancellationToken kill) : IDisposable
+    private sealed class Lease(TrialRow trial, string device, int packing, CancellationToken kill) : IDisposable
     {
         private readonly CancellationTokenSource lost = CancellationTokenSource.CreateLinkedTokenSource(kill);
         private readonly Lock gate = new();
         private bool ended;
 
         public TrialRow Trial { get; } = trial;
+        public string Device { get; } = device;
+        /// <summary>Trials its device could run at once when it started.</summary>
+        public int Packing { get; } = packing;
         public readonly ConcurrentQueue<EpochRecord> PendingEpochs = new();
         public volatile TrialProgress? Latest;
         public CancellationToken LostToken => lost.Token;
@@ -74,6 +77,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         await RecoverAsync(study, CancellationToken.None);
 
         var failures = new Dictionary<string, int>();
+        var packing = new DevicePacking(slots);
         using var failFast = new CancellationTokenSource();
         using var noMoreStarts = CancellationTokenSource.CreateLinkedTokenSource(stopping, failFast.Token);
         using var done = new CancellationTokenSource();
@@ -83,17 +87,23 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         {
             while (!noMoreStarts.IsCancellationRequested)
             {
+                if (!packing.Admits(slot))
+                {
+                    logger.LogWarning("slot {Slot} takes no more trials: {Device} runs at most {Limit} at once after running out of memory",
+                        slot, slot.Device, packing.Limit(slot.Device));
+                    return;
+                }
                 var trial = await store.ClaimNextAsync(study.Id, new TrialClaim(Owner, slot.Device, scheduling.Lease, Placement), CancellationToken.None);
                 if (trial is null)
                 {
                     if (!await WaitForWorkAsync(study, noMoreStarts.Token)) return;
                     continue;
                 }
-                var lease = new Lease(trial, kill);
+                var lease = new Lease(trial, slot.Device, packing.Limit(slot.Device), kill);
                 leases[trial.TrialId] = lease;
                 try
                 {
-                    await RunOneAsync(study, lease, slot, options, observer, failures, failFast, stopping);
+                    await RunOneAsync(study, lease, slot, options, observer, failures, packing, failFast, stopping);
                 }
                 finally
                 {
@@ -196,7 +206,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     }
 
     private async Task RunOneAsync(StudyRow study, Lease lease, DeviceSlot slot, ExecutionOptions options, IExecutionObserver observer,
-        Dictionary<string, int> failures, CancellationTokenSource failFast, CancellationToken stopping)
+        Dictionary<string, int> failures, DevicePacking packing, CancellationTokenSource failFast, CancellationToken stopping)
     {
         var trial = lease.Trial;
         observer.TrialStarted(trial, slot);
@@ -227,7 +237,8 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         bool recorded;
         switch (exit)
         {
-            case TrialExit.Finished { Result: var result, Provenance: var provenance }:
+            case TrialExit.Finished { Result: var finished, Provenance: var provenance }:
+                var result = finished;
                 state = result.Outcome switch
                 {
                     TrialOutcome.Completed => TrialState.Completed,
@@ -236,6 +247,22 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                     _ => TrialState.Failed,
                 };
                 error = result.Error;
+                if (state == TrialState.Failed && result.ErrorKind == TrialErrorKinds.OutOfMemory)
+                {
+                    var retriesLeft = options.Retry.MaxRetries - trial.AttemptsSinceRetry + 1;
+                    var repacked = packing.AfterOutOfMemory(slot.Device, lease.Packing, leases.Values.Count(l => l.Device == slot.Device), retriesLeft);
+                    logger.LogWarning("trial {Trial} on {Slot}: {Reason}", trial.TrialId, slot, repacked.Reason);
+                    error = $"{error}; {repacked.Reason}";
+                    if (repacked.Retry)
+                    {
+                        var requeued = await store.RecordFailureAsync(study.Id, trial.TrialId, Owner,
+                            new TrialFailure(TrialState.Failed, error, TrialErrorKinds.OutOfMemory, RequeueAt: StoreClock.Now()), CancellationToken.None);
+                        recorded = requeued is not null;
+                        state = requeued ?? TrialState.Failed;
+                        break;
+                    }
+                    result = result with { Error = error };
+                }
                 if (state == TrialState.Interrupted)
                 {
                     recorded = await store.RecordFailureAsync(study.Id, trial.TrialId, Owner,

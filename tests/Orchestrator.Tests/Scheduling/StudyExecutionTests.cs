@@ -189,14 +189,76 @@ public sealed class StudyExecutionTests : IDisposable
         var seen = new TaskCompletionSource<int>();
         var launcher = new EpochsLauncher(async () =>
         {
-            // Wait for a heartbeat to carry the first epochs to the store, then look.
-            await Task.Delay(700);
-            seen.SetResult((await store.LoadEpochsAsync(study.Id, "t0")).Count);
+            // Wait for heartbeats to carry the epochs to the store (every 0.2 s; longer on a loaded machine), then look.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            int count;
+            while ((count = (await store.LoadEpochsAsync(study.Id, "t0")).Count) < 5 && clock.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(100);
+            seen.SetResult(count);
         });
         await Execution(store, launcher).RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
         Assert.Equal(5, await seen.Task);
         // The result replaced the batches: one row per epoch and metric, the result's.
         Assert.Single(await store.LoadEpochsAsync(study.Id, "t0"));
+    }
+
+    /// <summary>A device with room for <paramref name="fits"/> trials: a trial that ends while more run on it ran out of memory.</summary>
+    private sealed class MemoryBoundLauncher(int fits) : ITrialLauncher
+    {
+        private int running;
+        public int OutOfMemoryCount;
+        /// <summary>Per launch, in order: the trial and how many ran on the device when it started (itself included).</summary>
+        public readonly List<(string Trial, int Running)> Launches = new();
+
+        public async Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+            Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
+        {
+            var now = Interlocked.Increment(ref running);
+            lock (Launches) Launches.Add((trialId, now));
+            // Long enough that the slots' first trials overlap even on a loaded machine.
+            await Task.Delay(fits == 0 ? 10 : 300, CancellationToken.None);
+            var crowded = Volatile.Read(ref running) > fits;
+            Interlocked.Decrement(ref running);
+            if (!crowded) return Completed();
+            Interlocked.Increment(ref OutOfMemoryCount);
+            return new TrialExit.Finished(new TrialResult
+            {
+                Outcome = TrialOutcome.Failed, ErrorKind = TrialErrorKinds.OutOfMemory, Error = $"out of memory on {slot.Device}: CUDA out of memory",
+            }, new Dictionary<string, string>());
+        }
+    }
+
+    [Fact]
+    public async Task Out_of_memory_retries_the_trial_with_fewer_trials_on_the_device()
+    {
+        var (store, study) = await StudyAsync(16);
+        await using var _ = store;
+        var launcher = new MemoryBoundLauncher(fits: 2);
+        var fourOnOneGpu = Enumerable.Range(0, 4).Select(i => new DeviceSlot(i, "cuda:0", 1)).ToList();
+        var counts = await Execution(store, launcher).RunAsync(study, fourOnOneGpu, Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.True(launcher.OutOfMemoryCount > 0, "four trials on a device with room for two never overlapped");
+        var trials = await store.ListTrialsAsync(study.Id);
+        Assert.True(16 == counts.Count(TrialState.Completed), string.Join("\n", trials.Where(t => t.State != TrialState.Completed).Select(t => $"{t.TrialId}: {t.Error}")));
+        // The packing halved (4 -> 2) after the first round: later trials ran two at a time and did not run out of memory again.
+        Assert.All(launcher.Launches.TakeLast(8), l => Assert.InRange(l.Running, 1, 2));
+        Assert.InRange(launcher.OutOfMemoryCount, 1, 6);
+        var attempts = new List<AttemptRow>();
+        foreach (var t in trials) attempts.AddRange(await store.ListAttemptsAsync(study.Id, t.TrialId));
+        Assert.Equal(launcher.OutOfMemoryCount, attempts.Count(a => a.Outcome == TrialErrorKinds.OutOfMemory));
+        Assert.Equal(16 + launcher.OutOfMemoryCount, attempts.Count);
+    }
+
+    [Fact]
+    public async Task A_trial_out_of_memory_alone_on_its_device_fails_once_with_the_reason()
+    {
+        var (store, study) = await StudyAsync(1);
+        await using var _ = store;
+        var launcher = new MemoryBoundLauncher(fits: 0);
+        var counts = await Execution(store, launcher).RunAsync(study, Slots(1), Options(), new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(1, counts.Count(TrialState.Failed));
+        Assert.Single(launcher.Launches);
+        var trial = (await store.FindTrialAsync(study.Id, "t0"))!;
+        Assert.Contains("it does not fit", trial.Error);
+        Assert.Equal(TrialErrorKinds.OutOfMemory, trial.ErrorKind);
     }
 
     private sealed class EpochsLauncher(Func<Task> whileRunning) : ITrialLauncher
