@@ -34,14 +34,7 @@ internal static class PackingBenchmark
     internal static string StudyText(Device device, int level, int trials) => string.Create(CultureInfo.InvariantCulture, $$"""
         study: packing-{{level}}
         description: quickstart-sized trials, {{level}} at once on {{device}}
-        data:
-          source: recoil-toy
-          options:
-            masses: {from: 0.5, to: 8.5, step: 1}
-            signal_per_mass: 4000
-            background_events: 40000
-          holdout: every-second
-          split: {train: 0.4, validation: 0.2, test: 0.4}
+        {{BenchStudies.QuickstartData}}
         base:
           model: {kind: pnn, hidden: [16, 8], activation: tanh, balance: none}
           schedule:

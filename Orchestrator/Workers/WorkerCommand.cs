@@ -60,15 +60,19 @@ internal static partial class WorkerCommand
         while (reader.ReadLine() is { } line)
         {
             if (WorkerRequest.TryParse(line) is not { } run) continue;
+            // Memory as this trial finds it: what the trials before it left behind once released.
+            var before = Memory(trials);
             var result = RunOne(runner, run, threads, device, cancel.Token, Send, out var seconds);
             trials++;
-            Release();
             var trialProvenance = new Dictionary<string, string>(provenance);
-            foreach (var (k, v) in Memory(trials)) trialProvenance[k] = v;
+            foreach (var (k, v) in before) trialProvenance[k] = v;
+            trialProvenance["worker_trials"] = trials.ToString(System.Globalization.CultureInfo.InvariantCulture);
             // The trial's own run time (data, training, evaluation), so the orchestrator's overhead can be told apart.
             trialProvenance["run_seconds"] = seconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
             Send(new WorkerMessage { Kind = WorkerMessage.Result, TrialResult = result, Provenance = trialProvenance });
             if (cancel.IsCancellationRequested) return 0;
+            // After the result, not before: the orchestrator records it and sends the next trial while this runs.
+            Release();
         }
         // The orchestrator closed our input. Not Environment.Exit: it runs the C runtime's exit handlers and libtorch's
         // static destructors while a training thread may still go on, and a checkpoint saved in that moment was once
@@ -134,7 +138,11 @@ internal static partial class WorkerCommand
         }
     }
 
-    /// <summary>Resident memory after the last trial and the number of trials so far, for the memory check of long-lived workers.</summary>
+    /// <summary>
+    /// Resident memory now and the trials run so far, for the memory check of long-lived workers. A trial's provenance carries
+    /// the memory it started with (<c>worker_rss_mb</c>: after the previous trials were released) and its ordinal in the
+    /// worker (<c>worker_trials</c>): memory after N trials is that of trial N + 1.
+    /// </summary>
     private static IReadOnlyDictionary<string, string> Memory(int trials) => new Dictionary<string, string>
     {
         ["worker_trials"] = trials.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -8,7 +8,7 @@ namespace Studies.Orchestrator.Workers;
 /// <summary>One line of JSON the orchestrator writes to a worker's standard input: run this trial next.</summary>
 public sealed record WorkerRequest(string TrialId, string SpecFile, string CheckpointDirectory)
 {
-    private static readonly JsonSerializerOptions Options = new(SpecJson.Options);
+    private static readonly JsonSerializerOptions Options = new(SpecJson.Options) { TypeInfoResolver = WorkerProtocolJson.Default };
 
     public string ToLine() => JsonSerializer.Serialize(this, Options);
 
@@ -49,6 +49,7 @@ public sealed record WorkerMessage
     private static readonly JsonSerializerOptions Options = new(SpecJson.Options)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = WorkerProtocolJson.Default,
     };
 
     public string ToLine() => JsonSerializer.Serialize(this, Options);
@@ -67,3 +68,12 @@ public sealed record WorkerMessage
         }
     }
 }
+
+/// <summary>
+/// The protocol's types described at compile time: a worker's first message then costs no reflection (measured: the
+/// reflection-based first serialisation took 0.3 s of the worker's 1.4 s start-up). The options in force stay
+/// <see cref="SpecJson.Options"/>'s; this only supplies the type metadata.
+/// </summary>
+[JsonSerializable(typeof(WorkerRequest))]
+[JsonSerializable(typeof(WorkerMessage))]
+internal sealed partial class WorkerProtocolJson : JsonSerializerContext;
