@@ -30,6 +30,7 @@ public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<Model
             GaussianToy.Entry,
             LovaszToy.Entry,
             RecoilToy.Entry,
+            HepmassToy.Entry,
             HepmassSource.Entry,
             CsvSource.Entry,
             NpzSource.Entry,

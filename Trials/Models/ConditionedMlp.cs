@@ -5,18 +5,28 @@ namespace Studies.Trials.Models;
 
 /// <summary>
 /// A multilayer perceptron with optional mass conditioning, covering the AffinePNN authors'
-/// general form: method concat | bias | scale | affine, place start | all | end.
+/// general form: method concat | bias | scale | affine, at a set of conditioning points.
+/// Point 0 is the input; point i (1..L) is the output of hidden layer i (dense + activation, before
+/// dropout); the output layer reads point L. The places name sets of points, the same for every method:
 /// <list type="bullet">
-/// <item>concat: m~ is appended to the input of the first (start), every (all) or the output (end) dense layer;</item>
-/// <item>bias: h + W m~ + b; scale: h * (W m~ + b); affine: h * (Ws m~ + bs) + (Wb m~ + bb), applied after dense + activation
-/// of the first (start), every (all) or the last (end) hidden layer, before dropout.</item>
+/// <item>input: point 0 (concat there is Baldi's pNN);</item>
+/// <item>start: point 1, after the first hidden layer;</item>
+/// <item>end: point L, after the last hidden layer (what the output layer reads);</item>
+/// <item>all: points 1..L, after every hidden layer (the AffinePNN reference, script/models/affine.py:
+/// Dense(activation) then AffineConditioning on every hidden layer; input and output not conditioned);</item>
+/// <item>every: points 0..L, the input and after every hidden layer.</item>
 /// </list>
-/// dnn = no conditioning, pnn = concat/start, affine-pnn = affine/all.
+/// At a point, concat appends m~ to the representation read by the next dense layer (the reference's
+/// ConcatConditioning appends and applies a linear map; followed by our next dense layer the two linear
+/// maps compose to the same function class, so the extra map is left out); bias: h + W m~ + b;
+/// scale: h * (W m~ + b); affine: h * (Ws m~ + bs) + (Wb m~ + bb).
+/// dnn = no conditioning, pnn = concat/input, affine-pnn = affine/all.
 /// </summary>
 public sealed class ConditionedMlp : ClassifierModel
 {
     private readonly List<Linear> dense = new();
-    private readonly List<(Linear? Scale, Linear? Shift)> modulation = new();
+    private readonly List<(Linear? Scale, Linear? Shift)> modulation = new(); // at point l + 1, after hidden layer l
+    private readonly (Linear? Scale, Linear? Shift) inputModulation;
     private readonly List<bool> concatBefore = new();
     private readonly Dropout? dropout;
     private readonly string activation;
@@ -26,44 +36,50 @@ public sealed class ConditionedMlp : ClassifierModel
         ConditioningSpec? conditioning, Generator generator, string weightInit, string biasInit, Generator? dropoutGenerator = null)
     {
         // No hidden layer is the linear model: one dense layer from the inputs (and a concatenated mass) to the score.
-        if (hidden.Count == 0 && conditioning is { Method: not "concat" })
-            throw new ArgumentException($"a linear model (hidden: []) has no hidden layer to apply '{conditioning.Method}' conditioning to; use concat");
         if (activation is not ("tanh" or "relu")) throw new ArgumentException($"unknown activation '{activation}' (tanh, relu)");
         this.activation = activation;
         this.conditioning = conditioning;
         var method = conditioning?.Method;
-        var place = conditioning?.Place;
         if (method is not (null or "concat" or "bias" or "scale" or "affine"))
             throw new ArgumentException($"unknown conditioning method '{method}' (concat, bias, scale, affine)");
-        if (conditioning is not null && place is not ("start" or "all" or "end"))
-            throw new ArgumentException($"unknown conditioning place '{place}' (start, all, end)");
+        var points = conditioning is null ? new HashSet<int>() : ConditioningPoints(conditioning.Place, hidden.Count);
+        // A linear model (hidden: []) has only point 0; start and all name points after hidden layers.
+        if (conditioning is not null && points.Count == 0)
+            throw new ArgumentException($"a linear model (hidden: []) has no hidden layer for conditioning place '{conditioning.Place}'; use input, end or every");
 
         var widths = new[] { features }.Concat(hidden).Append(1).ToArray();
         var layers = widths.Length - 1; // hidden layers + output layer
+        var modulate = method is "bias" or "scale" or "affine";
+        // Modules are registered in the order (and under the names) used before the input point existed,
+        // so the AffinePNN default draws the same initial weights and reads older checkpoints.
+        inputModulation = modulate && points.Contains(0) ? Modulation("_input", features) : (null, null);
         for (var l = 0; l < layers; l++)
         {
             var isOutput = l == layers - 1;
-            var concat = method == "concat" && (place == "all" ? true : place == "start" ? l == 0 : isOutput);
+            // Dense layer l reads point l.
+            var concat = method == "concat" && points.Contains(l);
             concatBefore.Add(concat);
             var layer = RegisterModule($"dense{l}", new Linear(widths[l] + (concat ? 1 : 0), widths[l + 1], generator));
             Initialise(layer, weightInit, biasInit, generator);
             dense.Add(layer);
+            // Hidden layer l's output is point l + 1.
+            if (!isOutput) modulation.Add(modulate && points.Contains(l + 1) ? Modulation(l.ToString(), widths[l + 1]) : (null, null));
+        }
 
-            var hiddenIndex = l;
-            var modulated = !isOutput && method is "bias" or "scale" or "affine" && !isOutput &&
-                (place == "all" || (place == "start" && hiddenIndex == 0) || (place == "end" && hiddenIndex == hidden.Count - 1));
+        (Linear?, Linear?) Modulation(string suffix, int width)
+        {
             Linear? scale = null, shift = null;
-            if (modulated && method is "scale" or "affine")
+            if (method is "scale" or "affine")
             {
-                scale = RegisterModule($"scale{l}", new Linear(1, widths[l + 1], generator));
+                scale = RegisterModule($"scale{suffix}", new Linear(1, width, generator));
                 Initialise(scale, weightInit, biasInit, generator);
             }
-            if (modulated && method is "bias" or "affine")
+            if (method is "bias" or "affine")
             {
-                shift = RegisterModule($"shift{l}", new Linear(1, widths[l + 1], generator));
+                shift = RegisterModule($"shift{suffix}", new Linear(1, width, generator));
                 Initialise(shift, weightInit, biasInit, generator);
             }
-            if (!isOutput) modulation.Add((scale, shift));
+            return (scale, shift);
         }
         if (dropoutRate > 0) dropout = RegisterModule("dropout", new Dropout(dropoutRate, dropoutGenerator ?? generator));
     }
@@ -73,20 +89,36 @@ public sealed class ConditionedMlp : ClassifierModel
     public override Tensor Logits(Tensor features, Tensor? scaledMass)
     {
         if (UsesMass && scaledMass is null) throw new ArgumentException("this model is parametric: it needs the mass of every event");
-        var h = features;
+        var h = Modulate(features, inputModulation, scaledMass);
         for (var l = 0; l < dense.Count; l++)
         {
             if (concatBefore[l]) h = Torch.Cat([h, scaledMass!], 1);
             h = dense[l].Forward(h);
             if (l == dense.Count - 1) break;
             h = activation == "tanh" ? h.Tanh() : h.Relu();
-            var (scale, shift) = modulation[l];
-            if (scale is not null) h = h * scale.Forward(scaledMass!);
-            if (shift is not null) h = h + shift.Forward(scaledMass!);
+            h = Modulate(h, modulation[l], scaledMass);
             if (dropout is not null) h = dropout.Forward(h);
         }
         return h;
     }
+
+    private static Tensor Modulate(Tensor h, (Linear? Scale, Linear? Shift) at, Tensor? scaledMass)
+    {
+        if (at.Scale is not null) h = h * at.Scale.Forward(scaledMass!);
+        if (at.Shift is not null) h = h + at.Shift.Forward(scaledMass!);
+        return h;
+    }
+
+    /// <summary>The conditioning points a place names, for a net with <paramref name="hiddenLayers"/> hidden layers (see the class summary).</summary>
+    public static IReadOnlySet<int> ConditioningPoints(string place, int hiddenLayers) => place switch
+    {
+        "input" => new HashSet<int> { 0 },
+        "start" => hiddenLayers >= 1 ? new HashSet<int> { 1 } : new HashSet<int>(),
+        "end" => new HashSet<int> { hiddenLayers },
+        "all" => Enumerable.Range(1, hiddenLayers).ToHashSet(),
+        "every" => Enumerable.Range(0, hiddenLayers + 1).ToHashSet(),
+        _ => throw new ArgumentException($"unknown conditioning place '{place}' (input, start, end, all, every)"),
+    };
 
     internal static void Initialise(Linear layer, string weightInit, string biasInit, Generator generator)
     {

@@ -27,7 +27,7 @@ public static class ModelKinds
     public static readonly string[] WeightInits = ["kaiming-normal", "xavier-uniform", "he-uniform", "pytorch"];
     public static readonly string[] BiasInits = ["normal", "zeros", "pytorch"];
     public static readonly string[] ConditioningMethods = ["concat", "bias", "scale", "affine"];
-    public static readonly string[] ConditioningPlaces = ["start", "all", "end"];
+    public static readonly string[] ConditioningPlaces = ["input", "start", "end", "all", "every"];
 
     // Punzi-net defaults. The spec leaves the initialisers null (the kind's reference, resolved below),
     // exactly as trials were always recorded: a default written into the spec would change every trial id.
@@ -41,8 +41,8 @@ public static class ModelKinds
         PunziNet with { Kind = "dnn" }, null, Options(PunziNet, "kaiming-normal", "normal", null), (spec, c) => Mlp(spec, c, null, "kaiming-normal", "normal"));
 
     public static readonly ModelEntry Pnn = new("pnn", "Parametric net: the mass is an input (Baldi et al.).",
-        BaldiNet with { Kind = "pnn" }, new ConditioningSpec("concat", "start"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("concat", "start")),
-        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("concat", "start"), "pytorch", "pytorch"));
+        BaldiNet with { Kind = "pnn" }, new ConditioningSpec("concat", "input"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("concat", "input")),
+        (spec, c) => Mlp(spec, c, spec.Conditioning ?? new ConditioningSpec("concat", "input"), "pytorch", "pytorch"));
 
     public static readonly ModelEntry AffinePnn = new("affine-pnn", "Parametric net with an affine mass conditioning of every layer (AffinePNN).",
         BaldiNet with { Kind = "affine-pnn" }, new ConditioningSpec("affine", "all"), Options(BaldiNet, "xavier-uniform", "zeros", new ConditioningSpec("affine", "all")),
@@ -81,7 +81,7 @@ public static class ModelKinds
                 Fields =
                 [
                     OptionSpec.Choice("method", ConditioningMethods, "How the mass enters a layer.", conditioning.Method),
-                    OptionSpec.Choice("place", ConditioningPlaces, "Which layers it enters.", conditioning.Place),
+                    OptionSpec.Choice("place", ConditioningPlaces, "Where it enters: the inputs (`input`), after the first (`start`), the last (`end`) or every hidden layer (`all`), or the inputs and every hidden layer (`every`).", conditioning.Place),
                 ],
             });
         return options;

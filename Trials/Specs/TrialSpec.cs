@@ -52,7 +52,7 @@ public sealed record ModelSpec
     /// <summary><c>tanh</c> or <c>relu</c>.</summary>
     public string Activation { get; init; } = "tanh";
     public double Dropout { get; init; }
-    /// <summary>General conditioning; null means the kind's own (pnn: concat/start, affine-pnn: affine/all).</summary>
+    /// <summary>General conditioning; null means the kind's own (pnn: concat/input, affine-pnn: affine/all).</summary>
     public ConditioningSpec? Conditioning { get; init; }
     /// <summary><c>kaiming-normal</c>, <c>xavier-uniform</c>, <c>he-uniform</c> or <c>pytorch</c>; null: the kind's reference
     /// (dnn kaiming-normal, affine-pnn xavier-uniform, others pytorch).</summary>
@@ -75,7 +75,7 @@ public sealed record ModelSpec
     public bool Standardize { get; init; } = true;
 }
 
-/// <summary>How the mass enters a parametric net: concat, bias, scale or affine, at the start, all layers or the end.</summary>
+/// <summary>How the mass enters a parametric net: concat, bias, scale or affine, at the places <see cref="Studies.Trials.Models.ConditionedMlp.ConditioningPoints"/> names (input, start, end, all, every).</summary>
 public sealed record ConditioningSpec(string Method, string Place);
 
 /// <summary>One phase of a loss schedule (methods.md section 5).</summary>

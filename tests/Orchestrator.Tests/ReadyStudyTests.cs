@@ -40,7 +40,7 @@ public sealed class ReadyStudyTests
         try
         {
             var files = Directory.GetFiles(copy, "*.yaml").Select(Path.GetFileName).Order().ToList();
-            Assert.Equal(["affine-hepmass.yaml", "gaussian-pnn.yaml", "lovasz-toy.yaml", "quickstart.yaml", "replicate-lovasz.yaml", "replicate-pnn.yaml", "replicate-punzi-v2.yaml", "replicate-punzi.yaml", "zprime-punzi.yaml"], files);
+            Assert.Equal(["affine-hepmass.yaml", "gaussian-pnn.yaml", "lovasz-toy.yaml", "quickstart.yaml", "replicate-affine.yaml", "replicate-lovasz.yaml", "replicate-pnn.yaml", "replicate-punzi-v2.yaml", "replicate-punzi.yaml", "zprime-punzi.yaml"], files);
             foreach (var file in files)
             {
                 var study = StudyLoader.Load(Path.Combine(copy, file!));

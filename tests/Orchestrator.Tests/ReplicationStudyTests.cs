@@ -31,6 +31,7 @@ public sealed class ReplicationStudyTests
         ["recoil-toy"] = new JsonObject { ["signal_per_mass"] = 300, ["background_events"] = 3000 },
         ["lovasz-toy"] = new JsonObject { ["events_per_process"] = 3000 },
         ["gaussian-toy"] = new JsonObject { ["events_per_mass"] = 800 },
+        ["hepmass-toy"] = new JsonObject { ["signal_per_mass"] = 400, ["background_events"] = 2000 },
     };
 
     private static TrialSpec Shrink(TrialSpec spec)
@@ -50,6 +51,7 @@ public sealed class ReplicationStudyTests
     [InlineData("replicate-punzi-v2.yaml")]
     [InlineData("replicate-lovasz.yaml")]
     [InlineData("replicate-pnn.yaml")]
+    [InlineData("replicate-affine.yaml")]
     public void Short_version_completes_and_writes_the_paired_table(string file)
     {
         var study = StudyLoader.Load(Path.Combine(RepositoryRoot(), "studies", file));

@@ -26,18 +26,26 @@ public sealed class ModelTests
     }
 
     [Theory]
+    [InlineData("concat", "input")]
     [InlineData("concat", "start")]
-    [InlineData("concat", "all")]
     [InlineData("concat", "end")]
+    [InlineData("concat", "all")]
+    [InlineData("concat", "every")]
+    [InlineData("bias", "input")]
     [InlineData("bias", "start")]
-    [InlineData("bias", "all")]
     [InlineData("bias", "end")]
+    [InlineData("bias", "all")]
+    [InlineData("bias", "every")]
+    [InlineData("scale", "input")]
     [InlineData("scale", "start")]
-    [InlineData("scale", "all")]
     [InlineData("scale", "end")]
+    [InlineData("scale", "all")]
+    [InlineData("scale", "every")]
+    [InlineData("affine", "input")]
     [InlineData("affine", "start")]
-    [InlineData("affine", "all")]
     [InlineData("affine", "end")]
+    [InlineData("affine", "all")]
+    [InlineData("affine", "every")]
     public void Every_conditioning_makes_the_output_depend_on_the_mass(string method, string place)
     {
         using var scope = TensorScope.Begin();
@@ -47,6 +55,72 @@ public sealed class ModelTests
         var low = model.Logits(x, Torch.Full([16, 1], 0.2)).ToArray<float>();
         var high = model.Logits(x, Torch.Full([16, 1], 0.9)).ToArray<float>();
         Assert.True(low.Zip(high).Count(p => Math.Abs(p.First - p.Second) > 1e-6) >= 8, $"{method}/{place} ignores the mass");
+    }
+
+    // Widths 3 (inputs), 6 and 5 (hidden) are distinct, so the width a conditioning acts on names its point:
+    // 0 the inputs, 1 after the first, 2 after the last hidden layer. The AffinePNN reference
+    // (script/models/affine.py) conditions every hidden layer's output (points 1 and 2), neither the inputs
+    // nor the output layer; Baldi's pNN appends the mass to the inputs (point 0).
+    [Theory]
+    [InlineData("affine", "all", new[] { 1, 2 })]
+    [InlineData("affine", "every", new[] { 0, 1, 2 })]
+    [InlineData("affine", "input", new[] { 0 })]
+    [InlineData("affine", "start", new[] { 1 })]
+    [InlineData("affine", "end", new[] { 2 })]
+    [InlineData("bias", "all", new[] { 1, 2 })]
+    [InlineData("scale", "input", new[] { 0 })]
+    [InlineData("concat", "input", new[] { 0 })]
+    [InlineData("concat", "start", new[] { 1 })]
+    [InlineData("concat", "end", new[] { 2 })]
+    [InlineData("concat", "all", new[] { 1, 2 })]
+    [InlineData("concat", "every", new[] { 0, 1, 2 })]
+    public void Each_place_conditions_exactly_its_points_and_every_conditioning_parameter_reaches_the_output(string method, string place, int[] points)
+    {
+        using var scope = TensorScope.Begin();
+        using var g = new Generator(4);
+        int[] widths = [3, 6, 5];
+        using var model = ModelFactory.Create(new ModelSpec { Kind = "pnn", Hidden = [6, 5], Conditioning = new(method, place) }, 3, [1], g);
+        var parameters = model.NamedParameters().ToList();
+        var conditioned = new SortedSet<int>();
+        if (method == "concat")
+        {
+            // Dense layer l reads point l; one extra input column is the appended mass.
+            for (var l = 0; l < 3; l++)
+            {
+                var inputs = parameters.Single(p => p.Name == $"dense{l}.weight").Parameter.Shape[1];
+                if (inputs == widths[l] + 1) conditioned.Add(l);
+                else Assert.Equal(widths[l], inputs);
+            }
+        }
+        else
+        {
+            var maps = parameters.Where(p => p.Name.StartsWith("scale") || p.Name.StartsWith("shift")).ToList();
+            Assert.NotEmpty(maps);
+            foreach (var (name, parameter) in maps.Where(p => p.Name.EndsWith(".weight")))
+            {
+                Assert.Equal(1, parameter.Shape[1]); // a map of the mass alone
+                conditioned.Add(Array.IndexOf(widths, (int)parameter.Shape[0]));
+            }
+            Assert.Equal(method == "affine" ? 2 : 1, maps.Count(p => p.Name.EndsWith(".weight")) / points.Length);
+        }
+        Assert.Equal(points, conditioned.ToArray());
+
+        // Every conditioning parameter is used: the output's gradient reaches it.
+        var x = Torch.Randn([32, 3], g);
+        model.Logits(x, Torch.Rand([32, 1], g)).Sum().Backward();
+        foreach (var (name, parameter) in parameters.Where(p => p.Name.StartsWith("scale") || p.Name.StartsWith("shift")))
+            Assert.True(parameter.Grad!.Abs().Sum().Item() > 0, $"{method}/{place}: {name} does not reach the output");
+    }
+
+    [Fact]
+    public void The_affine_reference_keeps_its_parameter_names_and_initial_weights()
+    {
+        // Checkpoints and recorded trials of affine-pnn predate the input point: its modules keep their names.
+        using var scope = TensorScope.Begin();
+        using var g = new Generator(5);
+        using var model = ModelFactory.Create(new ModelSpec { Kind = "affine-pnn", Hidden = [6, 5] }, 3, [1], g);
+        Assert.Equal(["dense0", "scale0", "shift0", "dense1", "scale1", "shift1", "dense2"],
+            model.NamedParameters().Select(p => p.Name.Split('.')[0]).Distinct().ToArray());
     }
 
     [Fact]
