@@ -131,7 +131,15 @@ public abstract class StorageContract : IAsyncLifetime
     public async Task Concurrent_claimers_in_separate_processes_each_take_every_trial_exactly_once()
     {
         var study = await StudyAsync(200);
-        var processes = Enumerable.Range(0, 4).Select(i => StartClaimer(study.Name, $"process-{i}")).ToList();
+        // The claimers start together: each says it is ready once its store is open, and none claims before the go file
+        // exists. Otherwise the first process up (on a loaded machine, seconds before the others) takes every trial.
+        var gate = Directory.CreateTempSubdirectory("studies-claimers-").FullName;
+        var go = Path.Combine(gate, "go");
+        var processes = Enumerable.Range(0, 4).Select(i => StartClaimer(study.Name, $"process-{i}", go)).ToList();
+        var clock = Stopwatch.StartNew();
+        while (Directory.GetFiles(gate, "ready-*").Length < processes.Count && clock.Elapsed < TimeSpan.FromSeconds(120)
+            && processes.All(p => !p.HasExited)) await Task.Delay(50);
+        await File.WriteAllTextAsync(go, "");
         var outputs = new List<string[]>();
         foreach (var p in processes)
         {
@@ -147,9 +155,10 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Equal(200, all.Distinct().Count());
         Assert.True(outputs.Count(o => o.Length > 0) > 1, "only one process ever got a trial: " + string.Join(",", outputs.Select(o => o.Length)));
         Assert.All(await Store.ListTrialsAsync(study.Id), t => Assert.Equal((TrialState.Completed, 1), (t.State, t.Attempts)));
+        Directory.Delete(gate, recursive: true);
     }
 
-    private Process StartClaimer(string study, string owner)
+    private Process StartClaimer(string study, string owner, string go)
     {
         // tests/Orchestrator.Tests/bin/<Configuration>/net10.0 -> tests/StoreClaimer/bin/<Configuration>/net10.0
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -162,7 +171,7 @@ public abstract class StorageContract : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { dll, Location, study, owner }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, Location, study, owner, go }) start.ArgumentList.Add(a);
         start.Environment.Remove("STUDIES_STORE");
         return Process.Start(start)!;
     }
