@@ -32,11 +32,12 @@ internal static class EngineBenchmark
             return 2;
         }
         var blas = Torch.Blas();
-        output.WriteLine($"libtorch {Torch.Version}; BLAS: {blas}");
+        output.WriteLine($"libtorch {Torch.Version}; BLAS: {blas}; " +
+            string.Join(", ", ThreadingEnvironment.Defaults.Select(d => $"{d.Name}={ThreadingEnvironment.Current(d.Name)}")) + " (both sides)");
         if (blas.IsReference) output.WriteLine("warning: reference BLAS in use; install libopenblas0-pthread");
         var python = FindPyTorch(out var pythonVersion, out var whyNoPython);
         output.WriteLine(python is null ? $"PyTorch comparison: none ({whyNoPython})" : $"PyTorch comparison: {python} (torch {pythonVersion})");
-        output.WriteLine($"each case {repeats} time(s), C# and PyTorch interleaved (ABBA order); the best time of each is compared");
+        output.WriteLine($"each case {repeats} time(s), C# and PyTorch interleaved (ABBA order), each run in a fresh process; the best time of each is compared");
         output.WriteLine();
 
         var cases = quick ? Cases.Select(c => c with { Events = c.Events / 10, Epochs = Math.Max(1, c.Epochs / 2) }).ToArray() : Cases;
@@ -61,9 +62,10 @@ internal static class EngineBenchmark
                     for (var r = 0; r < repeats; r++)
                     {
                         var csharpFirst = r % 2 == 0 || python is null;
-                        if (csharpFirst) csharp.Add(TimeCSharp(c, xPath, yPath, threads));
-                        if (python is not null) py.Add(TimePython(python, script, c, xPath, yPath, threads));
-                        if (!csharpFirst) csharp.Add(TimeCSharp(c, xPath, yPath, threads));
+                        var arguments = Arguments(c, xPath, yPath, threads);
+                        if (csharpFirst) csharp.Add(TimeCSharp(arguments));
+                        if (python is not null) py.Add(TimePython(python, script, arguments, threads));
+                        if (!csharpFirst) csharp.Add(TimeCSharp(arguments));
                     }
                     var m = new Measurement(c, threads, csharp, py);
                     results.Add(m);
@@ -140,68 +142,99 @@ internal static class EngineBenchmark
         return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
     }
 
-    /// <summary>Mean seconds per timed epoch of the training through the binding.</summary>
-    private static double TimeCSharp(Case c, string xPath, string yPath, int threads)
+    /// <summary>
+    /// The hidden <c>studies bench engine-run JSON</c>: one run of one case through the binding, in a process of
+    /// its own as the PyTorch side's is (one long-lived process measured every C# run under the same memory
+    /// layout and thread placement, so its runs agreed with each other and not with a fresh process's). Prints
+    /// the mean seconds per timed epoch as one JSON line, as engine_bench.py does.
+    /// </summary>
+    public static int RunSide(string json, TextWriter output)
     {
-        var before = Torch.GetNumThreads();
+        var (c, xPath, yPath, threads) = ParseArguments(json);
         Torch.SetNumThreads(threads);
-        try
-        {
-            using var scope = TensorScope.Begin();
-            using var g = new Generator(1);
-            var x = Torch.Tensor(ReadFloats(xPath), [c.Events, c.Features]);
-            var y = Torch.Tensor(ReadFloats(yPath), [c.Events, 1]);
-            var widths = new[] { c.Features }.Concat(c.Hidden).Append(1).ToArray();
-            using var net = new Sequential();
-            for (var i = 0; i < widths.Length - 1; i++)
-            {
-                net.Add(new Linear(widths[i], widths[i + 1], g));
-                if (i < widths.Length - 2) net.Add(c.Activation == "tanh" ? new Tanh() : new ReLU());
-            }
-            using Optimizer optimizer = c.Optimizer == "sgd" ? new SGD(net.Parameters(), c.LearningRate) : new Adam(net.Parameters(), c.LearningRate);
-            var batch = c.Batch ?? c.Events;
-
-            void Epoch()
-            {
-                using var epoch = TensorScope.Begin();
-                var order = Torch.Randperm(c.Events, g);
-                for (long start = 0; start < c.Events; start += batch)
-                {
-                    using var step = TensorScope.Begin();
-                    Tensor xb = x, yb = y;
-                    if (batch != c.Events)
-                    {
-                        var index = order.Narrow(0, start, Math.Min(batch, c.Events - start));
-                        xb = x.IndexSelect(0, index);
-                        yb = y.IndexSelect(0, index);
-                    }
-                    optimizer.ZeroGrad();
-                    var loss = Torch.BinaryCrossEntropyWithLogits(net.Forward(xb), yb);
-                    loss.Backward();
-                    optimizer.Step();
-                }
-            }
-
-            for (var i = 0; i < c.Warmup; i++) Epoch();
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < c.Epochs; i++) Epoch();
-            return clock.Elapsed.TotalSeconds / c.Epochs;
-        }
-        finally
-        {
-            Torch.SetNumThreads(before);
-        }
+        output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, double> { ["seconds_per_epoch"] = TimeBinding(c, xPath, yPath) }));
+        return 0;
     }
 
-    private static double TimePython(string python, string script, Case c, string xPath, string yPath, int threads)
+    /// <summary>Mean seconds per timed epoch of the training through the binding.</summary>
+    private static double TimeBinding(Case c, string xPath, string yPath)
     {
-        var arguments = JsonSerializer.Serialize(new Dictionary<string, object?>
+        using var scope = TensorScope.Begin();
+        using var g = new Generator(1);
+        var x = Torch.Tensor(ReadFloats(xPath), [c.Events, c.Features]);
+        var y = Torch.Tensor(ReadFloats(yPath), [c.Events, 1]);
+        var widths = new[] { c.Features }.Concat(c.Hidden).Append(1).ToArray();
+        using var net = new Sequential();
+        for (var i = 0; i < widths.Length - 1; i++)
+        {
+            net.Add(new Linear(widths[i], widths[i + 1], g));
+            if (i < widths.Length - 2) net.Add(c.Activation == "tanh" ? new Tanh() : new ReLU());
+        }
+        using Optimizer optimizer = c.Optimizer == "sgd" ? new SGD(net.Parameters(), c.LearningRate) : new Adam(net.Parameters(), c.LearningRate);
+        var batch = c.Batch ?? c.Events;
+
+        void Epoch()
+        {
+            using var epoch = TensorScope.Begin();
+            var order = Torch.Randperm(c.Events, g);
+            for (long start = 0; start < c.Events; start += batch)
+            {
+                using var step = TensorScope.Begin();
+                Tensor xb = x, yb = y;
+                if (batch != c.Events)
+                {
+                    var index = order.Narrow(0, start, Math.Min(batch, c.Events - start));
+                    xb = x.IndexSelect(0, index);
+                    yb = y.IndexSelect(0, index);
+                }
+                optimizer.ZeroGrad();
+                var loss = Torch.BinaryCrossEntropyWithLogits(net.Forward(xb), yb);
+                loss.Backward();
+                optimizer.Step();
+            }
+        }
+
+        for (var i = 0; i < c.Warmup; i++) Epoch();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < c.Epochs; i++) Epoch();
+        return clock.Elapsed.TotalSeconds / c.Epochs;
+    }
+
+    /// <summary>One case's description, as both sides read it (engine_bench.py and <see cref="RunSide"/>).</summary>
+    private static string Arguments(Case c, string xPath, string yPath, int threads) =>
+        JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["threads"] = threads, ["seed"] = 1, ["events"] = c.Events, ["features"] = c.Features, ["hidden"] = c.Hidden,
             ["activation"] = c.Activation, ["batch"] = c.Batch, ["optimizer"] = c.Optimizer, ["lr"] = c.LearningRate,
             ["warmup"] = c.Warmup, ["epochs"] = c.Epochs, ["x_path"] = xPath, ["y_path"] = yPath,
         });
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+
+    private static (Case Case, string XPath, string YPath, int Threads) ParseArguments(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var a = document.RootElement;
+        var batch = a.GetProperty("batch");
+        var c = new Case("", a.GetProperty("events").GetInt32(), a.GetProperty("features").GetInt32(),
+            a.GetProperty("hidden").EnumerateArray().Select(h => h.GetInt32()).ToArray(), a.GetProperty("activation").GetString()!,
+            batch.ValueKind == JsonValueKind.Null ? null : batch.GetInt32(), a.GetProperty("optimizer").GetString()!,
+            a.GetProperty("lr").GetDouble(), a.GetProperty("warmup").GetInt32(), a.GetProperty("epochs").GetInt32());
+        return (c, a.GetProperty("x_path").GetString()!, a.GetProperty("y_path").GetString()!, a.GetProperty("threads").GetInt32());
+    }
+
+    private static double TimeCSharp(string arguments)
+    {
+        var self = Workers.WorkerCommandLine.Self();
+        var start = new ProcessStartInfo(self.FileName);
+        foreach (var a in self.PrefixArguments) start.ArgumentList.Add(a);
+        start.ArgumentList.Add("bench");
+        start.ArgumentList.Add("engine-run");
+        start.ArgumentList.Add(arguments);
+        return TimeProcess(start, "C#");
+    }
+
+    private static double TimePython(string python, string script, string arguments, int threads)
+    {
+        var start = new ProcessStartInfo(python);
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(arguments);
         // The binding sets OpenBLAS's threads with libtorch's; PyTorch does not, so the same count is given here.
@@ -211,11 +244,21 @@ internal static class EngineBenchmark
         // measures the binding's overhead rather than the allocator's page-fault churn.
         start.Environment["MALLOC_TRIM_THRESHOLD_"] = int.MaxValue.ToString(CultureInfo.InvariantCulture);
         start.Environment["MALLOC_MMAP_THRESHOLD_"] = (32 * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
+        // And the threading runtimes' settings the binding applies before libtorch loads (ThreadingEnvironment).
+        foreach (var (name, _) in ThreadingEnvironment.Defaults) start.Environment[name] = ThreadingEnvironment.Current(name);
+        return TimeProcess(start, "PyTorch");
+    }
+
+    /// <summary>Runs one side's process and reads the seconds per epoch from its last line.</summary>
+    private static double TimeProcess(ProcessStartInfo start, string side)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"the PyTorch benchmark failed: {stderr.Result}");
+        if (process.ExitCode != 0) throw new InvalidOperationException($"the {side} side of the benchmark failed: {stderr.Result}");
         using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
         return json.RootElement.GetProperty("seconds_per_epoch").GetDouble();
     }

@@ -17,6 +17,8 @@ internal static class InfoCommand
             if (blas.IsReference)
                 Console.WriteLine("             warning: the reference BLAS is ~20x slower; install libopenblas0-pthread");
             Console.WriteLine($"threads      {Torch.GetNumThreads()} (libtorch default; each trial sets its own)");
+            foreach (var (name, _) in ThreadingEnvironment.Defaults)
+                Console.WriteLine($"threading    {name}={ThreadingEnvironment.Current(name)} (read by libtorch's OpenMP when it loads; set it yourself to override)");
             Console.WriteLine($"CPU cores    {Environment.ProcessorCount}");
             Console.WriteLine($"CUDA devices {Torch.CudaDeviceCount()}");
             return 0;

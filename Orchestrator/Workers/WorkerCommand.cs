@@ -228,5 +228,6 @@ public static class Provenance
         ["threads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["device"] = device,
         ["cuda_visible_devices"] = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "",
+        ["omp_wait_policy"] = ThreadingEnvironment.Current("OMP_WAIT_POLICY") ?? "",
     };
 }

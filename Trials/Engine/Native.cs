@@ -15,6 +15,7 @@ internal static partial class Native
 
     static Native()
     {
+        ThreadingEnvironment.Apply();
         NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, Resolve);
         st_init();
     }

@@ -22,6 +22,15 @@ public sealed class BindingTests
     }
 
     [Fact]
+    public void OpenMP_threads_sleep_when_idle_unless_the_user_chose_otherwise()
+    {
+        using (TensorScope.Begin()) Torch.Zeros([1]);
+        // The managed copy of the environment is the one the process started with.
+        var chosen = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+        Assert.Equal(chosen ?? "PASSIVE", ThreadingEnvironment.Current("OMP_WAIT_POLICY"));
+    }
+
+    [Fact]
     public void A_shape_mismatch_raises_an_exception_with_libtorchs_message()
     {
         using var scope = TensorScope.Begin();
