@@ -66,7 +66,7 @@ internal static partial class OrchestratorBenchmark
 
     /// <summary>What one run of a study measured.</summary>
     private sealed record Measurement(int Slots, int Trials, double Span, double Wall, double RunSum, double StartupSum, int Workers,
-        double WorkerCpu, double OrchestratorCpu, IReadOnlyList<(int Trial, double RssMb)> Memory)
+        double WorkerCpu, double OrchestratorCpu, IReadOnlyList<(string Worker, int Trial, double RssMb)> Memory)
     {
         public double Throughput => Trials / Span;
         /// <summary>
@@ -101,7 +101,7 @@ internal static partial class OrchestratorBenchmark
             var startup = trials.Zip(provenance).Where(x => x.Second.GetValueOrDefault("worker_trials") == "1")
                 .Sum(x => (x.First.Seconds ?? 0) - Number(x.Second, "run_seconds"));
             var workers = provenance.Select(p => p.GetValueOrDefault("worker_pid")).Distinct().Count();
-            var memory = provenance.Select(p => ((int)Number(p, "worker_trials"), Number(p, "worker_rss_mb"))).ToList();
+            var memory = provenance.Select(p => (p.GetValueOrDefault("worker_pid") ?? "", (int)Number(p, "worker_trials"), Number(p, "worker_rss_mb"))).ToList();
             var span = trials.Max(t => t.FinishedAt ?? 0) - trials.Min(t => t.StartedAt ?? double.MaxValue);
             return new Measurement(slots, trials.Count, span, wall, run.Sum(), startup, workers,
                 (cpuAfter.Children - cpuBefore.Children) / trials.Count, (cpuAfter.Self - cpuBefore.Self) / trials.Count, memory);
@@ -171,15 +171,19 @@ internal static partial class OrchestratorBenchmark
             var ideal = m.RunSum / slots;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{m.Trials} one-epoch trials on {slots} slot(s): {m.Span:F1} s from the first claim to the last result (whole run {m.Wall:F1} s); trials' own run time {m.RunMean:F3} s each, {m.RunSum:F1} s in all, {ideal:F1} s per slot; {m.Workers} worker process(es), start-up {m.StartupSum / Math.Max(1, m.Workers):F2} s each; overhead {m.Overhead:F3} s per trial"));
-            // A trial records the memory it started with: after N trials is what trial N + 1 found.
-            foreach (var at in new[] { 10, 100 })
+            // A trial records the memory it started with: after N trials is what trial N + 1 found. A worker's last trial
+            // has no "after", so a worker that ran exactly 100 of 200 trials reports after 99.
+            var byWorker = m.Memory.GroupBy(x => x.Worker).Select(g => g.ToDictionary(x => x.Trial, x => x.RssMb)).ToList();
+            var late = byWorker.Where(w => w.ContainsKey(11)).Select(w => (After: Math.Min(100, w.Keys.Max() - 1), Memory: w)).ToList();
+            if (late.Count > 0)
             {
-                var rss = m.Memory.Where(x => x.Trial == at + 1).Select(x => x.RssMb).ToList();
-                if (rss.Count > 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worker resident memory after {at} trials: {string.Join(", ", rss.Select(r => $"{r:F0} MB"))}"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worker resident memory after 10 trials: {string.Join(", ", late.Select(w => $"{w.Memory[11]:F0} MB"))}"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"worker resident memory later: {string.Join(", ", late.Select(w => $"{w.Memory[w.After + 1]:F0} MB after {w.After} trials"))}"));
+                var growth = late.Max(w => w.Memory[w.After + 1] - w.Memory[11]);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"resident memory growth from trial 10 to {late.Min(w => w.After)}-{late.Max(w => w.After)}: {growth:F1} MB (target <= 50 MB)"));
             }
-            var growth = m.Memory.GroupBy(x => x.Trial - 1).Where(g => g.Key is 10 or 100).ToDictionary(g => g.Key, g => g.Max(x => x.RssMb));
-            if (growth.Count == 2)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resident memory growth from trial 10 to 100: {growth[100] - growth[10]:F1} MB (target <= 50 MB)"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{m.Trials} short trials: {m.Span / ideal:F2}x the trials' own time per slot (target <= 1.2x)"));
             return 0;

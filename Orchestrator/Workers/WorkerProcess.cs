@@ -39,6 +39,8 @@ internal sealed partial class WorkerProcess : IDisposable
     /// <summary>Everything the worker said on standard output, in order; completed when its output closes (it exited).</summary>
     public Channel<WorkerMessage> Messages { get; } = Channel.CreateUnbounded<WorkerMessage>(new UnboundedChannelOptions { SingleReader = true });
 
+
+
     public static WorkerProcess Start(WorkerCommandLine commandLine, DeviceSlot slot)
     {
         var start = new ProcessStartInfo(commandLine.FileName)
@@ -57,11 +59,7 @@ internal sealed partial class WorkerProcess : IDisposable
             ? global::Studies.Trials.Engine.CudaVisibility.ForWorker(Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), ordinal) : "";
         start.Environment["OMP_NUM_THREADS"] = slot.Threads.ToString(CultureInfo.InvariantCulture);
         start.Environment["OPENBLAS_NUM_THREADS"] = slot.Threads.ToString(CultureInfo.InvariantCulture);
-        start.Environment["DOTNET_gcServer"] = "0";
-        // A worker is a compute job beside others on the same cores: no background GC thread and no PGO instrumentation
-        // stealing a core (bench orchestrator: 2-slot throughput 1.40x -> 1.54x with one process per trial).
-        start.Environment["DOTNET_gcConcurrent"] = "0";
-        start.Environment["DOTNET_TieredPGO"] = "0";
+        foreach (var (name, value) in WorkerCommandLine.RuntimeSettings) start.Environment[name] = value;
 
         var process = new Process { StartInfo = start };
         var worker = new WorkerProcess(process, slot);

@@ -55,6 +55,17 @@ public sealed class LongLivedWorkerTests : IDisposable
         exit as TrialExit.Finished ?? throw new Xunit.Sdk.XunitException($"expected a result, got {exit}");
 
     [Fact]
+    public async Task A_worker_runs_with_a_compute_jobs_runtime_settings_and_sleeping_OpenMP_threads()
+    {
+        var first = Finished(await RunAsync(Specs(1)[0], 0));
+        var pid = int.Parse(first.Provenance["worker_pid"], CultureInfo.InvariantCulture);
+        // The environment the worker process was started with (the worker is idle between trials, still alive).
+        var environment = (await File.ReadAllTextAsync($"/proc/{pid}/environ")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var (name, value) in WorkerCommandLine.RuntimeSettings) Assert.Contains($"{name}={value}", environment);
+        Assert.Equal(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "PASSIVE", first.Provenance["omp_wait_policy"]);
+    }
+
+    [Fact]
     public async Task One_worker_runs_trial_after_trial_including_a_diverging_one()
     {
         var specs = Specs(3, lrs: "1.0e-2, 1.0e38, 2.0e-2");
