@@ -25,11 +25,12 @@ internal static class EngineBenchmark
     ];
 
     /// <summary>
-    /// Cheap cases run more often than the minimum: the best of 5 two-thread runs of a 0.2 s epoch still moved the
-    /// ratio by 6 % from one benchmark to the next (one lucky run on either side; their spread is 15-25 % on 2 cores).
+    /// Cheap cases run more often than the minimum. At 2 threads on 2 cores a small net's epoch time is bimodal (the
+    /// OpenMP worker's wake-ups are fast or slow for a whole run: 0.25 s or 0.30 s), so the best of 5 runs still moved
+    /// the ratio by 6-8 % from one benchmark to the next, depending on whether either side drew a fast run.
     /// </summary>
-    private static readonly TimeSpan CaseBudget = TimeSpan.FromSeconds(60);
-    private const int MaxRepeatFactor = 4;
+    private static readonly TimeSpan CaseBudget = TimeSpan.FromSeconds(120);
+    private const int MaxRepeats = 24;
 
     public static int Run(int[] threadCounts, bool quick, int repeats, TextWriter output)
     {
@@ -45,7 +46,7 @@ internal static class EngineBenchmark
         var python = FindPyTorch(out var pythonVersion, out var whyNoPython);
         output.WriteLine(python is null ? $"PyTorch comparison: none ({whyNoPython})" : $"PyTorch comparison: {python} (torch {pythonVersion})");
         var budget = quick ? TimeSpan.Zero : CaseBudget;
-        output.WriteLine($"each case at least {repeats} time(s) and for at least {budget.TotalSeconds:F0} s (at most {MaxRepeatFactor * repeats} times), " +
+        output.WriteLine($"each case at least {repeats} time(s) and for at least {budget.TotalSeconds:F0} s (at most {Math.Max(repeats, MaxRepeats)} times), " +
             "C# and PyTorch interleaved (ABBA order), each run in a fresh process; the best time of each is compared");
         output.WriteLine();
 
@@ -69,7 +70,7 @@ internal static class EngineBenchmark
                     // ABBA: a slow spell of the shared machine hits both sides alike, and neither
                     // side always runs first (after the other has warmed or cooled the caches).
                     var clock = Stopwatch.StartNew();
-                    for (var r = 0; r < repeats * MaxRepeatFactor && (r < repeats || clock.Elapsed < budget); r++)
+                    for (var r = 0; r < Math.Max(repeats, MaxRepeats) && (r < repeats || clock.Elapsed < budget); r++)
                     {
                         var csharpFirst = r % 2 == 0 || python is null;
                         var arguments = Arguments(c, xPath, yPath, threads);
@@ -89,19 +90,20 @@ internal static class EngineBenchmark
         }
 
         output.WriteLine();
-        var header = new[] { "case", "threads", "C# events/s", "PyTorch events/s", "C#/PyTorch time", "C# spread", "PyTorch spread" };
+        var header = new[] { "case", "threads", "C# events/s", "PyTorch events/s", "C#/PyTorch time", "median ratio", "C# spread", "PyTorch spread" };
         var table = results.Select(m => new[]
         {
             m.Case.Name, m.Threads.ToString(CultureInfo.InvariantCulture), Rate(m.Case, m.CSharp.Min()),
             m.PyTorch.Count == 0 ? "-" : Rate(m.Case, m.PyTorch.Min()),
             m.Ratio is { } ratio ? ratio.ToString("F3", CultureInfo.InvariantCulture) : "-",
+            m.PyTorch.Count == 0 ? "-" : (Median(m.CSharp) / Median(m.PyTorch)).ToString("F3", CultureInfo.InvariantCulture),
             Spread(m.CSharp), m.PyTorch.Count == 0 ? "-" : Spread(m.PyTorch),
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, table.Max(r => r[i].Length))).ToArray();
         output.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))));
         foreach (var row in table) output.WriteLine(string.Join("  ", row.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
         output.WriteLine();
-        output.WriteLine("events/s and ratios from the best of each side's runs; spread: slowest run / fastest run - 1");
+        output.WriteLine("events/s and ratios from the best of each side's runs; median ratio: of the median runs; spread: slowest run / fastest run - 1");
         var ratios = results.Where(m => m.Ratio is not null).Select(m => m.Ratio!.Value).ToList();
         if (ratios.Count > 0)
         {
@@ -119,6 +121,12 @@ internal static class EngineBenchmark
     private sealed record Measurement(Case Case, int Threads, IReadOnlyList<double> CSharp, IReadOnlyList<double> PyTorch)
     {
         public double? Ratio => PyTorch.Count == 0 ? null : CSharp.Min() / PyTorch.Min();
+    }
+
+    private static double Median(IReadOnlyList<double> seconds)
+    {
+        var sorted = seconds.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static double SpreadOf(IReadOnlyList<double> seconds) => seconds.Max() / seconds.Min() - 1;

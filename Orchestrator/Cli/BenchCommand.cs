@@ -17,9 +17,7 @@ internal static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var quick = new Option<bool>("--quick") { Description = "A tenth of the events (a smoke run, not the reported figure)" };
-        // 5: on a 2-core machine the 2-thread runs spread by up to 35 % (the system's own work lands on a core a
-        // trial's thread needs), and the best of 3 of such a spread still moved the ratio by 5 % from run to run.
-        var repeats = new Option<int>("--repeats") { Description = "Least runs of each case and side, interleaved; cheap cases run for at least 60 s; the best is compared (default: 5)", DefaultValueFactory = _ => 5 };
+        var repeats = new Option<int>("--repeats") { Description = "Least runs of each case and side, interleaved; cheap cases run for at least 120 s; the best is compared (default: 3)", DefaultValueFactory = _ => 3 };
         var engine = new Command("engine", "Epochs of reference trainings through the binding, against PyTorch on the same libtorch") { threads, quick, repeats };
         engine.SetAction(parse => EngineBenchmark.Run(parse.GetValue(threads)!, parse.GetValue(quick), parse.GetValue(repeats), Console.Out));
         bench.Subcommands.Add(engine);
