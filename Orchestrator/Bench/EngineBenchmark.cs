@@ -46,7 +46,8 @@ internal static class EngineBenchmark
         var python = FindPyTorch(out var pythonVersion, out var whyNoPython);
         output.WriteLine(python is null ? $"PyTorch comparison: none ({whyNoPython})" : $"PyTorch comparison: {python} (torch {pythonVersion})");
         var budget = quick ? TimeSpan.Zero : CaseBudget;
-        output.WriteLine($"each case at least {repeats} time(s) and for at least {budget.TotalSeconds:F0} s (at most {Math.Max(repeats, MaxRepeats)} times), " +
+        var most = Math.Max(repeats, MaxRepeats);
+        output.WriteLine($"each case at least {repeats} time(s) and for at least {budget.TotalSeconds:F0} s (at most {most} times), " +
             "C# and PyTorch interleaved (ABBA order), each run in a fresh process; the best time of each is compared");
         output.WriteLine();
 
@@ -69,11 +70,11 @@ internal static class EngineBenchmark
                     var py = new List<double>();
                     // ABBA: a slow spell of the shared machine hits both sides alike, and neither
                     // side always runs first (after the other has warmed or cooled the caches).
+                    var arguments = Arguments(c, xPath, yPath, threads);
                     var clock = Stopwatch.StartNew();
-                    for (var r = 0; r < Math.Max(repeats, MaxRepeats) && (r < repeats || clock.Elapsed < budget); r++)
+                    for (var r = 0; r < most && (r < repeats || clock.Elapsed < budget); r++)
                     {
                         var csharpFirst = r % 2 == 0 || python is null;
-                        var arguments = Arguments(c, xPath, yPath, threads);
                         if (csharpFirst) csharp.Add(TimeCSharp(arguments));
                         if (python is not null) py.Add(TimePython(python, script, arguments, threads));
                         if (!csharpFirst) csharp.Add(TimeCSharp(arguments));

@@ -55,39 +55,10 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
         return model.Generate(masses, perMass, background, DataSources.GenerationSeed(o, seed));
     }
 
-    public EventSet Generate(double[] masses, int perMass, int background, ulong seed)
-    {
-        int n = perMass * masses.Length + background;
-        var features = new float[n];
-        var label = new byte[n];
-        var mass = new double[n];
-        var massIndex = new int[n];
-        var process = new int[n];
-        int i = 0;
-        for (int k = 0; k < masses.Length; k++)
-        {
-            var rng = new Rng(seed, Rng.Label("gaussian-toy/signal"), (ulong)k);
-            for (int e = 0; e < perMass; e++, i++)
-            {
-                features[i] = (float)(masses[k] + Width * rng.Normal());
-                label[i] = 1; mass[i] = masses[k]; massIndex[i] = k; process[i] = 0;
-            }
-        }
-        var bkg = new Rng(seed, Rng.Label("gaussian-toy/background"));
-        for (int e = 0; e < background; e++, i++)
-        {
-            features[i] = (float)(Low + (High - Low) * bkg.Uniform());
-            mass[i] = double.NaN; massIndex[i] = -1; process[i] = 1;
-        }
-        var set = new EventSet
-        {
-            Count = n, FeatureNames = ["x"], Features = features, Label = label, Mass = mass, MassIndex = massIndex,
-            Process = process, ProcessNames = ["signal", "background"], Weight = Enumerable.Repeat(1.0, n).ToArray(),
-            Masses = masses, GeneratedSignal = Enumerable.Repeat((double)perMass, masses.Length).ToArray(),
-        };
-        set.Validate();
-        return set;
-    }
+    public EventSet Generate(double[] masses, int perMass, int background, ulong seed) =>
+        ResonanceToy.Generate("gaussian-toy", ["x"], masses, perMass, background, seed,
+            (ref Rng rng, double m, Span<float> f) => f[0] = (float)(m + Width * rng.Normal()),
+            (ref Rng rng, Span<float> f) => f[0] = (float)(Low + (High - Low) * rng.Uniform()));
 
     /// <summary>log[N(x; theta, width) / U(x; lo, hi)]; +infinity outside the background's support.</summary>
     public double Score(EventSet events, int index, double mass) => LogLikelihoodRatio(events.Features[index], mass);

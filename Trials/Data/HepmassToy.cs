@@ -51,39 +51,8 @@ public sealed class HepmassToy : IDataSource, IBayesOptimal
         return Generate(masses, perMass, background, DataSources.GenerationSeed(o, seed));
     }
 
-    public static EventSet Generate(double[] masses, int perMass, int background, ulong seed)
-    {
-        int d = Features.Length, n = perMass * masses.Length + background;
-        var features = new float[n * d];
-        var label = new byte[n];
-        var mass = new double[n];
-        var massIndex = new int[n];
-        var process = new int[n];
-        int i = 0;
-        for (int k = 0; k < masses.Length; k++)
-        {
-            var rng = new Rng(seed, Rng.Label("hepmass-toy/signal"), (ulong)k);
-            for (int e = 0; e < perMass; e++, i++)
-            {
-                Signal(ref rng, masses[k], features.AsSpan(i * d, d));
-                label[i] = 1; mass[i] = masses[k]; massIndex[i] = k; process[i] = 0;
-            }
-        }
-        var bkg = new Rng(seed, Rng.Label("hepmass-toy/background"));
-        for (int e = 0; e < background; e++, i++)
-        {
-            Background(ref bkg, features.AsSpan(i * d, d));
-            mass[i] = double.NaN; massIndex[i] = -1; process[i] = 1;
-        }
-        var set = new EventSet
-        {
-            Count = n, FeatureNames = Features, Features = features, Label = label, Mass = mass, MassIndex = massIndex,
-            Process = process, ProcessNames = ["signal", "background"], Weight = Enumerable.Repeat(1.0, n).ToArray(),
-            Masses = masses, GeneratedSignal = Enumerable.Repeat((double)perMass, masses.Length).ToArray(),
-        };
-        set.Validate();
-        return set;
-    }
+    public static EventSet Generate(double[] masses, int perMass, int background, ulong seed) =>
+        ResonanceToy.Generate("hepmass-toy", Features, masses, perMass, background, seed, Signal, Background);
 
     // Features 1-4 (m_jjj, m_jj, m_jlv, m_lv): Gaussian (mean, standard deviation) in GeV.
     private static readonly (double Mean, double Sd)[] SignalPeaks = [(TopMass, 15), (WMass, 9), (TopMass, 22), (WMass, 12)];
