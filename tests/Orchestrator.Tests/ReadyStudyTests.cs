@@ -5,10 +5,10 @@ using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Tests;
 
-/// <summary>The study files shipped in studies/ validate, and the HEPMASS one trains on a file in that format.</summary>
-public sealed class ReadyStudyTests
+/// <summary>The ready study files, as tests find them.</summary>
+internal static class ReadyStudies
 {
-    private static string RepositoryRoot()
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -18,9 +18,14 @@ public sealed class ReadyStudyTests
     }
 
     /// <summary>A copy of studies/ with a small generated HEPMASS-format file where affine-hepmass.yaml expects the real one.</summary>
-    private static string StudiesWithHepmassFile()
+    /// <param name="at">
+    /// A fixed folder instead of a new temporary one: a data file's absolute path is part of its
+    /// trials' ids (two files are two data sets), so pinned ids need the same path on every machine.
+    /// </param>
+    public static string CopyWithHepmassFile(string? at = null)
     {
-        var copy = Directory.CreateTempSubdirectory("studies-ready-").FullName;
+        if (at is not null && Directory.Exists(at)) Directory.Delete(at, recursive: true);
+        var copy = at is null ? Directory.CreateTempSubdirectory("studies-ready-").FullName : Directory.CreateDirectory(at).FullName;
         foreach (var file in Directory.GetFiles(Path.Combine(RepositoryRoot(), "studies"), "*.yaml"))
             File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
         var data = Directory.CreateDirectory(Path.Combine(copy, "data", "hepmass")).FullName;
@@ -32,6 +37,12 @@ public sealed class ReadyStudyTests
         File.Delete(plain);
         return copy;
     }
+}
+
+/// <summary>The study files shipped in studies/ validate, and the HEPMASS one trains on a file in that format.</summary>
+public sealed class ReadyStudyTests
+{
+    private static string StudiesWithHepmassFile() => ReadyStudies.CopyWithHepmassFile();
 
     [Fact]
     public void Every_ready_study_file_validates_and_expands()
