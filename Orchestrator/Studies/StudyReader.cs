@@ -65,6 +65,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
             Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
             Checkpoints = checkpoints,
+            HoldoutPosition = (top["data"] is YMap dataMap ? dataMap["holdout"]?.Position : null) ?? top["data"]?.Position ?? top.Position,
         };
     }
 

@@ -11,6 +11,9 @@ public enum DataSeverity { Error, Warning }
 /// <summary>One problem of a data set, its message saying what and where (file, row, column).</summary>
 public sealed record DataProblem(DataSeverity Severity, string Message)
 {
+    /// <summary>A problem of the study file's data section found in the data (<see cref="DataException.IsStudyLevel"/>).</summary>
+    public bool IsStudyLevel { get; init; }
+
     public override string ToString() => Severity == DataSeverity.Warning ? $"warning: {Message}" : Message;
 }
 
@@ -136,7 +139,8 @@ public static class DataChecks
         }
     }
 
-    private static List<DataProblem> Errors(DataException e) => e.Problems.Select(p => new DataProblem(DataSeverity.Error, p)).ToList();
+    private static List<DataProblem> Errors(DataException e) =>
+        e.Problems.Select(p => new DataProblem(DataSeverity.Error, p) { IsStudyLevel = e.IsStudyLevel }).ToList();
 
     /// <summary>What a data spec reads, for messages: its file, or the generator's name.</summary>
     public static string Origin(DataSpec spec) =>
