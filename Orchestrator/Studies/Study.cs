@@ -33,8 +33,11 @@ public sealed record Study
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 
-    /// <summary>Where the data's <c>holdout</c> key is (else the <c>data</c> section): held-out masses are checked against a file's masses only when it is read.</summary>
-    internal SourcePosition HoldoutPosition { get; init; } = new(1, 1);
+    /// <summary>
+    /// Where each key of the data section is (and "" for the section itself): held-out masses and some options are checked
+    /// against a file only when it is read, and those problems point here.
+    /// </summary>
+    internal IReadOnlyDictionary<string, SourcePosition> DataPositions { get; init; } = new Dictionary<string, SourcePosition>();
 
     /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it.</summary>
     internal IReadOnlyList<PlannedTrial> Trials { get; init; } = [];

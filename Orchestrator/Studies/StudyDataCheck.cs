@@ -47,7 +47,8 @@ public static class StudyDataCheck
     }
 
     /// <summary>A study-file problem found in the data (a held-out mass the file lacks), at the study's <c>holdout</c> key.</summary>
-    public static StudyError Locate(Study study, DataProblem problem) => new(study.SourcePath, study.HoldoutPosition, problem.Message);
+    public static StudyError Locate(Study study, DataProblem problem) =>
+        new(study.SourcePath, study.DataPositions.GetValueOrDefault(problem.StudyKey ?? "", study.DataPositions.GetValueOrDefault("", new SourcePosition(1, 1))), problem.Message);
 
     /// <summary>2 when a problem is the study file's (it is what to fix), else 3 for bad data, else 0.</summary>
     public static int ExitCode(IReadOnlyList<DataCheckResult> results) =>

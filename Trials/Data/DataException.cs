@@ -31,6 +31,9 @@ public sealed class DataException : Exception
     /// A problem of the study file found only once the data are read (a held-out mass the file does not have): the
     /// command points at the study file's key and exits as for an invalid study file, not as for bad data.
     /// </summary>
-    public bool IsStudyLevel { get; init; }
+    public bool IsStudyLevel => StudyKey is not null;
+
+    /// <summary>The key of the study file's data section the problem is about (<c>holdout</c>, <c>options</c>), for its position; null for a problem of the data.</summary>
+    public string? StudyKey { get; init; }
 
 }

@@ -100,12 +100,8 @@ public sealed class SqliteStudyStorage : IStudyStorage
                 await fresh.ExecuteAsync($"PRAGMA journal_mode=WAL; PRAGMA application_id = {StoreFile.ApplicationId};", ct);
                 await fresh.MigrateAsync(0, ct);
             }
-            // File.Move without overwrite is link(2)+unlink on Linux: atomic, and it fails when the name exists.
-            File.Move(building, full, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(full))
-        {
-            // Another process created it first: use theirs.
+            // Another process may have created it first: then theirs is used (ours is deleted below).
+            StoreFile.TryPublish(building, full);
         }
         catch (SqliteException e)
         {

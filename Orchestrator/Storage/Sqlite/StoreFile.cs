@@ -9,8 +9,37 @@ namespace Studies.Orchestrator.Storage.Sqlite;
 /// would get the studies schema added), so the header is read first and nothing is written unless it is an SQLite file
 /// of the right shape. Format: https://www.sqlite.org/fileformat2.html#the_database_header.
 /// </summary>
-public static class StoreFile
+public static partial class StoreFile
 {
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int Link(string existing, string created);
+
+    private const int Eexist = 17;
+
+    /// <summary>
+    /// Gives <paramref name="built"/> the name <paramref name="target"/> unless that name exists: link(2), which is atomic
+    /// and fails with EEXIST, so of several processes creating a store at once exactly one wins and none replaces a store
+    /// another already opened (rename(2) would). False when another file got there first. Where hard links are not
+    /// supported, File.Move without overwrite (its existence check and rename are two steps).
+    /// </summary>
+    public static bool TryPublish(string built, string target)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            if (Link(built, target) == 0) return true;
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Eexist) return false;
+        }
+        try
+        {
+            File.Move(built, target, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            return false;
+        }
+    }
+
     /// <summary>Stamped into new stores (SQLite's <c>application_id</c>, header offset 68): "STDS".</summary>
     public const int ApplicationId = 0x53544453;
 

@@ -227,6 +227,15 @@ public sealed class DataFileLimitTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public async Task An_option_that_does_not_fit_the_data_is_a_study_file_error_at_the_options_key()
+    {
+        var study = Study(Write("w.csv", ValidCsv()), ", columns: {window: f1}");
+        var line = Assert.Single((await CheckAsync(study, 2)).StderrLines);
+        Assert.StartsWith($"{study}:4:", line);
+        Assert.Contains("option 'window_width' is required with a window column", line);
+    }
+
+    [Fact]
     public async Task An_empty_npz_says_it_holds_no_arrays()
     {
         var path = Path.Combine(dir, "empty.npz");
