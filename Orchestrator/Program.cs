@@ -18,6 +18,7 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(StoreCommands.Status());
 root.Subcommands.Add(StoreCommands.List());
+root.Subcommands.Add(StoreCommands.CheckStore());
 root.Subcommands.Add(StoreCommands.Cancel());
 root.Subcommands.Add(StoreCommands.Retry());
 root.Subcommands.Add(ReportCommands.Report());

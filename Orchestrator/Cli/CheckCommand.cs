@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using Studies.Orchestrator.Studies;
 
@@ -17,8 +18,22 @@ internal static class CheckCommand
         {
             var study = StudyLoader.Load(parse.GetValue(file)!.FullName);
             var trials = StudyExpander.Expand(study);
+            // What `run` would refuse on this host (device: cuda without a GPU), `check` refuses too: its "ok" means ready
+            // to run here. A study for another executor (Slurm) runs elsewhere, so its devices are not this host's business.
+            if (study.Resources.Executor == Workers.LocalTrialExecutor.Name)
+            {
+                var services = CommonOptions.Services(parse, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+                try
+                {
+                    services.GetRequiredKeyedService<Scheduling.ITrialExecutor>(Workers.LocalTrialExecutor.Name).Plan(study, trials, null);
+                }
+                finally
+                {
+                    services.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
+            }
             Console.WriteLine($"study {study.Name}: {trials.Count} trial{(trials.Count == 1 ? "" : "s")}, the study file is valid");
-            var code = CheckData(trials, verbose: true);
+            var code = CheckData(study, trials, verbose: true);
             if (code == ExitCodes.Ok) Console.WriteLine("ok: the study and its data are ready to run");
             return code;
         });
@@ -31,10 +46,10 @@ internal static class CheckCommand
     /// the data files only, quietly. Returns <see cref="ExitCodes.Data"/> when there is an error,
     /// else <see cref="ExitCodes.Ok"/> (warnings do not stop).
     /// </summary>
-    public static int CheckData(IReadOnlyList<PlannedTrial> trials, bool verbose)
+    public static int CheckData(Study study, IReadOnlyList<PlannedTrial> trials, bool verbose)
     {
         var results = StudyDataCheck.Run(trials, filesOnly: !verbose);
-        StudyDataCheck.Print(results, verbose ? Console.Out : TextWriter.Null, Console.Error);
-        return results.Any(r => r.HasErrors) ? ExitCodes.Data : ExitCodes.Ok;
+        StudyDataCheck.Print(study, results, verbose ? Console.Out : TextWriter.Null, Console.Error);
+        return StudyDataCheck.ExitCode(results);
     }
 }

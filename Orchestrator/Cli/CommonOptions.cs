@@ -28,13 +28,30 @@ internal static class CommonOptions
         StudiesServices.ForCommand(StudiesServices.Configuration(parse.GetValue(Home), parse.GetValue(Store)), loggers, customise);
 
     /// <summary>Opens the store a command reads or steers, or explains that nothing is recorded yet (null).</summary>
-    public static async Task<CommandStore?> OpenExistingStoreAsync(ParseResult parse, StoreAccess access, CancellationToken ct)
+    public static async Task<CommandStore?> OpenExistingStoreAsync(ParseResult parse, StoreAccess access, CancellationToken ct, bool quickCheck = true)
     {
         var services = Services(parse, Logging.CreateFactory());
         try
         {
             var store = await services.GetRequiredService<StudyStores>().OpenExistingAsync(access, Console.Error, ct);
-            if (store is not null) return new CommandStore(services, store);
+            if (store is not null)
+            {
+                // A command run by hand checks what it reads too (writers always do): damage found by `list` or `status`
+                // is one line and exit 4, not a table built on it. The dashboard, which reads every few seconds, does not.
+                if (quickCheck && store is Storage.Sqlite.SqliteStudyStorage { IsReadOnly: true } sqlite)
+                {
+                    try
+                    {
+                        await sqlite.QuickCheckAsync(ct);
+                    }
+                    catch
+                    {
+                        await store.DisposeAsync();
+                        throw;
+                    }
+                }
+                return new CommandStore(services, store);
+            }
         }
         catch
         {

@@ -53,7 +53,22 @@ public static class ErrorBoundary
         };
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // Ctrl+C and SIGTERM are this boundary's, not System.CommandLine's: its handler let the runtime end the process
+            // with 143 (128 + SIGTERM) while `serve` and `dashboard` were still stopping, or returned 0. Here the first
+            // signal cancels the command's token and the command ends as stopped (130, README), whichever signal it was;
+            // a second one gets the default (the process ends at once), except where the command handles it (`run`).
+            using var stop = new CancellationTokenSource();
+            var signals = 0;
+            void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+            {
+                if (Interlocked.Increment(ref signals) != 1) return;
+                context.Cancel = true;
+                stop.Cancel();
+            }
+            using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+            using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+            var code = await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stop.Token);
+            return stop.IsCancellationRequested && code is 0 or 128 + 2 or 128 + 15 ? ExitCodes.Stopped : code;
         }
         catch (Exception e) when (Interlocked.Exchange(ref reported, 1) == 0)
         {

@@ -14,15 +14,25 @@ internal static class ServeCommands
     private static readonly Option<int> Port = new("--port") { Description = "Port of the dashboard (0: any free port)", DefaultValueFactory = _ => DashboardOptions.DefaultPort };
     private static readonly Option<string?> Bind = new("--bind")
     {
-        Description = "Address the dashboard listens on (default 127.0.0.1, this machine only); another address lets other machines in, with a token printed at start",
+        Description = "Address the dashboard listens on (default 127.0.0.1, this machine only); another address lets other machines in, with a token written to the workspace's dashboard-token file",
+    };
+    private static readonly Option<double> TokenHours = new("--token-hours")
+    {
+        Description = "With --bind: how long the token lasts, in hours (default 24); restart the dashboard for a new one",
+        DefaultValueFactory = _ => DashboardOptions.DefaultTokenLifetime.TotalHours,
     };
 
     public static Command Serve()
     {
         var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the live dashboard in the browser (http://127.0.0.1:8050/; see docs/dashboard.md)" };
+        var dataRoots = new Option<string[]>("--data-root")
+        {
+            Description = "A folder whose files queued studies may use (data, store, checkpoints) besides the workspace; repeat for several",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops")
         {
-            dashboard, Port, Bind,
+            dashboard, Port, Bind, TokenHours, dataRoots,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -38,18 +48,29 @@ internal static class ServeCommands
                 return 1;
             }
             Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
-            using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store)));
+            var roots = parse.GetValue(dataRoots) ?? [];
+            foreach (var root in roots)
+            {
+                if (!Directory.Exists(root))
+                {
+                    Console.Error.WriteLine($"--data-root {root}: not a folder");
+                    return ExitCodes.Usage;
+                }
+            }
+            using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store),
+                roots.Select(Path.GetFullPath).ToList()));
             await using var server = options is null ? null : await StartDashboardAsync(host.Services, options, ct);
             if (options is not null && server is null) return 1;
             await host.RunAsync(ct);
-            return 0;
+            // The service ends only when stopped (SIGTERM, Ctrl+C): 130, as every command stopped by a signal.
+            return ExitCodes.Stopped;
         });
         return command;
     }
 
     public static Command Dashboard()
     {
-        var command = new Command("dashboard", "A read-only dashboard of the workspace in the browser, while another process runs its studies (Ctrl+C stops it)") { Port, Bind };
+        var command = new Command("dashboard", "A read-only dashboard of the workspace in the browser, while another process runs its studies (Ctrl+C stops it)") { Port, Bind, TokenHours };
         command.SetAction(async (parse, ct) =>
         {
             if (DashboardOptionsOf(parse, readOnly: true) is not { } options) return 2;
@@ -57,7 +78,7 @@ internal static class ServeCommands
             await using var server = await StartDashboardAsync(services, options, ct);
             if (server is null) return 1;
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
-            return 0;
+            return ExitCodes.Stopped;
         });
         return command;
     }
@@ -77,7 +98,13 @@ internal static class ServeCommands
             Console.Error.WriteLine($"--port {port}: a port is 0 (any free one) to 65535");
             return null;
         }
-        return new DashboardOptions(address, port, readOnly);
+        var hours = parse.GetValue(TokenHours);
+        if (!(hours > 0 && hours <= 24 * 365))
+        {
+            Console.Error.WriteLine($"--token-hours {hours}: a number of hours above 0 (at most a year)");
+            return null;
+        }
+        return new DashboardOptions(address, port, readOnly, TimeSpan.FromHours(hours));
     }
 
     /// <summary>Starts the dashboard on the command's stores and prints its address on standard output (with the token when bound beyond loopback); null when the port cannot be had.</summary>
@@ -87,9 +114,11 @@ internal static class ServeCommands
         {
             var server = await DashboardServer.StartAsync(services.GetRequiredService<StudyStores>(), services.GetRequiredService<IReportPublisher>(),
                 services.GetRequiredService<Workspace>(), options, ct);
-            Console.WriteLine($"dashboard: {server.Url}");
+            // The token is never printed (terminals and logs are shared): it is in a file only this user can read.
+            Console.WriteLine($"dashboard: {server.PublicUrl}");
             if (server.Token is not null)
-                Console.Error.WriteLine($"the dashboard is reachable from other machines on {options.Address}; it asks for the token in the address above");
+                Console.Error.WriteLine($"the dashboard is reachable from other machines on {options.Address}; it asks for a token: the address with it is in " +
+                    $"{server.TokenFile} (readable by you only), valid until {server.TokenExpires!.Value.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
             return server;
         }
         catch (IOException e)
@@ -108,7 +137,7 @@ internal static class ServeCommands
             var path = parse.GetValue(file)!.FullName;
             var study = StudyLoader.Load(path);
             var trials = StudyExpander.Expand(study);
-            if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
+            if (CheckCommand.CheckData(study, trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
             var queue = new StudyQueue(CommonOptions.Workspace(parse).Queue);
             queue.EnsureExists();
             var queued = queue.Submit(path);

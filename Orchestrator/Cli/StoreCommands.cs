@@ -33,6 +33,46 @@ internal static class StoreCommands
         return command;
     }
 
+    /// <summary>
+    /// <c>studies check-store</c>: the full integrity check of the store (every page, record and index entry; a command
+    /// that writes runs only SQLite's bounded quick check). Exit 0 when sound, 4 with what is wrong.
+    /// </summary>
+    public static Command CheckStore()
+    {
+        var command = new Command("check-store", "Check the store's file in full (damage, truncation, another program's database); exit 4 if it is not sound");
+        command.SetAction(async (parse, ct) =>
+        {
+            // Without the quick check of other reading commands: this one reports every problem it finds.
+            await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct, quickCheck: false);
+            if (opened is null) return 1;
+            string result;
+            try
+            {
+                result = await opened.Store.IntegrityCheckAsync(ct);
+            }
+            catch (StoreException e) when (e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 11 or 26 })
+            {
+                // SQLite stops its check at damage it cannot walk past (a page that is not a page).
+                Console.Error.WriteLine($"error: {opened.Store.Location} is damaged ({e.InnerException.Message}); restore it from a backup");
+                return ExitCodes.Store;
+            }
+            if (result == "ok")
+            {
+                var studies = await opened.Store.ListStudiesAsync(ct);
+                Console.WriteLine($"ok: {opened.Store.Location} is sound ({studies.Count} stud{(studies.Count == 1 ? "y" : "ies")})");
+                return 0;
+            }
+            var problems = result.Split('\n');
+            Console.Error.WriteLine($"error: {opened.Store.Location} is damaged ({problems.Length} problem{(problems.Length == 1 ? "" : "s")} found" +
+                $"{(problems.Length >= 100 ? ", the first 100 shown" : "")}); restore it from a backup. Commands that only read may still export what is intact");
+            foreach (var p in problems.Take(20)) Console.Error.WriteLine($"  {Clip(p)}");
+            return ExitCodes.Store;
+        });
+        return command;
+    }
+
+    private static string Clip(string line) => line.Length <= 200 ? line : line[..200] + "...";
+
     public static Command Status()
     {
         var command = new Command("status", "Progress of a study: trials by state, running trials with epoch and device, failures") { StudyName };

@@ -13,7 +13,9 @@ namespace Studies.Orchestrator.Dashboard;
 /// the URL (<c>?token=</c>), then as a cookie, or as an <c>Authorization: Bearer</c> header.
 /// Actions (POST) must carry the <see cref="ActionHeader"/> header, which a cross-site form cannot set.
 /// </summary>
-public sealed class AccessGuard(bool allowRemote, string? token)
+/// <param name="expires">When the token stops opening the dashboard (<see cref="DashboardOptions.TokenLifetime"/> after start); null: never.</param>
+/// <param name="clock">Now, for tests; the system clock by default.</param>
+public sealed class AccessGuard(bool allowRemote, string? token, DateTimeOffset? expires = null, Func<DateTimeOffset>? clock = null)
 {
     public const string ActionHeader = "X-Studies-Action";
     public const string TokenCookie = "studies_dashboard_token";
@@ -39,7 +41,10 @@ public sealed class AccessGuard(bool allowRemote, string? token)
                 return (StatusCodes.Status403Forbidden, $"the dashboard answers localhost only, not host '{request.Host.Host}'");
         }
         if (token is not null && !HasToken(context))
-            return (StatusCodes.Status401Unauthorized, "this dashboard needs the token printed when it started: open the URL with ?token=...");
+            return (StatusCodes.Status401Unauthorized, "this dashboard needs its token: open the address written in the workspace's dashboard-token file (?token=...)");
+        // A token that leaked (a shared screen, a shell history) stops working: the cookie a browser holds expires with it.
+        if (token is not null && expires is { } end && (clock?.Invoke() ?? DateTimeOffset.UtcNow) > end)
+            return (StatusCodes.Status401Unauthorized, $"the dashboard's token expired at {end.UtcDateTime:yyyy-MM-dd HH:mm} UTC; restart the dashboard for a new one (--token-hours sets how long one lasts)");
         if (HttpMethods.IsPost(request.Method) && !request.Headers.ContainsKey(ActionHeader))
             return (StatusCodes.Status403Forbidden, $"actions need the {ActionHeader} header (sent by the dashboard's page)");
         return null;
@@ -50,7 +55,7 @@ public sealed class AccessGuard(bool allowRemote, string? token)
         var request = context.Request;
         if (Matches(request.Query[TokenQuery].ToString()))
         {
-            context.Response.Cookies.Append(TokenCookie, token!, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+            context.Response.Cookies.Append(TokenCookie, token!, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Expires = expires });
             return true;
         }
         if (request.Cookies.TryGetValue(TokenCookie, out var cookie) && Matches(cookie)) return true;

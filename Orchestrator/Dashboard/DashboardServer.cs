@@ -18,9 +18,15 @@ namespace Studies.Orchestrator.Dashboard;
 /// <param name="Address">The address Kestrel listens on: 127.0.0.1 unless <c>--bind</c> names another.</param>
 /// <param name="Port">0 picks a free port.</param>
 /// <param name="ReadOnly"><c>studies dashboard</c>: shows, never acts (no cancel, retry or report writing).</param>
-public sealed record DashboardOptions(IPAddress Address, int Port, bool ReadOnly)
+/// <param name="TokenLifetime">How long the token of a dashboard bound beyond loopback opens it (default 24 h).</param>
+public sealed record DashboardOptions(IPAddress Address, int Port, bool ReadOnly, TimeSpan? TokenLifetime = null)
 {
     public const int DefaultPort = 8050;
+
+    public static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromHours(24);
+
+    /// <summary>The file in the workspace that holds the address with its token, readable by its owner only.</summary>
+    public const string TokenFileName = "dashboard-token";
 
     /// <summary>Bound beyond loopback: other machines may connect, with the token.</summary>
     public bool Remote => !IPAddress.IsLoopback(Address);
@@ -55,6 +61,15 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>The token a remote client must present; null on loopback.</summary>
     public string? Token { get; }
 
+    /// <summary>When the token stops working; null on loopback.</summary>
+    public DateTimeOffset? TokenExpires { get; private set; }
+
+    /// <summary>The file (mode 0600) holding the address with the token: never printed, so it stays out of logs and terminals others see.</summary>
+    public string? TokenFile { get; private set; }
+
+    /// <summary>The address without the token, for printing.</summary>
+    public Uri PublicUrl => new UriBuilder(Url) { Query = "" }.Uri;
+
     /// <summary>What Kestrel listens on (e.g. http://127.0.0.1:8050).</summary>
     public IReadOnlyList<Uri> Addresses { get; private set; } = [];
 
@@ -67,8 +82,12 @@ public sealed class DashboardServer : IAsyncDisposable
         CancellationToken ct = default)
     {
         var token = options.Remote ? AccessGuard.NewToken() : null;
+        var expires = token is null ? (DateTimeOffset?)null : DateTimeOffset.UtcNow + (options.TokenLifetime ?? DashboardOptions.DefaultTokenLifetime);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // A port that is taken made the host log its failure with an 18-frame stack trace before the command's own
+        // clear line; the failure still reaches the command as an exception (one line there).
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Logging.SetMinimumLevel(Environment.GetEnvironmentVariable("STUDIES_LOG") is { } level && Enum.TryParse<LogLevel>(level, true, out var parsed) ? parsed : LogLevel.Warning);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd HH:mm:ss "; });
         builder.WebHost.UseKestrel(k => k.Listen(options.Address, options.Port));
@@ -79,7 +98,7 @@ public sealed class DashboardServer : IAsyncDisposable
 
         var dashboardStore = new DashboardStore(stores, reports, workspace);
         var views = new DashboardViews(dashboardStore, options.ReadOnly);
-        var guard = new AccessGuard(options.Remote, token);
+        var guard = new AccessGuard(options.Remote, token, expires);
         app.Use(guard.InvokeAsync);
         Map(app, views, dashboardStore, app.Lifetime.ApplicationStopping);
 
@@ -89,7 +108,37 @@ public sealed class DashboardServer : IAsyncDisposable
         var bound = server.Addresses[0];
         var host = options.Address.Equals(IPAddress.Any) || options.Address.Equals(IPAddress.IPv6Any) ? Environment.MachineName : bound.Host;
         server.Url = new UriBuilder(bound) { Host = host, Path = "/", Query = token is null ? "" : $"{AccessGuard.TokenQuery}={token}" }.Uri;
+        if (token is not null)
+        {
+            server.TokenExpires = expires;
+            server.TokenFile = WriteTokenFile(workspace, server.Url, expires!.Value);
+        }
         return server;
+    }
+
+    /// <summary>Writes the address with its token to a file only its owner can read: the workspace's, or one in the temporary folder when the workspace is read-only.</summary>
+    private static string WriteTokenFile(Workspace workspace, Uri url, DateTimeOffset expires)
+    {
+        var text = $"{url}\nexpires {expires.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC\n";
+        foreach (var path in new[] { Path.Combine(workspace.Root, DashboardOptions.TokenFileName), Path.Combine(Path.GetTempPath(), $"studies-{DashboardOptions.TokenFileName}-{Environment.ProcessId}") })
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.Delete(path); // a file left by an earlier dashboard may carry other permissions
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                using var stream = new FileStream(path, options);
+                using var writer = new StreamWriter(stream);
+                writer.Write(text);
+                return path;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Read-only workspace: the temporary folder.
+            }
+        }
+        throw new IOException($"the dashboard's token could not be written to {workspace.Root} nor to {Path.GetTempPath()}");
     }
 
     private static void Map(WebApplication app, DashboardViews views, DashboardStore store, CancellationToken stopping)
@@ -168,7 +217,8 @@ public sealed class DashboardServer : IAsyncDisposable
             }
             catch (StoreException e)
             {
-                json = new JsonObject { ["error"] = e.Message }.ToJsonString();
+                // Its own key: a trial view carries the trial's "error" (why it failed), which is no store failure.
+                json = new JsonObject { ["storeError"] = e.Message }.ToJsonString();
             }
             if (json != last || DateTime.UtcNow - sent > TimeSpan.FromSeconds(15))
             {

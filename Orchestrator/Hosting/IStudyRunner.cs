@@ -14,6 +14,9 @@ public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bo
 {
     /// <summary>Overrides the study's <c>resources.executor</c> (<c>studies run --executor</c>).</summary>
     public string? Executor { get; init; }
+
+    /// <summary>A file from the serve queue, written by anyone who can write there: checked by <see cref="QueuedStudyGuard"/> before it runs.</summary>
+    public bool Untrusted { get; init; }
 }
 
 /// <summary>How a study run ended: the report it wrote and whether it was stopped before the end.</summary>

@@ -64,14 +64,15 @@ public static class StudiesServices
     }
 
     /// <summary>Configuration of every entry point: <c>STUDIES_</c> environment variables, then what the command line says.</summary>
-    public static IConfiguration Configuration(string? home = null, string? store = null) =>
+    public static IConfiguration Configuration(string? home = null, string? store = null, IReadOnlyList<string>? dataRoots = null) =>
         new ConfigurationBuilder()
             .AddEnvironmentVariables("STUDIES_")
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
                 [$"{StudiesOptions.Section}:{nameof(StudiesOptions.Home)}"] = home,
                 [$"{StudiesOptions.Section}:{nameof(StudiesOptions.Store)}"] = store,
-            }.Where(kv => kv.Value is not null))
+            }.Concat((dataRoots ?? []).Select((root, i) => KeyValuePair.Create($"{StudiesOptions.Section}:{nameof(StudiesOptions.DataRoots)}:{i}", (string?)root)))
+            .Where(kv => kv.Value is not null))
             .Build();
 
     /// <summary>

@@ -37,7 +37,7 @@ public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOp
             logger.LogInformation("running study file {File}", Path.GetFileName(file));
             try
             {
-                var outcome = await runner.RunAsync(file, new StudyRunRequest(BaseDirectory: queue.OriginOf(file)), stoppingToken, CancellationToken.None);
+                var outcome = await runner.RunAsync(file, new StudyRunRequest(BaseDirectory: queue.OriginOf(file)) { Untrusted = true }, stoppingToken, CancellationToken.None);
                 if (outcome.Stopped)
                 {
                     queue.Return(file);

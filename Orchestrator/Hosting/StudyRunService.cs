@@ -22,6 +22,11 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             ? StudyLoader.Load(studyFile)
             : StudyLoader.Parse(await File.ReadAllTextAsync(studyFile, CancellationToken.None), studyFile, request.BaseDirectory, Path.GetFullPath(studyFile));
         var trials = StudyExpander.Expand(study);
+        if (request.Untrusted)
+        {
+            var storeLocation = stores.Locate(study.Store, request.BaseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(studyFile)));
+            QueuedStudyGuard.Check(study, trials, storeLocation, stores.StudyChoosesStore(study.Store), stores.AllowedRoots);
+        }
         var executorName = request.Executor ?? study.Resources.Executor;
         var executor = services.GetKeyedService<ITrialExecutor>(executorName)
             ?? throw new ResourceException($"{study.SourcePath}: no executor '{executorName}' in this build");

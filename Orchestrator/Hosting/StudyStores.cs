@@ -13,6 +13,12 @@ public sealed class StudiesOptions
 
     /// <summary>The store to use (<c>sqlite:PATH</c> or <c>postgresql://...</c>); null: $STUDIES_STORE, the study's <c>store:</c>, or the workspace database.</summary>
     public string? Store { get; set; }
+
+    /// <summary>
+    /// Folders besides the workspace whose files a study taken off the serve queue may read or write (data, an SQLite
+    /// <c>store:</c>, <c>checkpoints:</c>): <c>serve --data-root DIR</c>, or <c>STUDIES_Studies__DataRoots__0</c>, <c>__1</c>, ...
+    /// </summary>
+    public List<string> DataRoots { get; set; } = [];
 }
 
 /// <summary>Resolves and opens the store a command works on, whichever backend it is.</summary>
@@ -20,6 +26,13 @@ public sealed class StudyStores(StudyStorageFactory factory, Workspace workspace
 {
     public StoreLocation Locate(string? studyStore = null, string? studyDirectory = null) =>
         StoreLocation.Resolve(options.Value.Store, studyStore, studyDirectory, workspace.Database);
+
+    /// <summary>Whether a study's own <c>store:</c> decides where it is recorded (no --store, no STUDIES_STORE).</summary>
+    public bool StudyChoosesStore(string? studyStore) =>
+        studyStore is { Length: > 0 } && options.Value.Store is not { Length: > 0 } && Environment.GetEnvironmentVariable("STUDIES_STORE") is not { Length: > 0 };
+
+    /// <summary>Where a queued study may read and write: the workspace and the configured data folders.</summary>
+    public IReadOnlyList<string> AllowedRoots => [workspace.Root, .. options.Value.DataRoots.Where(r => r.Length > 0).Select(r => Path.GetFullPath(r))];
 
     public Task<IStudyStorage> OpenAsync(StoreLocation location, StoreAccess access, CancellationToken ct = default) =>
         factory.OpenAsync(location, access, ct);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Studies.Trials.Components;
 using Studies.Trials.Specs;
+using Studies.Trials.Data;
 
 namespace Studies.Orchestrator.Studies;
 
@@ -11,7 +12,7 @@ namespace Studies.Orchestrator.Studies;
 /// </summary>
 internal sealed class SpecReader(NodeReader reader, string studyDirectory, int threads)
 {
-    private readonly Dictionary<string, bool> _fileExists = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FileKind> _fileExists = new(StringComparer.Ordinal);
 
     /// <summary>The spec, or null when this tree has an error (already reported).</summary>
     public TrialSpec? Read(YMap trial)
@@ -103,8 +104,9 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                     if (reader.Text(value, "options.path") is { } path)
                     {
                         var full = Path.GetFullPath(Path.Combine(studyDirectory, path));
-                        if (!_fileExists.TryGetValue(full, out var exists)) _fileExists[full] = exists = File.Exists(full);
-                        if (!exists) reader.Error(value, $"data file '{path}' not found (looked for {full})");
+                        if (!_fileExists.TryGetValue(full, out var kind)) _fileExists[full] = kind = FileKinds.Of(full);
+                        if (kind == FileKind.Missing) reader.Error(value, $"data file '{path}' not found (looked for {full})");
+                        else if (kind != FileKind.Regular) reader.Error(value, $"data file '{path}' is {kind.Describe()}, not a regular file ({full})");
                         options[key.Text] = full;
                     }
                     break;

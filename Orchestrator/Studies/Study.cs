@@ -33,6 +33,12 @@ public sealed record Study
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 
+    /// <summary>
+    /// Where each key of the data section is (and "" for the section itself): held-out masses and some options are checked
+    /// against a file only when it is read, and those problems point here.
+    /// </summary>
+    internal IReadOnlyDictionary<string, SourcePosition> DataPositions { get; init; } = new Dictionary<string, SourcePosition>();
+
     /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it.</summary>
     internal IReadOnlyList<PlannedTrial> Trials { get; init; } = [];
 }

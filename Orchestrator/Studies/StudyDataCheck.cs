@@ -22,6 +22,8 @@ public static class StudyDataCheck
             var (events, problems) = DataChecks.Load(first.Data, first.Seed);
             var all = new List<DataProblem>(problems);
             if (events is not null)
+                all.AddRange(events.Dropped.Select(d => new DataProblem(DataSeverity.Warning, $"{origin}: {d}")));
+            if (events is not null)
             {
                 foreach (var definition in source.GroupBy(t => TrialIdentity.DataHash(t.Spec.Data)))
                 {
@@ -35,12 +37,21 @@ public static class StudyDataCheck
     }
 
     /// <summary>Prints each source's summary line (to <paramref name="output"/>) and its problems (to <paramref name="errors"/>), one line each.</summary>
-    public static void Print(IReadOnlyList<DataCheckResult> results, TextWriter output, TextWriter errors)
+    public static void Print(Study study, IReadOnlyList<DataCheckResult> results, TextWriter output, TextWriter errors)
     {
         foreach (var r in results)
         {
             if (r.Events is not null) output.WriteLine($"data: {r.Summary}");
-            foreach (var p in r.Problems) errors.WriteLine(p);
+            foreach (var p in r.Problems) errors.WriteLine(p.IsStudyLevel ? Locate(study, p).ToString() : p.ToString());
         }
     }
+
+    /// <summary>A study-file problem found in the data (a held-out mass the file lacks), at the study's <c>holdout</c> key.</summary>
+    public static StudyError Locate(Study study, DataProblem problem) =>
+        new(study.SourcePath, study.DataPositions.GetValueOrDefault(problem.StudyKey ?? "", study.DataPositions.GetValueOrDefault("", new SourcePosition(1, 1))), problem.Message);
+
+    /// <summary>2 when a problem is the study file's (it is what to fix), else 3 for bad data, else 0.</summary>
+    public static int ExitCode(IReadOnlyList<DataCheckResult> results) =>
+        results.Any(r => r.Problems.Any(p => p.IsStudyLevel && p.Severity == DataSeverity.Error)) ? 2
+        : results.Any(r => r.HasErrors) ? 3 : 0;
 }

@@ -18,6 +18,9 @@ public static class StudyLoader
             if (Directory.Exists(path)) throw Problem(path, "this is a folder, not a study file; give the YAML file inside it (e.g. studies/quickstart.yaml)");
             var file = new FileInfo(path);
             if (!file.Exists) throw Problem(path, "cannot read the study file: it does not exist");
+            // A device is read forever (/dev/zero: out of memory at 4 GB) and a FIFO blocks the reader: neither is opened.
+            if (Trials.Data.FileKinds.Of(path) is var kind && kind != Trials.Data.FileKind.Regular)
+                throw Problem(path, $"this is {Trials.Data.FileKinds.Describe(kind)}, not a study file; give a YAML file");
             if (file.Length > StudyLimits.MaxFileBytes)
                 throw Problem(path, $"the study file has {file.Length:N0} bytes; at most {StudyLimits.MaxFileBytes:N0} (is it a study file?)");
             text = File.ReadAllText(path);

@@ -8,21 +8,21 @@ public static class MarkdownReport
     public static string Render(ReportDocument document)
     {
         var md = new StringBuilder();
-        md.Append("# ").Append(document.Title).Append("\n\n");
+        md.Append("# ").Append(Html(document.Title)).Append("\n\n");
         foreach (var section in document.Sections)
         {
-            md.Append("## ").Append(section.Title).Append("\n\n");
+            md.Append("## ").Append(Html(section.Title)).Append("\n\n");
             var charts = 0;
             foreach (var block in section.Blocks)
             {
                 switch (block)
                 {
                     case Paragraph p:
-                        md.Append(p.Text).Append("\n\n");
+                        md.Append(Html(p.Text)).Append("\n\n");
                         break;
                     case Verbatim v:
                         var fence = v.Text.Contains("```", StringComparison.Ordinal) ? "~~~~" : "```";
-                        md.Append("<details><summary>").Append(v.Summary).Append("</summary>\n\n").Append(fence).Append('\n')
+                        md.Append("<details><summary>").Append(Html(v.Summary)).Append("</summary>\n\n").Append(fence).Append('\n')
                             .Append(v.Text.TrimEnd()).Append('\n').Append(fence).Append("\n\n</details>\n\n");
                         break;
                     case Table t:
@@ -57,5 +57,13 @@ public static class MarkdownReport
         md.Append('\n');
     }
 
-    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+    private static string Escape(string s) => Html(s).Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Study names, descriptions and variant names are the study file's text: Markdown renderers pass raw HTML through,
+    /// so a name like &lt;script&gt; would run wherever report.md is shown. The three HTML characters become entities
+    /// (which every renderer shows as the characters); Markdown emphasis written by the report itself is kept.
+    /// </summary>
+    private static string Html(string s) =>
+        s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 }

@@ -11,6 +11,11 @@ public enum DataSeverity { Error, Warning }
 /// <summary>One problem of a data set, its message saying what and where (file, row, column).</summary>
 public sealed record DataProblem(DataSeverity Severity, string Message)
 {
+    /// <summary>The key of the study's data section this problem is about (<see cref="DataException.StudyKey"/>); null for a problem of the data.</summary>
+    public string? StudyKey { get; init; }
+
+    public bool IsStudyLevel => StudyKey is not null;
+
     public override string ToString() => Severity == DataSeverity.Warning ? $"warning: {Message}" : Message;
 }
 
@@ -136,7 +141,8 @@ public static class DataChecks
         }
     }
 
-    private static List<DataProblem> Errors(DataException e) => e.Problems.Select(p => new DataProblem(DataSeverity.Error, p)).ToList();
+    private static List<DataProblem> Errors(DataException e) =>
+        e.Problems.Select(p => new DataProblem(DataSeverity.Error, p) { StudyKey = e.StudyKey }).ToList();
 
     /// <summary>What a data spec reads, for messages: its file, or the generator's name.</summary>
     public static string Origin(DataSpec spec) =>

@@ -18,4 +18,22 @@ public sealed class DataException : Exception
         new(column is null ? $"{file}:{line}: {what}" : $"{file}:{line}: column '{column}': {what}");
 
     public static DataException NotFound(string path) => new($"data file not found: {path}");
+
+    /// <summary>Throws unless <paramref name="path"/> is a regular file: a device is read forever, a FIFO blocks the reader.</summary>
+    public static void RequireRegularFile(string path)
+    {
+        var kind = FileKinds.Of(path);
+        if (kind == FileKind.Missing) throw NotFound(path);
+        if (kind != FileKind.Regular) throw new DataException($"{path} is {kind.Describe()}, not a data file: give the path of a regular file");
+    }
+
+    /// <summary>
+    /// A problem of the study file found only once the data are read (a held-out mass the file does not have): the
+    /// command points at the study file's key and exits as for an invalid study file, not as for bad data.
+    /// </summary>
+    public bool IsStudyLevel => StudyKey is not null;
+
+    /// <summary>The key of the study file's data section the problem is about (<c>holdout</c>, <c>options</c>), for its position; null for a problem of the data.</summary>
+    public string? StudyKey { get; init; }
+
 }

@@ -29,7 +29,8 @@ public sealed class DataOptions
 
     public bool Has(string name) => _options[name] is not null;
 
-    public DataException Error(string name, string what) => new($"data source '{_source}': option '{name}' {what}");
+    /// <summary>An option of the study file that does not fit the data: reported at the study's <c>options</c> key (exit 2).</summary>
+    public DataException Error(string name, string what) => new($"data source '{_source}': option '{name}' {what}") { StudyKey = "options" };
 
     public double Double(string name, double fallback) => _options[name] is { } node ? AsDouble(name, node) : fallback;
 

@@ -11,6 +11,9 @@ public sealed class EventSet
     /// <summary>Number of events.</summary>
     public required int Count { get; init; }
 
+    /// <summary>Rows of the file left out on purpose, one line per kind with its count (e.g. signal at masses not listed): <c>studies check</c> prints them.</summary>
+    public IReadOnlyList<string> Dropped { get; init; } = [];
+
     public int FeatureCount => FeatureNames.Count;
 
     public required IReadOnlyList<string> FeatureNames { get; init; }

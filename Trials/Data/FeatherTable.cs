@@ -21,7 +21,7 @@ public static class FeatherTable
 
     private static async Task<RawTable> ReadAsync(string path, ColumnMap map, long? maxRows)
     {
-        if (!File.Exists(path)) throw DataException.NotFound(path);
+        DataException.RequireRegularFile(path);
         CheckMagic(path);
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         using var reader = new ArrowFileReader(stream, Apache.Arrow.Memory.MemoryAllocator.Default.Value, new Apache.Arrow.Compression.CompressionCodecFactory(), leaveOpen: true);

@@ -13,7 +13,7 @@ public static class NpzTable
 {
     public static RawTable Read(string path, ColumnMap map)
     {
-        if (!File.Exists(path)) throw DataException.NotFound(path);
+        DataException.RequireRegularFile(path);
         ZipArchive zip;
         try { zip = ZipFile.OpenRead(path); }
         catch (InvalidDataException e) { throw new DataException($"{path}: not a readable .npz file (a zip archive cut short or damaged, or no zip at all: {e.Message})", e); }
@@ -22,11 +22,14 @@ public static class NpzTable
             var entries = zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal))
                 .ToDictionary(e => e.FullName[..^4], StringComparer.Ordinal);
             var names = entries.Keys.ToList();
+            if (names.Count == 0) throw new DataException($"{path}: the .npz archive holds no arrays (no .npy entry): an empty or foreign zip file");
+            if (names.Count > DataLimits.MaxColumns) throw new DataException($"{path}: {names.Count:N0} arrays; at most {DataLimits.MaxColumns:N0}");
             var features = map.ResolveFeatures(path, names);
 
             NpyArray Load(string name) => NpyArray.Read(path, name, entries[name]);
             var labelArray = Load(map.Label);
             int n = labelArray.Length;
+            if (n == 0) throw new DataException($"{path}: array '{map.Label}' is empty (0 rows): the file holds no events");
             NpyArray Column(string name)
             {
                 var array = Load(name);
@@ -71,7 +74,9 @@ public static class NpzTable
             byte[] bytes;
             try
             {
-                using var stream = entry.Open();
+                if (entry.Length > DataLimits.MaxDecompressedBytes)
+                    throw Bad($"expands to {entry.Length:N0} bytes, more than the limit of {DataLimits.MaxDecompressedBytes >> 20:N0} MB (set STUDIES_DATA_MAX_MB to raise it)");
+                using var stream = new CappedStream(entry.Open(), $"{file}: array '{name}'");
                 using var buffer = new MemoryStream();
                 stream.CopyTo(buffer);
                 bytes = buffer.ToArray();

@@ -31,7 +31,7 @@ public static class ParquetTable
 
     private static async Task<RawTable> ReadAsync(string path, ColumnMap map, long? maxRows, int workers, long batchBytes)
     {
-        if (!File.Exists(path)) throw DataException.NotFound(path);
+        DataException.RequireRegularFile(path);
         var readers = new List<(FileStream Stream, ParquetReader Reader)>();
         try
         {

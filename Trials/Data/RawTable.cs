@@ -43,27 +43,39 @@ public sealed record ColumnMap(
     /// <summary>Feature column names given the file's columns: the explicit list, or all unmapped columns.</summary>
     public string[] ResolveFeatures(string file, IReadOnlyList<string> available)
     {
+        var names = available.ToHashSet(StringComparer.Ordinal);
         foreach (var (role, column) in Singles())
-            if (!available.Contains(column)) throw MissingColumn(file, column, role, available);
+            if (!names.Contains(column)) throw MissingColumn(file, column, role, available, names);
         if (Features is not null)
         {
             var singles = Singles().ToDictionary(s => s.Column, s => s.Role);
             foreach (var column in Features)
             {
-                if (!available.Contains(column)) throw MissingColumn(file, column, "feature", available);
+                if (!names.Contains(column)) throw MissingColumn(file, column, "feature", available, names);
                 if (singles.TryGetValue(column, out var role)) throw new DataException($"{file}: column '{column}' is mapped both as a feature and as the {role}");
             }
-            if (Features.Distinct().Count() != Features.Count) throw new DataException($"{file}: a feature column is listed twice ({string.Join(", ", Features)})");
+            if (Features.Distinct().Count() != Features.Count) throw new DataException($"{file}: a feature column is listed twice ({Shown(Features)})");
             return [.. Features];
         }
         var mapped = Singles().Select(s => s.Column).ToHashSet();
         var features = available.Where(c => !mapped.Contains(c)).ToArray();
-        if (features.Length == 0) throw new DataException($"{file}: no feature column left after label, mass, weight, process and window (columns: {string.Join(", ", available)})");
+        if (features.Length == 0) throw new DataException($"{file}: no feature column left after label, mass, weight, process and window (columns: {Shown(available)})");
         return features;
     }
 
-    private static DataException MissingColumn(string file, string column, string role, IReadOnlyList<string> available) =>
-        new($"{file}: {role} column '{column}' not found; the file has: {string.Join(", ", available)}");
+    /// <summary>
+    /// The file's columns are listed only when it looks like a data file of this format (some mapped column is there):
+    /// otherwise its first line could be anything (a password file's first entry ended up on a dashboard), so nothing of it is shown.
+    /// </summary>
+    private DataException MissingColumn(string file, string column, string role, IReadOnlyList<string> available, HashSet<string> names) =>
+        Singles().Any(s => names.Contains(s.Column)) || (Features?.Any(names.Contains) ?? false)
+            ? new($"{file}: {role} column '{column}' not found; the file has: {Shown(available)}")
+            : new($"{file}: none of the columns this study maps ({string.Join(", ", Singles().Select(s => $"{s.Role} '{s.Column}'"))}) is in the file: " +
+                "not a data file of the expected format (or its header is missing)");
+
+    /// <summary>Column names for a message: each clipped and escaped, at most 30 of them.</summary>
+    private static string Shown(IReadOnlyList<string> columns) =>
+        string.Join(", ", columns.Take(30).Select(c => DataLimits.Excerpt(c))) + (columns.Count > 30 ? $", ... ({columns.Count:N0} columns)" : "");
 }
 
 /// <summary>The columns a file loader extracted, before they become an <see cref="EventSet"/>.</summary>
@@ -117,6 +129,16 @@ public static class TableEvents
         if (masses.Length == 0) throw new DataException($"{table.File}: no signal rows (column '{table.Map.Label}' is never 1)");
 
         var rows = Enumerable.Range(0, table.Rows).Where(r => keep[r]).ToArray();
+        var dropped = new List<string>();
+        if (rows.Length < table.Rows)
+        {
+            // Said, not silent: a mass written as 1.002 for 1 drops every row of it, which the user must see in `check`.
+            int first = Array.IndexOf(keep, false), count = table.Rows - rows.Length;
+            var distinct = Enumerable.Range(0, table.Rows).Where(r => !keep[r]).Select(r => table.Mass[r]).Distinct().Take(6).ToList();
+            dropped.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{count:N0} signal row{(count == 1 ? "" : "s")} at masses not in the option 'masses' (within 0.1%) are left out, " +
+                $"first at {table.Where(first)} (mass {Format(table.Mass[first])}); their masses: {string.Join(", ", distinct.Take(5).Select(Format))}{(distinct.Count > 5 ? ", ..." : "")}"));
+        }
         int n = rows.Length, d = table.FeatureNames.Length;
         var massIndex = new int[n];
         var generated = new double[masses.Length];
@@ -127,7 +149,8 @@ public static class TableEvents
             if (massIndex[k] >= 0) generated[massIndex[k]]++;
         }
         for (int j = 0; j < masses.Length; j++)
-            if (generated[j] == 0) throw new DataException($"{table.File}: no signal rows of mass {Format(masses[j])} (option 'masses')");
+            if (generated[j] == 0)
+                throw new DataException($"{table.File}: no signal rows of mass {Format(masses[j])} (option 'masses'){(dropped.Count > 0 ? "; " + dropped[0] : "")}");
         if (options.Has("generated_per_mass"))
         {
             // Files often hold preselected events; N_gen of the Punzi efficiency is then larger than the rows.
@@ -177,7 +200,7 @@ public static class TableEvents
         {
             Count = n, FeatureNames = table.FeatureNames, Features = features, Label = label, Mass = mass, MassIndex = massIndex,
             Process = processOf, ProcessNames = processNames, Weight = weight, Window = window, Windows = windows,
-            Masses = masses, GeneratedSignal = generated, StoredMass = stored,
+            Masses = masses, GeneratedSignal = generated, StoredMass = stored, Dropped = dropped,
         };
         set.Validate();
         return set;

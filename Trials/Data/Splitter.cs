@@ -110,22 +110,22 @@ public static class Splitter
                 heldout = grid.Where((_, k) => k % 2 == 1).ToArray();
                 break;
             case "list":
-                if (holdout.Masses is null || holdout.Masses.Count == 0) throw new DataException("holdout 'list' names no mass");
+                if (holdout.Masses is null || holdout.Masses.Count == 0) throw new DataException("holdout 'list' names no mass") { StudyKey = "holdout" };
                 var indices = new SortedSet<int>();
                 foreach (var m in holdout.Masses)
                 {
                     int k = MassGrid.IndexOf(grid, m);
                     if (k < 0)
-                        throw new DataException($"held-out mass {Format(m)} is not in the data's mass grid ({string.Join(", ", grid.Select(Format))})");
+                        throw new DataException($"held-out mass {Format(m)} is not in the data's mass grid ({string.Join(", ", grid.Select(Format))})") { StudyKey = "holdout" };
                     indices.Add(k);
                 }
                 heldout = indices.Select(k => grid[k]).ToArray();
                 break;
             default:
-                throw new DataException($"unknown holdout kind '{holdout.Kind}' (known: none, every-second, list)");
+                throw new DataException($"unknown holdout kind '{holdout.Kind}' (known: none, every-second, list)") { StudyKey = "holdout" };
         }
         if (heldout.Length >= grid.Count)
-            throw new DataException($"holdout '{holdout.Kind}' holds out every mass of the grid ({string.Join(", ", grid.Select(Format))}): none is left to train on");
+            throw new DataException($"holdout '{holdout.Kind}' holds out every mass of the grid ({string.Join(", ", grid.Select(Format))}): none is left to train on") { StudyKey = "holdout" };
         return heldout;
     }
 

@@ -43,7 +43,7 @@ internal static partial class Native
     internal static string LastError()
     {
         var message = Marshal.PtrToStringUTF8(st_last_error());
-        return string.IsNullOrEmpty(message) ? "unknown libtorch error" : message;
+        return string.IsNullOrEmpty(message) ? "unknown libtorch error" : TorchErrors.WithoutBacktrace(message);
     }
 
     /// <summary>The calling thread's last native failure, with its kind.</summary>

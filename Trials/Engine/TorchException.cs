@@ -20,6 +20,21 @@ public enum TorchErrorKind
 public static class TorchErrors
 {
     /// <summary>
+    /// libtorch's message without the C++ backtrace it appends (c10::Error::what(): the message, then "Exception raised
+    /// from ..." and a frame per line). A worker on a full disk printed all 1.7 KB of it as its one line; the frames
+    /// help nobody running a study, so they are cut here, where every native error passes.
+    /// </summary>
+    public static string WithoutBacktrace(string message)
+    {
+        var cut = message.IndexOf("Exception raised from ", StringComparison.Ordinal);
+        if (cut < 0) cut = message.IndexOf("\nframe #0", StringComparison.Ordinal);
+        var text = (cut >= 0 ? message[..cut] : message).Trim();
+        // What is left may still span lines (a shape error quotes two); one line, at most 500 characters.
+        text = string.Join(" ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return text.Length == 0 ? "unknown libtorch error" : text.Length <= 500 ? text : text[..500] + "...";
+    }
+
+    /// <summary>
     /// The native side marks CUDA's <c>OutOfMemoryError</c> and <c>std::bad_alloc</c>; libtorch's CPU
     /// allocator reports a plain error ("DefaultCPUAllocator: not enough memory" in 1.13, "can't
     /// allocate memory" in 2.x), and CUDA errors raised outside the caching allocator say "out of

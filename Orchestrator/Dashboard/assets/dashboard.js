@@ -223,7 +223,7 @@
   }
 
   function render(v) {
-    if (v.error) { fill('title', el('p', { class: 'muted' }, 'The store cannot be read right now: ' + v.error)); return; }
+    if (v.storeError) { fill('title', el('p', { class: 'muted' }, 'The store cannot be read right now: ' + v.storeError)); return; }
     if (v.missing) { fill('title', el('h1', {}, 'Not found'), el('p', {}, 'No such study or trial in this workspace (yet).')); return; }
     var placeholder = document.querySelector('#main > p.muted');
     if (placeholder && !updates) document.getElementById('main').replaceChildren();

@@ -43,11 +43,9 @@ public sealed class SqliteStudyStorage : IStudyStorage
     public static async Task<SqliteStudyStorage> OpenAsync(string path, StoreAccess access = StoreAccess.ReadWrite, CancellationToken ct = default)
     {
         var full = Path.GetFullPath(path);
+        // The bytes first: nothing below may write into a file that is not (or no longer) a studies store.
+        StoreFile.Inspect(full);
         var exists = File.Exists(full);
-        if (Directory.Exists(full)) throw new StoreException($"{full} is a folder, not a studies database");
-        if (exists && new FileInfo(full).Length == 0)
-            throw new StoreException($"{full} is empty (0 bytes): not a studies database, perhaps truncated by a full disk or a failed copy. " +
-                "Move it away to start a new one, or restore it from a backup");
         if (access == StoreAccess.ReadOnly && !exists)
             throw new StoreException($"no studies recorded: {full} does not exist");
 
@@ -61,7 +59,8 @@ public sealed class SqliteStudyStorage : IStudyStorage
             {
                 throw new StoreException($"cannot create the folder of {full}: {e.Message}", e);
             }
-            var storage = await TryOpenAsync(full, $"Data Source={Quote(full)};Mode=ReadWriteCreate;Pooling=False;Default Timeout=30", readOnly: false, ct);
+            if (!exists) await CreateAsync(full, ct);
+            var storage = await TryOpenAsync(full, $"Data Source={Quote(full)};Mode=ReadWrite;Pooling=False;Default Timeout=30", readOnly: false, ct);
             await storage.PrepareAsync(migrate: true, ct);
             return storage;
         }
@@ -81,6 +80,39 @@ public sealed class SqliteStudyStorage : IStudyStorage
             var storage = await TryOpenAsync(full, $"Data Source={uri};Mode=ReadOnly;Pooling=False", readOnly: true, ct);
             await storage.PrepareAsync(migrate: false, ct);
             return storage;
+        }
+    }
+
+    /// <summary>
+    /// A new store appears whole or not at all: it is built under a private name beside its final one (schema, WAL mode,
+    /// application id), closed, and linked into place only if nobody else got there first. Creating it in place let a
+    /// second process that started at the same moment find an empty file ("studies.db is empty (0 bytes)") or a half
+    /// migrated one ("table studies already exists"): 3 runs in 6 of two simultaneous `studies run`.
+    /// </summary>
+    private static async Task CreateAsync(string full, CancellationToken ct)
+    {
+        var building = $"{full}.new-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            var fresh = await TryOpenAsync(building, $"Data Source={Quote(building)};Mode=ReadWriteCreate;Pooling=False;Default Timeout=30", readOnly: false, ct);
+            await using (fresh)
+            {
+                await fresh.ExecuteAsync($"PRAGMA journal_mode=WAL; PRAGMA application_id = {StoreFile.ApplicationId};", ct);
+                await fresh.MigrateAsync(0, ct);
+            }
+            // Another process may have created it first: then theirs is used (ours is deleted below).
+            StoreFile.TryPublish(building, full);
+        }
+        catch (SqliteException e)
+        {
+            throw new StoreException($"cannot create the study database {full}: {Describe(e)}", e);
+        }
+        finally
+        {
+            foreach (var leftover in new[] { building, building + "-wal", building + "-shm" })
+            {
+                try { File.Delete(leftover); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
         }
     }
 
@@ -105,23 +137,25 @@ public sealed class SqliteStudyStorage : IStudyStorage
     {
         try
         {
-            if (migrate)
-                await ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;", ct);
-            else
-                await ExecuteAsync("PRAGMA busy_timeout=30000;", ct);
+            await ExecuteAsync("PRAGMA busy_timeout=30000;", ct);
+            // Reads only until the file is known to be a studies store in one piece: a foreign database is never
+            // given the schema (nor switched to WAL), a damaged one is never written to.
             var version = Convert.ToInt32(await ScalarAsync("PRAGMA user_version;", ct), CultureInfo.InvariantCulture);
+            await RefuseForeignAsync(version, ct);
             if (version > SqliteSchema.Migrations.Length)
                 throw new StoreException($"{Location} was written by a newer version of studies (schema {version}, this one knows {SqliteSchema.Migrations.Length})");
-            if (!migrate && version < SqliteSchema.Migrations.Length)
-                throw new StoreException($"{Location} was written by an older version of studies (schema {version}); " +
-                    "run a writing command on it once (e.g. `studies run` of one of its studies) to upgrade it, or read it with that version");
-            for (var v = version; v < SqliteSchema.Migrations.Length; v++)
+            if (!migrate)
             {
-                await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-                await ExecuteAsync(SqliteSchema.Migrations[v], ct, tx);
-                await ExecuteAsync($"PRAGMA user_version = {v + 1};", ct, tx);
-                await tx.CommitAsync(ct);
+                if (version < SqliteSchema.Migrations.Length)
+                    throw new StoreException($"{Location} was written by an older version of studies (schema {version}); " +
+                        "run a writing command on it once (e.g. `studies run` of one of its studies) to upgrade it, or read it with that version");
+                return;
             }
+            await QuickCheckAsync(ct);
+            await ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", ct);
+            // The version is read again inside the migration's own IMMEDIATE transaction: two processes upgrading the
+            // same file at once then migrate it once, the second finding the work done.
+            await MigrateAsync(null, ct);
         }
         catch (SqliteException e)
         {
@@ -133,6 +167,83 @@ public sealed class SqliteStudyStorage : IStudyStorage
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Brings the schema up to date in one BEGIN IMMEDIATE transaction that also reads the version it starts from.</summary>
+    private async Task MigrateAsync(int? knownVersion, CancellationToken ct)
+    {
+        await using var tx = connection.BeginTransaction(deferred: false);
+        var version = knownVersion ?? Convert.ToInt32(await ScalarAsync("PRAGMA user_version;", ct, tx), CultureInfo.InvariantCulture);
+        if (version > SqliteSchema.Migrations.Length)
+            throw new StoreException($"{Location} was written by a newer version of studies (schema {version}, this one knows {SqliteSchema.Migrations.Length})");
+        if (version == SqliteSchema.Migrations.Length) return;
+        for (var v = version; v < SqliteSchema.Migrations.Length; v++)
+            await ExecuteAsync(SqliteSchema.Migrations[v], ct, tx);
+        await ExecuteAsync($"PRAGMA user_version = {SqliteSchema.Migrations.Length};", ct, tx);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// A studies store has a schema version (user_version) and a <c>studies</c> table; an SQLite file with tables but
+    /// neither, or another program's application id, belongs to someone else and is refused before anything is written.
+    /// </summary>
+    private async Task RefuseForeignAsync(int version, CancellationToken ct)
+    {
+        var applicationId = Convert.ToInt64(await ScalarAsync("PRAGMA application_id;", ct), CultureInfo.InvariantCulture);
+        var tables = Convert.ToInt64(await ScalarAsync("SELECT count(*) FROM sqlite_master;", ct), CultureInfo.InvariantCulture);
+        var hasStudies = Convert.ToInt64(await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'studies';", ct),
+            CultureInfo.InvariantCulture) > 0;
+        var foreign = (applicationId != 0 && applicationId != StoreFile.ApplicationId)
+            || (version == 0 && tables > 0)
+            || (version > 0 && !hasStudies);
+        if (foreign)
+            throw new StoreException($"{Location} is an SQLite database of another program ({tables} tables, no studies schema): " +
+                "studies will not write into it; name another store with --store (or move the file away)");
+        if (version == 0 && tables == 0 && IsReadOnly)
+            throw new StoreException($"no studies recorded: {Location} is an empty SQLite database; run a study with `studies run FILE` to create the store");
+    }
+
+    /// <summary>
+    /// SQLite's quick check (page structure, records and their order; not index contents) before a command writes. Random
+    /// bytes written into the middle of a store otherwise went unnoticed by `run`, `status` and `list`, and a writer
+    /// would build on them. Its cost grows with the file, so it is bounded: past <see cref="QuickCheckBudget"/> it stops
+    /// and the store is used unchecked (`studies check-store` runs the full check without a bound).
+    /// </summary>
+    internal async Task QuickCheckAsync(CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var interrupted = false;
+        SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 10_000, (_) =>
+        {
+            if (clock.Elapsed < QuickCheckBudget) return 0;
+            interrupted = true;
+            return 1;
+        }, null);
+        string result;
+        try
+        {
+            result = Convert.ToString(await ScalarAsync("PRAGMA quick_check(1);", ct), CultureInfo.InvariantCulture) ?? "";
+        }
+        catch (SqliteException e) when (interrupted && e.SqliteErrorCode == 9)
+        {
+            return;
+        }
+        finally
+        {
+            SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 0, null, null);
+        }
+        if (result != "ok")
+            throw new StoreException($"{Location} is damaged (SQLite's quick check: {Clip(result)}); nothing was written. " +
+                "Restore it from a backup, or run `studies check-store` for the full report");
+    }
+
+    /// <summary>How long the quick check on opening for writing may take before it is skipped.</summary>
+    internal static TimeSpan QuickCheckBudget { get; set; } = TimeSpan.FromSeconds(2);
+
+    private static string Clip(string text)
+    {
+        var line = text.Split('\n')[0].Trim();
+        return line.Length <= 160 ? line : line[..160] + "...";
     }
 
     /// <summary>A message a person can act on for SQLite's common failures.</summary>
@@ -526,8 +637,15 @@ public sealed class SqliteStudyStorage : IStudyStorage
         return (IReadOnlyList<AttemptRow>)list;
     }, ct);
 
+    /// <summary>SQLite's full integrity check: "ok", or up to 100 problems, one a line.</summary>
     public Task<string> IntegrityCheckAsync(CancellationToken ct = default) => ReadAsync(async () =>
-        Convert.ToString(await ScalarAsync("PRAGMA integrity_check;", ct), CultureInfo.InvariantCulture) ?? "", ct);
+    {
+        await using var cmd = Command("PRAGMA integrity_check(100);", null);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var lines = new List<string>();
+        while (await reader.ReadAsync(ct)) lines.Add(reader.GetString(0));
+        return string.Join("\n", lines);
+    }, ct);
 
     // ---- plumbing -----------------------------------------------------------------------------
 

@@ -3,7 +3,33 @@
 // parameter group per weight-decay setting, and checkpoint files for tensors and optimiser state.
 #include "api.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
 namespace {
+
+// libtorch 1.13 writes an archive through caffe2's PytorchStreamWriter, whose destructor writes the zip's end record and
+// throws when the file cannot take it (a full disk): thrown from a destructor during unwinding, that is std::terminate,
+// and the worker died with "terminate called after throwing an instance of 'c10::Error'" and a 1.7 KB backtrace. So the
+// archive is serialised to memory (a checkpoint is a few MB at most) and written here, where a failed write is an
+// ordinary error with the system's reason. A partly written file is removed: a later resume must not load half of one.
+void save_archive(torch::serialize::OutputArchive& archive, const char* path) {
+  std::ostringstream buffer(std::ios::out | std::ios::binary);
+  archive.save_to(buffer);
+  const std::string bytes = buffer.str();
+  std::FILE* file = std::fopen(path, "wb");
+  if (file == nullptr) throw std::runtime_error(std::string("cannot write ") + path + ": " + std::strerror(errno));
+  int error = 0;
+  if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size()) error = errno;
+  if (std::fflush(file) != 0 && error == 0) error = errno;
+  if (std::fclose(file) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    std::remove(path);
+    throw std::runtime_error(std::string("cannot write ") + path + ": " + std::strerror(error));
+  }
+}
 
 enum Kind { SGD, ADAM, ADAMW, RADAM };
 
@@ -125,7 +151,7 @@ ST_API int st_optim_save(torch::optim::Optimizer* opt, const char* path) {
   return st::run([&] {
     torch::serialize::OutputArchive archive;
     opt->save(archive);
-    archive.save_to(path);
+    save_archive(archive, path);
   });
 }
 // The optimiser state is read onto the device of the optimiser's parameters (map_location), so a
@@ -151,7 +177,7 @@ ST_API int st_save_tensors(const char* path, const char** names, const TensorH* 
     torch::serialize::OutputArchive archive;
     // Written from CPU copies: the file then loads on any host, with or without a GPU.
     for (int i = 0; i < n; ++i) archive.write(names[i], tensors[i]->detach().to(at::kCPU));
-    archive.save_to(path);
+    save_archive(archive, path);
   });
 }
 

@@ -15,13 +15,15 @@ internal static class Child
     public const long HeapLimitBytes = 200L << 20;
     private const long AddressSpaceBytes = 3L << 30;
 
-    public static async Task<(CliResult Result, TimeSpan Elapsed)> RunTimedAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    public static async Task<(CliResult Result, TimeSpan Elapsed)> RunTimedAsync(IEnumerable<string> arguments, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var command = WorkerCommandLine.ForStudiesAssembly(StudiesHome.StudiesDll);
         var start = new ProcessStartInfo("prlimit") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { $"--as={AddressSpaceBytes}", command.FileName }.Concat(command.PrefixArguments).Concat(arguments)) start.ArgumentList.Add(a);
         start.Environment["DOTNET_GCHeapHardLimit"] = $"0x{HeapLimitBytes:X}";
         start.Environment.Remove("STUDIES_HOME");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
