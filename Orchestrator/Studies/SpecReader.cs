@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Studies.Trials.Components;
 using Studies.Trials.Specs;
+using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Studies;
 
@@ -277,11 +278,15 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                         "l2_kernel" => model with { L2Kernel = json.GetValue<double>() },
                         "l2_bias" => model with { L2Bias = json.GetValue<double>() },
                         "standardize" => model with { Standardize = json.GetValue<bool>() },
+                        "mass_encoding" => model with { MassEncoding = json.GetValue<string>() },
                         _ => throw new InvalidOperationException($"model option '{key.Text}' has a schema but no field in ModelSpec"),
                     };
                     break;
             }
         }
+        // The encoding (written, or the kind's default) is stored only where it differs from the
+        // legacy rule: a model that encodes the mass as every release before did keeps its trial id.
+        if (entry.Parametric) model = MassEncodings.Normalized(model);
         return reader.Diagnostics.Count == before ? model : null;
     }
 

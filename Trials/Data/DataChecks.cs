@@ -115,7 +115,7 @@ public static class DataChecks
     {
         try
         {
-            return (DataSources.Get(spec.Source).Load(spec.Options, seed), []);
+            return (DataSources.Load(spec, seed), []);
         }
         catch (DataException e)
         {
@@ -128,7 +128,8 @@ public static class DataChecks
     {
         try
         {
-            return Splits(Splitter.Split(events, spec.Split, spec.Holdout, seed), Origin(spec), spec.Split);
+            var split = DataSources.EffectiveSplit(spec);
+            return Splits(Splitter.Split(events, split, spec.Holdout, seed), Origin(spec), split);
         }
         catch (DataException e)
         {

@@ -79,13 +79,13 @@ public sealed class BceLoss : IPhaseLoss
         var keep = Enumerable.Repeat(true, set.Count).ToArray();
         if (options.Events == "all") return keep;
         if (options.Events != "in-windows") throw new ArgumentException($"bce loss option 'events': '{options.Events}' is not all or in-windows");
-        if (set.Data.Window is not { } v || set.Data.Width is not { } width) return keep;
-        var windows = set.Data.TrainedMasses.Select(m => (Centre: m * m, Half: options.NSigma * width(m))).ToArray();
+        if (set.Data.Window is not { } v || set.Data.Windows is not { } windows) return keep;
+        var trained = set.Data.TrainedMasses;
         for (var k = 0; k < set.Count; k++)
         {
             if (set.IsSignal[k]) continue;
             var x = (double)v[set.Events[k]];
-            keep[k] = windows.Any(w => Math.Abs(x - w.Centre) < w.Half);
+            keep[k] = trained.Any(m => windows.Contains(m, x, options.NSigma));
         }
         return keep;
     }

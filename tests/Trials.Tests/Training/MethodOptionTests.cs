@@ -1,3 +1,4 @@
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Metrics;
 using Studies.Trials.Models;
@@ -51,7 +52,7 @@ public sealed class MethodOptionTests
             return new TrialData
             {
                 Count = n, FeatureCount = 2, Features = [.. features], IsSignal = [.. isSignal], Mass = [.. mass], Process = [.. process],
-                ProcessNames = ["signal", "heavy", "light"], Weight = [.. weight], Window = [.. window], Width = _ => 0.5,
+                ProcessNames = ["signal", "heavy", "light"], Weight = [.. weight], Window = [.. window], Windows = MassWindows.OnMassSquared(_ => 0.5),
                 Train = order.Take(n * 6 / 10).ToArray(), Validation = order.Skip(n * 6 / 10).Take(n * 2 / 10).ToArray(),
                 Test = order.Skip(n * 8 / 10).ToArray(), TrainedMasses = trained, HeldoutMasses = [],
                 GeneratedPerMass = trained.ToDictionary(m => m, _ => (double)perMass), SignalYieldPerEfficiency = 10,
@@ -222,6 +223,46 @@ public sealed class MethodOptionTests
         Assert.InRange(data.Features[1], -5000f, 6000f); // the loaded data are not modified (raw GeV-like values)
         Assert.True(Math.Abs(data.Features[1] - transformed.Features[1]) > 10);
         Assert.NotSame(data.Features, transformed.Features);
+    }
+
+    /// <summary>mass_encoding (issue 20) chooses the mass input whatever `standardize` does to the features, and null keeps the old rule.</summary>
+    [Fact]
+    public void Mass_encoding_is_independent_of_feature_standardisation_and_null_is_the_old_rule()
+    {
+        var data = new Synthetic(scale: 1000, offset: 500).Load(new DataSpec { Source = "synthetic" }, 1);
+        var standardised = new ModelSpec { Kind = "affine-pnn" };
+        InputStandardization For(ModelSpec model) => InputStandardization.For(model, data, data.Train, 3);
+
+        var old = For(standardised);
+        Assert.Equal(new MassEncoding(2, Math.Sqrt(2.0 / 3)), old.Mass);
+        var scaled = For(standardised with { MassEncoding = "scaled" });
+        Assert.Equal(MassEncoding.Divide(3), scaled.Mass);
+        Assert.Equal(old.FeatureMean, scaled.FeatureMean);
+        Assert.Equal(old.FeatureScale, scaled.FeatureScale);
+        Assert.True(scaled.FeatureScale[0] > 100, "features are still standardised");
+        Assert.True(Enumerable.Range(0, 3).All(k => scaled.Mass.Encode(data.TrainedMasses[k]) > 0), "m / mass_scale is positive at every trained mass");
+
+        var raw = standardised with { Standardize = false };
+        Assert.Equal(MassEncoding.Divide(3), For(raw).Mass);
+        var rawStandardisedMass = For(raw with { MassEncoding = "standardized" });
+        Assert.Equal(old.Mass, rawStandardisedMass.Mass);
+        Assert.All(rawStandardisedMass.FeatureScale, s => Assert.Equal(1, s));
+
+        // The study reader stores an encoding only where it differs from the old rule.
+        Assert.Null(MassEncodings.Normalized(standardised with { MassEncoding = "standardized" }).MassEncoding);
+        Assert.Null(MassEncodings.Normalized(raw with { MassEncoding = "scaled" }).MassEncoding);
+        Assert.Equal("scaled", MassEncodings.Normalized(standardised with { MassEncoding = "scaled" }).MassEncoding);
+        Assert.DoesNotContain("mass_encoding", SpecJson.Serialize(standardised));
+    }
+
+    [Fact]
+    public void Mass_encoding_changes_what_a_parametric_net_learns()
+    {
+        var model = new ModelSpec { Kind = "affine-pnn", Hidden = [8], Activation = "tanh" };
+        double Auc(TrialResult r) => r.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Last).Average(m => m.Metrics[MetricNames.RocAuc]);
+        var standardised = Run(new Synthetic(), Spec(model, Bce(3)));
+        var scaled = Run(new Synthetic(), Spec(model with { MassEncoding = "scaled" }, Bce(3)));
+        Assert.NotEqual(Auc(standardised), Auc(scaled));
     }
 
     [Fact]
