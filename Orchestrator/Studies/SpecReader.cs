@@ -456,6 +456,9 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["min_background_yield"] is { } y && reader.NonNegative(y, "min_background_yield") is { } yield) evaluation = evaluation with { MinBackgroundYield = yield };
         if (map["min_background_events"] is { } be && reader.IntegerAtLeast(be, "min_background_events", 0) is { } events) evaluation = evaluation with { MinBackgroundEvents = (int)Math.Min(events, int.MaxValue) };
         if (map["min_signal_efficiency"] is { } e && reader.NumberIn(e, "min_signal_efficiency", 0, true, 1, true) is { } efficiency) evaluation = evaluation with { MinSignalEfficiency = efficiency };
+        // 0 is no uncertainty, which is what leaving it out means: stored as null, so the trial keeps its id.
+        if (map["background_uncertainty"] is { } u && reader.NonNegative(u, "background_uncertainty") is { } relative)
+            evaluation = evaluation with { BackgroundUncertainty = relative > 0 ? relative : null };
         return evaluation;
     }
 }

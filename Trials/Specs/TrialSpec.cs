@@ -129,4 +129,11 @@ public sealed record EvaluationSpec
     /// <summary>The same floor counted in simulated background events passing the cut (unweighted).</summary>
     public int MinBackgroundEvents { get; init; } = 5;
     public double MinSignalEfficiency { get; init; } = 0.05;
+    /// <summary>
+    /// Relative uncertainty sigma_b / b of the background yield, for the Asimov discovery significance
+    /// with that uncertainty (<c>z_asimov_sigma_b_best</c>); null: none (then it equals <c>z_asimov_best</c>).
+    /// Omitted from the JSON when null, so trials recorded before keep their ids.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BackgroundUncertainty { get; init; }
 }

@@ -70,6 +70,7 @@ public sealed class MassEvaluator : IMassEvaluator
                 MinBackgroundYield = spec.Evaluation.MinBackgroundYield,
                 MinBackgroundEvents = spec.Evaluation.MinBackgroundEvents,
                 MinSignalEfficiency = spec.Evaluation.MinSignalEfficiency,
+                BackgroundUncertainty = spec.Evaluation.BackgroundUncertainty ?? 0,
                 // The weights carry the Punzi scale (for sigma_min); significances take it out.
                 WeightScale = punzi.Scale,
             },

@@ -148,6 +148,7 @@ public sealed class IdentityTests
             ["EvaluationSpec.MinBackgroundYield"] = spec with { Evaluation = spec.Evaluation with { MinBackgroundYield = 3 } },
             ["EvaluationSpec.MinBackgroundEvents"] = spec with { Evaluation = spec.Evaluation with { MinBackgroundEvents = 3 } },
             ["EvaluationSpec.MinSignalEfficiency"] = spec with { Evaluation = spec.Evaluation with { MinSignalEfficiency = 0.1 } },
+            ["EvaluationSpec.BackgroundUncertainty"] = spec with { Evaluation = spec.Evaluation with { BackgroundUncertainty = 0.1 } },
         };
 
         var properties = new[] { typeof(TrialSpec), typeof(DataSpec), typeof(ModelSpec), typeof(PhaseSpec), typeof(EvaluationSpec) }

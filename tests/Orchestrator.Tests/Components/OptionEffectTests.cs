@@ -293,6 +293,7 @@ public sealed class OptionEffectTests : IDisposable
         {
             ["validation_every"] = "validation_every: 2", ["min_background_yield"] = "min_background_yield: 2000",
             ["min_background_events"] = "min_background_events: 100", ["min_signal_efficiency"] = "min_signal_efficiency: 0.95",
+            ["background_uncertainty"] = "background_uncertainty: 0.3",
         };
         Assert.Equal(DocumentedKeys("### evaluation").Order(), evaluation.Keys.Order());
 
