@@ -16,7 +16,7 @@ public sealed class MethodOptionTests
     /// noise), shown as x * Scale + Offset; a window variable v (signal near m^2, background flat on
     /// [0, 12]) with width 0.5; background in two processes with different weights.
     /// </summary>
-    private sealed class Synthetic(double scale = 1, double offset = 0) : ITrialDataProvider
+    private sealed class Synthetic(double scale = 1, double offset = 0, double windowWidth = 0.5) : ITrialDataProvider
     {
         public TrialData Load(DataSpec spec, ulong seed)
         {
@@ -52,7 +52,7 @@ public sealed class MethodOptionTests
             return new TrialData
             {
                 Count = n, FeatureCount = 2, Features = [.. features], IsSignal = [.. isSignal], Mass = [.. mass], Process = [.. process],
-                ProcessNames = ["signal", "heavy", "light"], Weight = [.. weight], Window = [.. window], Windows = MassWindows.OnMassSquared(_ => 0.5),
+                ProcessNames = ["signal", "heavy", "light"], Weight = [.. weight], Window = [.. window], Windows = MassWindows.OnMassSquared(_ => windowWidth),
                 Train = order.Take(n * 6 / 10).ToArray(), Validation = order.Skip(n * 6 / 10).Take(n * 2 / 10).ToArray(),
                 Test = order.Skip(n * 8 / 10).ToArray(), TrainedMasses = trained, HeldoutMasses = [],
                 GeneratedPerMass = trained.ToDictionary(m => m, _ => (double)perMass), SignalYieldPerEfficiency = 10,
@@ -141,6 +141,21 @@ public sealed class MethodOptionTests
         }
         // Windows [0,2), [3,5), [8,10) of a flat [0,12] spectrum keep about half the background.
         Assert.InRange(dropped, set.IsSignal.Count(s => !s) / 3, set.IsSignal.Count(s => !s) * 2 / 3);
+
+        // in-windows-all (the reference): out-of-window signal goes too. Signal v ~ N(m², 0.3): with
+        // width 0.15 (windows 0.3 either side) about a third of it lies outside.
+        var narrowData = new Synthetic(windowWidth: 0.15).Load(new DataSpec { Source = "synthetic" }, 1);
+        using var narrow = TrainSet(narrowData);
+        using var reference = new BceLoss(narrow, false, new BceOptions(Events: "in-windows-all"));
+        var signalDropped = 0;
+        for (var k = 0; k < narrow.Count; k++)
+        {
+            var v = (double)narrowData.Window![narrow.Events[k]];
+            var inside = narrowData.TrainedMasses.Any(m => Math.Abs(v - m * m) < 2 * 0.15);
+            Assert.Equal(inside, reference.EventWeights[k] > 0);
+            if (!inside && narrow.IsSignal[k]) signalDropped++;
+        }
+        Assert.True(signalDropped > 20, $"{signalDropped} signal events outside every window");
     }
 
     [Fact]
