@@ -230,17 +230,10 @@ public sealed class OptionEffectTests : IDisposable
     /// <summary>The keys of the hand-written table under <paramref name="heading"/> in docs/study-format.md.</summary>
     private static IReadOnlyList<string> DocumentedKeys(string heading)
     {
-        var docs = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "study-format.md"));
+        var docs = File.ReadAllText(Path.Combine(ComponentRegistryTests.RepositoryRoot(), "docs", "study-format.md"));
         var section = docs[(docs.IndexOf(heading + "\n", StringComparison.Ordinal) + heading.Length)..];
         section = section[..section.IndexOf("\n#", StringComparison.Ordinal)];
         return Regex.Matches(section, @"^\| `([a-z_]+)` \|", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Studies.sln"))) directory = directory.Parent;
-        return directory?.FullName ?? throw new DirectoryNotFoundException("Studies.sln not found above the test binaries");
     }
 
     [Fact]
