@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Studies.Trials.Components;
 using Studies.Trials.Specs;
 using Studies.Trials.Data;
+using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Studies;
 
@@ -279,11 +280,15 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                         "l2_kernel" => model with { L2Kernel = json.GetValue<double>() },
                         "l2_bias" => model with { L2Bias = json.GetValue<double>() },
                         "standardize" => model with { Standardize = json.GetValue<bool>() },
+                        "mass_encoding" => model with { MassEncoding = json.GetValue<string>() },
                         _ => throw new InvalidOperationException($"model option '{key.Text}' has a schema but no field in ModelSpec"),
                     };
                     break;
             }
         }
+        // The encoding (written, or the kind's default) is stored only where it differs from the
+        // legacy rule: a model that encodes the mass as every release before did keeps its trial id.
+        if (entry.Parametric) model = MassEncodings.Normalized(model);
         return reader.Diagnostics.Count == before ? model : null;
     }
 
@@ -453,6 +458,9 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (map["min_background_yield"] is { } y && reader.NonNegative(y, "min_background_yield") is { } yield) evaluation = evaluation with { MinBackgroundYield = yield };
         if (map["min_background_events"] is { } be && reader.IntegerAtLeast(be, "min_background_events", 0) is { } events) evaluation = evaluation with { MinBackgroundEvents = (int)Math.Min(events, int.MaxValue) };
         if (map["min_signal_efficiency"] is { } e && reader.NumberIn(e, "min_signal_efficiency", 0, true, 1, true) is { } efficiency) evaluation = evaluation with { MinSignalEfficiency = efficiency };
+        // 0 is no uncertainty, which is what leaving it out means: stored as null, so the trial keeps its id.
+        if (map["background_uncertainty"] is { } u && reader.NonNegative(u, "background_uncertainty") is { } relative)
+            evaluation = evaluation with { BackgroundUncertainty = relative > 0 ? relative : null };
         return evaluation;
     }
 }

@@ -26,7 +26,7 @@ internal static class Vocabulary
     public static readonly string[] PlateauKeys = ["factor", "patience", "min_lr", "monitor"];
     public static readonly string[] PlateauMonitors = ["validation_loss", "train_loss"];
     public static readonly string[] EarlyStoppingKeys = ["patience", "metric"];
-    public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency"];
+    public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency", "background_uncertainty"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
     public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe",

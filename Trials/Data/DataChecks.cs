@@ -85,6 +85,9 @@ public static class DataChecks
     /// (warnings: the metrics of that mass and split would be undefined, NaN).
     /// </summary>
     /// <param name="origin">What the data are, for messages (a file path or a source name).</param>
+    /// <summary>The window half-width of the metrics, in resolutions (the evaluator's n_sigma).</summary>
+    private const double WindowSigmas = 2;
+
     public static IReadOnlyList<DataProblem> Splits(DataSplits splits, string origin, SplitSpec fractions)
     {
         var problems = new List<DataProblem>();
@@ -102,7 +105,20 @@ public static class DataChecks
             }
             if (!(backgroundWeight > 0))
                 problems.Add(new DataProblem(name == "train" ? DataSeverity.Error : DataSeverity.Warning,
-                    $"{origin}: no background (with weight > 0) in the {name} split" + (name == "train" ? ": there is nothing to train against" : $": its {name} metrics would be NaN")));
+                    $"{origin}: no background (net weight {Format(backgroundWeight)} <= 0) in the {name} split" + (name == "train" ? ": there is nothing to train against" : $": its {name} metrics would be NaN")));
+            else if (name != "train" && events.Windows is { } model && events.Window is { } v)
+            {
+                // Negative weights (NLO) can leave a mass window with net background <= 0: every
+                // metric of that mass is then undefined (NaN), which should not pass silently.
+                var windows = MassWindows.Of(model, events.Masses);
+                foreach (var (m, k) in events.Masses.Select((m, k) => (m, k)))
+                {
+                    var inWindow = members.Where(i => events.MassIndex[i] < 0 && windows.Contains(m, v[i], WindowSigmas)).Sum(i => events.Weight[i]);
+                    if (!(inWindow > 0))
+                        problems.Add(new DataProblem(DataSeverity.Warning,
+                            $"{origin}: the background in the window of mass {Format(m)} has net weight {Format(inWindow)} <= 0 in the {name} split (negative-weight events outweigh the rest, or none is there): its {name} metrics at that mass would be NaN"));
+                }
+            }
             var empty = Enumerable.Range(0, signal.Length).Where(k => !(signal[k] > 0) && (name != "train" || !heldout.Contains(k))).ToList();
             if (empty.Count > 0)
                 problems.Add(new DataProblem(DataSeverity.Warning,
@@ -120,7 +136,7 @@ public static class DataChecks
     {
         try
         {
-            return (DataSources.Get(spec.Source).Load(spec.Options, seed), []);
+            return (DataSources.Load(spec, seed), []);
         }
         catch (DataException e)
         {
@@ -133,7 +149,8 @@ public static class DataChecks
     {
         try
         {
-            return Splits(Splitter.Split(events, spec.Split, spec.Holdout, seed), Origin(spec), spec.Split);
+            var split = DataSources.EffectiveSplit(spec);
+            return Splits(Splitter.Split(events, split, spec.Holdout, seed), Origin(spec), split);
         }
         catch (DataException e)
         {
@@ -171,21 +188,14 @@ public static class DataChecks
     {
         var column = table.Map.Weight!;
         CheckFinite(table, weight, column, "weight", problems);
-        int firstNegative = -1, negatives = 0;
         var classWeight = new double[2];
         for (int r = 0; r < table.Rows; r++)
         {
             var w = weight[r];
-            if (w < 0)
-            {
-                if (firstNegative < 0) firstNegative = r;
-                negatives++;
-            }
-            else if (double.IsFinite(w)) classWeight[table.Label[r]] += w;
+            if (double.IsFinite(w)) classWeight[table.Label[r]] += w;
         }
-        if (firstNegative >= 0)
-            problems.Add(Error(table, firstNegative, column,
-                $"weight {Format(weight[firstNegative])} is negative{More(negatives)}; the losses and cut scans need weights >= 0 (drop or reweight negative-weight events)"));
+        // Negative weights (NLO Monte Carlo) are accepted everywhere weights are used; a selection whose
+        // net background is <= 0 is warned about per split and mass window (Splits), not here.
         if (classWeight[0] == 0 && classWeight[1] == 0)
             problems.Add(new DataProblem(DataSeverity.Error, $"{table.File}: column '{column}': every weight is 0 or unusable"));
         else

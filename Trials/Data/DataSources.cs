@@ -15,6 +15,15 @@ public interface IDataSource
     /// </summary>
     EventSet Load(JsonObject options, ulong seed);
 
+    /// <summary>
+    /// The events with every generated count multiplied by <paramref name="countScale"/> (how
+    /// <c>validation_scale</c> is carried out, <see cref="DataSources.Load(IDataSource, DataSpec, ulong)"/>);
+    /// only generators support a scale other than 1.
+    /// </summary>
+    EventSet Load(JsonObject options, ulong seed, double countScale) => countScale == 1
+        ? Load(options, seed)
+        : throw new DataException($"data source '{Name}': option 'validation_scale' is only for generated data sources");
+
     /// <summary>The Bayes-optimal scorer for these options, or null when the densities are unknown (files).</summary>
     IBayesOptimal? BayesOptimal(JsonObject options);
 }
@@ -53,12 +62,64 @@ public static class DataSources
             ? entry.Source
             : throw new DataException($"unknown data source '{name}' (known: {string.Join(", ", sources.Names)})");
 
-    public static EventSet Load(DataSpec spec, ulong seed) => Get(spec.Source).Load(spec.Options, seed);
+    public static EventSet Load(DataSpec spec, ulong seed) => Load(Get(spec.Source), spec, seed);
+
+    /// <summary>The events of <paramref name="spec"/>, generated <see cref="CountScale"/> times as many when it asks for a <c>validation_scale</c>.</summary>
+    public static EventSet Load(IDataSource source, DataSpec spec, ulong seed)
+    {
+        var scale = CountScale(spec);
+        var events = source.Load(spec.Options, seed, scale);
+        // Unweighted generators (no luminosity: every event weighs 1, the yield is the event count)
+        // stand for the same expected yields with more events, so their weights become 1 / scale;
+        // weighted ones (sigma L / N) already divide by the generated count.
+        if (scale != 1 && events.Luminosity is null)
+            for (var i = 0; i < events.Count; i++) events.Weight[i] /= scale;
+        return events;
+    }
 
     public static IBayesOptimal? BayesOptimal(DataSpec spec) => Get(spec.Source).BayesOptimal(spec.Options);
 
     /// <summary>Load, resolve the held-out masses and split (methods.md section 1).</summary>
-    public static DataSplits Prepare(DataSpec spec, ulong seed) => Splitter.Split(Load(spec, seed), spec.Split, spec.Holdout, seed);
+    public static DataSplits Prepare(DataSpec spec, ulong seed) => Splitter.Split(Load(spec, seed), EffectiveSplit(spec), spec.Holdout, seed);
+
+    /// <summary>
+    /// <c>validation_scale</c> k of the generators: validation and test hold k times the events the
+    /// split gives them while training keeps its size (evaluation is forward-only, so large honest
+    /// splits are cheap, and a validation-chosen cut stops resting on a handful of events). The
+    /// generator makes <c>train + k (validation + test)</c> times its events (<see cref="CountScale"/>)
+    /// and the split fractions become <c>train / that</c>, <c>k validation / that</c>, <c>k test / that</c>
+    /// (<see cref="EffectiveSplit"/>); split weights renormalise each split to the full yield as always.
+    /// </summary>
+    public static readonly OptionSpec ValidationScaleOption = new("validation_scale", OptionType.Number,
+        "Validation and test events are this many times what the split gives them, the training events as many as without it (the generator makes train + k (validation + test) times its events).")
+        { Min = 1, Default = "1" };
+
+    public static double ValidationScale(DataSpec spec)
+    {
+        if (spec.Options[ValidationScaleOption.Key] is not { } node) return 1;
+        var k = new DataOptions(spec.Source, new JsonObject { [ValidationScaleOption.Key] = node.DeepClone() }, [ValidationScaleOption.Key])
+            .Double(ValidationScaleOption.Key, 1);
+        return k >= 1 && double.IsFinite(k) ? k
+            : throw new DataException($"data source '{spec.Source}': option 'validation_scale' must be a number >= 1, got {node.ToJsonString()}");
+    }
+
+    public static double CountScale(DataSpec spec)
+    {
+        var k = ValidationScale(spec);
+        return k == 1 ? 1 : spec.Split.Train + k * (spec.Split.Validation + spec.Split.Test);
+    }
+
+    public static SplitSpec EffectiveSplit(DataSpec spec)
+    {
+        var k = ValidationScale(spec);
+        if (k == 1) return spec.Split;
+        var total = CountScale(spec);
+        return new SplitSpec(spec.Split.Train / total, k * spec.Split.Validation / total, k * spec.Split.Test / total);
+    }
+
+    /// <summary>A generated count times the count scale (at least 1).</summary>
+    internal static int Scaled(int count, double countScale) =>
+        countScale == 1 ? count : (int)Math.Min(int.MaxValue, Math.Max(1, Math.Round(count * countScale)));
 
     /// <summary>The generation seed: the <c>seed</c> option when given, else the trial's.</summary>
     internal static ulong GenerationSeed(DataOptions options, ulong seed) =>

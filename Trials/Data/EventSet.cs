@@ -159,12 +159,9 @@ public sealed class EventSet
 }
 
 /// <summary>
-/// Per-mass signal windows on the window variable (methods.md section 3): window i holds the
-/// events with <c>|v - Center[i]| &lt; nSigma * Width[i]</c>. For the recoil toy Center is m^2
-/// and Width the resolution width(m); n_sigma belongs to the loss and the metrics, not the data.
+/// Per-mass signal windows on the window variable, stored per mass of the grid: window i holds the
+/// events with <c>|v - Center[i]| &lt; nSigma * Width[i]</c> (<see cref="MassWindows"/>, the one
+/// place that test is made). For the recoil toy Center is m^2 and Width the resolution width(m);
+/// n_sigma belongs to the loss and the metrics, not the data.
 /// </summary>
-public sealed record WindowModel(string Variable, double[] Center, double[] Width)
-{
-    public bool Contains(int massIndex, double v, double nSigma) =>
-        Math.Abs(v - Center[massIndex]) < nSigma * Width[massIndex];
-}
+public sealed record WindowModel(string Variable, double[] Center, double[] Width);

@@ -99,8 +99,8 @@ internal static class FileOptions
     public static readonly OptionSpec[] MassOptions =
     [
         Masses,
-        new("window_width", OptionType.NumberOrList, "Window half-width: one number, or one per mass."),
-        OptionSpec.Choice("window_center", ["mass-squared", "mass"], "What the window is centred on.", "mass-squared"),
+        new("window_width", OptionType.NumberOrList, "Resolution of the window variable at each mass (one number, or one per mass): the window is n_sigma widths either side of its centre (n_sigma = 2, so the window is 4 widths wide)."),
+        OptionSpec.Choice("window_center", ["mass-squared", "mass"], "What the window is centred on: m² (a recoil mass squared) or m.", "mass-squared"),
         new("generated_per_mass", OptionType.NumberOrList, "Signal events generated per mass (N_gen), when the file holds preselected events."),
     ];
 }

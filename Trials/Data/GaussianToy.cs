@@ -21,6 +21,7 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
             OptionSpec.Positive("width", "Standard deviation of the signal peak.", "0.25"),
             new OptionSpec("background_range", OptionType.List, "Background support [low, high].") { Default = "[-4, 4]" },
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+            DataSources.ValidationScaleOption,
         ],
         new GaussianToy());
 
@@ -44,7 +45,9 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
 
     public IBayesOptimal BayesOptimal(JsonObject options) => Parse(options).Model;
 
-    public EventSet Load(JsonObject options, ulong seed)
+    public EventSet Load(JsonObject options, ulong seed) => Load(options, seed, 1);
+
+    public EventSet Load(JsonObject options, ulong seed, double countScale)
     {
         var (model, o) = Parse(options);
         var masses = o.Masses("masses") ?? DefaultMasses;
@@ -52,7 +55,7 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
         // Baldi et al. draw one background sample per theta; background has no mass of its own, so
         // one pooled sample of the same total size is equivalent.
         int background = o.PositiveInt("background_events", perMass * masses.Length);
-        return model.Generate(masses, perMass, background, DataSources.GenerationSeed(o, seed));
+        return model.Generate(masses, DataSources.Scaled(perMass, countScale), DataSources.Scaled(background, countScale), DataSources.GenerationSeed(o, seed));
     }
 
     public EventSet Generate(double[] masses, int perMass, int background, ulong seed) =>

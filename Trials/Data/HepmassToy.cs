@@ -28,6 +28,7 @@ public sealed class HepmassToy : IDataSource, IBayesOptimal
             OptionSpec.Count("signal_per_mass", "Signal events per mass.", "20000"),
             OptionSpec.Count("background_events", "Background events.", "signal_per_mass x masses"),
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+            DataSources.ValidationScaleOption,
         ],
         new HepmassToy());
 
@@ -41,14 +42,16 @@ public sealed class HepmassToy : IDataSource, IBayesOptimal
 
     public IBayesOptimal BayesOptimal(JsonObject options) => this;
 
-    public EventSet Load(JsonObject options, ulong seed)
+    public EventSet Load(JsonObject options, ulong seed) => Load(options, seed, 1);
+
+    public EventSet Load(JsonObject options, ulong seed, double countScale)
     {
         var o = new DataOptions("hepmass-toy", options, OptionNames);
         var masses = o.Masses("masses") ?? DefaultMasses;
         if (masses.Any(m => m < 400)) throw o.Error("masses", "must be 400 GeV or more (above the t tbar threshold)");
         int perMass = o.PositiveInt("signal_per_mass", 20_000);
         int background = o.PositiveInt("background_events", perMass * masses.Length);
-        return Generate(masses, perMass, background, DataSources.GenerationSeed(o, seed));
+        return Generate(masses, DataSources.Scaled(perMass, countScale), DataSources.Scaled(background, countScale), DataSources.GenerationSeed(o, seed));
     }
 
     public static EventSet Generate(double[] masses, int perMass, int background, ulong seed) =>

@@ -25,6 +25,7 @@ public sealed class LovaszToy : IDataSource, IBayesOptimal
             OptionSpec.Positive("luminosity", "Integrated luminosity (fb^-1).", "3000"),
             new OptionSpec("events_per_process", OptionType.NumberOrMapping, "Events generated per process.") { Fields = ProcessFields("Events."), Default = "50000" },
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+            DataSources.ValidationScaleOption,
             OptionSpec.Choice("covariances", ["paper", "unit"],
                 "Process covariances: `paper` (common standard deviation 1.23, so case 1 gives the paper's Z = 4.5 at signal efficiency 0.5) or `unit` (unit variances).",
                 "paper"),
@@ -82,14 +83,16 @@ public sealed class LovaszToy : IDataSource, IBayesOptimal
 
     public IBayesOptimal BayesOptimal(JsonObject options) => Parse(options).Model;
 
-    public EventSet Load(JsonObject options, ulong seed)
+    public EventSet Load(JsonObject options, ulong seed) => Load(options, seed, 1);
+
+    public EventSet Load(JsonObject options, ulong seed, double countScale)
     {
         var (model, o) = Parse(options);
         var counts = o.PerKey("events_per_process", Processes, [50_000, 50_000, 50_000]);
         for (int k = 0; k < counts.Length; k++)
             if (!(counts[k] >= 1) || counts[k] != Math.Floor(counts[k]) || counts[k] > int.MaxValue)
                 throw o.Error("events_per_process", $"of '{Processes[k]}' must be a positive integer, got {counts[k]}");
-        return model.Generate(counts.Select(c => (int)c).ToArray(), DataSources.GenerationSeed(o, seed));
+        return model.Generate(counts.Select(c => DataSources.Scaled((int)c, countScale)).ToArray(), DataSources.GenerationSeed(o, seed));
     }
 
     public EventSet Generate(int[] counts, ulong seed)

@@ -44,6 +44,7 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
                 { Fields = BackgroundFields("Cross-section (fb)."), Default = "800, 200, 300" },
             OptionSpec.Positive("signal_cross_section", "Signal cross-section (fb).", "1"),
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
+            DataSources.ValidationScaleOption,
             new OptionSpec("version", OptionType.Integer, "Generator version (docs/recoil-toy.md): 1 or 2.") { Min = 1, Max = 2, Default = "1" },
         ],
         new RecoilToy());
@@ -102,7 +103,9 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
 
     public IBayesOptimal BayesOptimal(JsonObject options) => Parse(options).Model;
 
-    public EventSet Load(JsonObject options, ulong seed)
+    public EventSet Load(JsonObject options, ulong seed) => Load(options, seed, 1);
+
+    public EventSet Load(JsonObject options, ulong seed, double countScale)
     {
         var (model, o) = Parse(options);
         var masses = o.Masses("masses") ?? DefaultMasses;
@@ -116,7 +119,8 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
         for (int k = 0; k < counts.Length; k++)
             if (!(counts[k] >= 1) || counts[k] != Math.Floor(counts[k]) || counts[k] > 50_000_000)
                 throw o.Error("background_events", $"of '{Processes[k + 1]}' must be a positive integer, got {counts[k]}");
-        return model.Generate(masses, perMass, counts.Select(c => (int)c).ToArray(), DataSources.GenerationSeed(o, seed));
+        return model.Generate(masses, DataSources.Scaled(perMass, countScale), counts.Select(c => DataSources.Scaled((int)c, countScale)).ToArray(),
+            DataSources.GenerationSeed(o, seed));
     }
 
     /// <summary>Signal of every mass (one random stream per mass value, so changing the grid leaves the other masses' events unchanged), then each background.</summary>

@@ -11,10 +11,11 @@ public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null)
     public TrialData Load(DataSpec spec, ulong seed)
     {
         var source = DataSources.Get(sources ?? ComponentCatalog.BuiltIn.DataSources, spec.Source);
-        var events = source.Load(spec.Options, seed);
-        var splits = Splitter.Split(events, spec.Split, spec.Holdout, seed);
+        var events = DataSources.Load(source, spec, seed);
+        var split = DataSources.EffectiveSplit(spec);
+        var splits = Splitter.Split(events, split, spec.Holdout, seed);
         // The last guard: `studies check` ran the same checks before the study started.
-        DataChecks.ThrowIfErrors(DataChecks.Splits(splits, DataChecks.Origin(spec), spec.Split));
+        DataChecks.ThrowIfErrors(DataChecks.Splits(splits, DataChecks.Origin(spec), split));
         return ToTrialData(splits, source.BayesOptimal(spec.Options));
     }
 
@@ -36,13 +37,6 @@ public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null)
         for (int i = 0; i < events.Count; i++)
             if (events.MassIndex[i] >= 0) signalYield[events.MassIndex[i]] += events.Weight[i];
 
-        var windows = events.Windows;
-        Func<double, double>? width = windows is null ? null : m =>
-        {
-            int k = events.IndexOfMass(m);
-            return k >= 0 ? windows.Width[k]
-                : throw new DataException($"no window width for mass {m.ToString("R", CultureInfo.InvariantCulture)}: not in the data's mass grid");
-        };
         Func<ReadOnlyMemory<long>, double, double[]>? optimalScores = optimal is null ? null : (indices, m) =>
         {
             var span = indices.Span;
@@ -74,7 +68,7 @@ public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null)
             TrainedMasses = splits.TrainedMasses,
             HeldoutMasses = splits.HeldoutMasses,
             GeneratedPerMass = generated,
-            Width = width,
+            Windows = events.Windows is { } windows ? MassWindows.Of(windows, events.Masses) : null,
             OptimalScores = optimalScores,
         };
     }

@@ -41,9 +41,11 @@ public sealed record PunziEvents(bool[] IsSignal, int[] MassIndex, double[] Weig
                 if (MassIndex[j] < -1 || MassIndex[j] >= MassCount)
                     throw new ArgumentException($"Punzi events: signal event {j} has mass index {MassIndex[j]}, outside -1..{MassCount - 1}", nameof(MassIndex));
             }
-            else if (!(Weight[j] >= 0) || double.IsInfinity(Weight[j]))
+            else if (!double.IsFinite(Weight[j]))
             {
-                throw new ArgumentException($"Punzi events: background event {j} has weight {Weight[j]}; it must be finite and not negative", nameof(Weight));
+                // Negative weights are allowed (NLO samples): a window's B is their sum, and the floor
+                // b_floor keeps sqrt(B) defined where negative-weight events outweigh the rest.
+                throw new ArgumentException($"Punzi events: background event {j} has weight {Weight[j]}; it must be finite", nameof(Weight));
             }
         }
         return this;

@@ -1,14 +1,16 @@
+using Studies.Trials.Data;
+
 namespace Studies.Trials.Losses;
 
 /// <summary>
 /// Which events lie in which per-mass signal window, stored sparsely as (event, window) pairs.
-/// Window i is <c>|v - m_i²| &lt; nSigma * width(m_i)</c> (methods section 3); one event may lie in
+/// Window i is <c>|v - centre(m_i)| &lt; nSigma * width(m_i)</c> (<see cref="MassWindows"/>; methods section 3); one event may lie in
 /// several windows or in none.
 /// </summary>
 /// <remarks>
 /// Built in O(n log n + pairs): the window variable is sorted once and each window's range is found
 /// by two binary searches, instead of testing every event against every window (O(n K)). The test
-/// is evaluated exactly as written above, in double precision, as <c>v - m²</c> compared with
+/// is evaluated exactly as written above, in double precision, as <c>v - centre</c> compared with
 /// <c>±nSigma * width(m)</c>, so the sparse result equals the direct element-wise check bit for bit
 /// (subtraction is monotone in v, so the binary searches are exact).
 /// Pairs are ordered by window, then by increasing v.
@@ -69,21 +71,26 @@ public sealed class WindowMembership
         return new WindowMembership(eventCount, windowCount, pairEvents, pairWindows, hasWindowVariable: true);
     }
 
-    public static WindowMembership Build(ReadOnlySpan<float> windowVariable, IReadOnlyList<double> masses, Func<double, double> width, double nSigma)
+    /// <summary>Windows centred on m² with resolution <paramref name="width"/> (the recoil toy's rule).</summary>
+    public static WindowMembership Build(ReadOnlySpan<float> windowVariable, IReadOnlyList<double> masses, Func<double, double> width, double nSigma) =>
+        Build(windowVariable, masses, MassWindows.OnMassSquared(width ?? throw new ArgumentNullException(nameof(width))), nSigma);
+
+    public static WindowMembership Build(ReadOnlySpan<double> windowVariable, IReadOnlyList<double> masses, Func<double, double> width, double nSigma) =>
+        BuildFrom(windowVariable.ToArray(), masses, MassWindows.OnMassSquared(width ?? throw new ArgumentNullException(nameof(width))), nSigma);
+
+    /// <summary>The data set's windows (<see cref="MassWindows"/>: centre m or m², <c>nSigma</c> resolutions either side).</summary>
+    public static WindowMembership Build(ReadOnlySpan<float> windowVariable, IReadOnlyList<double> masses, MassWindows windows, double nSigma)
     {
         var v = new double[windowVariable.Length];
         for (var j = 0; j < v.Length; j++) v[j] = windowVariable[j];
-        return BuildFrom(v, masses, width, nSigma);
+        return BuildFrom(v, masses, windows, nSigma);
     }
 
-    public static WindowMembership Build(ReadOnlySpan<double> windowVariable, IReadOnlyList<double> masses, Func<double, double> width, double nSigma) =>
-        BuildFrom(windowVariable.ToArray(), masses, width, nSigma);
-
     /// <summary>Takes ownership of <paramref name="v"/> (it is sorted in place).</summary>
-    private static WindowMembership BuildFrom(double[] v, IReadOnlyList<double> masses, Func<double, double> width, double nSigma)
+    private static WindowMembership BuildFrom(double[] v, IReadOnlyList<double> masses, MassWindows windows, double nSigma)
     {
         ArgumentNullException.ThrowIfNull(masses);
-        ArgumentNullException.ThrowIfNull(width);
+        ArgumentNullException.ThrowIfNull(windows);
         if (!(nSigma > 0) || double.IsInfinity(nSigma))
             throw new ArgumentOutOfRangeException(nameof(nSigma), nSigma, "window half-width nSigma must be a positive finite number");
         for (var j = 0; j < v.Length; j++)
@@ -97,10 +104,10 @@ public sealed class WindowMembership
         {
             var m = masses[i];
             if (!double.IsFinite(m)) throw new ArgumentException($"trained mass {i} is {m}, not a finite number", nameof(masses));
-            var w = width(m);
+            var w = windows.Width(m);
             if (!(w > 0) || double.IsInfinity(w))
-                throw new ArgumentException($"resolution width({m}) of trained mass {i} is {w}; it must be positive and finite", nameof(width));
-            centres[i] = m * m;
+                throw new ArgumentException($"resolution width({m}) of trained mass {i} is {w}; it must be positive and finite", "width");
+            centres[i] = windows.Center(m);
             halfWidths[i] = nSigma * w;
         }
 

@@ -125,6 +125,7 @@ public static class MassMetricsCalculator
             [MetricNames.ZBestOracle] = significance.SOverSqrtB.Value,
             [MetricNames.ZSPlusBBest] = significance.SOverSqrtSPlusB.Value,
             [MetricNames.ZAsimovBest] = significance.Asimov.Value,
+            [MetricNames.ZAsimovSigmaBBest] = significance.AsimovWithUncertainty.Value,
             [MetricNames.SigEffAtBkg1Pct] = RankingMetrics.SignalEfficiencyAtBackgroundEfficiency(scan, 0.01),
             [MetricNames.SigEffAtBkg10Pct] = RankingMetrics.SignalEfficiencyAtBackgroundEfficiency(scan, 0.10),
         };

@@ -20,7 +20,8 @@ public sealed class MassSample
 
     /// <summary>
     /// Scores must be finite (a +inf score would pass the "nothing passes" cut, which is +inf);
-    /// weights finite and non-negative (the cut scans rely on cumulative sums that never decrease).
+    /// weights finite; negative weights (NLO Monte Carlo) are allowed: cumulative sums may then
+    /// decrease, and every scan takes each cut's own sums rather than assuming they grow.
     /// The arrays are copied, so later changes by the caller cannot invalidate the checks.
     /// </summary>
     public MassSample(IReadOnlyList<double> score, IReadOnlyList<bool> isSignal, IReadOnlyList<double> weight)
@@ -38,8 +39,8 @@ public sealed class MassSample
         {
             if (!double.IsFinite(_score[i]))
                 throw new ArgumentException($"MassSample: Score[{i}] = {_score[i]} is not a finite number.", nameof(score));
-            if (!double.IsFinite(_weight[i]) || _weight[i] < 0)
-                throw new ArgumentException($"MassSample: Weight[{i}] = {_weight[i]} is not a finite non-negative number.", nameof(weight));
+            if (!double.IsFinite(_weight[i]))
+                throw new ArgumentException($"MassSample: Weight[{i}] = {_weight[i]} is not a finite number.", nameof(weight));
         }
     }
 

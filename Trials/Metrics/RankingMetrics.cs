@@ -45,6 +45,7 @@ public static class RankingMetrics
             var gain = s[k] - s[k - 1];
             if (gain <= 0) continue; // no recall gain: precision may even be 0/0 here, but it carries no area
             double tpr = s[k] / sTot, fpr = b[k] / bTot;
+            if (!(tpr + fpr > 0)) continue; // negative weights can leave nothing net passing: no precision there
             sum.Add(gain / sTot * (tpr / (tpr + fpr)));
         }
         return sum.Value;
@@ -63,14 +64,10 @@ public static class RankingMetrics
         var s = scan.SignalPassing;
         var b = scan.BackgroundPassing;
         double sTot = scan.SignalTotal, bTot = scan.BackgroundTotal;
-        // First point whose background efficiency exceeds the target; point 0 has fpr 0 <= target.
-        int lo = 1, hi = scan.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >> 1;
-            if (b[mid] / bTot > backgroundEfficiency) hi = mid;
-            else lo = mid + 1;
-        }
+        // First point whose background efficiency exceeds the target; point 0 has fpr 0 <= target. A
+        // linear walk, not a binary search: with negative weights (NLO) the curve need not rise.
+        var lo = 1;
+        while (lo < scan.Count && !(b[lo] / bTot > backgroundEfficiency)) lo++;
         if (lo == scan.Count) return 1.0; // target >= 1: everything passes
         double f0 = b[lo - 1] / bTot, f1 = b[lo] / bTot, t0 = s[lo - 1] / sTot, t1 = s[lo] / sTot;
         return t0 + (t1 - t0) * (backgroundEfficiency - f0) / (f1 - f0);

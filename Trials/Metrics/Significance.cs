@@ -29,11 +29,14 @@ public sealed record SignificanceParameters
     /// </summary>
     public double WeightScale { get; init => field = Check.Positive(value, nameof(WeightScale)); } = 1;
 
+    /// <summary>Relative uncertainty sigma_b / b of the background yield for <see cref="Significance.AsimovWithUncertainty"/>; 0: none.</summary>
+    public double BackgroundUncertainty { get; init => field = Check.NonNegative(value, nameof(BackgroundUncertainty)); }
+
     public static readonly SignificanceParameters Default = new();
 }
 
 /// <summary>The best value of each significance over the qualifying cuts of one scan.</summary>
-public sealed record BestSignificance(ScanOptimum SOverSqrtB, ScanOptimum SOverSqrtSPlusB, ScanOptimum Asimov);
+public sealed record BestSignificance(ScanOptimum SOverSqrtB, ScanOptimum SOverSqrtSPlusB, ScanOptimum Asimov, ScanOptimum AsimovWithUncertainty);
 
 /// <summary>Counting-experiment significances (methods.md section 6) and their exact cut scan.</summary>
 public static class Significance
@@ -57,6 +60,24 @@ public static class Significance
         return Math.Sqrt(2 * b * Math.Max(g, 0));
     }
 
+    /// <summary>
+    /// The Asimov discovery significance with an uncertainty sigma_b = <paramref name="relative"/> x b
+    /// on the background (Cowan, Cranmer, Gross, Vitells, Eur. Phys. J. C 71 (2011) 1554, and the
+    /// discovery formula with sigma_b of Cowan's "Discovery sensitivity for a counting experiment with
+    /// background uncertainty", 2012):
+    /// Z = sqrt(2 [(s+b) ln((s+b)(b+sigma²) / (b² + (s+b) sigma²)) - (b²/sigma²) ln(1 + sigma² s / (b (b+sigma²)))]).
+    /// relative = 0 is <see cref="Asimov"/> (the sigma -> 0 limit, exactly).
+    /// </summary>
+    public static double AsimovWithUncertainty(double s, double b, double relative)
+    {
+        if (relative == 0) return Asimov(s, b);
+        if (s == 0) return 0;
+        var v = relative * b * relative * b;
+        var first = (s + b) * Math.Log((s + b) * (b + v) / (b * b + (s + b) * v));
+        var second = b * b / v * LogOnePlus(v * s / (b * (b + v)));
+        return Math.Sqrt(2 * Math.Max(first - second, 0));
+    }
+
     /// <summary>ln(1+x) accurate for small x (Goldberg's trick; .NET's double.LogP1 is plain Log(1+x)).</summary>
     private static double LogOnePlus(double x)
     {
@@ -74,9 +95,9 @@ public static class Significance
     {
         ArgumentNullException.ThrowIfNull(scan);
         ArgumentNullException.ThrowIfNull(parameters);
-        ScanOptimum z = ScanOptimum.None, zSb = ScanOptimum.None, zA = ScanOptimum.None;
+        ScanOptimum z = ScanOptimum.None, zSb = ScanOptimum.None, zA = ScanOptimum.None, zAu = ScanOptimum.None;
         var sTot = scan.SignalTotal;
-        if (!(sTot > 0)) return new BestSignificance(z, zSb, zA);
+        if (!(sTot > 0)) return new BestSignificance(z, zSb, zA, zAu);
         var s = scan.SignalPassing;
         var b = scan.BackgroundPassing;
         var t = scan.Thresholds;
@@ -89,8 +110,9 @@ public static class Significance
             z = Better(z, SOverSqrtB(sk, bk), t[k]);
             zSb = Better(zSb, SOverSqrtSPlusB(sk, bk), t[k]);
             zA = Better(zA, Asimov(sk, bk), t[k]);
+            zAu = Better(zAu, AsimovWithUncertainty(sk, bk, parameters.BackgroundUncertainty), t[k]);
         }
-        return new BestSignificance(z, zSb, zA);
+        return new BestSignificance(z, zSb, zA, zAu);
     }
 
     /// <summary>

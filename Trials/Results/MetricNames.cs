@@ -14,6 +14,8 @@ public static class MetricNames
     public const string ZBest = "z_best";
     public const string ZSPlusBBest = "z_s_plus_b_best";
     public const string ZAsimovBest = "z_asimov_best";
+    /// <summary>The best Asimov significance with a relative background uncertainty (evaluation.background_uncertainty; Cowan et al.).</summary>
+    public const string ZAsimovSigmaBBest = "z_asimov_sigma_b_best";
     public const string SigEffAtBkg1Pct = "sig_eff_at_bkg_1pct";
     public const string SigEffAtBkg10Pct = "sig_eff_at_bkg_10pct";
     public const string BestCut = "best_cut";

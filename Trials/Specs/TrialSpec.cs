@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Studies.Trials.Specs;
 
@@ -73,6 +74,16 @@ public sealed record ModelSpec
     /// checkpoint. On by default.
     /// </summary>
     public bool Standardize { get; init; } = true;
+    /// <summary>
+    /// How a parametric net's mass input is encoded, independently of <see cref="Standardize"/>:
+    /// <c>standardized</c> ((m - mean) / sd of the trained grid) or <c>scaled</c> (m / mass_scale).
+    /// Null is the rule of every release before the option existed (standardized when
+    /// <see cref="Standardize"/>, scaled otherwise), and the study reader stores null whenever the
+    /// resolved encoding equals that rule, so specs recorded before keep their meaning and their ids.
+    /// Resolve with <see cref="Training.MassEncodings.Of"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MassEncoding { get; init; }
 }
 
 /// <summary>How the mass enters a parametric net: concat, bias, scale or affine, at the places <see cref="Studies.Trials.Models.ConditionedMlp.ConditioningPoints"/> names (input, start, end, all, every).</summary>
@@ -118,4 +129,11 @@ public sealed record EvaluationSpec
     /// <summary>The same floor counted in simulated background events passing the cut (unweighted).</summary>
     public int MinBackgroundEvents { get; init; } = 5;
     public double MinSignalEfficiency { get; init; } = 0.05;
+    /// <summary>
+    /// Relative uncertainty sigma_b / b of the background yield, for the Asimov discovery significance
+    /// with that uncertainty (<c>z_asimov_sigma_b_best</c>); null: none (then it equals <c>z_asimov_best</c>).
+    /// Omitted from the JSON when null, so trials recorded before keep their ids.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BackgroundUncertainty { get; init; }
 }

@@ -22,8 +22,8 @@ public sealed class BceLoss : IPhaseLoss
             OptionSpec.Choice("weighting", ["cross-section", "balanced", "none"],
                 "Event weights without balanced batches: `cross-section` (physical weights, signal total scaled to the background total, as in the Punzi-net), `balanced` (each class the same total, every event of a class the same weight), `none` (every event 1: the Lovász paper's rate-blind BCE); ignored with balanced batches.",
                 "cross-section"),
-            OptionSpec.Choice("events", ["all", "in-windows"],
-                "`in-windows`: background outside every trained mass's 2-sigma window is dropped (the Punzi-net reference's BCE stage); no effect without a window variable.",
+            OptionSpec.Choice("events", ["all", "in-windows", "in-windows-all"],
+                "`in-windows`: background outside every trained mass's window (2 widths either side of its centre) is dropped, signal is kept; `in-windows-all`: every event outside every trained window is dropped, signal too (what the Punzi-net reference's BCE stage trains on); no effect without a window variable.",
                 "all"),
         ],
         c => new BceLoss(c.Set, c.BalancedBatches, LossOptions.Bce(c.Phase.LossOptions)));
@@ -73,19 +73,23 @@ public sealed class BceLoss : IPhaseLoss
     /// <summary>The weight each event of the set carries in the loss (0: dropped), by position in the set.</summary>
     public IReadOnlyList<float> EventWeights { get; }
 
-    /// <summary>Which events of the set the loss sees: all, or with <c>in-windows</c> signal plus background inside some trained window.</summary>
+    /// <summary>Which events of the set the loss sees: all; with <c>in-windows</c> signal plus background inside some trained window; with <c>in-windows-all</c> only events inside some trained window.</summary>
     private static bool[] KeptEvents(TrainingSet set, BceOptions options)
     {
         var keep = Enumerable.Repeat(true, set.Count).ToArray();
         if (options.Events == "all") return keep;
-        if (options.Events != "in-windows") throw new ArgumentException($"bce loss option 'events': '{options.Events}' is not all or in-windows");
-        if (set.Data.Window is not { } v || set.Data.Width is not { } width) return keep;
-        var windows = set.Data.TrainedMasses.Select(m => (Centre: m * m, Half: options.NSigma * width(m))).ToArray();
+        if (options.Events is not ("in-windows" or "in-windows-all"))
+            throw new ArgumentException($"bce loss option 'events': '{options.Events}' is not all, in-windows or in-windows-all");
+        // in-windows keeps all signal (deviation from the reference, which drops out-of-window
+        // signal as well: in-windows-all); both keep an event inside any trained mass's window.
+        var signalToo = options.Events == "in-windows-all";
+        if (set.Data.Window is not { } v || set.Data.Windows is not { } windows) return keep;
+        var trained = set.Data.TrainedMasses;
         for (var k = 0; k < set.Count; k++)
         {
-            if (set.IsSignal[k]) continue;
+            if (set.IsSignal[k] && !signalToo) continue;
             var x = (double)v[set.Events[k]];
-            keep[k] = windows.Any(w => Math.Abs(x - w.Centre) < w.Half);
+            keep[k] = trained.Any(m => windows.Contains(m, x, options.NSigma));
         }
         return keep;
     }
@@ -105,7 +109,7 @@ public sealed class BceLoss : IPhaseLoss
 
 /// <summary>The BCE phase's options (<c>loss_options</c> of a <c>bce</c> phase).</summary>
 /// <param name="Weighting"><c>cross-section</c> (default), <c>balanced</c> or <c>none</c>.</param>
-/// <param name="Events"><c>all</c> (default) or <c>in-windows</c>.</param>
+/// <param name="Events"><c>all</c> (default), <c>in-windows</c> (background in some trained window) or <c>in-windows-all</c> (every event in some trained window, the reference).</param>
 /// <param name="NSigma">Half-width of the windows in resolutions, as the Punzi loss's (2).</param>
 public sealed record BceOptions(string Weighting = "cross-section", string Events = "all", double NSigma = 2)
 {

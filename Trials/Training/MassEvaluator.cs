@@ -45,8 +45,8 @@ public sealed class MassEvaluator : IMassEvaluator
             // window rejects at no background cost, and could "beat" the Bayes-optimal selection,
             // which does see v. Efficiencies stay absolute: out-of-window signal is lost, not renormalised.
             var allSignal = signal.GetValueOrDefault(m, []);
-            var inWindow = data.Width is { } width && data.Window is { } v
-                ? (Func<long, bool>)(j => Math.Abs(v[j] - (double)m * m) < punzi.NSigma * width(m))
+            var inWindow = data.Windows is { } windows && data.Window is { } v
+                ? (Func<long, bool>)(j => windows.Contains(m, v[j], punzi.NSigma))
                 : null;
             var s = inWindow is null ? allSignal : allSignal.Where(inWindow).ToArray();
             var b = inWindow is null ? background : background.Where(inWindow).ToArray();
@@ -70,6 +70,7 @@ public sealed class MassEvaluator : IMassEvaluator
                 MinBackgroundYield = spec.Evaluation.MinBackgroundYield,
                 MinBackgroundEvents = spec.Evaluation.MinBackgroundEvents,
                 MinSignalEfficiency = spec.Evaluation.MinSignalEfficiency,
+                BackgroundUncertainty = spec.Evaluation.BackgroundUncertainty ?? 0,
                 // The weights carry the Punzi scale (for sigma_min); significances take it out.
                 WeightScale = punzi.Scale,
             },

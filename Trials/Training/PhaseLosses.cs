@@ -149,8 +149,8 @@ public sealed class PunziPhaseLoss : IPhaseLoss
         var events = new PunziEvents(set.IsSignal, set.MassIndex, weights, generated);
 
         WindowMembership windows;
-        if (data.Window is { } v && data.Width is { } width)
-            windows = WindowMembership.Build(set.Events.Select(i => v[i]).ToArray(), trained, width, parameters.NSigma);
+        if (data.Window is { } v && data.Windows is { } massWindows)
+            windows = WindowMembership.Build(set.Events.Select(i => v[i]).ToArray(), trained, massWindows, parameters.NSigma);
         else
             windows = parametric ? WindowMembership.EveryPair(set.Count, trained.Length) : WindowMembership.Everywhere(set.Count, trained.Length);
         loss = PunziLoss.Prepare(windows, events, parameters, ScalarType.Float32, set.Features.Device);

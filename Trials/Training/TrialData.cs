@@ -38,8 +38,8 @@ public sealed class TrialData
     public required double[] HeldoutMasses { get; init; }
     /// <summary>Generated signal events per mass (Punzi efficiency denominator), by mass.</summary>
     public required IReadOnlyDictionary<double, double> GeneratedPerMass { get; init; }
-    /// <summary>Resolution of the window variable at mass m (window i: |v - m_i^2| &lt; n_sigma * width(m_i)); null without windows.</summary>
-    public Func<double, double>? Width { get; init; }
+    /// <summary>The per-mass windows on <see cref="Window"/> (<see cref="Data.MassWindows"/>); null without a window variable.</summary>
+    public Data.MassWindows? Windows { get; init; }
     /// <summary>Scores monotonic in the true likelihood ratio at mass m, when the densities are known.</summary>
     public Func<ReadOnlyMemory<long>, double, double[]>? OptimalScores { get; init; }
 
@@ -52,7 +52,7 @@ public sealed class TrialData
             Count = Count, FeatureCount = FeatureCount, Features = features, IsSignal = IsSignal, Mass = Mass, Process = Process,
             ProcessNames = ProcessNames, Weight = Weight, StoredMass = StoredMass, Window = Window, CrossSections = CrossSections, Luminosity = Luminosity,
             SignalYieldPerEfficiency = SignalYieldPerEfficiency, Train = Train, Validation = Validation, Test = Test,
-            TrainedMasses = TrainedMasses, HeldoutMasses = HeldoutMasses, GeneratedPerMass = GeneratedPerMass, Width = Width,
+            TrainedMasses = TrainedMasses, HeldoutMasses = HeldoutMasses, GeneratedPerMass = GeneratedPerMass, Windows = Windows,
             OptimalScores = OptimalScores,
         };
     }

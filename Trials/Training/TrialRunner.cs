@@ -83,9 +83,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         var specHash = Checkpoint.HashOf(spec);
         var resume = checkpoint?.TryLoadState(specHash, options.OnWarning);
         // The input transform is part of the classifier: fitted once on the training split, restored with the weights.
-        var inputs = resume?.Inputs ?? (spec.Model.Standardize
-            ? InputStandardization.Fit(loaded, trainEvents, massScale)
-            : InputStandardization.None(loaded.FeatureCount, massScale));
+        var inputs = resume?.Inputs ?? InputStandardization.For(spec.Model, loaded, trainEvents, massScale);
         var data = inputs.Apply(loaded);
         var massEncoding = inputs.Mass;
         using var train = new TrainingSet(data, trainEvents, massEncoding, device);

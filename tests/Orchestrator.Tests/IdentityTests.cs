@@ -132,6 +132,7 @@ public sealed class IdentityTests
             ["ModelSpec.L2Kernel"] = WithModel(spec.Model with { L2Kernel = 1e-5 }),
             ["ModelSpec.L2Bias"] = WithModel(spec.Model with { L2Bias = 1e-6 }),
             ["ModelSpec.Standardize"] = WithModel(spec.Model with { Standardize = false }),
+            ["ModelSpec.MassEncoding"] = WithModel(spec.Model with { MassEncoding = "scaled" }),
             ["PhaseSpec.Loss"] = WithPhase(phase with { Loss = "lovasz" }),
             ["PhaseSpec.Epochs"] = WithPhase(phase with { Epochs = phase.Epochs + 1 }),
             ["PhaseSpec.Optimizer"] = WithPhase(phase with { Optimizer = "adam" }),
@@ -147,6 +148,7 @@ public sealed class IdentityTests
             ["EvaluationSpec.MinBackgroundYield"] = spec with { Evaluation = spec.Evaluation with { MinBackgroundYield = 3 } },
             ["EvaluationSpec.MinBackgroundEvents"] = spec with { Evaluation = spec.Evaluation with { MinBackgroundEvents = 3 } },
             ["EvaluationSpec.MinSignalEfficiency"] = spec with { Evaluation = spec.Evaluation with { MinSignalEfficiency = 0.1 } },
+            ["EvaluationSpec.BackgroundUncertainty"] = spec with { Evaluation = spec.Evaluation with { BackgroundUncertainty = 0.1 } },
         };
 
         var properties = new[] { typeof(TrialSpec), typeof(DataSpec), typeof(ModelSpec), typeof(PhaseSpec), typeof(EvaluationSpec) }
@@ -170,5 +172,37 @@ public sealed class IdentityTests
         Assert.Equal(implicitOwn.TrialId, own.TrialId);
         Assert.NotEqual(own.TrialId, other.TrialId);
         Assert.Equal(new ConditioningSpec("affine", "start"), other.Spec.Model.Conditioning);
+    }
+
+    /// <summary>
+    /// mass_encoding (issue 20): an encoding equal to the rule before the option existed is stored as
+    /// nothing, so pnn, dnn and per-mass trials keep every id; affine-pnn's new default (`scaled`) is
+    /// written into its spec, so affine-pnn trials that leave it out get new ids, and writing
+    /// `mass_encoding: standardized` gives back exactly the ids they had.
+    /// </summary>
+    [Fact]
+    public void Mass_encoding_keeps_every_old_id_unless_a_model_encodes_the_mass_differently()
+    {
+        const string head = "study: t\ndata: {source: gaussian-toy}\nbase:\n  schedule: [{loss: bce, epochs: 5}]\n";
+        PlannedTrial Trial(string model) => StudyText.Expand(head + $"  model: {model}\n").Single();
+        // The id a spec had before the field existed: the same spec without it.
+        string Legacy(string model)
+        {
+            var spec = Trial(model).Spec;
+            return TrialIdentity.TrialId(spec with { Model = spec.Model with { MassEncoding = null } });
+        }
+
+        foreach (var kind in new[] { "pnn", "affine-pnn" })
+        {
+            Assert.Equal(Legacy($"{{kind: {kind}}}"), Trial($"{{kind: {kind}, mass_encoding: standardized}}").TrialId);
+            Assert.Equal(Legacy($"{{kind: {kind}, standardize: false}}"), Trial($"{{kind: {kind}, standardize: false, mass_encoding: scaled}}").TrialId);
+            Assert.NotEqual(Legacy($"{{kind: {kind}}}"), Trial($"{{kind: {kind}, mass_encoding: scaled}}").TrialId);
+        }
+        Assert.Equal(Legacy("{kind: pnn}"), Trial("{kind: pnn}").TrialId);
+        Assert.Null(Trial("{kind: pnn}").Spec.Model.MassEncoding);
+        Assert.Equal("scaled", Trial("{kind: affine-pnn}").Spec.Model.MassEncoding);
+        Assert.NotEqual(Legacy("{kind: affine-pnn}"), Trial("{kind: affine-pnn}").TrialId);
+        Assert.DoesNotContain("mass_encoding", SpecJson.Serialize(Trial("{kind: pnn}").Spec));
+        Assert.Null(Trial("{kind: dnn}").Spec.Model.MassEncoding);
     }
 }

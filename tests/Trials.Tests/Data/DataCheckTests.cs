@@ -110,14 +110,46 @@ public sealed class DataCheckTests : IDisposable
             ], e.Problems);
     }
 
+    /// <summary>Negative weights (NLO Monte Carlo) load as they are (issue 20; before, they were refused).</summary>
     [Fact]
-    public void A_negative_weight_is_reported_with_the_value_in_the_file()
+    public void Negative_weights_are_accepted_as_written()
     {
         var lines = Rows();
         lines[7] = "0,0.1,0.2,800,-0.125";
         lines[9] = "0,0.1,0.2,800,-3";
         var path = Write("negative.csv", lines);
-        Assert.StartsWith($"{path}:8: column 'w': weight -0.125 is negative (2 rows like it; this is the first)", LoadFails(Csv(path)).Message);
+        var events = new CsvSource().Load(Csv(path), 0);
+        Assert.Equal(-0.125, events.Weight[6]);
+        Assert.Equal(-3, events.Weight[8]);
+    }
+
+    /// <summary>A mass window whose net background weight is <= 0 in validation or test is a warning naming the mass and split.</summary>
+    [Fact]
+    public void A_window_whose_negative_weights_outweigh_the_rest_is_a_warning()
+    {
+        var lines = new List<string> { "x,label,mass,v,w" };
+        for (var r = 0; r < 400; r++)
+        {
+            var signal = r % 4 == 0;
+            var m = r % 8 == 0 ? 10 : 20;
+            // Background near 20 weighs -1: the window of 20 has net background -1 x its events there.
+            var v = signal ? m : r % 3 == 0 ? 20 : 10 + 0.5 * (r % 3);
+            var w = signal ? 1 : v == 20 ? -1 : 1;
+            lines.Add($"{(r % 7) / 7.0},{(signal ? 1 : 0)},{(signal ? m : "")},{v},{w}");
+        }
+        var path = Write("window.csv", lines);
+        var spec = new DataSpec
+        {
+            Source = "csv",
+            Options = new JsonObject { ["path"] = path, ["columns"] = new JsonObject { ["weight"] = "w", ["window"] = "v", ["features"] = new JsonArray("x") }, ["window_width"] = 1, ["window_center"] = "mass" },
+        };
+        var (events, loadProblems) = DataChecks.Load(spec, 1);
+        Assert.Empty(loadProblems);
+        var problems = DataChecks.Split(events!, spec, 1);
+        Assert.All(problems, p => Assert.Equal(DataSeverity.Warning, p.Severity));
+        Assert.Contains(problems, p => p.Message.Contains("the background in the window of mass 20 has net weight -") && p.Message.Contains("in the validation split"));
+        Assert.Contains(problems, p => p.Message.Contains("the background in the window of mass 20 has net weight -") && p.Message.Contains("in the test split"));
+        Assert.DoesNotContain(problems, p => p.Message.Contains("window of mass 10 "));
     }
 
     [Fact]
@@ -160,7 +192,7 @@ public sealed class DataCheckTests : IDisposable
             TrainedMasses = splits.TrainedMasses, HeldoutMasses = splits.HeldoutMasses, SplitWeight = splits.SplitWeight,
         };
         var error = Assert.Single(DataChecks.Splits(withoutBackground, "x.csv", spec.Split), p => p.Severity == DataSeverity.Error);
-        Assert.Equal("x.csv: no background (with weight > 0) in the train split: there is nothing to train against", error.Message);
+        Assert.Equal("x.csv: no background (net weight 0 <= 0) in the train split: there is nothing to train against", error.Message);
     }
 
     [Fact]

@@ -91,7 +91,8 @@ public sealed class RecoilToyTests(ITestOutputHelper output)
         {
             double m = set.Masses[k];
             var signalScores = set.Where(i => set.MassIndex[i] == k).Select(i => optimal.Score(set, i, m)).ToArray();
-            var inWindow = background.Where(i => set.Windows!.Contains(k, set.Window![i], 2)).ToArray();
+            var windows = MassWindows.Of(set.Windows!, set.Masses);
+            var inWindow = background.Where(i => windows.Contains(m, set.Window![i], 2)).ToArray();
             var windowScores = inWindow.Select(i => optimal.Score(set, i, m)).ToArray();
             var allScores = background.Select(i => optimal.Score(set, i, m)).ToArray();
             double aucWindow = DataTestKit.Auc(signalScores, windowScores, inWindow.Select(i => set.Weight[i]).ToArray());

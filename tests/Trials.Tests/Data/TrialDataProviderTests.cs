@@ -50,8 +50,8 @@ public sealed class TrialDataProviderTests
         Assert.DoesNotContain(data.Train, i => data.IsHeldoutSignal(i));
         Assert.All(data.Mass.Where((_, i) => !data.IsSignal[i]), m => Assert.True(double.IsNaN(m)));
         Assert.Equal(data.Count * data.FeatureCount, data.Features.Length);
-        Assert.Equal(RecoilToy.Width(2), data.Width!(2));
-        Assert.Throws<DataException>(() => data.Width!(2.5));
+        Assert.Equal(RecoilToy.Width(2), data.Windows!.Width(2));
+        Assert.Throws<DataException>(() => data.Windows!.Width(2.5));
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class TrialDataProviderTests
         Assert.Empty(data.HeldoutMasses);
         Assert.Equal(0.1 * 3000, data.SignalYieldPerEfficiency, 9);
         Assert.Null(data.Window);
-        Assert.Null(data.Width);
+        Assert.Null(data.Windows);
         Assert.NotNull(data.OptimalScores);
     }
 
@@ -104,5 +104,41 @@ public sealed class TrialDataProviderTests
         Assert.Empty(data.CrossSections);
         double trainSignal = data.Train.Where(i => data.IsSignal[i] && data.Mass[i] == 1).Sum(i => data.Weight[i]);
         Assert.Equal(400, trainSignal, 9);
+    }
+
+    /// <summary>
+    /// validation_scale k (issue 20): the training split keeps its size, validation and test hold k
+    /// times the events, and every split still estimates the same yields (weighted and unweighted toys).
+    /// </summary>
+    [Theory]
+    [InlineData("lovasz-toy")]
+    [InlineData("gaussian-toy")]
+    public void Validation_scale_enlarges_validation_and_test_only_and_keeps_every_yield(string source)
+    {
+        JsonObject Options(double? k)
+        {
+            var options = source == "lovasz-toy"
+                ? new JsonObject { ["events_per_process"] = 2000 }
+                : new JsonObject { ["masses"] = new JsonArray(-1.0, 1.0), ["events_per_mass"] = 1000 };
+            if (k is { } scale) options["validation_scale"] = scale;
+            return options;
+        }
+        TrialData Load(double? k) => new TrialDataProvider().Load(new DataSpec { Source = source, Options = Options(k) }, 4);
+        var plain = Load(null);
+        var scaled = Load(5);
+        Assert.InRange(scaled.Train.Length, plain.Train.Length - 6, plain.Train.Length + 6);
+        Assert.InRange(scaled.Validation.Length, 5 * plain.Validation.Length - 6, 5 * plain.Validation.Length + 6);
+        Assert.InRange(scaled.Test.Length, 5 * plain.Test.Length - 6, 5 * plain.Test.Length + 6);
+        Assert.Equal(plain.SignalYieldPerEfficiency, scaled.SignalYieldPerEfficiency, 6);
+        foreach (var data in new[] { plain, scaled })
+        foreach (var split in new[] { data.Train, data.Validation, data.Test })
+        {
+            double Yield(TrialData d, long[] events, bool signal) => events.Where(i => d.IsSignal[i] == signal).Sum(i => d.Weight[i]);
+            Assert.Equal(Yield(plain, plain.Train, false), Yield(data, split, false), 1e-9 * Yield(plain, plain.Train, false));
+            Assert.Equal(Yield(plain, plain.Train, true), Yield(data, split, true), 1e-9 * Yield(plain, plain.Train, true));
+        }
+        // The generated count per mass (the efficiency's N_gen) follows the events actually generated.
+        Assert.Equal(scaled.SignalCount(scaled.AllMasses.First()), scaled.GeneratedSignal(scaled.AllMasses.First()), 6);
+        Assert.Equal(plain.Train, new TrialDataProvider().Load(new DataSpec { Source = source, Options = Options(1) }, 4).Train);
     }
 }

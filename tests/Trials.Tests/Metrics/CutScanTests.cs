@@ -111,6 +111,55 @@ public sealed class CutScanTests
     }
 
     [Fact]
+    public void Asimov_significance_with_a_background_uncertainty_equals_a_hand_computation()
+    {
+        // s = 10, b = 25, sigma_b = 0.2 b = 5 (sigma² = 25): s + b = 35, b + sigma² = 50, b² + (s+b) sigma² = 1500,
+        // sigma² s / (b (b + sigma²)) = 250 / 1250 = 0.2, so Z² = 2 (35 ln(1750/1500) - (625/25) ln 1.2)
+        // = 2 (5.3952738... - 4.5580389...); Python's math.log gives Z = 1.2940130402010468.
+        Assert.Equal(1.2940130402010468, Significance.AsimovWithUncertainty(10, 25, 0.2), 13);
+        Assert.Equal(Math.Sqrt(2 * (35 * Math.Log(1750.0 / 1500) - 25 * Math.Log(1.2))), Significance.AsimovWithUncertainty(10, 25, 0.2), 13);
+        // No uncertainty is the plain Asimov significance; more uncertainty, less significance.
+        Assert.Equal(Significance.Asimov(10, 25), Significance.AsimovWithUncertainty(10, 25, 0));
+        Assert.True(Significance.AsimovWithUncertainty(10, 25, 0.3) < Significance.AsimovWithUncertainty(10, 25, 0.2));
+        Assert.True(Significance.AsimovWithUncertainty(10, 25, 0.2) < Significance.Asimov(10, 25));
+
+        // In a scan: the cut at 0.6 (s = 8, b = 5) wins against 0.3 (s = 10, b = 25), and its value is the formula's.
+        var sample = new MassSample([0.9, 0.9, 0.6, 0.6, 0.3, 0.3], [true, false, true, false, true, false], [0.5, 1, 0.3, 4, 0.2, 20]);
+        var best = Significance.Best(CutScan.Build(sample), new SignificanceParameters { SignalYieldPerEfficiency = 10, BackgroundUncertainty = 0.5 });
+        Assert.Equal(0.6, best.AsimovWithUncertainty.Cut);
+        Assert.Equal(Significance.AsimovWithUncertainty(8, 5, 0.5), best.AsimovWithUncertainty.Value, 12);
+    }
+
+    /// <summary>NLO samples carry negative weights: the scans take them as they are, equal to brute-force sums.</summary>
+    [Fact]
+    public void Negative_weights_give_the_brute_force_auc_sigma_min_and_efficiency()
+    {
+        var random = new Random(3);
+        var sample = BruteForce.TiedSample(random, 400, 25);
+        var weight = sample.Weight.Select((w, i) => i % 7 == 0 ? -0.6 * w : w).ToArray();
+        var signed = new MassSample(sample.Score, sample.IsSignal, weight);
+        var scan = CutScan.Build(signed);
+        Assert.Equal(BruteForce.RocAuc(signed), RankingMetrics.RocAuc(scan), 10);
+
+        var parameters = PunziParameters.Default with { Luminosity = 1 };
+        var brute = BruteForce.Cuts(signed).Min(c =>
+        {
+            var (s, b) = BruteForce.Passing(signed, c);
+            return PunziSensitivity.SigmaMin(Math.Max(s, 0), Math.Max(b, 0), parameters);
+        });
+        Assert.Equal(brute, PunziSensitivity.Best(scan, parameters).Value, 10);
+
+        // Signal efficiency at 10 % background efficiency: the first cut (from the top) whose background
+        // efficiency passes 10 %, interpolated from the one before, even where the curve goes back down.
+        var (sTot, bTot) = BruteForce.Totals(signed);
+        var cuts = BruteForce.Cuts(signed);
+        var points = cuts.Select(c => BruteForce.Passing(signed, c)).Select(p => (Tpr: p.Signal / sTot, Fpr: p.Background / bTot)).ToArray();
+        var k = Enumerable.Range(1, points.Length - 1).First(i => points[i].Fpr > 0.1);
+        var expected = points[k - 1].Tpr + (points[k].Tpr - points[k - 1].Tpr) * (0.1 - points[k - 1].Fpr) / (points[k].Fpr - points[k - 1].Fpr);
+        Assert.Equal(expected, RankingMetrics.SignalEfficiencyAtBackgroundEfficiency(scan, 0.1), 10);
+    }
+
+    [Fact]
     public void Asimov_significance_is_accurate_for_small_signal()
     {
         // For s << b, Z_A -> s / sqrt(b) (1 - s/(6b) + ...), where the direct formula loses its digits.

@@ -8,7 +8,7 @@ public sealed class MassMetricsCalculatorTests
     private static readonly string[] AllNames =
     [
         MetricNames.RocAuc, MetricNames.PrAuc, MetricNames.SigmaMinBestCut, MetricNames.SigmaMinGlobalCut,
-        MetricNames.SigmaMinCut0p5, MetricNames.ZBest, MetricNames.ZSPlusBBest, MetricNames.ZAsimovBest,
+        MetricNames.SigmaMinCut0p5, MetricNames.ZBest, MetricNames.ZSPlusBBest, MetricNames.ZAsimovBest, MetricNames.ZAsimovSigmaBBest,
         MetricNames.SigEffAtBkg1Pct, MetricNames.SigEffAtBkg10Pct, MetricNames.BestCut, MetricNames.GlobalCut,
         MetricNames.ZCut, MetricNames.SigmaMinBestCutOracle, MetricNames.SigmaMinGlobalCutOracle, MetricNames.ZBestOracle,
     ];
@@ -104,7 +104,7 @@ public sealed class MassMetricsCalculatorTests
     [Fact]
     public void Bad_input_is_refused_with_where_it_is()
     {
-        Assert.Contains("Weight[1]", Assert.Throws<ArgumentException>(() => new MassSample([0.1, 0.2], [true, false], [1, -1])).Message);
+        Assert.Contains("Weight[1]", Assert.Throws<ArgumentException>(() => new MassSample([0.1, 0.2], [true, false], [1, double.NaN])).Message);
         Assert.Contains("Score[0]", Assert.Throws<ArgumentException>(() => new MassSample([double.NaN], [true], [1])).Message);
         Assert.Contains("lengths differ", Assert.Throws<ArgumentException>(() => new MassSample([0.1, 0.2], [true], [1, 1])).Message);
         var sample = Sample(1, 5);

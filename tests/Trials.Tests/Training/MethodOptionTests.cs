@@ -1,3 +1,4 @@
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Metrics;
 using Studies.Trials.Models;
@@ -15,7 +16,7 @@ public sealed class MethodOptionTests
     /// noise), shown as x * Scale + Offset; a window variable v (signal near m^2, background flat on
     /// [0, 12]) with width 0.5; background in two processes with different weights.
     /// </summary>
-    private sealed class Synthetic(double scale = 1, double offset = 0) : ITrialDataProvider
+    private sealed class Synthetic(double scale = 1, double offset = 0, double windowWidth = 0.5) : ITrialDataProvider
     {
         public TrialData Load(DataSpec spec, ulong seed)
         {
@@ -51,7 +52,7 @@ public sealed class MethodOptionTests
             return new TrialData
             {
                 Count = n, FeatureCount = 2, Features = [.. features], IsSignal = [.. isSignal], Mass = [.. mass], Process = [.. process],
-                ProcessNames = ["signal", "heavy", "light"], Weight = [.. weight], Window = [.. window], Width = _ => 0.5,
+                ProcessNames = ["signal", "heavy", "light"], Weight = [.. weight], Window = [.. window], Windows = MassWindows.OnMassSquared(_ => windowWidth),
                 Train = order.Take(n * 6 / 10).ToArray(), Validation = order.Skip(n * 6 / 10).Take(n * 2 / 10).ToArray(),
                 Test = order.Skip(n * 8 / 10).ToArray(), TrainedMasses = trained, HeldoutMasses = [],
                 GeneratedPerMass = trained.ToDictionary(m => m, _ => (double)perMass), SignalYieldPerEfficiency = 10,
@@ -140,6 +141,21 @@ public sealed class MethodOptionTests
         }
         // Windows [0,2), [3,5), [8,10) of a flat [0,12] spectrum keep about half the background.
         Assert.InRange(dropped, set.IsSignal.Count(s => !s) / 3, set.IsSignal.Count(s => !s) * 2 / 3);
+
+        // in-windows-all (the reference): out-of-window signal goes too. Signal v ~ N(m², 0.3): with
+        // width 0.15 (windows 0.3 either side) about a third of it lies outside.
+        var narrowData = new Synthetic(windowWidth: 0.15).Load(new DataSpec { Source = "synthetic" }, 1);
+        using var narrow = TrainSet(narrowData);
+        using var reference = new BceLoss(narrow, false, new BceOptions(Events: "in-windows-all"));
+        var signalDropped = 0;
+        for (var k = 0; k < narrow.Count; k++)
+        {
+            var v = (double)narrowData.Window![narrow.Events[k]];
+            var inside = narrowData.TrainedMasses.Any(m => Math.Abs(v - m * m) < 2 * 0.15);
+            Assert.Equal(inside, reference.EventWeights[k] > 0);
+            if (!inside && narrow.IsSignal[k]) signalDropped++;
+        }
+        Assert.True(signalDropped > 20, $"{signalDropped} signal events outside every window");
     }
 
     [Fact]
@@ -222,6 +238,46 @@ public sealed class MethodOptionTests
         Assert.InRange(data.Features[1], -5000f, 6000f); // the loaded data are not modified (raw GeV-like values)
         Assert.True(Math.Abs(data.Features[1] - transformed.Features[1]) > 10);
         Assert.NotSame(data.Features, transformed.Features);
+    }
+
+    /// <summary>mass_encoding (issue 20) chooses the mass input whatever `standardize` does to the features, and null keeps the old rule.</summary>
+    [Fact]
+    public void Mass_encoding_is_independent_of_feature_standardisation_and_null_is_the_old_rule()
+    {
+        var data = new Synthetic(scale: 1000, offset: 500).Load(new DataSpec { Source = "synthetic" }, 1);
+        var standardised = new ModelSpec { Kind = "affine-pnn" };
+        InputStandardization For(ModelSpec model) => InputStandardization.For(model, data, data.Train, 3);
+
+        var old = For(standardised);
+        Assert.Equal(new MassEncoding(2, Math.Sqrt(2.0 / 3)), old.Mass);
+        var scaled = For(standardised with { MassEncoding = "scaled" });
+        Assert.Equal(MassEncoding.Divide(3), scaled.Mass);
+        Assert.Equal(old.FeatureMean, scaled.FeatureMean);
+        Assert.Equal(old.FeatureScale, scaled.FeatureScale);
+        Assert.True(scaled.FeatureScale[0] > 100, "features are still standardised");
+        Assert.True(Enumerable.Range(0, 3).All(k => scaled.Mass.Encode(data.TrainedMasses[k]) > 0), "m / mass_scale is positive at every trained mass");
+
+        var raw = standardised with { Standardize = false };
+        Assert.Equal(MassEncoding.Divide(3), For(raw).Mass);
+        var rawStandardisedMass = For(raw with { MassEncoding = "standardized" });
+        Assert.Equal(old.Mass, rawStandardisedMass.Mass);
+        Assert.All(rawStandardisedMass.FeatureScale, s => Assert.Equal(1, s));
+
+        // The study reader stores an encoding only where it differs from the old rule.
+        Assert.Null(MassEncodings.Normalized(standardised with { MassEncoding = "standardized" }).MassEncoding);
+        Assert.Null(MassEncodings.Normalized(raw with { MassEncoding = "scaled" }).MassEncoding);
+        Assert.Equal("scaled", MassEncodings.Normalized(standardised with { MassEncoding = "scaled" }).MassEncoding);
+        Assert.DoesNotContain("mass_encoding", SpecJson.Serialize(standardised));
+    }
+
+    [Fact]
+    public void Mass_encoding_changes_what_a_parametric_net_learns()
+    {
+        var model = new ModelSpec { Kind = "affine-pnn", Hidden = [8], Activation = "tanh" };
+        double Auc(TrialResult r) => r.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Last).Average(m => m.Metrics[MetricNames.RocAuc]);
+        var standardised = Run(new Synthetic(), Spec(model, Bce(3)));
+        var scaled = Run(new Synthetic(), Spec(model with { MassEncoding = "scaled" }, Bce(3)));
+        Assert.NotEqual(Auc(standardised), Auc(scaled));
     }
 
     [Fact]
