@@ -38,7 +38,11 @@ public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<Model
             ParquetSource.Entry,
         ]));
 
+    /// <summary>The optimisers a phase may name.</summary>
+    public Registry<OptimizerEntry> Optimizers { get; init; } = new("optimizer", [Training.Optimizers.Sgd, Training.Optimizers.Adam, Training.Optimizers.AdamW, Training.Optimizers.RAdam]);
+
     public ComponentCatalog WithLoss(LossEntry entry) => this with { Losses = Losses.With(entry) };
     public ComponentCatalog WithModel(ModelEntry entry) => this with { Models = Models.With(entry) };
     public ComponentCatalog WithDataSource(DataSourceEntry entry) => this with { DataSources = DataSources.With(entry) };
+    public ComponentCatalog WithOptimizer(OptimizerEntry entry) => this with { Optimizers = Optimizers.With(entry) };
 }
