@@ -38,26 +38,8 @@ public static class CsvTable
 
     private static RawTable Read(string path, ColumnMap map, long? maxRows, LineReader lines)
     {
-        ReadOnlySpan<char> line = default;
-        while (lines.TryRead(out line) && line.IsWhiteSpace()) { }
-        if (line.IsWhiteSpace()) throw new DataException($"{path}: the file is empty (no header line)");
-        var trimmed = line.Trim();
-        if (trimmed.StartsWith('#')) trimmed = trimmed[1..];
-        var header = new List<string>();
-        foreach (var range in trimmed.Split(',')) header.Add(trimmed[range].Trim().ToString());
-        for (int c = 0; c < header.Count; c++)
-            if (header.IndexOf(header[c]) != c) throw DataException.At(path, lines.Line, null, $"column '{header[c]}' appears twice in the header");
-
-        var features = map.ResolveFeatures(path, header);
-        var roles = new Role[header.Count];
-        var featureSlot = new int[header.Count];
-        for (int j = 0; j < features.Length; j++) { int c = header.IndexOf(features[j]); roles[c] = Role.Feature; featureSlot[c] = j; }
-        roles[header.IndexOf(map.Label)] = Role.Label;
-        roles[header.IndexOf(map.Mass)] = Role.Mass;
-        if (map.Weight is not null) roles[header.IndexOf(map.Weight)] = Role.Weight;
-        if (map.Window is not null) roles[header.IndexOf(map.Window)] = Role.Window;
-        if (map.Process is not null) roles[header.IndexOf(map.Process)] = Role.Process;
-
+        var (header, features, roles, featureSlot) = ReadHeader(path, map, lines);
+        ReadOnlySpan<char> line;
         int d = features.Length, capacity = 1024;
         var featureData = new float[capacity * d];
         var label = new byte[capacity];
@@ -137,6 +119,31 @@ public static class CsvTable
             File = path, Rows = rows, FeatureNames = features, Features = featureData, Label = label, Mass = mass,
             Weight = weight, Window = window, Process = process, Map = map, Where = r => $"{path}:{lineOf[r]}",
         };
+    }
+
+    /// <summary>The header line: column names, the features the map picks, and each column's role.</summary>
+    private static (List<string> Header, string[] Features, Role[] Roles, int[] FeatureSlot) ReadHeader(string path, ColumnMap map, LineReader lines)
+    {
+        ReadOnlySpan<char> line = default;
+        while (lines.TryRead(out line) && line.IsWhiteSpace()) { }
+        if (line.IsWhiteSpace()) throw new DataException($"{path}: the file is empty (no header line)");
+        var trimmed = line.Trim();
+        if (trimmed.StartsWith('#')) trimmed = trimmed[1..];
+        var header = new List<string>();
+        foreach (var range in trimmed.Split(',')) header.Add(trimmed[range].Trim().ToString());
+        for (int c = 0; c < header.Count; c++)
+            if (header.IndexOf(header[c]) != c) throw DataException.At(path, lines.Line, null, $"column '{header[c]}' appears twice in the header");
+
+        var features = map.ResolveFeatures(path, header);
+        var roles = new Role[header.Count];
+        var featureSlot = new int[header.Count];
+        for (int j = 0; j < features.Length; j++) { int c = header.IndexOf(features[j]); roles[c] = Role.Feature; featureSlot[c] = j; }
+        roles[header.IndexOf(map.Label)] = Role.Label;
+        roles[header.IndexOf(map.Mass)] = Role.Mass;
+        if (map.Weight is not null) roles[header.IndexOf(map.Weight)] = Role.Weight;
+        if (map.Window is not null) roles[header.IndexOf(map.Window)] = Role.Window;
+        if (map.Process is not null) roles[header.IndexOf(map.Process)] = Role.Process;
+        return (header, features, roles, featureSlot);
     }
 
     /// <summary>The file's stream, decompressed when it ends in .gz or starts with the gzip magic bytes.</summary>
