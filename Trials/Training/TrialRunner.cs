@@ -116,7 +116,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
     /// <summary>The callbacks of a run, in the order they are called: redraws and measurements first, then the decisions, the checkpoint last.</summary>
     private IReadOnlyList<ITrainingCallback> Callbacks(TrialRunOptions options, KeepBest keepBest, Checkpointing? checkpointing)
     {
-        var callbacks = new List<ITrainingCallback> { new BackgroundMassRedraw(), new Validation(evaluator), keepBest, new PlateauSchedule(), new EarlyStop() };
+        var callbacks = new List<ITrainingCallback> { new BackgroundMassRedraw(), new Validation(evaluator), keepBest, new PlateauSchedule(), new EarlyStop(components.StoppingRules) };
         if (options.Controller is not null) callbacks.Add(new Controlled(options.Controller));
         if (checkpointing is not null) callbacks.Add(checkpointing);
         return callbacks;

@@ -1,29 +1,24 @@
 using System.Text.Json.Nodes;
-using Studies.Trials.Specs;
+using Studies.Trials.Components;
 
 namespace Studies.Trials.Training;
 
 /// <summary>Ends a phase when its <c>early_stopping</c> rule says so, fed the watched validation metric every epoch it is measured.</summary>
-internal sealed class EarlyStop : ITrainingCallback
+internal sealed class EarlyStop(Registry<StoppingRuleEntry> rules) : ITrainingCallback
 {
-    private EarlyStopping? _rule;
+    private IStoppingRule? _rule;
 
     public string Name => "early_stopping";
 
-    public void OnPhaseStart(TrainingContext run) => _rule = run.PhaseSpec.EarlyStopping is { } spec ? new EarlyStopping(spec) : null;
+    public void OnPhaseStart(TrainingContext run) =>
+        _rule = run.PhaseSpec.EarlyStopping is { } spec ? rules.Get(spec.Rule ?? EarlyStopping.Entry.Name).Create(spec) : null;
 
     public EpochDecision OnEpochEnd(TrainingContext run) =>
-        _rule is not null && run.Metrics.TryGetValue(run.PhaseSpec.EarlyStopping!.Metric, out var watched) && _rule.ShouldStop(watched)
+        _rule is not null && run.Metrics.TryGetValue(run.PhaseSpec.EarlyStopping!.Metric, out var watched) && _rule.ShouldStop(watched, run.PhaseSeconds)
             ? EpochDecision.StopPhase
             : EpochDecision.Continue;
 
-    public JsonNode? State() => _rule is null ? null : SpecJson.ToNode(new EarlyStoppingState(_rule.Best, _rule.EpochsWithoutImprovement));
+    public JsonNode? State() => _rule?.State();
 
-    public void Restore(JsonNode state)
-    {
-        var saved = SpecJson.FromNode<EarlyStoppingState>(state);
-        _rule?.Restore(saved.Best, saved.Epochs);
-    }
+    public void Restore(JsonNode state) => _rule?.Restore(state);
 }
-
-internal sealed record EarlyStoppingState(double Best, int Epochs);
