@@ -18,7 +18,7 @@ internal static class CheckCommand
             var study = StudyLoader.Load(parse.GetValue(file)!.FullName);
             var trials = StudyExpander.Expand(study);
             Console.WriteLine($"study {study.Name}: {trials.Count} trial{(trials.Count == 1 ? "" : "s")}, the study file is valid");
-            var code = CheckData(trials, verbose: true);
+            var code = CheckData(study, trials, verbose: true);
             if (code == ExitCodes.Ok) Console.WriteLine("ok: the study and its data are ready to run");
             return code;
         });
@@ -31,9 +31,9 @@ internal static class CheckCommand
     /// the data files only, quietly. Returns <see cref="ExitCodes.Data"/> when there is an error,
     /// else <see cref="ExitCodes.Ok"/> (warnings do not stop).
     /// </summary>
-    public static int CheckData(IReadOnlyList<PlannedTrial> trials, bool verbose)
+    public static int CheckData(Study study, IReadOnlyList<PlannedTrial> trials, bool verbose)
     {
-        var results = StudyDataCheck.Run(trials, filesOnly: !verbose);
+        var results = StudyDataCheck.Run(trials, filesOnly: !verbose, study.Components);
         StudyDataCheck.Print(results, verbose ? Console.Out : TextWriter.Null, Console.Error);
         return results.Any(r => r.HasErrors) ? ExitCodes.Data : ExitCodes.Ok;
     }

@@ -44,10 +44,10 @@ internal static class RunCommand
                 }
                 DryRun.Render(study, trials, Console.Out);
                 Console.WriteLine();
-                return CheckCommand.CheckData(trials, verbose: true);
+                return CheckCommand.CheckData(study, trials, verbose: true);
             }
             // Bad data stop the study here, before any trial starts, rather than failing every trial.
-            if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
+            if (CheckCommand.CheckData(study, trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
             using var signals = new StopSignals(Console.Error);
             using var loggers = Logging.CreateFactory();
             await using var services = CommonOptions.Services(parse, loggers,

@@ -108,7 +108,7 @@ internal static class ServeCommands
             var path = parse.GetValue(file)!.FullName;
             var study = StudyLoader.Load(path);
             var trials = StudyExpander.Expand(study);
-            if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
+            if (CheckCommand.CheckData(study, trials, verbose: false) is var code && code != ExitCodes.Ok) return code;
             var queue = new StudyQueue(CommonOptions.Workspace(parse).Queue);
             queue.EnsureExists();
             var queued = queue.Submit(path);

@@ -64,7 +64,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
             Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
-            Checkpoints = checkpoints,
+            Checkpoints = checkpoints, Components = reader.Components.Catalog,
         };
     }
 

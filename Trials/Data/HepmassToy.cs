@@ -29,7 +29,14 @@ public sealed class HepmassToy : IDataSource, IBayesOptimal
             OptionSpec.Count("background_events", "Background events.", "signal_per_mass x masses"),
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
         ],
-        new HepmassToy());
+        new HepmassToy())
+    {
+        Size = o =>
+        {
+            var signal = DataSize.Number(o["signal_per_mass"], 20_000) * DataSize.MassCount(o, DefaultMasses.Length);
+            return new DataSize(signal + DataSize.Number(o["background_events"], signal), Features.Length);
+        },
+    };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 

@@ -1,4 +1,5 @@
 using Studies.Trials.Components;
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 using Studies.Trials.Results;
@@ -36,6 +37,10 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
     : ITrialRunner
 {
     private readonly ComponentCatalog components = components ?? ComponentCatalog.BuiltIn;
+
+    /// <summary>A runner whose data sources, losses, models, optimisers and stopping rules all come from <paramref name="catalog"/>.</summary>
+    public static TrialRunner For(ComponentCatalog catalog) =>
+        new(new TrialDataProvider(catalog.DataSources), new PhaseLossFactory(catalog.Losses), new MassEvaluator(), catalog);
 
     public TrialResult Run(TrialSpec spec, TrialRunOptions options, CancellationToken cancellation)
     {
