@@ -14,15 +14,15 @@ internal sealed class Checkpointing(Checkpoint checkpoint, string specHash, Chec
 {
     // The slot checkpoint.json points at is never written: each save goes to the other one, so a
     // crash during a save leaves the previous checkpoint intact (also right after a resume).
-    private string _slot = resume?.Slot ?? "b";
-    private CheckpointState? _resume = resume;
+    private string slot = resume?.Slot ?? "b";
+    private CheckpointState? resume = resume;
 
     public string Name => "checkpoint";
 
     public void OnPhaseStart(TrainingContext run)
     {
-        if (_resume is not { } state || state.Phase != run.Phase) return;
-        _resume = null;
+        if (resume is not { } state || state.Phase != run.Phase) return;
+        resume = null;
         try
         {
             checkpoint.Restore(state, run.Model, run.Optimizer, run.Generator, run.Train.Mass, keepBest.Snapshot, run.DeviceGenerator);
@@ -46,11 +46,11 @@ internal sealed class Checkpointing(Checkpoint checkpoint, string specHash, Chec
         var stopped = run.Decision != EpochDecision.Continue;
         var phaseEnds = stopped || run.LastEpochOfPhase;
         if ((run.EpochInPhase + 1) % Math.Max(1, run.Options.CheckpointEvery) != 0 && !phaseEnds) return EpochDecision.Continue;
-        _slot = Checkpoint.OtherSlot(_slot);
+        slot = Checkpoint.OtherSlot(slot);
         var phase = run.PhaseSpec;
         checkpoint.Save(new CheckpointState
         {
-            SpecHash = specHash, Slot = _slot, Inputs = run.Inputs, Phase = run.Phase, EpochsDoneInPhase = run.EpochInPhase + 1, GlobalEpoch = run.GlobalEpoch,
+            SpecHash = specHash, Slot = slot, Inputs = run.Inputs, Phase = run.Phase, EpochsDoneInPhase = run.EpochInPhase + 1, GlobalEpoch = run.GlobalEpoch,
             LearningRate = run.Optimizer.LearningRate, PhaseStopped = stopped, TrialStopped = run.Decision == EpochDecision.StopTrial,
             PhaseSeconds = run.PhaseSeconds, Epochs = run.Epochs,
             Phases = phaseEnds ? run.Phases.Append(new PhaseTiming(run.Phase, phase.Loss, run.EpochInPhase + 1, run.PhaseSeconds)).ToList() : run.Phases,

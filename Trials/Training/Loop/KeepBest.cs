@@ -12,7 +12,7 @@ namespace Studies.Trials.Training;
 /// </summary>
 internal sealed class KeepBest : ITrainingCallback, IDisposable
 {
-    private int _phase = -1;
+    private int phase = -1;
 
     public string Name => "keep_best";
 
@@ -28,7 +28,7 @@ internal sealed class KeepBest : ITrainingCallback, IDisposable
         Snapshot = run.Parameters.Select(np => TensorScope.Detach(np.Parameter.Detach().Clone())).ToList();
         BestValue = double.NaN;
         BestEpoch = 0;
-        _phase = run.Phase;
+        phase = run.Phase;
     }
 
     public EpochDecision OnEpochEnd(TrainingContext run)
@@ -44,13 +44,13 @@ internal sealed class KeepBest : ITrainingCallback, IDisposable
     }
 
     /// <summary>The tensors are saved by the checkpoint itself (best.pt); this is the bookkeeping beside them.</summary>
-    public JsonNode? State() => SpecJson.ToNode(new KeepBestState(BestValue, BestEpoch, _phase));
+    public JsonNode? State() => SpecJson.ToNode(new KeepBestState(BestValue, BestEpoch, phase));
 
     public void Restore(JsonNode state)
     {
         var saved = SpecJson.FromNode<KeepBestState>(state);
-        BestValue = saved.Phase == _phase ? saved.Value : double.NaN;
-        BestEpoch = saved.Phase == _phase ? saved.Epoch : 0;
+        BestValue = saved.Phase == phase ? saved.Value : double.NaN;
+        BestEpoch = saved.Phase == phase ? saved.Epoch : 0;
     }
 
     public void Dispose()

@@ -10,14 +10,14 @@ namespace Studies.Trials.Training;
 /// </summary>
 internal sealed class Validation(IMassEvaluator evaluator) : ITrainingCallback
 {
-    private string[] _extraMetrics = [];
+    private string[] extraMetrics = [];
 
     public string Name => "validation";
 
     public void OnPhaseStart(TrainingContext run)
     {
         var phase = run.PhaseSpec;
-        _extraMetrics = new[] { phase.KeepBest ?? MetricNames.ValidationLoss, phase.EarlyStopping?.Metric }.OfType<string>()
+        extraMetrics = new[] { phase.KeepBest ?? MetricNames.ValidationLoss, phase.EarlyStopping?.Metric }.OfType<string>()
             .Where(m => m is not (MetricNames.Loss or MetricNames.ValidationLoss)).Distinct().ToArray();
     }
 
@@ -28,9 +28,9 @@ internal sealed class Validation(IMassEvaluator evaluator) : ITrainingCallback
         run.Options.OnBatch?.Invoke(BatchUse.ModelSelection, run.Selection.Events);
         run.Metrics[MetricNames.ValidationLoss] = run.ValidationLoss.Compute(run.Model, null).Item();
         var every = run.Spec.Evaluation.ValidationEvery;
-        if (_extraMetrics.Length == 0 || !(every > 0 && (run.EpochInPhase + 1) % every == 0 || run.LastEpochOfPhase)) return;
+        if (extraMetrics.Length == 0 || !(every > 0 && (run.EpochInPhase + 1) % every == 0 || run.LastEpochOfPhase)) return;
         var perMass = evaluator.Evaluate(run.Model, run.Data, run.Selection.Events, run.MassEncoding, run.Spec, trainedOnly: true, includeOptimal: false);
-        foreach (var name in _extraMetrics)
+        foreach (var name in extraMetrics)
             run.Metrics[name] = perMass.Select(m => m.Metrics.GetValueOrDefault(name, double.NaN)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
     }
 }

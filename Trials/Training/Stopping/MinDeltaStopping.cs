@@ -21,29 +21,29 @@ public sealed class MinDeltaStopping(EarlyStoppingSpec spec) : IStoppingRule
         ],
         spec => new MinDeltaStopping(spec));
 
-    private readonly double _minDelta = spec.Options?["min_delta"]?.GetValue<double>() ?? 0;
-    private readonly double? _minutes = spec.Options?["minutes"]?.GetValue<double>();
-    private State _state = new(double.NaN, 0, 0);
+    private readonly double minDelta = spec.Options?["min_delta"]?.GetValue<double>() ?? 0;
+    private readonly double? minutes = spec.Options?["minutes"]?.GetValue<double>();
+    private State state = new(double.NaN, 0, 0);
 
     public bool ShouldStop(double value, double phaseSeconds)
     {
         if (double.IsNaN(value)) return Worse(phaseSeconds);
-        var improved = double.IsNaN(_state.Best)
-            || (MetricDirection.HigherIsBetter(spec.Metric) ? value > _state.Best + _minDelta : value < _state.Best - _minDelta);
+        var improved = double.IsNaN(state.Best)
+            || (MetricDirection.HigherIsBetter(spec.Metric) ? value > state.Best + minDelta : value < state.Best - minDelta);
         if (!improved) return Worse(phaseSeconds);
-        _state = new State(value, 0, phaseSeconds);
+        state = new State(value, 0, phaseSeconds);
         return false;
     }
 
     private bool Worse(double phaseSeconds)
     {
-        _state = _state with { Epochs = _state.Epochs + 1 };
-        return _state.Epochs >= spec.Patience || phaseSeconds - _state.ImprovedAtSeconds >= _minutes * 60;
+        state = state with { Epochs = state.Epochs + 1 };
+        return state.Epochs >= spec.Patience || phaseSeconds - state.ImprovedAtSeconds >= minutes * 60;
     }
 
-    JsonNode IStoppingRule.State() => SpecJson.ToNode(_state);
+    JsonNode IStoppingRule.State() => SpecJson.ToNode(state);
 
-    public void Restore(JsonNode state) => _state = SpecJson.FromNode<State>(state);
+    public void Restore(JsonNode state) => this.state = SpecJson.FromNode<State>(state);
 
     /// <param name="ImprovedAtSeconds">The phase's wall-clock seconds at the last improvement.</param>
     private sealed record State(double Best, int Epochs, double ImprovedAtSeconds);
