@@ -48,7 +48,7 @@ internal static class CheckCommand
     /// </summary>
     public static int CheckData(Study study, IReadOnlyList<PlannedTrial> trials, bool verbose)
     {
-        var results = StudyDataCheck.Run(trials, filesOnly: !verbose);
+        var results = StudyDataCheck.Run(trials, filesOnly: !verbose, study.Components);
         StudyDataCheck.Print(study, results, verbose ? Console.Out : TextWriter.Null, Console.Error);
         return StudyDataCheck.ExitCode(results);
     }

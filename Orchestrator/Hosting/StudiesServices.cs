@@ -13,7 +13,7 @@ using Studies.Orchestrator.Storage.PostgreSql;
 using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Terminal;
 using Studies.Orchestrator.Workers;
-using Studies.Trials.Data;
+using Studies.Trials.Components;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Hosting;
@@ -59,7 +59,17 @@ public static class StudiesServices
         services.AddSingleton<IStudyRunner, StudyRunService>();
 
         // What a worker process runs.
-        services.TryAddSingleton<ITrialRunner>(_ => new TrialRunner(new TrialDataProvider(), new PhaseLossFactory(), new MassEvaluator()));
+        return services.AddTrialRunner();
+    }
+
+    /// <summary>
+    /// What a worker process needs to train trials, and nothing else: the component catalog (the built-in one unless a
+    /// caller registered its own first) and the <see cref="ITrialRunner"/> built from it.
+    /// </summary>
+    public static IServiceCollection AddTrialRunner(this IServiceCollection services)
+    {
+        services.TryAddSingleton(ComponentCatalog.BuiltIn);
+        services.TryAddSingleton<ITrialRunner>(sp => TrialRunner.For(sp.GetRequiredService<ComponentCatalog>()));
         return services;
     }
 

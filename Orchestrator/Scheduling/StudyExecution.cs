@@ -299,18 +299,20 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             return;
         }
         observer.TrialEnded(trial.TrialId, state, error);
+        if (options.FailFastAfter > 0 && state == TrialState.Failed && error is not null) CountFailure(error, options, failures, failFast);
+    }
 
-        if (options.FailFastAfter > 0 && state == TrialState.Failed && error is not null)
+    /// <summary>Counts a failure by its first line; the <c>--fail-fast</c>-th of the same kind stops starting new trials.</summary>
+    private void CountFailure(string error, ExecutionOptions options, Dictionary<string, int> failures, CancellationTokenSource failFast)
+    {
+        var key = error.Split('\n')[0];
+        lock (failures)
         {
-            var key = error.Split('\n')[0];
-            lock (failures)
+            failures[key] = failures.GetValueOrDefault(key) + 1;
+            if (failures[key] >= options.FailFastAfter)
             {
-                failures[key] = failures.GetValueOrDefault(key) + 1;
-                if (failures[key] >= options.FailFastAfter)
-                {
-                    logger.LogError("fail-fast: {Count} trials failed with the same error ({Error}); no new trials are started", failures[key], key);
-                    failFast.Cancel();
-                }
+                logger.LogError("fail-fast: {Count} trials failed with the same error ({Error}); no new trials are started", failures[key], key);
+                failFast.Cancel();
             }
         }
     }

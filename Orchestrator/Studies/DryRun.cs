@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Studies.Trials.Components;
 using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Studies;
@@ -63,7 +64,7 @@ public static class DryRun
         var columns = new List<string> { "id" };
         columns.AddRange(axisNames);
         columns.Add("est.");
-        var rows = trials.Select(t => (IReadOnlyList<string>)[t.TrialId, .. axisNames.Select(a => t.Axes[a]), Duration(EstimateTrialSeconds(t.Spec))]).ToList();
+        var rows = trials.Select(t => (IReadOnlyList<string>)[t.TrialId, .. axisNames.Select(a => t.Axes[a]), Duration(EstimateTrialSeconds(t.Spec, study.Components))]).ToList();
         var widths = columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         output.WriteLine("  " + string.Join("  ", columns.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
         foreach (var row in rows) output.WriteLine("  " + string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
@@ -86,8 +87,8 @@ public static class DryRun
         var r = study.Resources;
         var cpuSlots = r.CpuWorkers ?? Math.Max(1, hostCores / r.ThreadsPerTrial);
         var cudaSlots = (r.Devices?.Count ?? 1) * r.TrialsPerDevice;
-        var cpu = trials.Where(t => t.Spec.Device == "cpu").Sum(t => EstimateTrialSeconds(t.Spec)) / cpuSlots;
-        var cuda = trials.Where(t => t.Spec.Device != "cpu").Sum(t => EstimateTrialSeconds(t.Spec)) / cudaSlots;
+        var cpu = trials.Where(t => t.Spec.Device == "cpu").Sum(t => EstimateTrialSeconds(t.Spec, study.Components)) / cpuSlots;
+        var cuda = trials.Where(t => t.Spec.Device != "cpu").Sum(t => EstimateTrialSeconds(t.Spec, study.Components)) / cudaSlots;
         return (Math.Max(cpu, cuda), cpuSlots, cudaSlots);
     }
 
@@ -96,67 +97,29 @@ public static class DryRun
     /// (forward + backward), plus validation events x multiply-adds every <c>validation_every</c>
     /// epochs, divided by the assumed throughput. A <c>per-mass</c> model trains one net per trained mass.
     /// </summary>
-    public static double EstimateTrialSeconds(TrialSpec spec)
+    public static double EstimateTrialSeconds(TrialSpec spec, ComponentCatalog? components = null)
     {
-        var events = EstimateEvents(spec.Data);
-        var macs = MultiplyAdds(spec.Model, FeatureCount(spec.Data));
-        var nets = spec.Model.Kind == "per-mass" ? Math.Max(1, TrainedMassCount(spec.Data)) : 1;
+        components ??= ComponentCatalog.BuiltIn;
+        var size = EstimateData(spec.Data, components);
+        var macs = components.Models.TryGet(spec.Model.Kind, out var kind)
+            ? kind.EstimateMultiplyAdds(spec.Model, new ModelSize(size.Features, TrainedMassCount(spec.Data)))
+            : ModelEntry.MlpMultiplyAdds(spec.Model, new ModelSize(size.Features, 1), null);
         var validationPasses = spec.Evaluation.ValidationEvery > 0 ? 1.0 / spec.Evaluation.ValidationEvery : 0;
         var work = spec.Schedule.Sum(p => p.Epochs * macs
-            * (TrainingPassFactor * events * spec.Data.Split.Train + validationPasses * events * spec.Data.Split.Validation));
+            * (TrainingPassFactor * size.Events * spec.Data.Split.Train + validationPasses * size.Events * spec.Data.Split.Validation));
         var throughput = spec.Device == "cpu" ? CpuMacsPerThreadSecond * Math.Max(1, spec.Threads) : CudaMacsPerSecond;
-        return nets * work / throughput;
+        return work / throughput;
     }
 
-    /// <summary>Multiply-adds of one forward pass: dense layers, the mass input of a pnn, the affine maps of an affine-pnn.</summary>
-    public static double MultiplyAdds(ModelSpec model, int features)
-    {
-        var method = model.Conditioning?.Method ?? (model.Kind == "affine-pnn" ? "affine" : model.Kind == "pnn" ? "concat" : "none");
-        var width = features + (method == "concat" ? 1 : 0);
-        double total = 0;
-        foreach (var h in model.Hidden)
-        {
-            total += (double)width * h + (method is "affine" ? 2 * h : method is "bias" or "scale" ? h : 0);
-            width = h;
-        }
-        return total + width;
-    }
+    /// <summary>Multiply-adds of one forward pass, as the model kind's registry entry estimates them.</summary>
+    public static double MultiplyAdds(ModelSpec model, int features, ComponentCatalog? components = null) =>
+        (components ?? ComponentCatalog.BuiltIn).Models.Get(model.Kind).EstimateMultiplyAdds(model, new ModelSize(features, 1));
 
-    private static int FeatureCount(DataSpec data) =>
-        data.Options["columns"] is JsonObject { } columns && columns["features"] is JsonArray features ? features.Count : data.Source switch
-        {
-            "gaussian-toy" => 1,
-            "lovasz-toy" => 2,
-            "recoil-toy" => 4,
-            "hepmass" => 27,
-            _ => 10,
-        };
-
-    /// <summary>Events of the whole data set, from the options where they say, else the methods' reference sizes.</summary>
-    public static double EstimateEvents(DataSpec data)
-    {
-        var o = data.Options;
-        static double Number(JsonNode? node, double fallback) => node is not JsonValue v ? fallback
-            : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : fallback;
-        // A per-process option is one number for every process or a mapping with one per process.
-        static double Total(JsonNode? node, double each, int processes) =>
-            node is JsonObject perProcess ? perProcess.Sum(p => Number(p.Value, each)) + each * (processes - perProcess.Count) : Number(node, each) * processes;
-        var masses = o["masses"] is JsonArray grid ? grid.Count : 9;
-        switch (data.Source)
-        {
-            case "gaussian-toy":
-                var perMass = Number(o["events_per_mass"], 50_000) * masses;
-                return perMass + Number(o["background_events"], perMass);
-            case "lovasz-toy": return Total(o["events_per_process"], 50_000, 3);
-            case "recoil-toy": return Number(o["signal_per_mass"], 5_000) * masses + Total(o["background_events"], 20_000, 3);
-        }
-        if (o["path"] is not JsonValue path || !File.Exists(path.GetValue<string>())) return 100_000;
-        var file = new FileInfo(path.GetValue<string>());
-        var columns = FeatureCount(data) + 2;
-        return data.Source is "npz" or "feather" or "parquet"
-            ? file.Length / (4.0 * columns)
-            : file.Length * (file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? 4 : 1) / (12.0 * columns);
-    }
+    /// <summary>Events and features of the whole data set, as the data source's registry entry estimates them from its options.</summary>
+    public static DataSize EstimateData(DataSpec data, ComponentCatalog? components = null) =>
+        (components ?? ComponentCatalog.BuiltIn).DataSources.TryGet(data.Source, out var source) && source.Size is { } size
+            ? size(data.Options)
+            : DataSize.Unknown;
 
     private static int TrainedMassCount(DataSpec data) =>
         data.Options["masses"] is JsonArray grid

@@ -17,6 +17,8 @@ public static partial class FormatTables
         ["data-sources"] = DataSources(catalog.DataSources),
         ["model-kinds"] = ModelKinds(catalog.Models),
         ["losses"] = Losses(catalog.Losses),
+        ["optimizers"] = Names("optimizer", catalog.Optimizers),
+        ["stopping-rules"] = Losses(catalog.StoppingRules, "rule"),
     };
 
     /// <summary>The document with every generated region replaced by what the catalog gives now.</summary>
@@ -60,10 +62,19 @@ public static partial class FormatTables
         return sb.ToString();
     }
 
-    private static string Losses(Registry<LossEntry> losses)
+    private static string Names<T>(string what, Registry<T> entries) where T : IComponentEntry
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| loss | what it is | options |").AppendLine("|---|---|---|");
+        sb.AppendLine($"| {what} | what it is |").AppendLine("|---|---|");
+        foreach (var e in entries.Entries) sb.AppendLine($"| `{e.Name}` | {e.Doc} |");
+        return sb.ToString();
+    }
+
+    /// <summary>Components with options of their own (losses, early-stopping rules): one line each, then a table of each one's options.</summary>
+    private static string Losses<T>(Registry<T> losses, string what = "loss") where T : IComponentEntry
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"| {what} | what it is | options |").AppendLine("|---|---|---|");
         foreach (var l in losses.Entries)
             sb.AppendLine($"| `{l.Name}` | {l.Doc} | {(l.Options.Count == 0 ? "none" : string.Join(", ", l.Options.Select(o => $"`{o.Key}`")))} |");
         foreach (var l in losses.Entries.Where(l => l.Options.Count > 0))

@@ -359,7 +359,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         else reader.Error(map, "a phase needs 'epochs'");
 
         var phase = new PhaseSpec { Loss = loss ?? names.Losses[0], Epochs = epochs ?? 1 };
-        if (map["optimizer"] is { } o && reader.Name(o, Vocabulary.Optimizers, "optimizer") is { } optimizer) phase = phase with { Optimizer = optimizer };
+        if (map["optimizer"] is { } o && reader.Name(o, names.Optimizers, "optimizer") is { } optimizer) phase = phase with { Optimizer = optimizer };
         if (map["lr"] is { } l && reader.Positive(l, "lr") is { } lr) phase = phase with { LearningRate = lr };
         if (map["momentum"] is { } mo && reader.NumberIn(mo, "momentum", 0, true, 1, false) is { } momentum)
         {
@@ -400,11 +400,28 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
     private EarlyStoppingSpec? ReadEarlyStopping(YNode node)
     {
         if (node is YScalar { Plain: true, Text: "true" or "on" }) return new EarlyStoppingSpec();
-        if (reader.Section(node, Vocabulary.EarlyStoppingKeys, "early_stopping") is not { } map) return null;
+        var names = reader.Components;
+        if (reader.Section(node, names.EarlyStoppingKeys, "early_stopping") is not { } map) return null;
         var stopping = new EarlyStoppingSpec();
         if (map["patience"] is { } p && reader.IntAtLeast(p, "early_stopping.patience", 1) is { } patience) stopping = stopping with { Patience = patience };
         if (map["metric"] is { } m && reader.Name(m, Vocabulary.Metrics, "metric") is { } metric) stopping = stopping with { Metric = metric };
-        return stopping;
+        StoppingRuleEntry? rule = names.Catalog.StoppingRules.Entries[0];
+        // The default rule is left out of the spec (null), as every trial before rules could be chosen was recorded.
+        if (map["rule"] is { } r)
+        {
+            rule = reader.Name(r, names.StoppingRules, "early_stopping.rule") is { } name ? names.Catalog.StoppingRules.Get(name) : null;
+            if (rule is not null && rule != names.Catalog.StoppingRules.Entries[0]) stopping = stopping with { Rule = rule.Name };
+        }
+        var options = new JsonObject();
+        foreach (var (key, value) in map.Entries.Where(e => !Vocabulary.EarlyStoppingOwnKeys.Contains(e.Key.Text)))
+        {
+            if (rule is null) continue; // an unknown rule: reported already
+            if (rule.Options.FirstOrDefault(o => o.Key == key.Text) is not { } option)
+                reader.Error(key, $"'{key.Text}' is not an option of early-stopping rule '{rule.Name}'"
+                    + (rule.Options.Count == 0 ? " (it takes none besides patience and metric)" : $"; valid: {Vocabulary.List(rule.Options.Select(o => o.Key))}"));
+            else if (reader.Option(value, option, $"early_stopping.{key.Text}") is { } json) options[key.Text] = json;
+        }
+        return options.Count > 0 ? stopping with { Options = options } : stopping;
     }
 
     /// <summary>Loss options come from <c>loss_options</c> and from loss-specific keys written in the phase itself; the loss's registry entry says which and what they hold.</summary>

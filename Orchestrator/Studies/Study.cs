@@ -1,3 +1,4 @@
+using Studies.Trials.Components;
 using System.Text.Json.Nodes;
 using Studies.Trials.Specs;
 
@@ -30,6 +31,8 @@ public sealed record Study
     public string? Store { get; init; }
     /// <summary>The <c>checkpoints:</c> folder (absolute), where trial folders go instead of the workspace; on a cluster, a shared path.</summary>
     public string? Checkpoints { get; init; }
+    /// <summary>The components the study was validated against (built-in, or a catalog with added ones); data checks and the dry run use the same.</summary>
+    public ComponentCatalog Components { get; init; } = ComponentCatalog.BuiltIn;
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 

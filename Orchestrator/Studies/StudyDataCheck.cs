@@ -1,3 +1,4 @@
+using Studies.Trials.Components;
 using Studies.Trials.Data;
 
 namespace Studies.Orchestrator.Studies;
@@ -12,14 +13,15 @@ namespace Studies.Orchestrator.Studies;
 public static class StudyDataCheck
 {
     /// <param name="filesOnly">Only sources that read a file (a <c>path</c> option): generators cannot hold bad values, and skipping them keeps a run's start quick.</param>
-    public static IReadOnlyList<DataCheckResult> Run(IReadOnlyList<PlannedTrial> trials, bool filesOnly = false)
+    /// <param name="components">The catalog the study was read with (<see cref="Study.Components"/>): its data sources are the ones loaded.</param>
+    public static IReadOnlyList<DataCheckResult> Run(IReadOnlyList<PlannedTrial> trials, bool filesOnly = false, ComponentCatalog? components = null)
     {
         var results = new List<DataCheckResult>();
         foreach (var source in trials.Where(t => !filesOnly || t.Spec.Data.Options["path"] is not null).GroupBy(t => t.Spec.Data.Source + "\n" + t.Spec.Data.Options.ToJsonString()))
         {
             var first = source.First().Spec;
             var origin = DataChecks.Origin(first.Data);
-            var (events, problems) = DataChecks.Load(first.Data, first.Seed);
+            var (events, problems) = DataChecks.Load(first.Data, first.Seed, (components ?? ComponentCatalog.BuiltIn).DataSources);
             var all = new List<DataProblem>(problems);
             if (events is not null)
                 all.AddRange(events.Dropped.Select(d => new DataProblem(DataSeverity.Warning, $"{origin}: {d}")));

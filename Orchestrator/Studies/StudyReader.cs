@@ -64,7 +64,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
             Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
-            Checkpoints = checkpoints,
+            Checkpoints = checkpoints, Components = reader.Components.Catalog,
             DataPositions = (top["data"] is YMap dataMap ? dataMap.Entries.Select(e => KeyValuePair.Create(e.Key.Text, e.Value.Position)) : [])
                 .Append(KeyValuePair.Create("", top["data"]?.Position ?? top.Position)).DistinctBy(kv => kv.Key).ToDictionary(),
         };

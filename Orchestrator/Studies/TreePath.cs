@@ -98,7 +98,7 @@ internal static class TreePaths
         Shape.Conditioning => names.ConditioningKeys,
         Shape.Phase => names.PhaseKeys,
         Shape.Plateau => Vocabulary.PlateauKeys,
-        Shape.EarlyStopping => Vocabulary.EarlyStoppingKeys,
+        Shape.EarlyStopping => names.EarlyStoppingKeys,
         Shape.LossOptions => names.AllLossOptionKeys,
         Shape.Evaluation => Vocabulary.EvaluationKeys,
         _ => null,

@@ -25,7 +25,8 @@ internal static class Vocabulary
     ];
     public static readonly string[] PlateauKeys = ["factor", "patience", "min_lr", "monitor"];
     public static readonly string[] PlateauMonitors = ["validation_loss", "train_loss"];
-    public static readonly string[] EarlyStoppingKeys = ["patience", "metric"];
+    /// <summary>Keys of <c>early_stopping</c> every rule takes; a rule's own options come on top (<see cref="ComponentNames.EarlyStoppingKeys"/>).</summary>
+    public static readonly string[] EarlyStoppingOwnKeys = ["rule", "patience", "metric"];
     public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency", "background_uncertainty"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
@@ -38,8 +39,6 @@ internal static class Vocabulary
 
     /// <summary>Settings that take whole numbers: a search over them must use the <c>int</c> distribution.</summary>
     public static readonly string[] IntegerKeys = ["epochs", "patience", "seed", "validation_every", "batch", "hidden", "min_background_events"];
-
-    public static readonly string[] Optimizers = ["sgd", "adam", "adamw", "radam"];
 
     /// <summary>Validation metrics a phase can keep the best epoch of, or stop early on.</summary>
     public static readonly string[] Metrics = typeof(MetricNames)
@@ -128,6 +127,9 @@ internal sealed class ComponentNames
         Losses = [.. catalog.Losses.Names];
         AllLossOptionKeys = catalog.Losses.Entries.SelectMany(l => l.Options).Select(o => o.Key).Distinct().ToArray();
         PhaseKeys = [.. Vocabulary.PhaseOwnKeys, .. AllLossOptionKeys];
+        Optimizers = [.. catalog.Optimizers.Names];
+        StoppingRules = [.. catalog.StoppingRules.Names];
+        EarlyStoppingKeys = [.. Vocabulary.EarlyStoppingOwnKeys, .. catalog.StoppingRules.Entries.SelectMany(r => r.Options).Select(o => o.Key).Distinct()];
         IntegerKeys = [.. Vocabulary.IntegerKeys, .. catalog.Losses.Entries.SelectMany(l => l.Options).Where(o => o.Type == OptionType.Integer).Select(o => o.Key)];
     }
 
@@ -146,4 +148,8 @@ internal sealed class ComponentNames
     public string[] PhaseKeys { get; }
     /// <summary>Settings that take whole numbers, loss options included.</summary>
     public string[] IntegerKeys { get; }
+    public string[] Optimizers { get; }
+    public string[] StoppingRules { get; }
+    /// <summary>Keys of <c>early_stopping</c>: those of every rule, and every rule's own options.</summary>
+    public string[] EarlyStoppingKeys { get; }
 }

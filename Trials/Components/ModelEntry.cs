@@ -22,4 +22,30 @@ public sealed record ModelEntry(
     Func<ModelSpec, ModelContext, ClassifierModel> Create) : IComponentEntry
 {
     public bool Parametric => OwnConditioning is not null;
+
+    /// <summary>
+    /// Multiply-adds of one forward pass of one event through all of the kind's nets, for the dry
+    /// run's duration estimate; null: <see cref="MlpMultiplyAdds"/>, a conditioned MLP.
+    /// </summary>
+    public Func<ModelSpec, ModelSize, double>? MultiplyAdds { get; init; }
+
+    /// <summary>The estimate for a spec of this kind.</summary>
+    public double EstimateMultiplyAdds(ModelSpec spec, ModelSize size) => MultiplyAdds?.Invoke(spec, size) ?? MlpMultiplyAdds(spec, size, OwnConditioning);
+
+    /// <summary>Dense layers, plus the mass input (concat), the per-unit bias or scale, or the affine map (2 per unit) of the conditioning.</summary>
+    public static double MlpMultiplyAdds(ModelSpec spec, ModelSize size, ConditioningSpec? own)
+    {
+        var method = spec.Conditioning?.Method ?? own?.Method ?? "none";
+        var width = size.Features + (method == "concat" ? 1 : 0);
+        double total = 0;
+        foreach (var h in spec.Hidden)
+        {
+            total += (double)width * h + (method is "affine" ? 2 * h : method is "bias" or "scale" ? h : 0);
+            width = h;
+        }
+        return total + width;
+    }
 }
+
+/// <summary>What a model's cost depends on besides its spec.</summary>
+public sealed record ModelSize(int Features, int TrainedMasses);

@@ -10,7 +10,8 @@ namespace Studies.Trials.Data;
 public sealed class FeatherSource : IDataSource
 {
     public static readonly DataSourceEntry Entry = new("feather", "Arrow IPC (Feather v2) file, uncompressed or LZ4/ZSTD, with the csv column map.",
-        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new FeatherSource());
+        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new FeatherSource())
+        { Size = o => DataSize.OfFile(o, 10, binary: true) };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
@@ -30,7 +31,8 @@ public sealed class FeatherSource : IDataSource
 public sealed class ParquetSource : IDataSource
 {
     public static readonly DataSourceEntry Entry = new("parquet", "Parquet file (any codec Parquet.Net reads), with the csv column map.",
-        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new ParquetSource());
+        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new ParquetSource())
+        { Size = o => DataSize.OfFile(o, 10, binary: true) };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 

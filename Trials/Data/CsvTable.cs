@@ -38,34 +38,8 @@ public static class CsvTable
 
     private static RawTable Read(string path, ColumnMap map, long? maxRows, LineReader lines)
     {
-        ReadOnlySpan<char> line = default;
-        while (lines.TryRead(out line) && line.IsWhiteSpace()) { }
-        if (line.IsWhiteSpace()) throw new DataException($"{path}: the file is empty (no header line)");
-        var trimmed = line.Trim();
-        if (trimmed.StartsWith('#')) trimmed = trimmed[1..];
-        // Header work is linear in the columns (a dictionary, not IndexOf per column): a 200,000-column header took 88 s.
-        int columns = trimmed.Count(',') + 1;
-        if (columns > DataLimits.MaxColumns)
-            throw DataException.At(path, lines.Line, null, $"the header has {columns:N0} columns; at most {DataLimits.MaxColumns:N0} (is this the data file meant?)");
-        var header = new List<string>(columns);
-        var index = new Dictionary<string, int>(columns, StringComparer.Ordinal);
-        foreach (var range in trimmed.Split(','))
-        {
-            var name = trimmed[range].Trim().ToString();
-            if (!index.TryAdd(name, header.Count))
-                throw DataException.At(path, lines.Line, null, $"column '{DataLimits.Excerpt(name)}' appears twice in the header");
-            header.Add(name);
-        }
-
-        var features = map.ResolveFeatures(path, header);
-        var roles = new Role[header.Count];
-        var featureSlot = new int[header.Count];
-        for (int j = 0; j < features.Length; j++) { int c = index[features[j]]; roles[c] = Role.Feature; featureSlot[c] = j; }
-        roles[index[map.Label]] = Role.Label;
-        roles[index[map.Mass]] = Role.Mass;
-        if (map.Weight is not null) roles[index[map.Weight]] = Role.Weight;
-        if (map.Window is not null) roles[index[map.Window]] = Role.Window;
-        if (map.Process is not null) roles[index[map.Process]] = Role.Process;
+        var (header, features, roles, featureSlot) = ReadHeader(path, map, lines);
+        ReadOnlySpan<char> line;
 
         int d = features.Length, capacity = 1024;
         var featureData = new float[capacity * d];
@@ -150,6 +124,40 @@ public static class CsvTable
             File = path, Rows = rows, FeatureNames = features, Features = featureData, Label = label, Mass = mass,
             Weight = weight, Window = window, Process = process, Map = map, Where = r => $"{path}:{lineOf[r]}",
         };
+    }
+
+    /// <summary>The header line: column names, the features the map picks, and each column's role.</summary>
+    private static (List<string> Header, string[] Features, Role[] Roles, int[] FeatureSlot) ReadHeader(string path, ColumnMap map, LineReader lines)
+    {
+        ReadOnlySpan<char> line = default;
+        while (lines.TryRead(out line) && line.IsWhiteSpace()) { }
+        if (line.IsWhiteSpace()) throw new DataException($"{path}: the file is empty (no header line)");
+        var trimmed = line.Trim();
+        if (trimmed.StartsWith('#')) trimmed = trimmed[1..];
+        // Header work is linear in the columns (a dictionary, not IndexOf per column): a 200,000-column header took 88 s.
+        int columns = trimmed.Count(',') + 1;
+        if (columns > DataLimits.MaxColumns)
+            throw DataException.At(path, lines.Line, null, $"the header has {columns:N0} columns; at most {DataLimits.MaxColumns:N0} (is this the data file meant?)");
+        var header = new List<string>(columns);
+        var index = new Dictionary<string, int>(columns, StringComparer.Ordinal);
+        foreach (var range in trimmed.Split(','))
+        {
+            var name = trimmed[range].Trim().ToString();
+            if (!index.TryAdd(name, header.Count))
+                throw DataException.At(path, lines.Line, null, $"column '{DataLimits.Excerpt(name)}' appears twice in the header");
+            header.Add(name);
+        }
+
+        var features = map.ResolveFeatures(path, header);
+        var roles = new Role[header.Count];
+        var featureSlot = new int[header.Count];
+        for (int j = 0; j < features.Length; j++) { int c = index[features[j]]; roles[c] = Role.Feature; featureSlot[c] = j; }
+        roles[index[map.Label]] = Role.Label;
+        roles[index[map.Mass]] = Role.Mass;
+        if (map.Weight is not null) roles[index[map.Weight]] = Role.Weight;
+        if (map.Window is not null) roles[index[map.Window]] = Role.Window;
+        if (map.Process is not null) roles[index[map.Process]] = Role.Process;
+        return (header, features, roles, featureSlot);
     }
 
     /// <summary>The file's stream, decompressed when it ends in .gz or starts with the gzip magic bytes.</summary>

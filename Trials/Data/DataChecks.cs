@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Studies.Trials.Components;
 using Studies.Trials.Specs;
 
 namespace Studies.Trials.Data;
@@ -132,11 +133,12 @@ public static class DataChecks
     /// Loads the data of <paramref name="spec"/> as a trial with <paramref name="seed"/> would (every
     /// loader runs <see cref="Table"/> on what it read): the events, or null and the errors.
     /// </summary>
-    public static (EventSet? Events, IReadOnlyList<DataProblem> Problems) Load(DataSpec spec, ulong seed)
+    /// <param name="sources">The data sources to find <see cref="DataSpec.Source"/> in (a catalog with added ones); null: the built-in.</param>
+    public static (EventSet? Events, IReadOnlyList<DataProblem> Problems) Load(DataSpec spec, ulong seed, Registry<DataSourceEntry>? sources = null)
     {
         try
         {
-            return (DataSources.Load(spec, seed), []);
+            return (DataSources.Load(DataSources.Get(sources ?? ComponentCatalog.BuiltIn.DataSources, spec.Source), spec, seed), []);
         }
         catch (DataException e)
         {

@@ -13,7 +13,8 @@ namespace Studies.Trials.Data;
 public sealed class HepmassSource : IDataSource
 {
     public static readonly DataSourceEntry Entry = new("hepmass", "HEPMASS-format CSV (optionally gzipped): label, features, mass.",
-        [FileOptions.Path, FileOptions.Masses, FileOptions.MaxRows], new HepmassSource());
+        [FileOptions.Path, FileOptions.Masses, FileOptions.MaxRows], new HepmassSource())
+        { Size = o => DataSize.OfFile(o, 27, binary: false) };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
@@ -38,7 +39,8 @@ public sealed class HepmassSource : IDataSource
 public sealed class CsvSource : IDataSource
 {
     public static readonly DataSourceEntry Entry = new("csv", "CSV with a header line and a column map.",
-        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new CsvSource());
+        [FileOptions.Path, FileOptions.Columns, FileOptions.MaxRows, .. FileOptions.MassOptions], new CsvSource())
+        { Size = o => DataSize.OfFile(o, 10, binary: false) };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 
@@ -58,7 +60,8 @@ public sealed class CsvSource : IDataSource
 public sealed class NpzSource : IDataSource
 {
     public static readonly DataSourceEntry Entry = new("npz", "NumPy .npz; the column map names 1-D arrays.",
-        [FileOptions.Path, FileOptions.Columns, .. FileOptions.MassOptions], new NpzSource());
+        [FileOptions.Path, FileOptions.Columns, .. FileOptions.MassOptions], new NpzSource())
+        { Size = o => DataSize.OfFile(o, 10, binary: true) };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 

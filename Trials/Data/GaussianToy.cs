@@ -23,7 +23,14 @@ public sealed class GaussianToy : IDataSource, IBayesOptimal
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
             DataSources.ValidationScaleOption,
         ],
-        new GaussianToy());
+        new GaussianToy())
+    {
+        Size = o =>
+        {
+            var signal = DataSize.Number(o["events_per_mass"], 50_000) * DataSize.MassCount(o, DefaultMasses.Length);
+            return new DataSize(signal + DataSize.Number(o["background_events"], signal), 1);
+        },
+    };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 

@@ -30,7 +30,14 @@ public sealed class HepmassToy : IDataSource, IBayesOptimal
             new OptionSpec("seed", OptionType.Integer, "Generation seed, to keep one data set across trial seeds.") { Min = 1, Default = "the trial's seed" },
             DataSources.ValidationScaleOption,
         ],
-        new HepmassToy());
+        new HepmassToy())
+    {
+        Size = o =>
+        {
+            var signal = DataSize.Number(o["signal_per_mass"], 20_000) * DataSize.MassCount(o, DefaultMasses.Length);
+            return new DataSize(signal + DataSize.Number(o["background_events"], signal), Features.Length);
+        },
+    };
 
     private static readonly string[] OptionNames = Entry.Options.Select(o => o.Key).ToArray();
 

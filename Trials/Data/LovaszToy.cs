@@ -30,7 +30,10 @@ public sealed class LovaszToy : IDataSource, IBayesOptimal
                 "Process covariances: `paper` (common standard deviation 1.23, so case 1 gives the paper's Z = 4.5 at signal efficiency 0.5) or `unit` (unit variances).",
                 "paper"),
         ],
-        new LovaszToy());
+        new LovaszToy())
+    {
+        Size = o => new DataSize(DataSize.Total(o["events_per_process"], 50_000, 3), 2),
+    };
 
     private static OptionSpec[] ProcessFields(string doc) => Processes.Select(p => OptionSpec.Positive(p, doc)).ToArray();
 

@@ -47,7 +47,10 @@ public sealed class RecoilToy : IDataSource, IBayesOptimal
             DataSources.ValidationScaleOption,
             new OptionSpec("version", OptionType.Integer, "Generator version (docs/recoil-toy.md): 1 or 2.") { Min = 1, Max = 2, Default = "1" },
         ],
-        new RecoilToy());
+        new RecoilToy())
+    {
+        Size = o => new DataSize(DataSize.Number(o["signal_per_mass"], 5_000) * DataSize.MassCount(o, 9) + DataSize.Total(o["background_events"], 20_000, 3), 4),
+    };
 
     private static OptionSpec[] BackgroundFields(string doc) => Processes[1..].Select(p => OptionSpec.Positive(p, doc)).ToArray();
 

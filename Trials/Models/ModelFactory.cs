@@ -59,7 +59,10 @@ public static class ModelKinds
 
     public static readonly ModelEntry PerMass = new("per-mass", "One plain net per trained mass; a mass is scored by the nearest one.",
         PunziNet with { Kind = "per-mass" }, null, Options(PunziNet, "kaiming-normal", "normal", null),
-        (spec, c) => new PerMassEnsemble(c.TrainedScaledMasses, _ => Mlp(spec, c, null, "kaiming-normal", "normal")));
+        (spec, c) => new PerMassEnsemble(c.TrainedScaledMasses, _ => Mlp(spec, c, null, "kaiming-normal", "normal")))
+    {
+        MultiplyAdds = (spec, size) => Math.Max(1, size.TrainedMasses) * ModelEntry.MlpMultiplyAdds(spec, size, null),
+    };
 
     /// <param name="weightInit">Used when the spec leaves the initialiser null (a spec written by hand; the study reader always fills the parametric kinds').</param>
     private static ConditionedMlp Mlp(ModelSpec spec, ModelContext c, ConditioningSpec? conditioning, string weightInit, string biasInit) =>

@@ -26,6 +26,11 @@ public static class SpecJson
     public static T Deserialize<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, Options) ?? throw new JsonException($"empty JSON for {typeof(T).Name}");
 
+    public static JsonNode ToNode<T>(T value) => JsonSerializer.SerializeToNode(value, Options) ?? throw new JsonException($"{typeof(T).Name} serialised to null");
+
+    public static T FromNode<T>(JsonNode node) =>
+        node.Deserialize<T>(Options) ?? throw new JsonException($"empty JSON for {typeof(T).Name}");
+
     /// <summary>Sorted keys at every level, compact; equal trees give equal text.</summary>
     public static string Canonical(JsonNode? node) => Sort(node)?.ToJsonString(Options) ?? "null";
 

@@ -118,7 +118,17 @@ public sealed record PhaseSpec
 public sealed record PlateauSpec(double Factor = 0.5, int Patience = 10, double MinLearningRate = 0, string Monitor = "validation_loss");
 
 /// <summary>Stop the phase after <see cref="Patience"/> epochs without improvement of <see cref="Metric"/> on validation.</summary>
-public sealed record EarlyStoppingSpec(int Patience = 20, string Metric = "loss");
+public sealed record EarlyStoppingSpec(int Patience = 20, string Metric = "loss")
+{
+    /// <summary>The stopping rule (a name in the catalog's <c>StoppingRules</c>); null: <c>patience</c>, the rule of every
+    /// release before rules could be chosen. Omitted from the JSON when null, so those trials keep their ids.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Rule { get; init; }
+
+    /// <summary>The rule's own options (e.g. <c>min_delta</c>, <c>minutes</c>); null when none is written (omitted from the JSON).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonObject? Options { get; init; }
+}
 
 /// <summary>What is measured per mass (methods.md section 6).</summary>
 public sealed record EvaluationSpec

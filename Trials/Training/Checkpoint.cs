@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 using Studies.Trials.Results;
@@ -18,21 +20,45 @@ public sealed record CheckpointState
     public required int EpochsDoneInPhase { get; init; }
     public required int GlobalEpoch { get; init; }
     public required double LearningRate { get; init; }
-    public required double PlateauBest { get; init; }
-    public required int PlateauBadEpochs { get; init; }
-    public required double EarlyBest { get; init; }
-    public required int EarlyEpochs { get; init; }
     public required bool PhaseStopped { get; init; }
+    /// <summary>An <see cref="ITrainingController"/> ended the trial at this epoch: a resume goes straight to the final evaluation.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool TrialStopped { get; init; }
     public required double PhaseSeconds { get; init; }
-    public double BestValue { get; init; } = double.NaN;
-    public int BestEpoch { get; init; }
-    public int BestPhase { get; init; } = -1;
+    /// <summary>Each training callback's state by its name (<see cref="ITrainingCallback.Name"/>); null in checkpoints written before the callback loop.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, JsonNode?>? Callbacks { get; init; }
+
+    // Checkpoints written before the callback loop (release 6b2b100 and earlier) kept the callbacks'
+    // state in these fields; they are read, never written, and turned into Callbacks by CallbackStates.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? PlateauBest { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? PlateauBadEpochs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? EarlyBest { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? EarlyEpochs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BestValue { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? BestEpoch { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? BestPhase { get; init; }
     public required IReadOnlyList<EpochRecord> Epochs { get; init; }
     public required IReadOnlyList<PhaseTiming> Phases { get; init; }
     /// <summary>The input standardisation the weights were trained with (null in checkpoints written before it existed).</summary>
     public InputStandardization? Inputs { get; init; }
     /// <summary>The device type (<c>cuda</c>) whose generator state (dropout on the GPU) is in device_generator.pt; null: none saved.</summary>
     public string? DeviceGenerator { get; init; }
+
+    /// <summary>The callbacks' states; for a checkpoint of the release before the callback loop, built from its own fields.</summary>
+    public IReadOnlyDictionary<string, JsonNode?> CallbackStates() => Callbacks ?? new Dictionary<string, JsonNode?>
+    {
+        ["keep_best"] = SpecJson.ToNode(new KeepBestState(BestValue ?? double.NaN, BestEpoch ?? 0, BestPhase ?? -1)),
+        ["plateau"] = SpecJson.ToNode(new PlateauState(LearningRate, PlateauBest ?? double.PositiveInfinity, PlateauBadEpochs ?? 0)),
+        ["early_stopping"] = SpecJson.ToNode(new EarlyStoppingState(EarlyBest ?? double.NaN, EarlyEpochs ?? 0)),
+    };
 }
 
 /// <summary>

@@ -27,6 +27,8 @@ public sealed record TrialRunOptions
     public Action<Exception>? OnFailure { get; init; }
     /// <summary>Hears what went wrong but was mended, e.g. a damaged checkpoint discarded (one line each; for the trial's log).</summary>
     public Action<string>? OnWarning { get; init; }
+    /// <summary>Sees every epoch's record and may stop the phase or the trial (a pruner, a pack of trials); null: none.</summary>
+    public ITrainingController? Controller { get; init; }
     /// <summary>Checkpoint every this many epochs (1: every epoch boundary).</summary>
     public int CheckpointEvery { get; init; } = 1;
 }

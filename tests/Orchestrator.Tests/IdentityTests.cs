@@ -142,6 +142,10 @@ public sealed class IdentityTests
             ["PhaseSpec.Batch"] = WithPhase(phase with { Batch = null }),
             ["PhaseSpec.Plateau"] = WithPhase(phase with { Plateau = phase.Plateau! with { Patience = 11 } }),
             ["PhaseSpec.EarlyStopping"] = WithPhase(phase with { EarlyStopping = new EarlyStoppingSpec() }),
+            ["EarlyStoppingSpec.Patience"] = WithPhase(phase with { EarlyStopping = new EarlyStoppingSpec(Patience: 21) }),
+            ["EarlyStoppingSpec.Metric"] = WithPhase(phase with { EarlyStopping = new EarlyStoppingSpec(Metric: "roc_auc") }),
+            ["EarlyStoppingSpec.Rule"] = WithPhase(phase with { EarlyStopping = new EarlyStoppingSpec { Rule = "min-delta" } }),
+            ["EarlyStoppingSpec.Options"] = WithPhase(phase with { EarlyStopping = new EarlyStoppingSpec { Options = new JsonObject { ["min_delta"] = 0.01 } } }),
             ["PhaseSpec.KeepBest"] = WithPhase(phase with { KeepBest = "roc_auc" }),
             ["PhaseSpec.LossOptions"] = WithPhase(phase with { LossOptions = new JsonObject { ["a"] = 3.0 } }),
             ["EvaluationSpec.ValidationEvery"] = spec with { Evaluation = spec.Evaluation with { ValidationEvery = 2 } },
@@ -151,7 +155,7 @@ public sealed class IdentityTests
             ["EvaluationSpec.BackgroundUncertainty"] = spec with { Evaluation = spec.Evaluation with { BackgroundUncertainty = 0.1 } },
         };
 
-        var properties = new[] { typeof(TrialSpec), typeof(DataSpec), typeof(ModelSpec), typeof(PhaseSpec), typeof(EvaluationSpec) }
+        var properties = new[] { typeof(TrialSpec), typeof(DataSpec), typeof(ModelSpec), typeof(PhaseSpec), typeof(EarlyStoppingSpec), typeof(EvaluationSpec) }
             .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.Name != "EqualityContract").Select(p => $"{t.Name}.{p.Name}"));
         Assert.Equal(properties.Order(), changes.Keys.Order());
 
@@ -160,6 +164,33 @@ public sealed class IdentityTests
         Assert.All(ids, id => Assert.NotEqual(reference, id.Value));
         Assert.NotEqual(reference, TrialIdentity.TrialId(WithPhase(phase with { Plateau = phase.Plateau! with { Monitor = "train_loss" } })));
         Assert.Equal(ids.Count, ids.Values.Distinct().Count());
+    }
+
+    [Fact]
+    public void The_early_stopping_rule_and_its_options_are_left_out_of_the_id_unless_written()
+    {
+        // Trials recorded before rules could be chosen hashed exactly {metric, patience}.
+        Assert.Equal("""{"metric":"loss","patience":20}""", SpecJson.Serialize(new EarlyStoppingSpec()));
+        const string head = "study: t\ndata: {source: gaussian-toy}\nbase:\n  schedule: [{loss: bce, epochs: 5, early_stopping: ";
+        var implicitRule = StudyText.Expand(head + "{patience: 3}}]\n").Single();
+        var explicitRule = StudyText.Expand(head + "{patience: 3, rule: patience}}]\n").Single();
+        var minDelta = StudyText.Expand(head + "{patience: 3, rule: min-delta, min_delta: 0.01, minutes: 2}}]\n").Single();
+        Assert.Equal(implicitRule.TrialId, explicitRule.TrialId);
+        Assert.Null(explicitRule.Spec.Schedule[0].EarlyStopping!.Rule);
+        Assert.Equal("min-delta", minDelta.Spec.Schedule[0].EarlyStopping!.Rule);
+        Assert.Equal("""{"min_delta":0.01,"minutes":2}""", SpecJson.Canonical(minDelta.Spec.Schedule[0].EarlyStopping!.Options));
+        Assert.NotEqual(implicitRule.TrialId, minDelta.TrialId);
+    }
+
+    [Theory]
+    [InlineData("{patience: 3, min_delta: 0.01}", "'min_delta' is not an option of early-stopping rule 'patience'")]
+    [InlineData("{rule: min-delat}", "min-delta")]
+    [InlineData("{rule: min-delta, minutes: -1}", "minutes")]
+    public void A_wrong_early_stopping_rule_or_option_is_an_error_naming_it(string stopping, string message)
+    {
+        var text = $"study: t\ndata: {{source: gaussian-toy}}\nbase:\n  schedule: [{{loss: bce, epochs: 5, early_stopping: {stopping}}}]\n";
+        var error = Assert.Throws<StudyValidationException>(() => StudyText.Load(text));
+        Assert.Contains(message, error.Message);
     }
 
     [Fact]
