@@ -128,7 +128,8 @@ internal sealed class ComponentNames
         Losses = [.. catalog.Losses.Names];
         AllLossOptionKeys = catalog.Losses.Entries.SelectMany(l => l.Options).Select(o => o.Key).Distinct().ToArray();
         PhaseKeys = [.. Vocabulary.PhaseOwnKeys, .. AllLossOptionKeys];
-        IntegerKeys = [.. Vocabulary.IntegerKeys, .. catalog.Losses.Entries.SelectMany(l => l.Options).Where(o => o.Type == OptionType.Integer).Select(o => o.Key)];
+        IntegerKeys = [.. Vocabulary.IntegerKeys, .. catalog.Losses.Entries.SelectMany(l => l.Options).Concat(catalog.Models.Entries.SelectMany(m => m.Options))
+            .Where(o => o.Type == OptionType.Integer).Select(o => o.Key).Distinct()];
     }
 
     public static ComponentNames BuiltIn { get; } = new(ComponentCatalog.BuiltIn);
