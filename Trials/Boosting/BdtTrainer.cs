@@ -69,21 +69,10 @@ public static class BdtTrainer
         var ensembles = new List<TreeEnsemble>();
         for (var g = 0; g < (boosting.PerMass ? trainedScaled.Length : 1); g++)
         {
-            var members = Enumerable.Range(0, train.Count).Where(k => route[k] == g && trainWeights[k] > 0).ToArray();
-            var columns = boosting.PerMass ? d : d + 1;
-            var features = new float[members.Length * columns];
-            for (var r = 0; r < members.Length; r++)
-            {
-                var k = members[r];
-                Array.Copy(data.Features, train.Events[k] * d, features, (long)r * columns, d);
-                if (!boosting.PerMass) features[r * columns + d] = (float)encoding.Encode(train.Mass[k]);
-            }
-            var mean = members.Length > 0 ? members.Average(k => (double)trainWeights[k]) : 1;
-            var weights = members.Select(k => (float)(trainWeights[k] / mean)).ToArray();
+            var (features, columns, labels, weights) = FitInputs(train, trainWeights, route, g, boosting.PerMass);
             try
             {
-                ensembles.Add(LightGbmFit.Fit(features, columns, members.Select(k => train.IsSignal[k]).ToArray(), weights, boosting, threads,
-                    spec.Seed + (ulong)g, cancellation));
+                ensembles.Add(LightGbmFit.Fit(features, columns, labels, weights, boosting, threads, spec.Seed + (ulong)g, cancellation));
             }
             catch (OperationCanceledException)
             {
@@ -203,6 +192,29 @@ public static class BdtTrainer
         };
 
         TrialResult Interrupted() => new() { Outcome = TrialOutcome.Cancelled, Error = "interrupted; a bdt trial keeps no checkpoint and starts again on resume" };
+    }
+
+    /// <summary>
+    /// What ensemble <paramref name="group"/> is fitted on: the events of <paramref name="set"/> routed to it with a weight
+    /// above 0, their features (and, parametric, the encoded mass as the last column), labels, and weights normalised to
+    /// mean 1 (the logistic fit does not depend on their scale, the minimum hessian per leaf does).
+    /// </summary>
+    public static (float[] Features, int Columns, bool[] Labels, float[] Weights) FitInputs(TrainingSet set, IReadOnlyList<float> eventWeights,
+        int[] route, int group, bool perMass)
+    {
+        var data = set.Data;
+        var d = data.FeatureCount;
+        var members = Enumerable.Range(0, set.Count).Where(k => route[k] == group && eventWeights[k] > 0).ToArray();
+        var columns = perMass ? d : d + 1;
+        var features = new float[members.Length * columns];
+        for (var r = 0; r < members.Length; r++)
+        {
+            var k = members[r];
+            Array.Copy(data.Features, set.Events[k] * d, features, (long)r * columns, d);
+            if (!perMass) features[r * columns + d] = (float)set.MassEncoding.Encode(set.Mass[k]);
+        }
+        var mean = members.Length > 0 ? members.Average(k => (double)eventWeights[k]) : 1;
+        return (features, columns, members.Select(k => set.IsSignal[k]).ToArray(), members.Select(k => (float)(eventWeights[k] / mean)).ToArray());
     }
 
     private static int PerMassEnsembleIndex(double[] trainedScaled, double scaledMass) => Models.PerMassEnsemble.Nearest(trainedScaled, scaledMass);
