@@ -186,18 +186,12 @@ internal static class BdtBenchmark
             ["columns"] = columns, ["trees"] = boosting.Trees, ["depth"] = boosting.Depth, ["learning_rate"] = boosting.LearningRate,
             ["bins"] = boosting.Bins, ["threads"] = threads,
         };
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(python);
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(arguments.ToJsonString());
         start.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         foreach (var (name, _) in ThreadingEnvironment.Defaults) start.Environment[name] = ThreadingEnvironment.Current(name);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"the XGBoost side of the benchmark failed: {stderr.Result}");
-        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
-        return json.RootElement.GetProperty("seconds").GetDouble();
+        return EngineBenchmark.TimeProcess(start, "XGBoost", "seconds");
     }
 
     private static bool PythonHasXgboost(string python, out string version)

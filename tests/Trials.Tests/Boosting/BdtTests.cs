@@ -97,6 +97,22 @@ public sealed class BdtTests
         Assert.Contains(x.Distinct(), v => Math.Abs(a.Score([v], -1, 0, 1) - b.Score([v], -1, 0, 1)) > 0.05);
     }
 
+    [Fact]
+    public void A_fit_stops_when_cancelled_rather_than_boosting_every_round()
+    {
+        var random = new Random(2);
+        const int n = 20_000, d = 5;
+        var x = Enumerable.Range(0, n * d).Select(_ => (float)random.NextDouble()).ToArray();
+        var y = Enumerable.Range(0, n).Select(i => x[i * d] + 0.3 * random.NextDouble() > 0.6).ToArray();
+        var w = Enumerable.Repeat(1f, n).ToArray();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // 20,000 rounds of 64 leaves take minutes; the fit must give up soon after the token fires.
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            LightGbmFit.Fit(x, d, y, w, new BoostingSpec { Trees = 20_000, MinEventsPerLeaf = 1 }, 1, 1, cancel.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
     // ---- whole trials ------------------------------------------------------------------------
 
     private static TrialSpec Spec(BoostingSpec boosting, PhaseSpec? phase = null, string device = "cpu") => new()
