@@ -95,7 +95,8 @@ public sealed record BoostingSpec
     public int Bins { get; init; } = 255;
     public bool PerMass { get; init; }
 
-    /// <summary>The leaf budget of a tree: <see cref="Leaves"/>, else a full tree of <see cref="Depth"/> levels.</summary>
+    /// <summary>The leaf budget of a tree: <see cref="Leaves"/>, else a full tree of <see cref="Depth"/> levels (derived: not part of the id).</summary>
+    [JsonIgnore]
     public int LeafCount => Leaves ?? (1 << Math.Min(Depth, 17));
 }
 

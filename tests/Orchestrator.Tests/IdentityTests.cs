@@ -169,6 +169,7 @@ public sealed class IdentityTests
         Assert.DoesNotContain("boosting", SpecJson.Serialize(net.Spec));
         var bdt = StudyText.Expand(head + "  model: {kind: bdt}\n").Single();
         Assert.Equal(new BoostingSpec(), bdt.Spec.Model.Boosting);
+        Assert.DoesNotContain("leaf_count", SpecJson.Serialize(bdt.Spec)); // derived from depth, not a setting
         string[] settings = ["trees: 7", "depth: 3", "learning_rate: 0.3", "leaves: 9", "min_events_per_leaf: 2", "bins: 63", "per_mass: true"];
         var specs = settings.Select(s => StudyText.Expand(head + $"  model: {{kind: bdt, {s}}}\n").Single()).ToList();
         Assert.Equal(settings.Length + 1, specs.Select(t => t.TrialId).Append(bdt.TrialId).Distinct().Count());
