@@ -269,8 +269,8 @@ internal static class EngineBenchmark
         return TimeProcess(start, "PyTorch");
     }
 
-    /// <summary>Runs one side's process and reads the seconds per epoch from its last line.</summary>
-    private static double TimeProcess(ProcessStartInfo start, string side)
+    /// <summary>Runs one side's process and reads the seconds per epoch (or another <paramref name="field"/>) from its last line.</summary>
+    internal static double TimeProcess(ProcessStartInfo start, string side, string field = "seconds_per_epoch")
     {
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -280,7 +280,7 @@ internal static class EngineBenchmark
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"the {side} side of the benchmark failed: {stderr.Result}");
         using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
-        return json.RootElement.GetProperty("seconds_per_epoch").GetDouble();
+        return json.RootElement.GetProperty(field).GetDouble();
     }
 
     /// <summary>Debian's python3 with torch (the same libtorch as the binding), or null with the reason.</summary>

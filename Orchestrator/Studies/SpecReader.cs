@@ -36,6 +36,7 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
             else reader.Error(deviceNode, $"unknown device '{d}'; valid: cpu, cuda, cuda:N");
         }
         var evaluation = ReadEvaluation(map["evaluation"]);
+        if (model?.Kind == Trials.Boosting.BdtTrainer.Kind) CheckBoosting(map, schedule, device);
 
         if (reader.Diagnostics.Count != before || data is null || model is null || schedule is null || evaluation is null) return null;
         return new TrialSpec
@@ -281,6 +282,13 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
                         "l2_bias" => model with { L2Bias = json.GetValue<double>() },
                         "standardize" => model with { Standardize = json.GetValue<bool>() },
                         "mass_encoding" => model with { MassEncoding = json.GetValue<string>() },
+                        "trees" => model with { Boosting = model.Boosting! with { Trees = (int)json.GetValue<long>() } },
+                        "depth" => model with { Boosting = model.Boosting! with { Depth = (int)json.GetValue<long>() } },
+                        "learning_rate" => model with { Boosting = model.Boosting! with { LearningRate = json.GetValue<double>() } },
+                        "leaves" => model with { Boosting = model.Boosting! with { Leaves = (int)json.GetValue<long>() } },
+                        "min_events_per_leaf" => model with { Boosting = model.Boosting! with { MinEventsPerLeaf = (int)json.GetValue<long>() } },
+                        "bins" => model with { Boosting = model.Boosting! with { Bins = (int)json.GetValue<long>() } },
+                        "per_mass" => model with { Boosting = model.Boosting! with { PerMass = json.GetValue<bool>() } },
                         _ => throw new InvalidOperationException($"model option '{key.Text}' has a schema but no field in ModelSpec"),
                     };
                     break;
@@ -290,6 +298,22 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         // legacy rule: a model that encodes the mass as every release before did keeps its trial id.
         if (entry.Parametric) model = MassEncodings.Normalized(model);
         return reader.Diagnostics.Count == before ? model : null;
+    }
+
+    /// <summary>
+    /// A bdt boosts the log-loss on the CPU: its schedule is one bce phase, of which it reads
+    /// <c>keep_best</c>, <c>early_stopping</c> (over boosting rounds) and <c>loss_options</c> (the event
+    /// weighting); a plateau (a learning-rate schedule) has nothing to act on, so it is an error.
+    /// </summary>
+    private void CheckBoosting(YMap trial, IReadOnlyList<PhaseSpec>? schedule, string device)
+    {
+        var at = (YNode?)trial["model"] ?? trial;
+        if (schedule is not null && (schedule.Count != 1 || schedule[0].Loss != "bce"))
+            reader.Error(trial["schedule"] ?? at, $"model kind 'bdt' boosts the log-loss: its schedule must be one bce phase (keep_best, early_stopping and loss_options apply to its boosting rounds), got {string.Join(", then ", schedule.Select(p => p.Loss))}");
+        else if (schedule is [{ Plateau: not null }])
+            reader.Error(trial["schedule"] ?? at, "model kind 'bdt' has no learning-rate schedule: remove plateau from its bce phase");
+        if (device != "cpu")
+            reader.Error(trial["device"] ?? at, $"model kind 'bdt' trains on the CPU only (LightGBM through ML.NET); give its trials device: cpu, not '{device}'");
     }
 
     private IReadOnlyList<int>? ReadHidden(YNode node)

@@ -130,7 +130,8 @@ internal sealed class ComponentNames
         Optimizers = [.. catalog.Optimizers.Names];
         StoppingRules = [.. catalog.StoppingRules.Names];
         EarlyStoppingKeys = [.. Vocabulary.EarlyStoppingOwnKeys, .. catalog.StoppingRules.Entries.SelectMany(r => r.Options).Select(o => o.Key).Distinct()];
-        IntegerKeys = [.. Vocabulary.IntegerKeys, .. catalog.Losses.Entries.SelectMany(l => l.Options).Where(o => o.Type == OptionType.Integer).Select(o => o.Key)];
+        IntegerKeys = [.. Vocabulary.IntegerKeys, .. catalog.Losses.Entries.SelectMany(l => l.Options).Concat(catalog.Models.Entries.SelectMany(m => m.Options))
+            .Where(o => o.Type == OptionType.Integer).Select(o => o.Key).Distinct()];
     }
 
     public static ComponentNames BuiltIn { get; } = new(ComponentCatalog.BuiltIn);

@@ -24,6 +24,7 @@ public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<Model
             ModelKinds.Pnn,
             ModelKinds.AffinePnn,
             ModelKinds.PerMass,
+            Boosting.BdtKind.Entry,
         ]),
         new Registry<DataSourceEntry>("data source",
         [

@@ -24,12 +24,15 @@ public sealed class PerMassEnsemble : ClassifierModel
     public int NetCount => nets.Count;
 
     /// <summary>Index of the nearest trained mass (ties go to the lower mass).</summary>
-    public int NearestNet(double scaledMass)
+    public int NearestNet(double scaledMass) => Nearest(scaledMasses, scaledMass);
+
+    /// <summary>Index of the mass of <paramref name="masses"/> nearest to <paramref name="mass"/> (ties go to the first); the routing rule of every per-mass model.</summary>
+    public static int Nearest(IReadOnlyList<double> masses, double mass)
     {
         var best = 0;
-        for (var i = 1; i < scaledMasses.Length; i++)
+        for (var i = 1; i < masses.Count; i++)
         {
-            if (Math.Abs(scaledMasses[i] - scaledMass) < Math.Abs(scaledMasses[best] - scaledMass)) best = i;
+            if (Math.Abs(masses[i] - mass) < Math.Abs(masses[best] - mass)) best = i;
         }
         return best;
     }

@@ -47,7 +47,7 @@ public sealed record SplitSpec(double Train = 0.6, double Validation = 0.2, doub
 /// <summary>The network (methods.md section 2) and how parametric nets see background masses (section 4).</summary>
 public sealed record ModelSpec
 {
-    /// <summary><c>dnn</c>, <c>pnn</c>, <c>affine-pnn</c> or <c>per-mass</c>.</summary>
+    /// <summary><c>dnn</c>, <c>pnn</c>, <c>affine-pnn</c>, <c>per-mass</c> or <c>bdt</c>.</summary>
     public string Kind { get; init; } = "dnn";
     public IReadOnlyList<int> Hidden { get; init; } = [8, 4];
     /// <summary><c>tanh</c> or <c>relu</c>.</summary>
@@ -84,6 +84,31 @@ public sealed record ModelSpec
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? MassEncoding { get; init; }
+
+    /// <summary>The boosted decision trees of kind <c>bdt</c>; null for nets (omitted from the JSON, so nets keep their ids).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BoostingSpec? Boosting { get; init; }
+}
+
+/// <summary>
+/// Gradient-boosted decision trees (model kind <c>bdt</c>): <see cref="Trees"/> boosting rounds of trees at most
+/// <see cref="Depth"/> deep with at most <see cref="Leaves"/> leaves (null: 2^depth), shrunk by <see cref="LearningRate"/>,
+/// on features binned into at most <see cref="Bins"/> values. <see cref="PerMass"/>: one ensemble per trained mass
+/// (routed like per-mass nets); otherwise one parametric ensemble with the mass as a feature.
+/// </summary>
+public sealed record BoostingSpec
+{
+    public int Trees { get; init; } = 200;
+    public int Depth { get; init; } = 6;
+    public double LearningRate { get; init; } = 0.1;
+    public int? Leaves { get; init; }
+    public int MinEventsPerLeaf { get; init; } = 20;
+    public int Bins { get; init; } = 255;
+    public bool PerMass { get; init; }
+
+    /// <summary>The leaf budget of a tree: <see cref="Leaves"/>, else a full tree of <see cref="Depth"/> levels (derived: not part of the id).</summary>
+    [JsonIgnore]
+    public int LeafCount => Leaves ?? (1 << Math.Min(Depth, 17));
 }
 
 /// <summary>How the mass enters a parametric net: concat, bias, scale or affine, at the places <see cref="Studies.Trials.Models.ConditionedMlp.ConditioningPoints"/> names (input, start, end, all, every).</summary>

@@ -22,6 +22,13 @@ public sealed class MassEvaluator : IMassEvaluator
 
     public IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
         ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null) =>
+        Evaluate((sample, m) => Scores(model, data, sample, massEncoding.Encode(m)), model.UsesMass, data, events, spec, trainedOnly, includeOptimal, cutsFrom);
+
+    /// <summary>The same metrics for any classifier: <paramref name="scores"/> gives the signal probability of events at a mass
+    /// hypothesis (in GeV, not encoded); a classifier that does not <paramref name="usesMass"/> is asked once, at mass NaN.</summary>
+    public static IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
+        Func<long[], double, double[]> scores, bool usesMass, TrialData data, long[] events, TrialSpec spec, bool trainedOnly, bool includeOptimal,
         IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null)
     {
         // One definition of sigma_min for every method of a study: the reference Punzi settings at the
@@ -32,7 +39,7 @@ public sealed class MassEvaluator : IMassEvaluator
         var signal = events.Where(i => data.IsSignal[i]).GroupBy(i => MassGrid.IndexOf(masses, data.Mass[i]))
             .Where(g => g.Key >= 0).ToDictionary(g => masses[g.Key], g => g.ToArray());
         // A plain net gives every event one score whatever the hypothesis: score the split once.
-        var shared = model.UsesMass ? null : Scores(model, data, events, 0);
+        var shared = usesMass ? null : scores(events, double.NaN);
         var position = shared is null ? null : events.Select((e, k) => (e, k)).ToDictionary(p => p.e, p => p.k);
 
         var inputs = new List<MassInput>();
@@ -55,8 +62,8 @@ public sealed class MassEvaluator : IMassEvaluator
             var signalWeight = allSignal.Length == 0 ? 0 : punzi.Scale * data.SignalCount(m) / (data.GeneratedSignal(m) * allSignal.Length);
             var weights = sample.Select(j => data.IsSignal[j] ? signalWeight : punzi.Scale * data.Weight[j]).ToArray();
             var heldout = data.HeldoutMasses.Any(h => TrialData.SameMass(h, m));
-            var scores = shared is null ? Scores(model, data, sample, massEncoding.Encode(m)) : sample.Select(j => shared[position![j]]).ToArray();
-            inputs.Add(new MassInput(m, heldout, new MassSample(scores, isSignal, weights)));
+            var sampleScores = shared is null ? scores(sample, m) : sample.Select(j => shared[position![j]]).ToArray();
+            inputs.Add(new MassInput(m, heldout, new MassSample(sampleScores, isSignal, weights)));
             if (includeOptimal && data.OptimalScores is { } scorer)
                 optimal.Add(new MassInput(m, heldout, new MassSample(Finite(scorer(sample, m)), isSignal, weights)));
         }

@@ -51,6 +51,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             try
             {
                 using var scope = TensorScope.Begin();
+                if (spec.Model.Kind == Boosting.BdtTrainer.Kind) return Boosting.BdtTrainer.Run(spec, dataProvider, options, cancellation);
                 return RunCore(spec, options, cancellation);
             }
             catch (CheckpointDamagedException e) when (drops < 2)

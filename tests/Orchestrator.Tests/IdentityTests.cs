@@ -133,6 +133,7 @@ public sealed class IdentityTests
             ["ModelSpec.L2Bias"] = WithModel(spec.Model with { L2Bias = 1e-6 }),
             ["ModelSpec.Standardize"] = WithModel(spec.Model with { Standardize = false }),
             ["ModelSpec.MassEncoding"] = WithModel(spec.Model with { MassEncoding = "scaled" }),
+            ["ModelSpec.Boosting"] = WithModel(spec.Model with { Boosting = new BoostingSpec() }),
             ["PhaseSpec.Loss"] = WithPhase(phase with { Loss = "lovasz" }),
             ["PhaseSpec.Epochs"] = WithPhase(phase with { Epochs = phase.Epochs + 1 }),
             ["PhaseSpec.Optimizer"] = WithPhase(phase with { Optimizer = "adam" }),
@@ -191,6 +192,24 @@ public sealed class IdentityTests
         var text = $"study: t\ndata: {{source: gaussian-toy}}\nbase:\n  schedule: [{{loss: bce, epochs: 5, early_stopping: {stopping}}}]\n";
         var error = Assert.Throws<StudyValidationException>(() => StudyText.Load(text));
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Every_bdt_setting_changes_the_id_and_nets_carry_no_boosting_key()
+    {
+        const string head = "study: t\ndata: {source: gaussian-toy}\nbase:\n  schedule: [{loss: bce, epochs: 5}]\n";
+        var net = StudyText.Expand(head + "  model: {kind: dnn}\n").Single();
+        Assert.DoesNotContain("boosting", SpecJson.Serialize(net.Spec));
+        var bdt = StudyText.Expand(head + "  model: {kind: bdt}\n").Single();
+        Assert.Equal(new BoostingSpec(), bdt.Spec.Model.Boosting);
+        Assert.DoesNotContain("leaf_count", SpecJson.Serialize(bdt.Spec)); // derived from depth, not a setting
+        string[] settings = ["trees: 7", "depth: 3", "learning_rate: 0.3", "leaves: 9", "min_events_per_leaf: 2", "bins: 63", "per_mass: true"];
+        var specs = settings.Select(s => StudyText.Expand(head + $"  model: {{kind: bdt, {s}}}\n").Single()).ToList();
+        Assert.Equal(settings.Length + 1, specs.Select(t => t.TrialId).Append(bdt.TrialId).Distinct().Count());
+        Assert.Equal(new BoostingSpec { Trees = 7 }, specs[0].Spec.Model.Boosting);
+        Assert.Equal(new BoostingSpec { PerMass = true }, specs[^1].Spec.Model.Boosting);
+        // The properties of BoostingSpec are exactly the settings above (a new one needs its line here and in the reader).
+        Assert.Equal(7, typeof(BoostingSpec).GetProperties(BindingFlags.Public | BindingFlags.Instance).Count(p => p.CanWrite && p.Name != "EqualityContract"));
     }
 
     [Fact]

@@ -51,7 +51,7 @@ public sealed class ReadyStudyTests
         try
         {
             var files = Directory.GetFiles(copy, "*.yaml").Select(Path.GetFileName).Order().ToList();
-            Assert.Equal(["affine-hepmass.yaml", "gaussian-pnn.yaml", "lovasz-toy.yaml", "quickstart.yaml", "replicate-affine.yaml", "replicate-lovasz.yaml", "replicate-pnn.yaml", "replicate-punzi-v2.yaml", "replicate-punzi.yaml", "zprime-punzi.yaml"], files);
+            Assert.Equal(["affine-hepmass.yaml", "gaussian-pnn.yaml", "lovasz-toy.yaml", "quickstart-bdt.yaml", "quickstart.yaml", "replicate-affine.yaml", "replicate-lovasz.yaml", "replicate-pnn.yaml", "replicate-punzi-v2.yaml", "replicate-punzi.yaml", "zprime-punzi.yaml"], files);
             foreach (var file in files)
             {
                 var study = StudyLoader.Load(Path.Combine(copy, file!));
@@ -62,6 +62,11 @@ public sealed class ReadyStudyTests
             Assert.True(quickstart.Select(t => string.Join(",", t.Spec.Schedule.Select(p => p.Loss))).Distinct().Count() >= 3);
             Assert.True(quickstart.Select(t => t.Spec.Model.Kind).Distinct().Count() >= 2);
             Assert.True(quickstart.Select(t => t.Spec.Seed).Distinct().Count() >= 2);
+            // The quickstart's bdt variant: a parametric and a per-mass bdt beside nets, on the quickstart's data.
+            var bdt = StudyExpander.Expand(StudyLoader.Load(Path.Combine(copy, "quickstart-bdt.yaml")));
+            Assert.Equal([false, true], bdt.Select(t => t.Spec.Model.Boosting?.PerMass).OfType<bool>().Distinct().Order());
+            Assert.Contains(bdt, t => t.Spec.Model.Boosting is null);
+            Assert.Equal(global::Studies.Trials.Specs.SpecJson.Serialize(quickstart[0].Spec.Data), global::Studies.Trials.Specs.SpecJson.Serialize(bdt[0].Spec.Data));
         }
         finally
         {

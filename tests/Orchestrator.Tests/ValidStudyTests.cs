@@ -97,6 +97,21 @@ public sealed class ValidStudyTests
     }
 
     [Fact]
+    public void A_bdt_costs_events_times_inputs_times_rounds()
+    {
+        var spec = StudyExpander.Expand(StudyText.Load("""
+            study: t
+            data: {source: gaussian-toy, options: {masses: [0], events_per_mass: 500000, background_events: 500000}}
+            base:
+              model: {kind: bdt, trees: 300}
+              schedule: [{loss: bce, epochs: 10}]
+            """)).Single().Spec;
+        // One feature and the mass: 2 inputs x 1e6 events x 300 rounds at 3e7 per thread and second.
+        Assert.Equal(300 * 1e6 * 2 / 3e7, DryRun.EstimateTrialSeconds(spec), 9);
+        Assert.Equal(2 * 300 * 1e6 * 2 / 3e7, DryRun.EstimateTrialSeconds(spec with { Model = spec.Model with { Boosting = spec.Model.Boosting! with { Trees = 600 } } }), 9);
+    }
+
+    [Fact]
     public void Study_duration_divides_by_the_worker_slots()
     {
         var study = StudyText.Load("""

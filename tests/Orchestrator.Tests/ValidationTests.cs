@@ -23,6 +23,31 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void A_bdt_is_checked_before_anything_runs()
+    {
+        var errors = Errors("""
+            study: t
+            data: {source: gaussian-toy}
+            base:
+              model: {kind: bdt, trees: 0, depth: 30, hidden: [4]}
+              schedule: [{loss: bce, epochs: 5}, {loss: punzi, epochs: 5}]
+              device: cuda
+            matrix:
+              model.background_mass_mode: [resampled]
+            """).Select(e => $"{e.Line}:{e.Column}: {e.Message}").ToList();
+        Assert.Contains(errors, e => e.StartsWith("4:29: trees must be", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("4:39: depth must be", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("4:51: 'hidden' is not an option of model kind 'bdt'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("'resampled'", StringComparison.Ordinal) && e.Contains("fixed", StringComparison.Ordinal));
+        var plateau = Errors(StudyText.Header + "\nbase:\n  model: {kind: bdt}\n  schedule: [{loss: bce, epochs: 5, plateau: {factor: 0.5}}]\n");
+        Assert.Contains(plateau, e => e.Message.Contains("remove plateau", StringComparison.Ordinal));
+        var loss = Errors(StudyText.Header + "\nbase:\n  model: {kind: bdt}\n  schedule: [{loss: punzi, epochs: 5}]\n");
+        Assert.Contains(loss, e => e.Message.StartsWith("model kind 'bdt' boosts the log-loss: its schedule must be one bce phase", StringComparison.Ordinal));
+        var device = Errors(StudyText.Header + "\nbase:\n  model: {kind: bdt}\n  device: cuda\n  schedule: [{loss: bce, epochs: 5}]\n");
+        Assert.Contains(device, e => e.Message.Contains("CPU only", StringComparison.Ordinal) && e.Line == 5);
+    }
+
+    [Fact]
     public void Errors_come_sorted_by_position_and_print_as_file_line_column_message()
     {
         var e = Assert.Throws<StudyValidationException>(() => StudyLoader.Parse("""

@@ -20,7 +20,8 @@ internal static class RecordChecks
     public static async Task AssertCompletedOnceAsync(StudiesHome home, IStudyStorage store, long studyId, TrialRow trial)
     {
         var spec = SpecJson.Deserialize<TrialSpec>(trial.SpecJson);
-        var epochs = spec.Schedule.Sum(p => p.Epochs);
+        // A bdt records one point per boosting round (these studies stop none early).
+        var epochs = spec.Model.Boosting?.Trees ?? spec.Schedule.Sum(p => p.Epochs);
         var masses = ((JsonArray)spec.Data.Options["masses"]!).Count;
         var where = ("$s", (object)studyId);
         var id = ("$t", (object)trial.TrialId);

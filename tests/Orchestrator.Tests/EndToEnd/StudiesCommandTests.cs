@@ -158,6 +158,61 @@ public sealed class StudiesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_study_of_bdt_trials_killed_midway_resumes_without_rerunning_or_duplicating_anything()
+    {
+        var file = Study("e2e-kill-bdt.yaml");
+        using (var run = home.Start("run", file))
+        {
+            // Kill once some trial has completed and others have not.
+            var clock = Stopwatch.StartNew();
+            long completed = 0;
+            while (clock.Elapsed < RunTimeout && !run.HasExited)
+            {
+                completed = File.Exists(home.Database) ? TryCount("SELECT COUNT(*) FROM trials WHERE state = 'completed'") : 0;
+                if (completed > 0) break;
+                await Task.Delay(200);
+            }
+            Assert.False(run.HasExited, $"the run ended before it was killed\n{run.Stdout}\n{run.Stderr}");
+            run.KillHard();
+            await run.WaitAsync(CommandTimeout);
+        }
+        Assert.Empty(await home.WaitForNoWorkersAsync(TimeSpan.FromSeconds(10)));
+        List<TrialRow> before;
+        var (first, _, firstTrials) = await OpenAsync("e2e-kill-bdt");
+        await using (first) before = firstTrials.Where(t => t.State == TrialState.Completed).ToList();
+        Assert.InRange(before.Count, 1, 5);
+
+        var resumed = await home.RunAsync(RunTimeout, "run", file);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        // Completed trials are not started again.
+        Assert.DoesNotContain(resumed.StdoutLines, l => before.Any(t => l.StartsWith($"start {t.TrialId}", StringComparison.Ordinal)));
+        var (store, study, trials) = await OpenAsync("e2e-kill-bdt");
+        await using (store)
+        {
+            Assert.Equal(6, trials.Count);
+            foreach (var t in trials) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+            foreach (var t in before)
+            {
+                var now = trials.Single(x => x.TrialId == t.TrialId);
+                Assert.Equal((t.Attempts, t.StartedAt, t.FinishedAt), (now.Attempts, now.StartedAt, now.FinishedAt));
+            }
+        }
+    }
+
+    /// <summary>A count from the store while another process writes it (0 while the schema is not there yet).</summary>
+    private long TryCount(string sql)
+    {
+        try
+        {
+            return home.Scalar(sql);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0;
+        }
+    }
+
+    [Fact]
     public async Task A_worker_killed_mid_trial_is_retried_and_the_trial_completes()
     {
         using var run = home.Start("run", Study("e2e-crash.yaml"));
