@@ -54,6 +54,9 @@ public sealed class LocalPostgreSql : IAsyncDisposable
         }
     }
 
+    /// <summary>The server's main process (postmaster), whose children are its backends; from its pid file.</summary>
+    public int PostmasterPid() => int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Starts the (stopped) server again on its port and data.</summary>
     public void Resume() =>
         AsPostgres(pgCtl, ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "120", "-o",
