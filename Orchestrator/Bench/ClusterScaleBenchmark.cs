@@ -74,21 +74,24 @@ internal static class ClusterScaleBenchmark
                 wall.Add(watch.Elapsed.TotalMilliseconds);
                 if (cpu is not null) serverMs.Add((cpu.Seconds() - before!.Value) * 1000);
             }
-            var pollServer = serverMs.Count > 0 ? Median(serverMs) : double.NaN;
+            // The kernel counts CPU in 10 ms ticks: the mean over all polls, not one poll's, is the figure.
+            var pollServer = serverMs.Count > 0 ? serverMs.Average() : double.NaN;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"one poll (cancel check, counts, {ChangesPerPoll}-odd changed rows of {follower.LastRows} read last, reclaim, requeue): server CPU {Describe(serverMs)} ms, wall {Describe(wall)} ms (median, min-max of {wall.Count})"));
+                $"one poll (cancel check, the changed rows: {follower.LastRows} read by the last, reclaim, requeue; {ChangesPerPoll} trials finished and claimed between polls): " +
+                $"server CPU {pollServer:F1} ms (mean of {serverMs.Count}; the kernel counts 10 ms ticks), wall {Describe(wall)} ms (median, min-max)"));
 
             var claims = await ClaimsPerSecondAsync(location, study.Id, 64, TimeSpan.FromSeconds(5), ct);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"claims: {claims:F0} per second by 64 concurrent claimers"));
 
-            var (statusSeconds, statusMb) = await StatusAsync(location, name, ct);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"`studies status {name}`: {statusSeconds:F2} s, peak memory {statusMb:F0} MB (VmHWM)"));
+            var (statusSeconds, statusCpu, statusMb) = await StatusAsync(location, name, ct);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"`studies status {name}`: {statusSeconds:F2} s wall, {statusCpu:F2} s CPU (user + system; the wall time on a loaded machine is mostly the others'), peak memory {statusMb:F0} MB"));
 
             var idle = cpu is null ? double.NaN : await IdleTasksAsync(location, study.Id, tasks, cpu, ct);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{tasks} idle tasks (a look every {ClusterTaskCommand.IdlePollLimit.TotalSeconds:F0} s each, a new connection per look): {idle:F3} core(s) of server CPU"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"cluster store at {trials} trials: poll {pollServer:F1} ms server CPU (target 50), status {statusSeconds:F2} s / {statusMb:F0} MB (targets 2 s, 200 MB), {tasks} idle tasks {idle:F2} core (target 1), {claims:F0} claims/s"));
+                $"cluster store at {trials} trials: poll {pollServer:F1} ms server CPU (target 50), status {statusSeconds:F2} s wall ({statusCpu:F2} s CPU) / {statusMb:F0} MB (targets 2 s, 200 MB), {tasks} idle tasks {idle:F2} core (target 1), {claims:F0} claims/s"));
             return 0;
         }
         finally
@@ -101,8 +104,8 @@ internal static class ClusterScaleBenchmark
     private static async Task OnePollAsync(IStudyStorage store, StudyRow study, StudyFollower follower, CancellationToken ct)
     {
         _ = (await store.FindStudyAsync(study.Name, ct))?.Cancelled;
-        await store.CountStatesAsync(study.Id, ct);
         await follower.PollAsync(ct);
+        _ = follower.Counts;
         await store.ReclaimExpiredAsync(study.Id, ct);
         await store.RequeueAsync(study.Id, failedToo: false, ct);
     }
@@ -144,39 +147,35 @@ internal static class ClusterScaleBenchmark
         return claimed / seconds;
     }
 
-    /// <summary>`studies status` as a user runs it: its wall time and peak resident memory.</summary>
-    private static async Task<(double Seconds, double Megabytes)> StatusAsync(string location, string study, CancellationToken ct)
+    /// <summary>
+    /// `studies status` as a user runs it, under GNU time: wall seconds, CPU seconds (user + system: what it costs on a
+    /// machine shared with other work, where the wall time mostly measures the others) and peak resident memory.
+    /// </summary>
+    private static async Task<(double Seconds, double CpuSeconds, double Megabytes)> StatusAsync(string location, string study, CancellationToken ct)
     {
         var self = WorkerCommandLine.Self();
-        var start = new ProcessStartInfo(self.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in self.PrefixArguments.Concat(["status", study, "--store", location])) start.ArgumentList.Add(a);
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        var peak = 0L;
-        while (!process.HasExited)
-        {
-            peak = Math.Max(peak, PeakResidentKb(process.Id));
-            await Task.Delay(5, ct);
-        }
-        await process.WaitForExitAsync(ct);
-        var seconds = clock.Elapsed.TotalSeconds;
-        if (process.ExitCode != 0) throw new LocalClusterException($"studies status failed ({process.ExitCode}): {await stderr}");
-        _ = await stdout;
-        return (seconds, peak / 1024.0);
-    }
-
-    private static long PeakResidentKb(int pid)
-    {
+        var report = Path.GetTempFileName();
+        var start = new ProcessStartInfo("/usr/bin/time") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-o", report, "-f", "%e %U %S %M", self.FileName }.Concat(self.PrefixArguments).Concat(["status", study, "--store", location]))
+            start.ArgumentList.Add(a);
         try
         {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            if (process.ExitCode != 0) throw new LocalClusterException($"studies status failed ({process.ExitCode}): {await stderr}");
+            _ = await stdout;
+            var f = (await File.ReadAllTextAsync(report, ct)).Trim().Split('\n')[^1].Split(' ').Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            return (f[0], f[1] + f[2], f[3] / 1024.0);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (System.ComponentModel.Win32Exception)
         {
-            return 0; // gone between the check and the read
+            throw new LocalClusterException("prerequisite missing: /usr/bin/time (Debian package time), to measure `studies status`");
+        }
+        finally
+        {
+            File.Delete(report);
         }
     }
 
@@ -187,7 +186,7 @@ internal static class ClusterScaleBenchmark
     /// </summary>
     private static async Task<double> IdleTasksAsync(string location, long study, int tasks, ServerCpu cpu, CancellationToken ct)
     {
-        var window = ClusterTaskCommand.IdlePollLimit;
+        var window = ClusterTaskCommand.IdlePollLimit; // each task looks once in it
         var builder = PostgreSqlStudyStorage.ConnectionString(location);
         builder.Pooling = false;
         var before = cpu.Seconds();

@@ -42,7 +42,8 @@ public static class ClusterTaskCommand
         command.SetAction(async (parse, _) =>
         {
             using var signals = new StopSignals(Console.Error);
-            using var loggers = Logging.CreateFactory();
+            // Each trial's start and end in the task's log (CHECKPOINTS/slurm/JOB_TASK.out), not only warnings.
+            using var loggers = Logging.CreateFactory(LogLevel.Information);
             var logger = loggers.CreateLogger("cluster-task");
             try
             {
@@ -123,7 +124,9 @@ public static class ClusterTaskCommand
     }
 
     /// <summary>How long an idle task waits at most between looks at the store (waits double from the scheduler's idle poll).</summary>
-    public static readonly TimeSpan IdlePollLimit = TimeSpan.FromSeconds(30);
+    /// <remarks>60 s: an idle task opens a connection per look (it keeps none while idle), ~30 ms of server CPU here; 1,000
+    /// idle tasks looking every 30 s cost about a core (bench cluster --simulate-tasks 1000), every 60 s half that.</remarks>
+    public static readonly TimeSpan IdlePollLimit = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// The slots of a task: on a GPU task, <paramref name="perDevice"/> trials on each of the <paramref name="gpus"/> GPUs its

@@ -51,6 +51,11 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
             notes.Add("device cuda without resources.gres: Slurm gives the tasks no GPU; add gres: \"gpu:1\" (or gpu:N for N GPUs per task)");
             logger.LogWarning("{Study}: trials ask for device cuda but resources.gres asks Slurm for no GPU: add gres: \"gpu:1\"", study.Name);
         }
+        if (study.Checkpoints is null)
+        {
+            // Without it, trial folders go to the submitting host's workspace: nodes that do not see it cannot resume a trial.
+            notes.Add("no checkpoints: folder in the study: trial folders and task logs go to the workspace (--home), which every node must see");
+        }
         var slots = Enumerable.Range(0, request.Tasks * request.TrialsPerTask)
             .Select(i => new DeviceSlot(i, request.Device == "cuda" ? $"cuda:{i % Math.Max(1, request.Gpus)}" : "cpu", study.Resources.ThreadsPerTrial)).ToList();
         var c = study.Resources.Cluster;
@@ -124,8 +129,8 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
         while (true)
         {
             var cancelled = (await store.FindStudyAsync(study.Name, CancellationToken.None))?.Cancelled ?? false;
-            var counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
             await follower.PollAsync(CancellationToken.None);
+            var counts = follower.Counts;
             await endStates.RecordAsync(follower.MayHaveStoppedAttempts, CancellationToken.None);
             string? why = null;
             if (cancelled) why = "the study was cancelled (`studies cancel`); its job arrays are cancelled";

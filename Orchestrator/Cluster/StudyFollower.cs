@@ -16,10 +16,14 @@ public sealed class StudyFollower(IStudyStorage store, StudyRow study, IExecutio
     private readonly HashSet<string> announced = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> failures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrialRow> mayHaveStopped = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TrialState> states = new(StringComparer.Ordinal);
     private long cursor;
 
     /// <summary>Trials an attempt may have left unfinished, as last read.</summary>
     public IReadOnlyList<TrialRow> MayHaveStoppedAttempts => mayHaveStopped.Values.ToList();
+
+    /// <summary>Trials of the current definition per state, as of the last poll: kept from the changes, so that no poll counts every row.</summary>
+    public StateCounts Counts => new(states.Values.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count()));
 
     /// <summary>Rows read by the last poll (what it cost).</summary>
     public int LastRows { get; private set; }
@@ -31,6 +35,8 @@ public sealed class StudyFollower(IStudyStorage store, StudyRow study, IExecutio
         LastRows = changes.Trials.Count;
         foreach (var t in changes.Trials)
         {
+            if (t.InDefinition) states[t.TrialId] = t.State;
+            else states.Remove(t.TrialId);
             if (SlurmEndStates.MayHaveStoppedAttempts(t)) mayHaveStopped[t.TrialId] = t;
             if (t.State == TrialState.Failed && t.InDefinition && t.Error is { } error) failures[t.TrialId] = error.Split('\n')[0];
             else failures.Remove(t.TrialId);

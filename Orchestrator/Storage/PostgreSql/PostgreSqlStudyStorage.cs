@@ -90,6 +90,12 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             Timeout = 15,
             CommandTimeout = 60,
             ApplicationName = "studies",
+            // Few connections per process, and none kept long while idle: a task uses one or two at a time (a claim or a
+            // result, a heartbeat), and an idle one holds none after ~15 s, so a study's connections follow its busy tasks,
+            // not its array size. Beyond the server's max_connections, put pgbouncer in between (docs/cluster.md).
+            MaxPoolSize = 20,
+            ConnectionIdleLifetime = 10,
+            ConnectionPruningInterval = 5,
         };
         if (parsed.UserInfo.Length > 0)
         {
