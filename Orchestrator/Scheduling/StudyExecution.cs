@@ -147,7 +147,11 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             await heartbeat;
             await launcher.ReleaseWorkersAsync();
         }
-        return await store.CountStatesAsync(study.Id, CancellationToken.None);
+        var counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
+        // Why trials are left, for the run's last line: the reasons this execution stopped claiming.
+        if (failFast.IsCancellationRequested) return counts with { Why = "fail-fast stopped starting trials after failures with the same error (see `studies status`)" };
+        if (counts.Count(TrialState.Cancelled) > 0 && await IsCancelledAsync(study, CancellationToken.None)) return counts with { Why = "the study was cancelled (`studies cancel`)" };
+        return counts;
     }
 
     /// <summary>Trials whose owner died (lease expired) become interrupted, and interrupted trials are queued to resume.</summary>

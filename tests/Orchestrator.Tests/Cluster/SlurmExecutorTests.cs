@@ -227,19 +227,8 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
     {
         using var home = new StudiesHome();
         var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
-        var study = Path.Combine(home.Root, "e2e-run.yaml");
-        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
-            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 60,", StringComparison.Ordinal));
         await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
-        var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            Assert.True(clock.Elapsed < Long, "no trial reached its second epoch");
-            if (run.IsCompleted) Assert.Fail("the run ended before the cancel: " + (await run).Stderr);
-            if (await shared.FindStudyAsync("e2e-run") is { } found && (await shared.ListTrialsAsync(found.Id)).Any(t => t.State == TrialState.Running && t.Epoch >= 2)) break;
-            await Task.Delay(200);
-        }
+        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 60);
         var cancel = await StudiesAsync(home.Root, "cancel", "e2e-run", "--store", location);
         Assert.True(cancel.Exit == 0, cancel.Stderr);
         var cancelledAt = StoreClock.Now();
@@ -265,19 +254,8 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
     {
         using var home = new StudiesHome();
         var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
-        var study = Path.Combine(home.Root, "e2e-run.yaml");
-        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
-            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 80,", StringComparison.Ordinal));
         await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
-        var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            Assert.True(clock.Elapsed < Long, "no trial reached its second epoch");
-            if (run.IsCompleted) Assert.Fail("the run ended before the outage: " + (await run).Stderr + TaskLogs(home.Root));
-            if (await shared.FindStudyAsync("e2e-run") is { } found && (await shared.ListTrialsAsync(found.Id)).Any(t => t.State == TrialState.Running && t.Epoch >= 2)) break;
-            await Task.Delay(200);
-        }
+        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 80);
         // Longer than the 10 s lease of these tests: owners stop their workers (by their own clock, at 8 s), trials that
         // finish meanwhile keep their results for when the store is back.
         var atOutage = (await shared.ListTrialsAsync((await shared.FindStudyAsync("e2e-run"))!.Id))
@@ -316,6 +294,26 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         Assert.NotEmpty(logs);
         Assert.All(logs, l => Assert.DoesNotContain("not recorded here", File.ReadAllText(l), StringComparison.Ordinal));
         Assert.Equal("ok", await shared.IntegrityCheckAsync());
+    }
+
+    /// <summary>
+    /// Starts `studies run` of the end-to-end study, its bce trials made <paramref name="bceEpochs"/> long, on a job array of
+    /// two tasks; returns once a trial trains (its second epoch recorded), with the run still going.
+    /// </summary>
+    private async Task<Task<(int Exit, string Stdout, string Stderr)>> RunUntilATrialTrainsAsync(StudiesHome home, string location, IStudyStorage shared, int bceEpochs)
+    {
+        var study = Path.Combine(home.Root, "e2e-run.yaml");
+        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
+            .Replace("- {loss: bce, epochs: 4,", $"- {{loss: bce, epochs: {bceEpochs},", StringComparison.Ordinal));
+        var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.True(clock.Elapsed < Long, "no trial reached its second epoch");
+            if (run.IsCompleted) Assert.Fail("the run ended before a trial trained: " + (await run).Stderr + TaskLogs(home.Root));
+            if (await shared.FindStudyAsync("e2e-run") is { } found && (await shared.ListTrialsAsync(found.Id)).Any(t => t.State == TrialState.Running && t.Epoch >= 2)) return run;
+            await Task.Delay(200);
+        }
     }
 
     /// <summary>The array tasks' logs, for a failure's message.</summary>
