@@ -62,7 +62,8 @@ public sealed class SlurmRunTests : IDisposable
             EndStateWait = TimeSpan.Zero,
         };
         var plan = executor.Plan(study, trials, workers);
-        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "ckpt"), Store = "postgresql://alice@db.example/studies", FailFastAfter = 3 };
+        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "ckpt"), Store = "postgresql://alice@db.example/studies", FailFastAfter = 3,
+            TrialTimeout = TimeSpan.FromMinutes(2.5) };
         var counts = await executor.RunAsync(store, row, plan, options, new QuietObserver(), CancellationToken.None, CancellationToken.None)
             .WaitAsync(TimeSpan.FromMinutes(1));
         return (counts, slurm, store, row);
@@ -78,7 +79,7 @@ public sealed class SlurmRunTests : IDisposable
         // Each round of 4 tasks is split to the site's MaxArraySize of 3: arrays 0-2 and 0-0; the first round and one resubmission.
         Assert.Equal(["0-2", "0-0", "0-2", "0-0"], slurm.Scripts.Select(s => s.Split('\n').Single(l => l.StartsWith("#SBATCH --array=", StringComparison.Ordinal))[16..]));
         // The store is on the task's command line, and so are the run's fail-fast; nothing of it in the environment.
-        Assert.All(slurm.Scripts, s => Assert.Contains("--fail-fast 3 --store postgresql://alice@db.example/studies", s));
+        Assert.All(slurm.Scripts, s => Assert.Contains("--trial-timeout 2.5 --fail-fast 3 --store postgresql://alice@db.example/studies", s));
 
         var (code, line) = RunVerdict.Judge("e2e-run", "e2e-run.yaml", counts, counts.Why);
         Assert.Equal(ExitCodes.Incomplete, code);
@@ -99,6 +100,25 @@ public sealed class SlurmRunTests : IDisposable
         Assert.Contains("cancelled", counts.Why);
         Assert.Equal(4, counts.Count(TrialState.Cancelled));
         Assert.Equal(ExitCodes.Incomplete, RunVerdict.Judge("e2e-run", "e2e-run.yaml", counts, counts.Why).Code);
+    }
+
+    [Fact]
+    public async Task Fail_fast_counts_the_studys_failures_with_the_same_error_across_tasks()
+    {
+        await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(folder, "f.db"));
+        var study = await store.SyncStudyAsync(new StudyDefinition("f", null, "def", "h", "d", new StudySettings()),
+            Enumerable.Range(0, 4).Select(i => new PlannedTrialRow($"t{i}", "{}", new Dictionary<string, string>())).ToList(), false);
+        var follower = new StudyFollower(store, study, new QuietObserver());
+        for (var i = 0; i < 3; i++)
+        {
+            // Three tasks, each with one failure: no task alone reaches 3, the study does.
+            var t = (await store.ClaimNextAsync(study.Id, new TrialClaim($"task{i}", "cpu", TimeSpan.FromHours(1))))!;
+            await store.RecordFailureAsync(study.Id, t.TrialId, $"task{i}", new TrialFailure(TrialState.Failed, i < 2 ? "CUDA error: no device\nat ..." : "other", "error"));
+        }
+        await follower.PollAsync(CancellationToken.None);
+        Assert.Null(follower.FailFast(3));
+        Assert.Contains("fail-fast: 2 trials failed with the same error (CUDA error: no device)", follower.FailFast(2));
+        Assert.Equal((1, 3), (follower.Counts.Count(TrialState.Queued), follower.Counts.Count(TrialState.Failed)));
     }
 
     [Fact]
