@@ -21,6 +21,7 @@ root.Subcommands.Add(StoreCommands.List());
 root.Subcommands.Add(StoreCommands.CheckStore());
 root.Subcommands.Add(StoreCommands.Cancel());
 root.Subcommands.Add(StoreCommands.Retry());
+root.Subcommands.Add(Studies.Orchestrator.Cluster.Local.ClusterCommand.Create());
 root.Subcommands.Add(ReportCommands.Report());
 root.Subcommands.Add(ReportCommands.Export());
 root.Subcommands.Add(ServeCommands.Serve());

@@ -27,14 +27,18 @@ internal static class ClusterBenchmark
         var repeats = new Option<int>("--repeats") { Description = "Runs of the study; the best is the headline", DefaultValueFactory = _ => 3 };
         var slurmConf = new Option<FileInfo?>("--slurm-conf") { Description = "An existing Slurm's slurm.conf (default: start a single-node Slurm here, as root)" };
         var store = new Option<string?>("--store") { Description = "An existing PostgreSQL database every node reaches (default: start a server here, as root)" };
+        var simulateTrials = new Option<int?>("--simulate-trials") { Description = "Instead: the store's cost at this many trials (a synthetic load on PostgreSQL, no Slurm)" };
+        var simulateTasks = new Option<int>("--simulate-tasks") { Description = "Array tasks of the synthetic load", DefaultValueFactory = _ => 1000 };
         var command = new Command("cluster", "Overhead per trial of a study of 64 one-second trials run through a Slurm job array with a PostgreSQL store (target: 0.5 s)")
         {
-            trials, epochs, tasks, repeats, slurmConf, store,
+            trials, epochs, tasks, repeats, slurmConf, store, simulateTrials, simulateTasks,
         };
         command.SetAction(async (parse, ct) =>
         {
             try
             {
+                if (parse.GetValue(simulateTrials) is { } n)
+                    return await ClusterScaleBenchmark.RunAsync(Math.Max(2, n), Math.Max(1, parse.GetValue(simulateTasks)), parse.GetValue(store), Console.Out, ct);
                 return await RunAsync(new Settings(Math.Max(1, parse.GetValue(trials)), Math.Max(1, parse.GetValue(epochs)), Math.Max(1, parse.GetValue(tasks)),
                     Math.Max(1, parse.GetValue(repeats)), parse.GetValue(slurmConf)?.FullName, parse.GetValue(store)), Console.Out, ct);
             }

@@ -24,6 +24,10 @@ public static class ExitCodes
     public const int Store = 4;
     /// <summary>The disk is full, the workspace is read-only, or permission is denied.</summary>
     public const int Io = 5;
+    /// <summary><c>run</c> ended without finishing its study: trials are left, failed or cancelled; one line says how many and why.</summary>
+    public const int Incomplete = 6;
+    /// <summary>The cluster refused or failed a command (sbatch, scancel): Slurm's own words are on the line.</summary>
+    public const int Cluster = 7;
     /// <summary>A bug: the stack trace is in the error log named on the line.</summary>
     public const int Internal = 70;
     /// <summary>Stopped by Ctrl+C or SIGTERM; running the command again resumes.</summary>
@@ -91,6 +95,8 @@ public static class ErrorBoundary
                 return (ExitCodes.StudyFile, [$"error: {r.Message}"]);
             case OptionsValidationException o:
                 return (ExitCodes.StudyFile, [$"error: invalid settings: {string.Join("; ", o.Failures)}"]);
+            case global::Studies.Orchestrator.Cluster.SlurmException c:
+                return (ExitCodes.Cluster, [$"error: {c.Message}"]);
             case OperationCanceledException:
                 return (ExitCodes.Stopped, ["stopped; run the same command again to resume"]);
             case StoreException { InnerException: SqliteException inner } s when IsIo(inner):

@@ -64,13 +64,15 @@ internal static class RunCommand
                 return ExitCodes.Stopped;
             }
             // Not stopped by the user, yet interrupted: a worker could not write its checkpoint (disk full, read-only).
-            if (outcome.States.GetValueOrDefault(TrialState.Interrupted) is var interrupted and > 0)
+            if (outcome.Why is null && outcome.States.GetValueOrDefault(TrialState.Interrupted) is var interrupted and > 0)
             {
                 Console.Error.WriteLine($"error: {interrupted} trial(s) were interrupted by a fault of the machine (reasons: `studies status {outcome.StudyName}`); "
                     + $"fix it and run `studies run {parse.GetValue(file)!.Name}` again to resume them");
                 return ExitCodes.Io;
             }
-            return ExitCodes.Ok;
+            var (verdict, line) = RunVerdict.Judge(outcome.StudyName, parse.GetValue(file)!.Name, new Storage.StateCounts(outcome.States), outcome.Why);
+            if (line is not null) Console.Error.WriteLine(line);
+            return verdict;
         });
         return command;
     }

@@ -83,12 +83,13 @@ internal static class StoreCommands
             var store = opened.Store;
             var study = await CommonOptions.FindStudyAsync(store, parse.GetValue(StudyName)!, ct);
             if (study is null) return 1;
-            var trials = (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).ToList();
+            // Counts and a bounded page of each list, never every row: a study of 100,000 trials reads as fast as one of 10.
             var counts = await store.CountStatesAsync(study.Id, ct);
             var finished = counts.Finished;
             var byState = string.Join("  ", TrialStates.All.Where(s => counts.Count(s) > 0).Select(s => $"{s.Name()} {counts.Count(s)}"));
             AnsiConsole.MarkupLineInterpolated($"[bold]{study.Name}[/]: {finished}/{counts.Total} finished  {byState}");
-            var running = trials.Where(t => t.State == TrialState.Running).ToList();
+            var runningPage = await store.ListTrialsWhereAsync(study.Id, [TrialState.Running], int.MaxValue, ShownRunning, ct);
+            var running = runningPage.Trials;
             if (running.Count > 0)
             {
                 var table = new Table().Title("running").AddColumns("trial", "device", "where", "phase", "epoch", "attempt", "heartbeat", "axes");
@@ -102,16 +103,19 @@ internal static class StoreCommands
                         t.Epoch?.ToString(CultureInfo.InvariantCulture) ?? "", t.Attempts.ToString(CultureInfo.InvariantCulture), beat, Markup.Escape(Axes(t)));
                 }
                 AnsiConsole.Write(table);
+                More(runningPage);
             }
-            var bad = trials.Where(t => t.State.IsProblem()).ToList();
-            if (bad.Count > 0)
+            var badPage = await store.ListTrialsWhereAsync(study.Id, TrialStates.All.Where(s => s.IsProblem()).ToList(), int.MaxValue, ShownProblems, ct);
+            if (badPage.Trials.Count > 0)
             {
                 var table = new Table().Title("not completed").AddColumns("trial", "state", "attempts", "reason", "axes");
-                foreach (var t in bad) table.AddRow(t.TrialId, t.State.Name(), t.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(FirstLine(t.Error)), Markup.Escape(Axes(t)));
+                foreach (var t in badPage.Trials) table.AddRow(t.TrialId, t.State.Name(), t.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(FirstLine(t.Error)), Markup.Escape(Axes(t)));
                 AnsiConsole.Write(table);
+                More(badPage);
             }
-            await WriteClusterStopsAsync(store, study, trials, ct);
-            var outside = (await store.ListTrialsAsync(study.Id, ct)).Count(t => !t.InDefinition);
+            var stoppedPage = await store.ListTrialsWhereAsync(study.Id, [TrialState.Interrupted, TrialState.Failed], 2, ShownProblems, ct);
+            await WriteClusterStopsAsync(store, study, stoppedPage.Trials, ct);
+            var outside = await store.CountOutsideDefinitionAsync(study.Id, ct);
             if (outside > 0) AnsiConsole.MarkupLine($"[grey]{outside} recorded trial(s) are outside the current study definition (kept, not run)[/]");
             return 0;
         });
@@ -185,6 +189,14 @@ internal static class StoreCommands
             }
         }
         if (table.Rows.Count > 0) AnsiConsole.Write(table);
+    }
+
+    /// <summary>Rows of each list `status` shows; the rest are counted.</summary>
+    private const int ShownRunning = 200, ShownProblems = 50;
+
+    private static void More(TrialPage page)
+    {
+        if (page.Total > page.Trials.Count) AnsiConsole.MarkupLine($"[grey]... and {page.Total - page.Trials.Count} more[/]");
     }
 
     /// <summary>Host and, on a cluster, job and node of the current attempt.</summary>

@@ -13,9 +13,11 @@ using Studies.Trials.Results;
 namespace Studies.Orchestrator.Cluster;
 
 /// <summary>
-/// <c>studies cluster-task STUDY</c> (hidden): what one task of a study's job array runs. Opens the shared store
-/// (STUDIES_STORE), claims the study's trials one by one on its slots until none is left anywhere, and records where each
-/// runs: Slurm's job id, array task and node, and its state.
+/// <c>studies cluster-task STUDY --store URI | --store-file PATH</c> (hidden): what one task of a study's job array runs.
+/// Opens the shared store named on its command line (never a local SQLite file: a task without the study's store refuses
+/// to start), claims the study's trials on its slots (every GPU of its gres, <c>trials_per_device</c> on each) until none is
+/// queued, and records where each runs: Slurm's job id, array task and node, and its state. It claims nothing inside its
+/// time limit's warning window, and leaves when nothing is queued, waiting longer between looks while idle.
 /// </summary>
 public static class ClusterTaskCommand
 {
@@ -28,19 +30,33 @@ public static class ClusterTaskCommand
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var retries = new Option<int>("--retries") { DefaultValueFactory = _ => 2 };
         var backoff = new Option<double>("--backoff") { DefaultValueFactory = _ => 30 };
+        var gpus = new Option<int>("--gpus") { DefaultValueFactory = _ => 0 };
+        var storeFile = new Option<FileInfo?>("--store-file");
+        var trialTimeout = new Option<double?>("--trial-timeout");
+        var failFast = new Option<int>("--fail-fast");
         var command = new Command("cluster-task", "One task of a study's cluster job array (started by the executor)")
         {
-            study, checkpoints, slots, threads, device, retries, backoff,
+            study, checkpoints, slots, threads, device, retries, backoff, gpus, storeFile, trialTimeout, failFast,
         };
         command.Hidden = true;
         command.SetAction(async (parse, _) =>
         {
             using var signals = new StopSignals(Console.Error);
-            using var loggers = Logging.CreateFactory();
+            // Each trial's start and end in the task's log (CHECKPOINTS/slurm/JOB_TASK.out), not only warnings.
+            using var loggers = Logging.CreateFactory(LogLevel.Information);
             var logger = loggers.CreateLogger("cluster-task");
             try
             {
-                await using var services = CommonOptions.Services(parse, loggers);
+                var location = parse.GetValue(CommonOptions.Store);
+                if (parse.GetValue(storeFile) is { } file) location = (await File.ReadAllTextAsync(file.FullName)).Trim();
+                if (location is null || !location.StartsWith("postgres", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Never a local SQLite file: results recorded there would be lost to the study.
+                    Console.Error.WriteLine($"error: this task was started without the study's PostgreSQL store ({(location is null ? "no --store or --store-file" : "got " + location)}); " +
+                        "it claims nothing. Submit the study with `studies run FILE --executor slurm`, which names the store on the task's command line");
+                    return ExitCodes.Usage;
+                }
+                await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), location), loggers);
                 var stores = services.GetRequiredService<StudyStores>();
                 await using var store = await stores.OpenAsync(stores.Locate(), StoreAccess.ReadWrite, CancellationToken.None);
                 var row = await store.FindStudyAsync(parse.GetValue(study)!, CancellationToken.None);
@@ -49,18 +65,37 @@ public static class ClusterTaskCommand
                     Console.Error.WriteLine($"error: no study '{parse.GetValue(study)}' in {store.Location}");
                     return 1;
                 }
+                var slurm = services.GetRequiredService<ISlurm>();
+                using var claiming = new CancellationTokenSource();
+                if (Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 } self && await TimeLeftAsync(slurm, self, logger) is { } left)
+                {
+                    // Inside the warning window Slurm is about to stop the task: a trial started there would only be interrupted.
+                    var claimFor = left - TimeSpan.FromSeconds(SlurmScript.WarningSeconds);
+                    if (claimFor <= TimeSpan.Zero)
+                    {
+                        logger.LogWarning("job {Job} has {Left:0} s left, inside its time limit's {Warning} s warning window: it claims no trial", self,
+                            left.TotalSeconds, SlurmScript.WarningSeconds);
+                        return 0;
+                    }
+                    // (A timer takes at most ~49 days; a limit that far off is no limit for a trial.)
+                    if (claimFor < TimeSpan.FromDays(40)) claiming.CancelAfter(claimFor);
+                }
                 var execution = new StudyExecution(store, services.GetRequiredService<ITrialLauncher>(),
                     services.GetRequiredService<IOptions<SchedulingOptions>>().Value, loggers.CreateLogger<StudyExecution>())
                 {
                     Placement = Placement(Environment.GetEnvironmentVariable),
+                    StopClaiming = claiming.Token,
+                    LeaveWhenNothingQueued = true,
+                    MaxIdlePoll = IdlePollLimit,
                 };
-                var slotList = Enumerable.Range(0, Math.Max(1, parse.GetValue(slots)))
-                    .Select(i => new DeviceSlot(i, parse.GetValue(device)!, Math.Max(1, parse.GetValue(threads)))).ToList();
+                var slotList = Slots(parse.GetValue(device)!, parse.GetValue(gpus), parse.GetValue(slots), parse.GetValue(threads));
                 var options = new ExecutionOptions
                 {
                     ArtifactsDirectory = parse.GetValue(checkpoints)!,
                     Retry = new RetryPolicy(parse.GetValue(retries), parse.GetValue(backoff)),
                     Provenance = Provenance.OfOrchestrator(),
+                    TrialTimeout = parse.GetValue(trialTimeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
+                    FailFastAfter = parse.GetValue(failFast),
                 };
                 var observer = new LoggingObserver(logger);
                 var counts = await execution.RunAsync(row, slotList, options, observer, signals.Stopping, signals.Kill);
@@ -68,7 +103,7 @@ public static class ClusterTaskCommand
                 {
                     try
                     {
-                        if (await SlurmEndStates.RecordTimeLimitAsync(services.GetRequiredService<ISlurm>(), store, row, job, observer.Started, CancellationToken.None))
+                        if (await SlurmEndStates.RecordTimeLimitAsync(slurm, store, row, job, observer.Started, CancellationToken.None))
                             logger.LogWarning("stopped by the time limit of job {Job}: its trials resume in another task", job);
                     }
                     catch (SlurmException e)
@@ -86,6 +121,39 @@ public static class ClusterTaskCommand
             }
         });
         return command;
+    }
+
+    /// <summary>How long an idle task waits at most between looks at the store (waits double from the scheduler's idle poll).</summary>
+    /// <remarks>60 s: an idle task opens a connection per look (it keeps none while idle), ~30 ms of server CPU here; 1,000
+    /// idle tasks looking every 30 s cost about a core (bench cluster --simulate-tasks 1000), every 60 s half that.</remarks>
+    public static readonly TimeSpan IdlePollLimit = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The slots of a task: on a GPU task, <paramref name="perDevice"/> trials on each of the <paramref name="gpus"/> GPUs its
+    /// gres gives it (Slurm numbers them cuda:0..N-1 inside the task through CUDA_VISIBLE_DEVICES), filled round-robin; on
+    /// a CPU task, <paramref name="perDevice"/> CPU slots.
+    /// </summary>
+    public static IReadOnlyList<DeviceSlot> Slots(string device, int gpus, int perDevice, int threads)
+    {
+        perDevice = Math.Max(1, perDevice);
+        if (!device.StartsWith("cuda", StringComparison.Ordinal))
+            return Enumerable.Range(0, perDevice).Select(i => new DeviceSlot(i, "cpu", Math.Max(1, threads))).ToList();
+        var count = Math.Max(1, gpus);
+        return DeviceInventory.Slots(new ResourceRequest(Enumerable.Range(0, count).Select(g => $"cuda:{g}").ToList(), perDevice, threads), count, Environment.ProcessorCount);
+    }
+
+    /// <summary>The task's time left before its limit, as Slurm sees it; null when unlimited or Slurm cannot be asked.</summary>
+    private static async Task<TimeSpan?> TimeLeftAsync(ISlurm slurm, string job, ILogger logger)
+    {
+        try
+        {
+            return (await slurm.TaskStatesAsync(job, CancellationToken.None)).FirstOrDefault()?.TimeLeft;
+        }
+        catch (SlurmException e)
+        {
+            logger.LogWarning("the time left of job {Job} is not known ({Error}): trials are claimed until Slurm stops the task", job, e.Message);
+            return null;
+        }
     }
 
     /// <summary>Where this task runs, from Slurm's variables: recorded with every attempt it makes.</summary>

@@ -16,6 +16,9 @@ public interface ISlurm
 
     /// <summary>The job's tasks that have started, as Slurm sees them now; empty when Slurm no longer knows the job.</summary>
     Task<IReadOnlyList<SlurmTaskState>> TaskStatesAsync(string jobId, CancellationToken ct);
+
+    /// <summary>The site's MaxArraySize (array indices run 0..MaxArraySize-1); null when not known.</summary>
+    Task<int?> MaxArraySizeAsync(CancellationToken ct) => Task.FromResult<int?>(null);
 }
 
 /// <summary>Raised when a Slurm command fails; the message has its output.</summary>
@@ -67,6 +70,29 @@ public sealed class SlurmCommands : ISlurm
         {
             return []; // no accounting here: how the job ended is not known any more
         }
+    }
+
+    public async Task<int?> MaxArraySizeAsync(CancellationToken ct)
+    {
+        try
+        {
+            return ParseMaxArraySize(await RunAsync("scontrol", ["show", "config"], new Dictionary<string, string>(), ct));
+        }
+        catch (SlurmException)
+        {
+            return null; // an older or restricted scontrol: Slurm's default (1001) is assumed by the caller
+        }
+    }
+
+    /// <summary>MaxArraySize from <c>scontrol show config</c> (<c>MaxArraySize           = 1001</c>); null when absent.</summary>
+    public static int? ParseMaxArraySize(string config)
+    {
+        foreach (var line in config.Split('\n'))
+        {
+            var eq = line.IndexOf('=');
+            if (eq > 0 && line[..eq].Trim() == "MaxArraySize" && int.TryParse(line[(eq + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture, out var n)) return n;
+        }
+        return null;
     }
 
     private static async Task<string> RunAsync(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, CancellationToken ct)

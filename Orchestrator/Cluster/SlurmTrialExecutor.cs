@@ -23,8 +23,15 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
     /// <summary>Default array size when the study does not say: enough to fill a few nodes, not the whole queue.</summary>
     private const int DefaultTasks = 8;
 
-    /// <summary>Job arrays submitted for one run at most: the first, and new ones while trials are left after all tasks ended.</summary>
-    private const int MaxSubmissions = 3;
+    /// <summary>
+    /// Job arrays in a row that may end without finishing a single trial before the run gives up (and says so): arrays
+    /// that make progress are resubmitted for as long as trials are left (a time limit shorter than the study is fine),
+    /// but a limit shorter than one trial, or tasks that cannot start, would otherwise resubmit forever.
+    /// </summary>
+    public const int MaxBarrenArrays = 2;
+
+    /// <summary>Slurm's default MaxArraySize, for a site whose configuration cannot be read.</summary>
+    private const int DefaultMaxArraySize = 1001;
 
     /// <summary>How often the submitting process looks at the store and the queue.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
@@ -36,29 +43,66 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
 
     public ExecutorPlan Plan(Study study, IReadOnlyList<PlannedTrial> trials, int? workers)
     {
-        var tasks = Tasks(study, trials.Count, workers);
-        var device = Device(trials);
-        var slots = Enumerable.Range(0, tasks).Select(i => new DeviceSlot(i, device, study.Resources.ThreadsPerTrial)).ToList();
+        var request = Request(study, trials, workers, "");
+        var notes = new List<string>();
+        if (request.Device == "cuda" && request.Gpus == 0)
+        {
+            // Slurm gives a task no GPU unless gres asks for one: every trial would fail on a CPU node.
+            notes.Add("device cuda without resources.gres: Slurm gives the tasks no GPU; add gres: \"gpu:1\" (or gpu:N for N GPUs per task)");
+            logger.LogWarning("{Study}: trials ask for device cuda but resources.gres asks Slurm for no GPU: add gres: \"gpu:1\"", study.Name);
+        }
+        if (study.Checkpoints is null)
+        {
+            // Without it, trial folders go to the submitting host's workspace: nodes that do not see it cannot resume a trial.
+            notes.Add("no checkpoints: folder in the study: trial folders and task logs go to the workspace (--home), which every node must see");
+        }
+        var slots = Enumerable.Range(0, request.Tasks * request.TrialsPerTask)
+            .Select(i => new DeviceSlot(i, request.Device == "cuda" ? $"cuda:{i % Math.Max(1, request.Gpus)}" : "cpu", study.Resources.ThreadsPerTrial)).ToList();
         var c = study.Resources.Cluster;
         // What RunAsync submits; the checkpoint folder is only known then.
-        requests[study.Name] = Request(study, trials, workers, "");
-        return new ExecutorPlan(slots)
+        requests[study.Name] = request;
+        return new ExecutorPlan(slots, notes)
         {
-            Summary = $"Slurm job array of {tasks} task(s) on {c.Partition ?? "the default partition"}" +
-                (c.Gres is { } g ? $", gres {g}" : "") + (c.Time is { } t ? $", time {t}" : ""),
+            Summary = $"Slurm job array of {request.Tasks} task(s) on {c.Partition ?? "the default partition"}" +
+                (c.Gres is { } g ? $", gres {g}" : "") + (c.Time is { } t ? $", time {t}" : "") +
+                (request.TrialsPerTask > 1 ? $", {request.TrialsPerTask} trials per task" : ""),
         };
     }
 
     private static int Tasks(Study study, int trials, int? workers) => Math.Max(1, Math.Min(workers ?? study.Resources.Cluster.ArrayParallel ?? DefaultTasks, Math.Max(trials, 1)));
 
-    /// <summary>A GPU study's task uses the one GPU its gres gives it (Slurm sets CUDA_VISIBLE_DEVICES): cuda:0 inside the task.</summary>
-    private static string Device(IReadOnlyList<PlannedTrial> trials) => trials.Any(t => t.Spec.Device.StartsWith("cuda", StringComparison.Ordinal)) ? "cuda:0" : "cpu";
+    /// <summary>cuda for a GPU study (each task uses every GPU its gres gives it: cuda:0..N-1 inside the task), else cpu.</summary>
+    private static string Device(IReadOnlyList<PlannedTrial> trials) => trials.Any(t => t.Spec.Device.StartsWith("cuda", StringComparison.Ordinal)) ? "cuda" : "cpu";
+
+    /// <summary>
+    /// GPUs per task in a gres request: <c>gpu</c> 1, <c>gpu:4</c> 4, <c>gpu:a100:2</c> 2, summed over a list
+    /// (<c>gpu:a100:1,gpu:v100:1</c>); 0 without a gpu entry.
+    /// </summary>
+    public static int GpuCount(string? gres)
+    {
+        var count = 0;
+        foreach (var entry in (gres ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = entry.Split(':');
+            if (!parts[0].Equals("gpu", StringComparison.OrdinalIgnoreCase) && !parts[0].StartsWith("gres/gpu", StringComparison.OrdinalIgnoreCase)) continue;
+            count += parts.Length > 1 && int.TryParse(parts[^1], CultureInfo.InvariantCulture, out var n) ? n : 1;
+        }
+        return count;
+    }
 
     /// <summary>The job request for a study; <paramref name="checkpoints"/> is where trial folders go (shared by every node).</summary>
-    public SlurmJobRequest Request(Study study, IReadOnlyList<PlannedTrial> trials, int? workers, string checkpoints) => new(
-        study.Name, Tasks(study, trials.Count, workers), 1, study.Resources.ThreadsPerTrial, Device(trials), checkpoints,
-        Path.Combine(checkpoints, "slurm"), [self.FileName, .. self.PrefixArguments], study.Retries.Max, study.Retries.BackoffSeconds,
-        study.Resources.Cluster);
+    public SlurmJobRequest Request(Study study, IReadOnlyList<PlannedTrial> trials, int? workers, string checkpoints)
+    {
+        var device = Device(trials);
+        var gpus = device == "cuda" ? GpuCount(study.Resources.Cluster.Gres) : 0;
+        return new SlurmJobRequest(study.Name, Tasks(study, trials.Count, workers), device == "cuda" ? Math.Max(1, study.Resources.TrialsPerDevice) : 1,
+            study.Resources.ThreadsPerTrial, device, checkpoints, Path.Combine(checkpoints, "slurm"), [self.FileName, .. self.PrefixArguments],
+            study.Retries.Max, study.Retries.BackoffSeconds, study.Resources.Cluster)
+        {
+            Gpus = gpus,
+            SlurmConf = Environment.GetEnvironmentVariable("SLURM_CONF"),
+        };
+    }
 
     public async Task<StateCounts> RunAsync(IStudyStorage store, StudyRow study, ExecutorPlan plan, ExecutionOptions options, IExecutionObserver observer,
         CancellationToken stopping, CancellationToken kill)
@@ -67,44 +111,66 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
             throw new ResourceException($"{study.Name}: the slurm executor needs a store every node reaches: a PostgreSQL database " +
                 "(store: postgresql://USER@HOST:PORT/DATABASE in the study, or --store); see docs/cluster.md");
         if (!requests.TryRemove(study.Name, out var planned)) throw new InvalidOperationException($"{study.Name} was not planned by this executor");
-        var request = planned with { CheckpointDirectory = options.ArtifactsDirectory, LogDirectory = Path.Combine(options.ArtifactsDirectory, "slurm") };
-        var submissions = 0;
-        string? job = null;
-        var announced = new HashSet<string>();
+        var logs = Path.Combine(options.ArtifactsDirectory, "slurm");
+        var request = planned with
+        {
+            CheckpointDirectory = options.ArtifactsDirectory,
+            LogDirectory = logs,
+            StoreArguments = StoreArguments(location, logs),
+            TrialTimeoutMinutes = options.TrialTimeout?.TotalMinutes,
+            FailFast = options.FailFastAfter,
+        };
+        var maxArraySize = await slurm.MaxArraySizeAsync(CancellationToken.None) ?? DefaultMaxArraySize;
+        var jobs = new List<string>();
+        var barren = 0;
+        var finishedAtSubmit = -1;
+        var follower = new StudyFollower(store, study, observer);
         var endStates = new SlurmEndStates(slurm, store, study);
         while (true)
         {
-            var counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
-            var trials = await AnnounceFinishedAsync(store, study, observer, announced);
-            await endStates.RecordAsync(trials, CancellationToken.None);
-            var left = counts.Count(TrialState.Queued) + counts.Count(TrialState.Running) + counts.Count(TrialState.Interrupted);
-            if (left == 0)
+            var cancelled = (await store.FindStudyAsync(study.Name, CancellationToken.None))?.Cancelled ?? false;
+            await follower.PollAsync(CancellationToken.None);
+            var counts = follower.Counts;
+            await endStates.RecordAsync(follower.MayHaveStoppedAttempts, CancellationToken.None);
+            string? why = null;
+            if (cancelled) why = "the study was cancelled (`studies cancel`); its job arrays are cancelled";
+            else if (counts.Left == 0) why = "";
+            else if (follower.FailFast(options.FailFastAfter) is { } failFast) why = failFast;
+            if (why is not null)
             {
-                await endStates.SettleAsync(trials, EndStateWait, CancellationToken.None);
-                return counts;
+                // Done, cancelled or failing fast: tasks still queued or idle would only wait; a cancel stops running ones too.
+                await CancelJobsAsync(jobs);
+                await endStates.SettleAsync(follower.MayHaveStoppedAttempts, EndStateWait, CancellationToken.None);
+                return await store.CountStatesAsync(study.Id, CancellationToken.None) with { Why = why.Length == 0 ? null : why };
             }
             if (stopping.IsCancellationRequested)
             {
-                logger.LogWarning("{Study}: no longer following; its Slurm job {Job} goes on (`studies cancel {Study}` cancels it)", study.Name, job, study.Name);
+                logger.LogWarning("{Study}: no longer following; its Slurm job(s) {Jobs} go on (`studies cancel {Study}` cancels them)", study.Name,
+                    string.Join(", ", jobs), study.Name);
                 return counts;
             }
-            if (job is null || !await slurm.IsActiveAsync(job, CancellationToken.None))
+            // A task killed outright (SIGKILL, a node failure) leaves its trials running under a lease nobody renews: they come
+            // back to the queue as soon as the lease has expired by the store's clock, while other tasks are still there to take them.
+            await store.ReclaimExpiredAsync(study.Id, CancellationToken.None);
+            await store.RequeueAsync(study.Id, failedToo: false, CancellationToken.None);
+            if (!await AnyActiveAsync(jobs))
             {
-                // No task is left: trials its tasks left behind come back to the queue, and a new array takes them.
-                await store.ReclaimExpiredAsync(study.Id, CancellationToken.None);
-                await store.RequeueAsync(study.Id, failedToo: false, CancellationToken.None);
-                if (submissions == MaxSubmissions)
+                counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
+                // Trials still running under a live lease (a task just killed): their lease expires, then they are queued.
+                if (counts.Count(TrialState.Queued) > 0)
                 {
-                    logger.LogError("{Study}: {Left} trial(s) left after {Count} job arrays; run the study again to resume them", study.Name, left, submissions);
-                    return await store.CountStatesAsync(study.Id, CancellationToken.None);
+                    if (jobs.Count > 0) barren = counts.Finished > finishedAtSubmit ? 0 : barren + 1;
+                    if (barren >= MaxBarrenArrays)
+                    {
+                        return counts with
+                        {
+                            Why = $"{barren} job array(s) in a row ended without finishing a trial (a time limit shorter than a trial, or tasks that " +
+                                $"cannot start: see their logs in {logs})",
+                        };
+                    }
+                    finishedAtSubmit = counts.Finished;
+                    jobs.AddRange(await SubmitAsync(store, study, request with { Tasks = Math.Min(request.Tasks, counts.Count(TrialState.Queued)) }, maxArraySize));
                 }
-                job = await SubmitAsync(store, study, request with { Tasks = Math.Min(request.Tasks, Math.Max(1, left)) }, location, CancellationToken.None);
-                submissions++;
-            }
-            else if (counts.Count(TrialState.Interrupted) > 0)
-            {
-                // A task stopped by Slurm recorded its trial interrupted: the array's other tasks resume it.
-                await store.RequeueAsync(study.Id, failedToo: false, CancellationToken.None);
             }
             try
             {
@@ -116,27 +182,85 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
         }
     }
 
-    private async Task<string> SubmitAsync(IStudyStorage store, StudyRow study, SlurmJobRequest request, string location, CancellationToken ct)
+    /// <summary>
+    /// The task's <c>--store</c>: the URI itself when it holds no password, else a file only the user can read (on the
+    /// shared checkpoint folder, beside the task logs) that the task reads it from.
+    /// </summary>
+    public static IReadOnlyList<string> StoreArguments(string location, string logDirectory)
     {
-        Directory.CreateDirectory(request.LogDirectory);
-        var script = Path.Combine(request.LogDirectory, $"submit-{DateTime.UtcNow:yyyyMMdd-HHmmss-fff}.sh");
-        await File.WriteAllTextAsync(script, SlurmScript.Render(request), ct);
-        var job = await slurm.SubmitAsync(script, new Dictionary<string, string> { ["STUDIES_STORE"] = location }, ct);
-        await store.RecordJobAsync(study.Id, new ClusterJob(Name, job, StoreClock.Now()), ct);
-        logger.LogInformation("{Study}: submitted Slurm job array {Job} ({Tasks} task(s)); logs in {Logs}", study.Name, job,
-            request.Tasks.ToString(CultureInfo.InvariantCulture), request.LogDirectory);
-        return job;
+        if (!HasPassword(location)) return ["--store", location];
+        Directory.CreateDirectory(logDirectory);
+        var file = Path.Combine(logDirectory, "store.uri");
+        File.Delete(file);
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        // Readable by its owner only, from its creation on: the password is never readable by others, even briefly.
+        if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(file, create))
+        using (var writer = new StreamWriter(stream))
+            writer.Write(location);
+        return ["--store-file", file];
     }
 
-    /// <summary>Tells the observer about trials the cluster finished since the last look; returns the study's trials.</summary>
-    private static async Task<IReadOnlyList<TrialRow>> AnnounceFinishedAsync(IStudyStorage store, StudyRow study, IExecutionObserver observer, HashSet<string> announced)
+    private static bool HasPassword(string uri)
     {
-        var trials = await store.ListTrialsAsync(study.Id, CancellationToken.None);
-        foreach (var t in trials)
+        var scheme = uri.IndexOf("://", StringComparison.Ordinal);
+        var at = uri.IndexOf('@');
+        return scheme >= 0 && at > scheme && uri[(scheme + 3)..at].Contains(':', StringComparison.Ordinal);
+    }
+
+    private async Task<bool> AnyActiveAsync(IReadOnlyList<string> jobs)
+    {
+        foreach (var job in jobs)
         {
-            if (!t.InDefinition || t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted) continue;
-            if (announced.Add(t.TrialId + ":" + t.Attempts.ToString(CultureInfo.InvariantCulture))) observer.TrialEnded(t.TrialId, t.State, t.Error);
+            if (await slurm.IsActiveAsync(job, CancellationToken.None)) return true;
         }
-        return trials;
+        return false;
+    }
+
+    private async Task CancelJobsAsync(IReadOnlyList<string> jobs)
+    {
+        var active = new List<string>();
+        foreach (var job in jobs)
+        {
+            if (await slurm.IsActiveAsync(job, CancellationToken.None)) active.Add(job);
+        }
+        if (active.Count == 0) return;
+        try
+        {
+            await slurm.CancelAsync(active, CancellationToken.None);
+            logger.LogInformation("cancelled the remaining tasks of Slurm job(s) {Jobs}", string.Join(", ", active));
+        }
+        catch (SlurmException e)
+        {
+            logger.LogWarning("the remaining tasks of Slurm job(s) {Jobs} could not be cancelled: {Error}", string.Join(", ", active), e.Message);
+        }
+    }
+
+    /// <summary>Submits the request as job arrays of at most the site's MaxArraySize tasks each; returns their job ids.</summary>
+    private async Task<IReadOnlyList<string>> SubmitAsync(IStudyStorage store, StudyRow study, SlurmJobRequest request, int maxArraySize)
+    {
+        Directory.CreateDirectory(request.LogDirectory);
+        var jobs = new List<string>();
+        for (var first = 0; first < request.Tasks; first += Math.Max(1, maxArraySize))
+        {
+            var part = request with { Tasks = Math.Min(Math.Max(1, maxArraySize), request.Tasks - first) };
+            var script = Path.Combine(request.LogDirectory, $"submit-{DateTime.UtcNow:yyyyMMdd-HHmmss-fff}-{jobs.Count}.sh");
+            await File.WriteAllTextAsync(script, SlurmScript.Render(part), CancellationToken.None);
+            string job;
+            try
+            {
+                job = await slurm.SubmitAsync(script, new Dictionary<string, string>(), CancellationToken.None);
+            }
+            catch (SlurmException e)
+            {
+                throw new SlurmException($"{study.Name}: Slurm refused the job array ({e.Message}); the script is {script}. " +
+                    "Fix the resources (partition, gres, time, sbatch_args) and run the study again: recorded trials are kept");
+            }
+            await store.RecordJobAsync(study.Id, new ClusterJob(Name, job, StoreClock.Now()), CancellationToken.None);
+            logger.LogInformation("{Study}: submitted Slurm job array {Job} ({Tasks} task(s)); logs in {Logs}", study.Name, job,
+                part.Tasks.ToString(CultureInfo.InvariantCulture), request.LogDirectory);
+            jobs.Add(job);
+        }
+        return jobs;
     }
 }

@@ -20,4 +20,8 @@ public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bo
 }
 
 /// <summary>How a study run ended: the report it wrote and whether it was stopped before the end.</summary>
-public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<global::Studies.Trials.Results.TrialState, int> States);
+public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<global::Studies.Trials.Results.TrialState, int> States)
+{
+    /// <summary>Why the executor stopped with trials left, when it says (see <see cref="Storage.StateCounts.Why"/>).</summary>
+    public string? Why { get; init; }
+}

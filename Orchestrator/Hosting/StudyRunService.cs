@@ -62,7 +62,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         string? reportPath = null;
         if (!kill.IsCancellationRequested)
             reportPath = await reports.PublishAsync(store, [row.Name], workspace.ReportDirectory(study.Name), CancellationToken.None);
-        return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState);
+        return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState) { Why = counts.Why };
     }
 }
 

@@ -28,6 +28,22 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         ["pid"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    /// <summary>Cancelled when this execution must claim no more trials (a cluster task inside its time limit's warning window).</summary>
+    public CancellationToken StopClaiming { get; init; }
+
+    /// <summary>
+    /// Leave as soon as nothing is queued, rather than wait for other owners' running trials in case they come back: what a
+    /// cluster task does, since the submitting process reclaims a dead owner's trials and submits tasks for them.
+    /// </summary>
+    public bool LeaveWhenNothingQueued { get; init; }
+
+    /// <summary>
+    /// Longest wait between looks at the store while idle: each idle look doubles the wait from
+    /// <see cref="SchedulingOptions.IdlePollSeconds"/> up to this (null: no growth), so that many idle cluster tasks cost
+    /// the database little.
+    /// </summary>
+    public TimeSpan? MaxIdlePoll { get; init; }
+
     /// <summary>A trial this execution holds: its progress for the next beat, and the way to stop it if the lease is lost.</summary>
     private sealed class Lease(TrialRow trial, string device, int packing, CancellationToken kill) : IDisposable
     {
@@ -37,6 +53,12 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
 
         public TrialRow Trial { get; } = trial;
         public string Device { get; } = device;
+        /// <summary>When the last renewal that the store granted was sent (Stopwatch ticks): the lease runs from no earlier.</summary>
+        public long RenewedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        /// <summary>A heartbeat of this lease is on its way (a store that does not answer keeps it there).</summary>
+        public int Beating;
+        /// <summary>Its worker was stopped because the lease could not be renewed in time: the trial goes back to the queue.</summary>
+        public volatile bool Expiring;
         /// <summary>Trials its device could run at once when it started.</summary>
         public int Packing { get; } = packing;
         public readonly ConcurrentQueue<EpochRecord> PendingEpochs = new();
@@ -79,7 +101,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         var failures = new Dictionary<string, int>();
         var packing = new DevicePacking(slots);
         using var failFast = new CancellationTokenSource();
-        using var noMoreStarts = CancellationTokenSource.CreateLinkedTokenSource(stopping, failFast.Token);
+        using var noMoreStarts = CancellationTokenSource.CreateLinkedTokenSource(stopping, failFast.Token, StopClaiming);
         using var done = new CancellationTokenSource();
         var heartbeat = Task.Run(() => HeartbeatLoopAsync(study, done.Token), CancellationToken.None);
 
@@ -93,13 +115,15 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                         slot, slot.Device, packing.Limit(slot.Device));
                     return;
                 }
+                var sent = System.Diagnostics.Stopwatch.GetTimestamp();
                 var trial = await store.ClaimNextAsync(study.Id, new TrialClaim(Owner, slot.Device, scheduling.Lease, Placement), CancellationToken.None);
                 if (trial is null)
                 {
                     if (!await WaitForWorkAsync(study, noMoreStarts.Token)) return;
                     continue;
                 }
-                var lease = new Lease(trial, slot.Device, packing.Limit(slot.Device), kill);
+                idleLooks = 0;
+                var lease = new Lease(trial, slot.Device, packing.Limit(slot.Device), kill) { RenewedAt = sent };
                 leases[trial.TrialId] = lease;
                 try
                 {
@@ -123,7 +147,11 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             await heartbeat;
             await launcher.ReleaseWorkersAsync();
         }
-        return await store.CountStatesAsync(study.Id, CancellationToken.None);
+        var counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
+        // Why trials are left, for the run's last line: the reasons this execution stopped claiming.
+        if (failFast.IsCancellationRequested) return counts with { Why = "fail-fast stopped starting trials after failures with the same error (see `studies status`)" };
+        if (counts.Count(TrialState.Cancelled) > 0 && await IsCancelledAsync(study, CancellationToken.None)) return counts with { Why = "the study was cancelled (`studies cancel`)" };
+        return counts;
     }
 
     /// <summary>Trials whose owner died (lease expired) become interrupted, and interrupted trials are queued to resume.</summary>
@@ -131,8 +159,14 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     {
         var reclaimed = await store.ReclaimExpiredAsync(study.Id, ct);
         if (reclaimed > 0) logger.LogWarning("{Count} trial(s) of {Study} were left running by an owner that stopped renewing its lease; they resume", reclaimed, study.Name);
-        await store.RequeueAsync(study.Id, failedToo: false, ct);
+        // A cancelled study stays so until the user runs it again: its interrupted trials are not queued behind their back.
+        if (!await IsCancelledAsync(study, ct)) await store.RequeueAsync(study.Id, failedToo: false, ct);
     }
+
+    private async Task<bool> IsCancelledAsync(StudyRow study, CancellationToken ct) => (await store.FindStudyAsync(study.Name, ct))?.Cancelled ?? false;
+
+    /// <summary>Idle looks at the store in a row, for the growing wait of <see cref="MaxIdlePoll"/>.</summary>
+    private int idleLooks;
 
     /// <summary>
     /// Nothing is claimable now. Waits while back-offs run out or other owners' trials run (they may crash and come back);
@@ -140,7 +174,9 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     /// </summary>
     private async Task<bool> WaitForWorkAsync(StudyRow study, CancellationToken noMoreStarts)
     {
+        if (await IsCancelledAsync(study, CancellationToken.None)) return false;
         var next = await store.NextQueuedTimeAsync(study.Id, CancellationToken.None);
+        if (next is null && leases.IsEmpty && LeaveWhenNothingQueued) return false;
         // While this execution still runs trials, one of them may crash and be queued for a retry: keep waiting.
         if (next is null && leases.IsEmpty)
         {
@@ -154,8 +190,11 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                 return true;
             }
         }
-        var wait = next is { } n ? Math.Clamp(n - StoreClock.Now(), 0.05, scheduling.IdlePollSeconds)
-            : leases.IsEmpty ? scheduling.IdlePollSeconds : Math.Min(0.25, scheduling.IdlePollSeconds);
+        var poll = scheduling.IdlePollSeconds;
+        if (MaxIdlePoll is { } most && leases.IsEmpty)
+            poll = Math.Min(most.TotalSeconds, poll * Math.Pow(2, Math.Min(20, Interlocked.Increment(ref idleLooks) - 1)));
+        var wait = next is { } n ? Math.Clamp(n - StoreClock.Now(), 0.05, poll)
+            : leases.IsEmpty ? poll : Math.Min(0.25, scheduling.IdlePollSeconds);
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(wait), noMoreStarts);
@@ -168,27 +207,63 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     }
 
     /// <summary>Renews the leases of the trials this execution runs and writes their epochs in batches, one beat at a time.</summary>
+    /// <remarks>
+    /// A beat that cannot reach the store waits there (the store retries), so beats run beside the loop, one per lease at a
+    /// time, and the loop itself only watches deadlines: an owner whose lease was last granted longer ago than
+    /// <see cref="LocalDeadline"/> stops its trial's worker, by its own clock, before the store's clock lets anyone else
+    /// claim the trial. Two workers therefore never train one trial in one folder, whatever the outage.
+    /// </remarks>
     private async Task HeartbeatLoopAsync(StudyRow study, CancellationToken done)
     {
-        using var timer = new PeriodicTimer(scheduling.Heartbeat);
+        var deadline = LocalDeadline(scheduling);
+        var watch = TimeSpan.FromSeconds(Math.Clamp(scheduling.HeartbeatSeconds / 4, 0.05, 1));
+        var beats = new List<Task>();
+        var lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var timer = new PeriodicTimer(watch);
         try
         {
             while (await timer.WaitForNextTickAsync(done))
             {
-                foreach (var lease in leases.Values) await BeatAsync(study, lease);
+                foreach (var lease in leases.Values)
+                {
+                    if (System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref lease.RenewedAt)) > deadline && !lease.Ended
+                        && (lease.Expiring = true) && lease.Stop())
+                    {
+                        logger.LogError("trial {Trial}: its lease could not be renewed for {Seconds:0} s (the store does not answer); its worker is stopped " +
+                            "before the lease runs out, so that no other owner trains it at the same time; it resumes from its checkpoint", lease.Trial.TrialId,
+                            deadline.TotalSeconds);
+                    }
+                }
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(lastBeat) < scheduling.Heartbeat) continue;
+                lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
+                beats.RemoveAll(b => b.IsCompleted);
+                foreach (var lease in leases.Values)
+                {
+                    if (Interlocked.CompareExchange(ref lease.Beating, 1, 0) == 0) beats.Add(Task.Run(() => BeatAsync(study, lease), CancellationToken.None));
+                }
             }
         }
         catch (OperationCanceledException)
         {
         }
+        await Task.WhenAll(beats);
     }
+
+    /// <summary>
+    /// How long after the send of its last granted renewal an owner gives up its trial: the lease less a margin (a fifth of
+    /// the lease, at least a heartbeat), so that the worker is gone before the lease has run out by the store's clock.
+    /// </summary>
+    public static TimeSpan LocalDeadline(SchedulingOptions scheduling) =>
+        scheduling.Lease - TimeSpan.FromSeconds(Math.Max(scheduling.LeaseSeconds / 5, Math.Min(scheduling.HeartbeatSeconds, scheduling.LeaseSeconds / 2)));
 
     private async Task BeatAsync(StudyRow study, Lease lease)
     {
         try
         {
             var p = lease.Latest;
+            var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             var owned = await store.HeartbeatAsync(study.Id, lease.Trial.TrialId, Owner, scheduling.Lease, p?.Phase, p?.Epoch, CancellationToken.None);
+            if (owned) Interlocked.Exchange(ref lease.RenewedAt, sent);
             var batch = new List<EpochRecord>();
             while (lease.PendingEpochs.TryDequeue(out var e)) batch.Add(e);
             if (owned && batch.Count > 0) owned = await store.RecordEpochsAsync(study.Id, lease.Trial.TrialId, Owner, batch, CancellationToken.None);
@@ -202,6 +277,10 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         {
             // A busy or briefly unreachable store: the lease is still good for a while; the next beat tries again.
             logger.LogWarning("heartbeat of trial {Trial} failed: {Error}", lease.Trial.TrialId, e.Message);
+        }
+        finally
+        {
+            Interlocked.Exchange(ref lease.Beating, 0);
         }
     }
 
@@ -222,13 +301,21 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         }
 
         TrialExit exit;
+        var folderLock = TrialFolderLock.TryTake(directory);
         try
         {
-            exit = await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, Progress, stopping, lease.LostToken);
+            exit = folderLock is null
+                // The lease says this owner holds the trial, yet a worker elsewhere still writes its folder: never two at once.
+                ? new TrialExit.Crashed($"its folder {directory} is still held by another worker ({TrialFolderLock.Name}); not started here", "folder-held")
+                : await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, Progress, stopping, lease.LostToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             exit = new TrialExit.Crashed($"the trial could not be launched: {e.Message}", "launch");
+        }
+        finally
+        {
+            folderLock?.Dispose();
         }
         lease.End();
 
@@ -283,6 +370,15 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                 state = newState ?? TrialState.Failed;
                 error = reason;
                 break;
+            case TrialExit.Interrupted when lease.Expiring:
+                // Stopped by this owner for want of a renewed lease (the store did not answer): nothing is wrong with the
+                // trial, and it goes straight back to the queue (recorded once the store answers, if still this owner's).
+                error = "its lease could not be renewed (the store did not answer); stopped, it resumes from its checkpoint";
+                var back = await store.RecordFailureAsync(study.Id, trial.TrialId, Owner,
+                    new TrialFailure(TrialState.Interrupted, error, "lease-lost", RequeueAt: StoreClock.Now()), CancellationToken.None);
+                recorded = back is not null;
+                state = back ?? TrialState.Interrupted;
+                break;
             case TrialExit.Interrupted { Reason: var reason }:
                 state = TrialState.Interrupted;
                 error = reason;
@@ -316,4 +412,31 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             }
         }
     }
+}
+
+/// <summary>
+/// An exclusive lock on a trial's folder (<c>.owner.lock</c>, an OS file lock) held while its worker runs: the last guard
+/// that two owners never train one trial in one folder at once, should leases ever disagree. Released when disposed or
+/// when the process dies.
+/// </summary>
+public static class TrialFolderLock
+{
+    public const string Name = ".owner.lock";
+
+    /// <summary>The lock, or null when another process holds it.</summary>
+    public static FileStream? TryTake(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock) on Unix: another process's open fails while it is held.
+            return new FileStream(Path.Combine(directory, Name), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && !IsDiskProblem(e))
+        {
+            return null;
+        }
+    }
+
+    private static bool IsDiskProblem(IOException e) => e.HResult is 28 or 30;
 }

@@ -65,7 +65,8 @@ public interface IStudyStorage : IAsyncDisposable
 
     /// <summary>
     /// Atomically takes the queued trial of lowest ordinal whose back-off has passed, marks it running for the claimer with a
-    /// lease of <see cref="TrialClaim.Lease"/>, counts the attempt and records it; null when none is claimable now.
+    /// lease of <see cref="TrialClaim.Lease"/>, counts the attempt and records it; null when none is claimable now, and always
+    /// while the study is cancelled (a cancel is final until the study is run again).
     /// </summary>
     Task<TrialRow?> ClaimNextAsync(long studyId, TrialClaim claim, CancellationToken ct = default);
 
@@ -108,6 +109,23 @@ public interface IStudyStorage : IAsyncDisposable
     Task SetArtifactAsync(long studyId, string trialId, string kind, string path, CancellationToken ct = default);
 
     // ---- queries ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The trial rows of a study whose state, attempts, placement or definition changed since <paramref name="cursor"/> (0:
+    /// every row), and the cursor for the next call. A row may come back more than once; none changed after the cursor is
+    /// missed. Heartbeats (lease, epoch) do not count as changes: a poll reads what changed, not the running trials again.
+    /// </summary>
+    Task<TrialChanges> ListTrialsChangedAsync(long studyId, long cursor, CancellationToken ct = default);
+
+    /// <summary>
+    /// Trials of the current definition in one of <paramref name="states"/> or with at least <paramref name="minAttempts"/>
+    /// attempts: the first <paramref name="limit"/> by ordinal, and how many there are in all. What <c>studies status</c>
+    /// shows of a study of any size, in bounded memory.
+    /// </summary>
+    Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default);
+
+    /// <summary>Recorded trials that are outside the study's current definition (kept, not run).</summary>
+    Task<int> CountOutsideDefinitionAsync(long studyId, CancellationToken ct = default);
 
     /// <summary>All trials of a study, those of the current definition first, each group by ordinal.</summary>
     Task<IReadOnlyList<TrialRow>> ListTrialsAsync(long studyId, CancellationToken ct = default);

@@ -76,6 +76,10 @@ public sealed record StateCounts(IReadOnlyDictionary<TrialState, int> ByState)
     public int Count(TrialState state) => ByState.TryGetValue(state, out var n) ? n : 0;
     /// <summary>Completed, failed or diverged: nothing more will happen to them.</summary>
     public int Finished => Count(TrialState.Completed) + Count(TrialState.Failed) + Count(TrialState.Diverged);
+    /// <summary>Queued, running or interrupted: trials the run did not finish.</summary>
+    public int Left => Count(TrialState.Queued) + Count(TrialState.Running) + Count(TrialState.Interrupted);
+    /// <summary>Why an executor stopped with trials left (a cancel, job arrays that ended without progress); null when it ran to the end.</summary>
+    public string? Why { get; init; }
 }
 
 /// <summary>
@@ -83,6 +87,12 @@ public sealed record StateCounts(IReadOnlyDictionary<TrialState, int> ByState)
 /// will run on, how long the lease lasts before it must be renewed, and where it runs (host, job id, ...).
 /// </summary>
 public sealed record TrialClaim(string Owner, string Device, TimeSpan Lease, IReadOnlyDictionary<string, string>? Placement = null);
+
+/// <summary>Some trials of a study, and how many matched in all.</summary>
+public sealed record TrialPage(IReadOnlyList<TrialRow> Trials, int Total);
+
+/// <summary>Trial rows changed since a cursor, and the cursor to read from next time.</summary>
+public sealed record TrialChanges(IReadOnlyList<TrialRow> Trials, long Cursor);
 
 /// <summary>How a trial ended without a result, and what the retry policy decided.</summary>
 /// <param name="RequeueAt">Null: the trial ends in <paramref name="State"/>. Otherwise it is queued again, not before this time.</param>

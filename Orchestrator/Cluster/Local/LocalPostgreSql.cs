@@ -12,19 +12,27 @@ namespace Studies.Orchestrator.Cluster.Local;
 /// </summary>
 public sealed class LocalPostgreSql : IAsyncDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("studies-pg-").FullName;
+    private readonly string root;
     private readonly string pgCtl;
     private int databases;
 
     public int Port { get; }
+
+    /// <summary>The folder of its data, socket and log.</summary>
+    public string Root => root;
     private string DataDirectory => Path.Combine(root, "data");
     private string LogFile => Path.Combine(root, "server.log");
 
-    private LocalPostgreSql(string bin)
+    private LocalPostgreSql(string bin, string? root = null, int? port = null)
     {
         pgCtl = Path.Combine(bin, "pg_ctl");
-        Port = FreePort();
+        this.root = root ?? Directory.CreateTempSubdirectory("studies-pg-").FullName;
+        Port = port ?? FreePort();
     }
+
+    /// <summary>A server started by another process (<c>studies cluster up</c>), to stop it.</summary>
+    public static LocalPostgreSql Attach(string root, int port) =>
+        new(BinDirectory() ?? throw new LocalClusterException("prerequisite missing: PostgreSQL server binaries"), root, port);
 
     /// <summary>The server binaries (Debian keeps them under /usr/lib/postgresql/VERSION/bin), or null.</summary>
     private static string? BinDirectory() =>
@@ -53,6 +61,9 @@ public sealed class LocalPostgreSql : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The server's main process (postmaster), whose children are its backends; from its pid file.</summary>
+    public int PostmasterPid() => int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Starts the (stopped) server again on its port and data.</summary>
     public void Resume() =>

@@ -12,10 +12,23 @@ namespace Studies.Orchestrator.Cluster.Local;
 /// </summary>
 public sealed class LocalSlurm : IAsyncDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("studies-slurm-").FullName;
+    private readonly string root;
     private int[] pids = [];
 
-    private LocalSlurm(int cpus) => Cpus = cpus;
+    private LocalSlurm(int cpus, string? root = null)
+    {
+        Cpus = cpus;
+        this.root = root ?? Directory.CreateTempSubdirectory("studies-slurm-").FullName;
+    }
+
+    /// <summary>The folder of its configuration, state and logs.</summary>
+    public string Root => root;
+
+    /// <summary>The namespace holder, slurmctld, slurmd and munged, as started.</summary>
+    public IReadOnlyList<int> Pids => pids;
+
+    /// <summary>A cluster started by another process (<c>studies cluster up</c>), to stop it.</summary>
+    public static LocalSlurm Attach(string root, IReadOnlyList<int> pids, int cpus) => new(cpus, root) { pids = pids.ToArray() };
 
     public int Cpus { get; }
 

@@ -110,5 +110,24 @@ public static class PostgreSqlSchema
             PRIMARY KEY (study_id, executor, job_id)
         );
         """,
+        // 2: a change mark per trial row, so that a poll reads only the rows changed since the last one
+        // (IStudyStorage.ListTrialsChangedAsync): the id of the transaction that last changed the row's state, attempts,
+        // placement, error or definition. A reader's cursor is the oldest transaction still open when it read
+        // (pg_snapshot_xmin), so a change committed late is read next time, never missed. Old rows keep 0 (read by a
+        // first poll, cursor 0); adding the column rewrites nothing. Heartbeats (lease, epoch) change no mark.
+        """
+        ALTER TABLE trials ADD COLUMN changed BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE trials ALTER COLUMN changed SET DEFAULT (pg_current_xact_id()::text::bigint);
+        CREATE INDEX trials_by_change ON trials(study_id, changed);
+        CREATE FUNCTION studies_trial_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.changed := pg_current_xact_id()::text::bigint;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER trials_changed BEFORE UPDATE ON trials FOR EACH ROW
+            WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.attempts IS DISTINCT FROM NEW.attempts OR OLD.in_definition IS DISTINCT FROM NEW.in_definition
+                OR OLD.placement IS DISTINCT FROM NEW.placement OR OLD.error IS DISTINCT FROM NEW.error)
+            EXECUTE FUNCTION studies_trial_changed();
+        """,
     ];
 }

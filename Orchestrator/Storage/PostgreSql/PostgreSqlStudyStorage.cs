@@ -26,8 +26,11 @@ public sealed class PostgreSqlBackend(ILoggerFactory? loggers = null) : IStorage
 /// (<c>FOR UPDATE</c>) and check the owner in the same transaction, so a reclaim cannot slip in between. Every operation
 /// is retried while the server is unreachable or restarting (up to <see cref="ReconnectFor"/>), so that a restart of
 /// the database makes a run wait and go on instead of failing its trials.
-/// <para>Times are the clients' clocks (seconds since the epoch), as in the SQLite store: cluster nodes keep theirs in
-/// step with NTP, and a lease of minutes tolerates the usual skew of milliseconds.</para>
+/// <para>Leases are judged by the server's clock (<c>clock_timestamp()</c>): claims, heartbeats and reclaims read it in
+/// their own transaction, so a node whose clock is off can neither cut another's lease short nor stretch its own. After
+/// the server restarted, or after this client could not reach it, nothing is reclaimed for <see cref="ReclaimGrace"/>:
+/// owners that waited through the outage renew first, and a result finished meanwhile is recorded, not discarded.
+/// Other times (when a trial started, back-offs) are the clients' clocks, as in the SQLite store.</para>
 /// </summary>
 public sealed class PostgreSqlStudyStorage : IStudyStorage
 {
@@ -47,6 +50,15 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
 
     public string Location { get; }
     public bool IsReadOnly { get; }
+
+    /// <summary>
+    /// After the server restarted, or this client got its answers again after an outage, how long no lease is reclaimed:
+    /// owners renew with their next heartbeat (every 5 s by default) and record what finished during the outage.
+    /// </summary>
+    public TimeSpan ReclaimGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>When this client last got an answer after an outage (Stopwatch ticks); 0: never.</summary>
+    private long answeredAgainAt;
 
     /// <summary>How long an operation keeps trying while the server cannot be reached (a restart, a fail-over).</summary>
     public static TimeSpan ReconnectFor { get; set; } = TimeSpan.FromMinutes(5);
@@ -78,6 +90,12 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             Timeout = 15,
             CommandTimeout = 60,
             ApplicationName = "studies",
+            // Few connections per process, and none kept long while idle: a task uses one or two at a time (a claim or a
+            // result, a heartbeat), and an idle one holds none after ~15 s, so a study's connections follow its busy tasks,
+            // not its array size. Beyond the server's max_connections, put pgbouncer in between (docs/cluster.md).
+            MaxPoolSize = 20,
+            ConnectionIdleLifetime = 10,
+            ConnectionPruningInterval = 5,
         };
         if (parsed.UserInfo.Length > 0)
         {
@@ -204,7 +222,11 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             try
             {
                 var result = await work();
-                if (waited && Interlocked.Exchange(ref unreachable, 0) == 1) logger.LogWarning("the study database {Location} answers again", Location);
+                if (waited)
+                {
+                    Interlocked.Exchange(ref answeredAgainAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                    if (Interlocked.Exchange(ref unreachable, 0) == 1) logger.LogWarning("the study database {Location} answers again", Location);
+                }
                 return result;
             }
             catch (Exception e) when (IsTransient(e) && started.Elapsed < ReconnectFor && !ct.IsCancellationRequested)
@@ -365,15 +387,20 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
 
     // ---- trial life cycle ---------------------------------------------------------------------
 
+    /// <summary>The server's clock, seconds since the epoch: what leases are judged by.</summary>
+    private static async Task<double> ServerNowAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        (double)(await ScalarAsync(c, tx, "SELECT extract(epoch FROM clock_timestamp())::float8", ct))!;
+
     public Task<TrialRow?> ClaimNextAsync(long studyId, TrialClaim claim, CancellationToken ct = default) => WriteAsync(async (c, tx) =>
     {
-        var now = Now();
+        var now = await ServerNowAsync(c, tx, ct);
         var claimed = await ListAsync(c, tx, $"""
             UPDATE trials SET state = {S(TrialState.Running)}, owner = @owner, device = @device, attempts = attempts + 1, heartbeat_at = @now,
                 lease_until = @until, started_at = @now, phase = NULL, epoch = NULL, error = NULL, error_kind = NULL, placement = @placement
             WHERE (study_id, trial_id) = (
                 SELECT study_id, trial_id FROM trials
                 WHERE study_id = @s AND in_definition AND state = {S(TrialState.Queued)} AND not_before <= @now
+                    AND NOT EXISTS (SELECT 1 FROM studies WHERE id = @s AND cancelled)
                 ORDER BY ordinal LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING *
             """, ReadTrial, ct, ("owner", claim.Owner), ("device", claim.Device), ("now", now), ("until", now + claim.Lease.TotalSeconds),
@@ -392,7 +419,7 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     public Task<bool> HeartbeatAsync(long studyId, string trialId, string owner, TimeSpan lease, int? phase = null, int? epoch = null,
         CancellationToken ct = default) => WriteAsync(async (c, tx) =>
     {
-        var now = Now();
+        var now = await ServerNowAsync(c, tx, ct);
         return await ExecuteAsync(c, tx, $"""
             UPDATE trials SET heartbeat_at = @now, lease_until = @until, phase = COALESCE(CAST(@phase AS INTEGER), phase), epoch = COALESCE(CAST(@epoch AS INTEGER), epoch)
             WHERE study_id = @s AND trial_id = @t AND state = {S(TrialState.Running)} AND owner = @owner
@@ -402,7 +429,10 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
 
     public Task<int> ReclaimExpiredAsync(long studyId, CancellationToken ct = default) => WriteAsync(async (c, tx) =>
     {
-        var now = Now();
+        // Just back from an outage: the owners were cut off too; give them a heartbeat or two to renew or record.
+        var back = Interlocked.Read(ref answeredAgainAt);
+        if (back != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(back) < ReclaimGrace) return 0;
+        var now = await ServerNowAsync(c, tx, ct);
         // One statement: the trials whose lease ran out become interrupted and their attempts end, as one change.
         await using var cmd = Command(c, tx, $"""
             WITH reclaimed AS (
@@ -411,12 +441,13 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
                     error_kind = 'lease-expired', owner = NULL, lease_until = NULL,
                     seconds = COALESCE(seconds, 0) + (COALESCE(heartbeat_at, started_at, @now) - COALESCE(started_at, @now))
                 WHERE study_id = @s AND state = {S(TrialState.Running)} AND COALESCE(lease_until, 0) < @now
+                    AND extract(epoch FROM pg_postmaster_start_time()) < @now - @grace
                 RETURNING trial_id, attempts),
             ended AS (
                 UPDATE attempts a SET ended_at = @now, outcome = 'lease-expired' FROM reclaimed r
                 WHERE a.study_id = @s AND a.trial_id = r.trial_id AND a.attempt = r.attempts AND a.ended_at IS NULL)
             SELECT COUNT(*) FROM reclaimed
-            """, ("now", now), ("s", studyId));
+            """, ("now", now), ("s", studyId), ("grace", ReclaimGrace.TotalSeconds));
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
     }, ct);
 
@@ -542,6 +573,30 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             """, ct, ("now", now), ("outcome", outcome), ("s", studyId), ("t", trialId));
 
     // ---- queries ------------------------------------------------------------------------------
+
+    public Task<TrialChanges> ListTrialsChangedAsync(long studyId, long cursor, CancellationToken ct = default) => ReadAsync(async c =>
+    {
+        // Taken before the read: every transaction older than it has ended, so the read below sees all of their changes.
+        var next = Convert.ToInt64(await ScalarAsync(c, null, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", ct),
+            System.Globalization.CultureInfo.InvariantCulture);
+        var rows = await ListAsync(c, null, "SELECT * FROM trials WHERE study_id = @s AND changed >= @c ORDER BY changed", ReadTrial, ct,
+            ("s", studyId), ("c", cursor));
+        return new TrialChanges(rows, Math.Max(cursor, next));
+    }, ct);
+
+    public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default) =>
+        ReadAsync(async c =>
+        {
+            const string where = "study_id = @s AND in_definition AND (state = ANY(@states) OR attempts >= @m)";
+            (string, object?)[] args = [("s", studyId), ("states", states.Select(s => s.Name()).ToArray()), ("m", minAttempts), ("l", limit)];
+            var total = Convert.ToInt32(await ScalarAsync(c, null, $"SELECT COUNT(*) FROM trials WHERE {where}", ct, args), System.Globalization.CultureInfo.InvariantCulture);
+            var rows = await ListAsync(c, null, $"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT @l", ReadTrial, ct, args);
+            return new TrialPage(rows, total);
+        }, ct);
+
+    public Task<int> CountOutsideDefinitionAsync(long studyId, CancellationToken ct = default) => ReadAsync(async c =>
+        Convert.ToInt32(await ScalarAsync(c, null, "SELECT COUNT(*) FROM trials WHERE study_id = @s AND NOT in_definition", ct, ("s", studyId)),
+            System.Globalization.CultureInfo.InvariantCulture), ct);
 
     public Task<IReadOnlyList<TrialRow>> ListTrialsAsync(long studyId, CancellationToken ct = default) => ReadAsync(async c =>
         (IReadOnlyList<TrialRow>)await ListAsync(c, null, "SELECT * FROM trials WHERE study_id = @s ORDER BY in_definition DESC, ordinal",

@@ -117,5 +117,20 @@ public static class SqliteSchema
             PRIMARY KEY (study_id, executor, job_id)
         ) WITHOUT ROWID;
         """,
+        // 4 (cluster): a change number per trial row, so that a poll reads only the rows changed since the last one
+        // (IStudyStorage.ListTrialsChangedAsync). Per study it only grows: SQLite has one writer, so numbers commit in
+        // order. Old rows keep 0 and are read by a first poll (cursor 0); heartbeats (lease, epoch) change no number.
+        """
+        ALTER TABLE trials ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX trials_by_change ON trials(study_id, changed);
+        CREATE TRIGGER trials_changed_on_insert AFTER INSERT ON trials BEGIN
+            UPDATE trials SET changed = (SELECT COALESCE(MAX(changed), 0) + 1 FROM trials WHERE study_id = NEW.study_id)
+            WHERE study_id = NEW.study_id AND trial_id = NEW.trial_id;
+        END;
+        CREATE TRIGGER trials_changed_on_update AFTER UPDATE OF state, attempts, in_definition, placement, error ON trials BEGIN
+            UPDATE trials SET changed = (SELECT COALESCE(MAX(changed), 0) + 1 FROM trials WHERE study_id = NEW.study_id)
+            WHERE study_id = NEW.study_id AND trial_id = NEW.trial_id;
+        END;
+        """,
     ];
 }

@@ -371,6 +371,7 @@ public sealed class SqliteStudyStorage : IStudyStorage
         var now = Now();
         await using var pick = Command($"""
             SELECT trial_id FROM trials WHERE study_id = $s AND in_definition = 1 AND state = {S(TrialState.Queued)} AND not_before <= $now
+                AND NOT EXISTS (SELECT 1 FROM studies WHERE id = $s AND cancelled)
             ORDER BY ordinal LIMIT 1
             """, tx, ("$s", studyId), ("$now", now));
         if (await pick.ExecuteScalarAsync(ct) is not string trialId) return null;
@@ -547,6 +548,35 @@ public sealed class SqliteStudyStorage : IStudyStorage
     }
 
     // ---- queries ------------------------------------------------------------------------------
+
+    public Task<TrialChanges> ListTrialsChangedAsync(long studyId, long cursor, CancellationToken ct = default) => ReadAsync(async () =>
+    {
+        // The top first: rows numbered up to it were committed before the read below, which therefore sees them all.
+        var top = Convert.ToInt64(await ScalarAsync("SELECT COALESCE(MAX(changed), 0) FROM trials WHERE study_id = $s", ct, ("$s", studyId)) ?? 0L,
+            CultureInfo.InvariantCulture);
+        await using var cmd = Command("SELECT * FROM trials WHERE study_id = $s AND changed >= $c ORDER BY changed", null, ("$s", studyId), ("$c", cursor));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<TrialRow>();
+        while (await reader.ReadAsync(ct)) list.Add(ReadTrial(reader));
+        return new TrialChanges(list, top + 1);
+    }, ct);
+
+    public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default) =>
+        ReadAsync(async () =>
+        {
+            var where = $"study_id = $s AND in_definition = 1 AND (state IN ({(states.Count == 0 ? "''" : string.Join(", ", states.Select(S)))}) OR attempts >= $m)";
+            var total = Convert.ToInt32(await ScalarAsync($"SELECT COUNT(*) FROM trials WHERE {where}", ct, ("$s", studyId), ("$m", minAttempts)),
+                CultureInfo.InvariantCulture);
+            await using var cmd = Command($"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT $l", null, ("$s", studyId), ("$m", minAttempts), ("$l", limit));
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            var list = new List<TrialRow>();
+            while (await reader.ReadAsync(ct)) list.Add(ReadTrial(reader));
+            return new TrialPage(list, total);
+        }, ct);
+
+    public Task<int> CountOutsideDefinitionAsync(long studyId, CancellationToken ct = default) => ReadAsync(async () =>
+        Convert.ToInt32(await ScalarAsync("SELECT COUNT(*) FROM trials WHERE study_id = $s AND in_definition = 0", ct, ("$s", studyId)),
+            CultureInfo.InvariantCulture), ct);
 
     public Task<IReadOnlyList<TrialRow>> ListTrialsAsync(long studyId, CancellationToken ct = default) => ReadAsync(async () =>
     {

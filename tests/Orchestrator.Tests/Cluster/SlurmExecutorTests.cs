@@ -73,10 +73,13 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
 {
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(8);
 
-    private async Task<(int Exit, string Stdout, string Stderr)> StudiesAsync(string home, params string[] args)
+    private Task<(int Exit, string Stdout, string Stderr)> StudiesAsync(string home, params string[] args) => StudiesAsync(home, new Dictionary<string, string>(), args);
+
+    private async Task<(int Exit, string Stdout, string Stderr)> StudiesAsync(string home, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
         var start = slurm.Command(dotnet, [StudiesHome.StudiesDll, .. args, "--home", home]);
+        foreach (var (k, v) in environment) start.Environment[k] = v;
         start.Environment["STUDIES_Scheduling__LeaseSeconds"] = "10";
         start.Environment["STUDIES_Scheduling__HeartbeatSeconds"] = "1";
         using var process = Process.Start(start)!;
@@ -103,7 +106,9 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
         var study = StudiesHome.StudyFile("e2e-run.yaml");
 
-        var cluster = await StudiesAsync(clusterHome.Root, "run", study, "--executor", "slurm", "--store", location);
+        // A site that exports nothing to its jobs (SBATCH_EXPORT=NONE): the tasks still get the store, from their command line.
+        var cluster = await StudiesAsync(clusterHome.Root, new Dictionary<string, string> { ["SBATCH_EXPORT"] = "NONE" },
+            "run", study, "--executor", "slurm", "--store", location);
         Assert.True(cluster.Exit == 0, $"{cluster.Stdout}\n{cluster.Stderr}");
         var local = await localHome.RunAsync(Long, "run", study);
         Assert.True(local.ExitCode == 0, local.ToString());
@@ -195,6 +200,125 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         Assert.Equal(resumed.Masses.Count, resumed.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
         Assert.Equal("ok", await shared.IntegrityCheckAsync());
     }
+
+    [Fact]
+    public async Task A_study_whose_time_limit_leaves_no_time_for_a_trial_exits_non_zero_saying_how_many_trials_are_left()
+    {
+        using var home = new StudiesHome();
+        var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
+        // Slurm's shortest limit, one minute, is inside the 60 s warning window from the start: a task claims nothing. (The
+        // real limit, not a wait for it: a task that claimed would only be stopped by it, as the scancel test shows.)
+        var study = Path.Combine(home.Root, "e2e-run.yaml");
+        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
+            .Replace("resources: {threads_per_trial: 1}", "resources: {executor: slurm, threads_per_trial: 1, time: \"1\"}", StringComparison.Ordinal));
+        var result = await StudiesAsync(home.Root, "run", study, "--store", location, "--workers", "2");
+        Assert.True(result.Exit == 6, $"{result.Exit}\n{result.Stdout}\n{result.Stderr}");
+        var line = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("error: study e2e-run did not complete", StringComparison.Ordinal));
+        Assert.Contains("4 trial(s) left (4 queued) of 4", line);
+        Assert.Contains($"{SlurmTrialExecutor.MaxBarrenArrays} job array(s) in a row ended without finishing a trial", line);
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location, StoreAccess.ReadOnly);
+        var row = (await shared.FindStudyAsync("e2e-run"))!;
+        Assert.Equal(SlurmTrialExecutor.MaxBarrenArrays, (await shared.ListJobsAsync(row.Id)).Count);
+        Assert.All(await shared.ListTrialsAsync(row.Id), t => Assert.Equal((TrialState.Queued, 0), (t.State, t.Attempts)));
+    }
+
+    [Fact]
+    public async Task A_cancel_during_a_run_is_not_undone_by_the_run_which_ends_non_zero_and_submits_nothing_more()
+    {
+        using var home = new StudiesHome();
+        var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
+        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 60);
+        var cancel = await StudiesAsync(home.Root, "cancel", "e2e-run", "--store", location);
+        Assert.True(cancel.Exit == 0, cancel.Stderr);
+        var cancelledAt = StoreClock.Now();
+
+        var result = await run;
+        Assert.True(result.Exit == 6, $"{result.Exit}\n{result.Stdout}\n{result.Stderr}");
+        Assert.Contains(result.Stderr.Split('\n'), l => l.StartsWith("error: study e2e-run did not complete", StringComparison.Ordinal) && l.Contains("cancelled", StringComparison.Ordinal));
+        var row = (await shared.FindStudyAsync("e2e-run"))!;
+        Assert.True(row.Cancelled);
+        // No new array, nothing queued again, no attempt started after the cancel; the interrupted trials stay so.
+        Assert.Single(await shared.ListJobsAsync(row.Id));
+        var trials = await shared.ListTrialsAsync(row.Id);
+        Assert.DoesNotContain(trials, t => t.State is TrialState.Queued or TrialState.Running);
+        Assert.Contains(trials, t => t.State is TrialState.Cancelled or TrialState.Interrupted);
+        foreach (var t in trials)
+            Assert.All(await shared.ListAttemptsAsync(row.Id, t.TrialId), a => Assert.True(a.StartedAt < cancelledAt, $"attempt {a.Attempt} of {t.TrialId} started after the cancel"));
+        // No task of the study is left pending or running (one may still be completing its exit).
+        Assert.Equal("", slurm.Client("squeue", "-h", "-t", "PENDING,RUNNING").Trim());
+    }
+
+    [Fact]
+    public async Task An_outage_of_the_store_longer_than_the_lease_loses_no_result_and_never_lets_two_workers_train_one_trial()
+    {
+        using var home = new StudiesHome();
+        var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
+        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 80);
+        // Longer than the 10 s lease of these tests: owners stop their workers (by their own clock, at 8 s), trials that
+        // finish meanwhile keep their results for when the store is back.
+        var atOutage = (await shared.ListTrialsAsync((await shared.FindStudyAsync("e2e-run"))!.Id))
+            .Where(t => t.State == TrialState.Running).Select(t => (t.TrialId, t.Attempts)).ToList();
+        postgres.Stop();
+        await Task.Delay(TimeSpan.FromSeconds(14));
+        await postgres.StartAsync();
+
+        var result = await run;
+        Assert.True(result.Exit == 0, $"{result.Exit}\n{result.Stdout}\n{result.Stderr}");
+        var row = (await shared.FindStudyAsync("e2e-run"))!;
+        var trials = await shared.ListTrialsAsync(row.Id);
+        Assert.All(trials, t => Assert.Equal(TrialState.Completed, t.State));
+        foreach (var t in trials)
+        {
+            var attempts = await shared.ListAttemptsAsync(row.Id, t.TrialId);
+            // One attempt at a time: each ended before the next started, and only the last one completed.
+            foreach (var (a, b) in attempts.Zip(attempts.Skip(1))) Assert.True(a.EndedAt <= b.StartedAt, $"{t.TrialId}: attempts {a.Attempt} and {b.Attempt} overlap");
+            Assert.Equal("completed", attempts[^1].Outcome);
+            Assert.All(attempts.SkipLast(1), a => Assert.NotEqual("completed", a.Outcome));
+            // The folder lock never found another worker in the trial's folder.
+            Assert.DoesNotContain(attempts, a => a.Outcome == "folder-held");
+            var recorded = await shared.LoadResultAsync(row.Id, t);
+            Assert.Equal(Enumerable.Range(1, t.LastEpoch!.Value), recorded.Epochs.Select(e => e.Epoch));
+        }
+        // Each attempt running at the outage either finished during it, its result recorded once the store was back (not
+        // taken over by another task: "lease-expired"), or was stopped by its owner before its lease ran out ("lease-lost").
+        Assert.NotEmpty(atOutage);
+        foreach (var (trial, number) in atOutage)
+        {
+            var attempt = (await shared.ListAttemptsAsync(row.Id, trial)).Single(a => a.Attempt == number);
+            Assert.Contains(attempt.Outcome, new[] { "completed", "lease-lost" });
+        }
+        // No finished result was turned away: every task log is free of "not recorded here".
+        var logs = Directory.GetFiles(home.Root, "*.out", SearchOption.AllDirectories);
+        Assert.NotEmpty(logs);
+        Assert.All(logs, l => Assert.DoesNotContain("not recorded here", File.ReadAllText(l), StringComparison.Ordinal));
+        Assert.Equal("ok", await shared.IntegrityCheckAsync());
+    }
+
+    /// <summary>
+    /// Starts `studies run` of the end-to-end study, its bce trials made <paramref name="bceEpochs"/> long, on a job array of
+    /// two tasks; returns once a trial trains (its second epoch recorded), with the run still going.
+    /// </summary>
+    private async Task<Task<(int Exit, string Stdout, string Stderr)>> RunUntilATrialTrainsAsync(StudiesHome home, string location, IStudyStorage shared, int bceEpochs)
+    {
+        var study = Path.Combine(home.Root, "e2e-run.yaml");
+        File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
+            .Replace("- {loss: bce, epochs: 4,", $"- {{loss: bce, epochs: {bceEpochs},", StringComparison.Ordinal));
+        var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.True(clock.Elapsed < Long, "no trial reached its second epoch");
+            if (run.IsCompleted) Assert.Fail("the run ended before a trial trained: " + (await run).Stderr + TaskLogs(home.Root));
+            if (await shared.FindStudyAsync("e2e-run") is { } found && (await shared.ListTrialsAsync(found.Id)).Any(t => t.State == TrialState.Running && t.Epoch >= 2)) return run;
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>The array tasks' logs, for a failure's message.</summary>
+    private static string TaskLogs(string root) =>
+        string.Concat(Directory.GetFiles(root, "*.out", SearchOption.AllDirectories).Select(f => $"\n--- {f}\n{File.ReadAllText(f)}"));
 
     private sealed record Row(string Trial, TrialState State, int Attempts, string Metrics);
 

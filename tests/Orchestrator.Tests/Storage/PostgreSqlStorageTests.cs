@@ -10,8 +10,13 @@ public sealed class PostgreSqlStorageContractTests(PostgreSqlServer server) : St
 {
     protected override Task<string> CreateStoreAsync() => server.CreateDatabaseAsync();
 
-    protected override async Task<IStudyStorage> OpenAsync(StoreAccess access = StoreAccess.ReadWrite) =>
-        await PostgreSqlStudyStorage.OpenAsync(Location, access);
+    // The test server has just started: without the grace after a server start, the contract's lease tests run at once.
+    protected override async Task<IStudyStorage> OpenAsync(StoreAccess access = StoreAccess.ReadWrite)
+    {
+        var store = await PostgreSqlStudyStorage.OpenAsync(Location, access);
+        store.ReclaimGrace = TimeSpan.Zero;
+        return store;
+    }
 }
 
 /// <summary>What only the PostgreSQL backend has to say: locations, missing databases, a restart of the server mid-study.</summary>
@@ -28,6 +33,23 @@ public sealed class PostgreSqlStorageTests(PostgreSqlServer server) : IClassFixt
         var error = Assert.Throws<StoreException>(() => PostgreSqlStudyStorage.ConnectionString("postgresql://alice:s3cret@host/db?colour=red"));
         Assert.Contains("unknown option 'colour'", error.Message);
         Assert.DoesNotContain("s3cret", error.Message);
+    }
+
+    [Fact]
+    public async Task Leases_expire_by_the_servers_clock_and_none_is_reclaimed_within_the_grace_after_the_server_started()
+    {
+        await using var store = await PostgreSqlStudyStorage.OpenAsync(await server.CreateDatabaseAsync());
+        var study = await store.SyncStudyAsync(new StudyDefinition("g", null, "def", "h", "d", new StudySettings()),
+            [new PlannedTrialRow("a", "{}", new Dictionary<string, string>())], false);
+        var trial = (await store.ClaimNextAsync(study.Id, new TrialClaim("w", "cpu", TimeSpan.FromMilliseconds(50))))!;
+        // The lease ran from the server's clock: heartbeat_at and lease_until are the server's.
+        Assert.Equal(0.05, trial.LeaseUntil!.Value - trial.HeartbeatAt!.Value, 3);
+        await Task.Delay(200);
+        // The server started moments ago (the test fixture's): owners cut off by its restart get the grace to renew.
+        store.ReclaimGrace = TimeSpan.FromHours(1);
+        Assert.Equal(0, await store.ReclaimExpiredAsync(study.Id));
+        store.ReclaimGrace = TimeSpan.Zero;
+        Assert.Equal(1, await store.ReclaimExpiredAsync(study.Id));
     }
 
     [Fact]

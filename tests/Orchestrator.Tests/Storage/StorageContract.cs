@@ -54,6 +54,43 @@ public abstract class StorageContract : IAsyncLifetime
     private static TrialClaim Claim(string owner, TimeSpan? lease = null) => new(owner, "cpu", lease ?? Long);
 
     [Fact]
+    public async Task A_poll_of_changes_reads_every_row_once_then_only_rows_whose_state_changed()
+    {
+        var study = await StudyAsync(50);
+        var first = await Store.ListTrialsChangedAsync(study.Id, 0);
+        Assert.Equal(50, first.Trials.Select(t => t.TrialId).Distinct().Count());
+        // Nothing changed: nothing (or only rows of transactions still open) comes back.
+        Assert.Empty((await Store.ListTrialsChangedAsync(study.Id, first.Cursor)).Trials);
+
+        var claimed = (await Store.ClaimNextAsync(study.Id, Claim("w")))!;
+        // A heartbeat renews a lease and records progress: no change for a poll.
+        Assert.True(await Store.HeartbeatAsync(study.Id, claimed.TrialId, "w", Long, 0, 3));
+        var second = await Store.ListTrialsChangedAsync(study.Id, first.Cursor);
+        Assert.Equal([claimed.TrialId], second.Trials.Select(t => t.TrialId).Distinct());
+        Assert.Equal(TrialState.Running, second.Trials[^1].State);
+
+        Assert.True(await Store.RecordResultAsync(study.Id, claimed.TrialId, "w", TrialState.Completed, Result(2), 1, "{}"));
+        var third = await Store.ListTrialsChangedAsync(study.Id, second.Cursor);
+        Assert.Equal(TrialState.Completed, Assert.Single(third.Trials, t => t.TrialId == claimed.TrialId).State);
+        Assert.DoesNotContain(third.Trials, t => t.TrialId != claimed.TrialId);
+    }
+
+    [Fact]
+    public async Task A_cancelled_study_gives_no_trial_to_claimers_even_when_one_is_queued_again_until_it_is_run_again()
+    {
+        var study = await StudyAsync(3);
+        var running = (await Store.ClaimNextAsync(study.Id, Claim("w")))!;
+        Assert.Equal(2, await Store.SetCancelledAsync(study.Id));
+        // The running trial crashes after the cancel and its retry queues it: no claimer gets it while the study is cancelled.
+        Assert.Equal(TrialState.Queued, await Store.RecordFailureAsync(study.Id, running.TrialId, "w",
+            new TrialFailure(TrialState.Failed, "crash", "crash", RequeueAt: 0)));
+        Assert.Null(await Store.ClaimNextAsync(study.Id, Claim("w2")));
+        // Running the study again lifts the cancel.
+        await Store.SyncStudyAsync(Definition(), Enumerable.Range(0, 3).Select(i => Trial($"t{i:D3}")).ToList(), force: false);
+        Assert.Equal(running.TrialId, (await Store.ClaimNextAsync(study.Id, Claim("w2")))!.TrialId);
+    }
+
+    [Fact]
     public async Task A_study_is_recorded_with_its_trials_queued_and_a_result_round_trips()
     {
         var study = await Store.SyncStudyAsync(Definition(), [Trial("a"), Trial("b")], force: false);
@@ -181,7 +218,8 @@ public abstract class StorageContract : IAsyncLifetime
     {
         var study = await StudyAsync(2);
         var live = (await Store.ClaimNextAsync(study.Id, Claim("live")))!;
-        var dying = (await Store.ClaimNextAsync(study.Id, Claim("dying", TimeSpan.FromMilliseconds(300))))!;
+        // Long enough for the checks below on a loaded machine (each runs a transaction), short enough to wait out.
+        var dying = (await Store.ClaimNextAsync(study.Id, Claim("dying", TimeSpan.FromMilliseconds(1500))))!;
         Assert.True(await Store.HeartbeatAsync(study.Id, live.TrialId, "live", Long, phase: 0, epoch: 4));
         Assert.False(await Store.HeartbeatAsync(study.Id, live.TrialId, "intruder", Long));
         Assert.False(await Store.RecordResultAsync(study.Id, live.TrialId, "intruder", TrialState.Completed, Result(1), 1, "{}"));
@@ -189,7 +227,7 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Equal(4, (await Store.FindTrialAsync(study.Id, live.TrialId))!.Epoch);
 
         Assert.Equal(0, await Store.ReclaimExpiredAsync(study.Id)); // both leases still good
-        await Task.Delay(500);
+        await Task.Delay(1700);
         Assert.True((await Store.FindTrialAsync(study.Id, dying.TrialId))!.LeaseExpired(StoreClock.Now()));
         Assert.Equal(1, await Store.ReclaimExpiredAsync(study.Id));
         var reclaimed = (await Store.FindTrialAsync(study.Id, dying.TrialId))!;
