@@ -24,6 +24,8 @@ public sealed record StudyRecord
     public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
     /// <summary>A hyperparameter search: adds parallel coordinates and metric-versus-hyperparameter charts.</summary>
     public bool IsSearch { get; init; }
+    /// <summary>Units of masses, cross-sections and luminosity, from the data source.</summary>
+    public StudyUnits Units { get; init; } = StudyUnits.Default;
 }
 
 /// <summary>One trial of a study: where it stands and, once it ran, what it produced.</summary>
