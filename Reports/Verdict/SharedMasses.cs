@@ -29,33 +29,47 @@ public sealed record SeedDifference(string Key, IReadOnlyList<double> Masses, do
 /// </summary>
 public static class SharedMasses
 {
-    /// <summary>Test-split, best-epoch metrics of a trial by mass, with the mass's role.</summary>
-    private static List<MassMetrics> TestBest(TrialResult r) =>
-        r.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best).ToList();
+    /// <summary>Test-split, best-epoch metrics of a trial sorted by mass; cached per result, as every pair of methods asks again.</summary>
+    private static MassMetrics[] TestBest(TrialResult r) => SortedCache.GetValue(r, x =>
+        x.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best).OrderBy(m => m.Mass).ToArray());
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TrialResult, MassMetrics[]> SortedCache = new();
 
     /// <summary>
-    /// The masses two trials share in <paramref name="role"/>, sorted. Held-out: masses both held out;
-    /// when exactly one of them held nothing out (a reference trained at every mass), the other's
-    /// held-out masses at which the reference was evaluated, i.e. "interpolated against trained there".
+    /// The two trials' entries at the masses both evaluated, in role <paramref name="role"/>, by a
+    /// merge of the mass-sorted lists (the report benchmark pairs 50-mass trials thousands of times).
+    /// Held-out: masses both held out; when exactly one of them held nothing out (a reference
+    /// trained at every mass), the other's held-out masses, at which the reference was trained.
     /// </summary>
-    public static IReadOnlyList<double> Shared(TrialResult a, TrialResult b, MassRole role)
+    public static List<(MassMetrics A, MassMetrics B)> Matched(TrialResult a, TrialResult b, MassRole role)
     {
         var ma = TestBest(a);
         var mb = TestBest(b);
-        bool In(List<MassMetrics> list, double mass, bool heldout) => list.Any(m => m.Heldout == heldout && MassGrid.Same(m.Mass, mass));
-        if (role == MassRole.Trained)
-            return ma.Where(m => !m.Heldout && In(mb, m.Mass, false)).Select(m => m.Mass).Distinct().Order().ToList();
         var aHolds = ma.Any(m => m.Heldout);
         var bHolds = mb.Any(m => m.Heldout);
-        if (aHolds && bHolds)
-            return ma.Where(m => m.Heldout && In(mb, m.Mass, true)).Select(m => m.Mass).Distinct().Order().ToList();
-        if (aHolds) return ma.Where(m => m.Heldout && In(mb, m.Mass, false)).Select(m => m.Mass).Distinct().Order().ToList();
-        if (bHolds) return mb.Where(m => m.Heldout && In(ma, m.Mass, false)).Select(m => m.Mass).Distinct().Order().ToList();
-        return [];
+        var matched = new List<(MassMetrics, MassMetrics)>();
+        for (int i = 0, j = 0; i < ma.Length && j < mb.Length;)
+        {
+            if (MassGrid.Same(ma[i].Mass, mb[j].Mass))
+            {
+                var (x, y) = (ma[i], mb[j]);
+                var keep = role == MassRole.Trained ? !x.Heldout && !y.Heldout
+                    : aHolds && bHolds ? x.Heldout && y.Heldout
+                    : aHolds ? x.Heldout && !y.Heldout
+                    : bHolds && y.Heldout && !x.Heldout;
+                if (keep && (matched.Count == 0 || !MassGrid.Same(matched[^1].Item1.Mass, x.Mass))) matched.Add((x, y));
+                i++;
+                j++;
+            }
+            else if (ma[i].Mass < mb[j].Mass) i++;
+            else j++;
+        }
+        return matched;
     }
 
-    /// <summary>A trial's metric averaged over the given masses (test split, best epoch); NaN when none is finite.</summary>
-    public static double AverageAt(TrialResult r, string metric, IReadOnlyList<double> masses) => ReportMath.MassAverageAt(r, metric, masses);
+    /// <summary>The masses two trials share in <paramref name="role"/>, sorted (see <see cref="Matched"/>).</summary>
+    public static IReadOnlyList<double> Shared(TrialResult a, TrialResult b, MassRole role) =>
+        Matched(a, b, role).Select(m => m.A.Mass).ToList();
 
     /// <summary>The key that pairs trials: every non-compared axis value (seed and any other repetition axis).</summary>
     public static string PairKey(StudyRecord study, TrialRecord trial) =>
@@ -76,10 +90,11 @@ public static class SharedMasses
         {
             var key = PairKey(a.Study, trial);
             if (!seen.Add(key) || !byKey.TryGetValue(key, out var rb)) continue;
-            var masses = Shared(ra, rb, role);
-            if (masses.Count == 0) continue;
-            var va = AverageAt(ra, metric, masses);
-            var vb = AverageAt(rb, metric, masses);
+            var matched = Matched(ra, rb, role);
+            if (matched.Count == 0) continue;
+            var masses = matched.Select(m => m.A.Mass).ToList();
+            var va = ReportMath.FiniteMean(matched.Select(m => m.A.Metrics.GetValueOrDefault(metric, double.NaN)));
+            var vb = ReportMath.FiniteMean(matched.Select(m => m.B.Metrics.GetValueOrDefault(metric, double.NaN)));
             if (double.IsFinite(va) && double.IsFinite(vb)) pairs.Add(new SeedDifference(key, masses, va, vb));
         }
         return pairs;
