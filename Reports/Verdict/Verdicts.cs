@@ -199,6 +199,7 @@ public static class Verdicts
         var role = RoleName(h.Role);
         if (h.Best is null) return $"{role}: no method has results";
         if (!h.Competitors.Any()) return $"{role}: only {h.Best} (nothing to compare)";
+        if (h.Competitors.All(c => c.Pairs == 0)) return $"{role}: no comparison, the methods share no {(h.Role == MassRole.Trained ? "trained" : "held-out")} mass (see the per-mass comparisons)";
         var closest = h.Closest!;
         var detail = $"{h.Best} − {closest.Other} {DifferenceText(closest, h.Unit)}, {h.Best} better in {closest.BestWins}/{closest.Pairs} seeds";
         if (h.Resolved) return $"{role}: {h.Best} best, resolved with {h.Seeds} seeds ({detail})";

@@ -128,3 +128,48 @@ public sealed class VerdictTests
         Assert.Equal(1500, reverse.Mass);
     }
 }
+
+public sealed partial class VerdictReportTests
+{
+    private const string Sigma = "sigma_min_best_cut";
+
+    /// <summary>Two methods over three seeds at 500, 1000, 1500 GeV with sigma_min = base(mass) + gap (pnn) or base (dnn), plus seed noise.</summary>
+    internal static StudyRecord TwoMethods(string name, double[] gaps, double[]? heldoutA = null, double[]? heldoutB = null) => new()
+    {
+        Name = name, CompareAxes = ["model.kind"], Headline = Sigma,
+        Trials = Enumerable.Range(1, gaps.Length).SelectMany(s => new[]
+        {
+            Records.Completed($"pnn-{s}", Records.Axes("pnn", s), new[] { 500.0, 1000, 1500 }.Select(m => Records.Mass(m, (heldoutA ?? []).Contains(m), new Dictionary<string, double> { [Sigma] = m / 100 + s + gaps[s - 1] })).ToList()),
+            Records.Completed($"dnn-{s}", Records.Axes("dnn", s), new[] { 500.0, 1000, 1500 }.Select(m => Records.Mass(m, (heldoutB ?? []).Contains(m), new Dictionary<string, double> { [Sigma] = m / 100 + s })).ToList()),
+        }).ToList(),
+    };
+
+    [Fact]
+    public void Report_pairs_only_shared_masses_and_compares_held_out_against_trained_per_mass()
+    {
+        // pnn holds out 1000 GeV, dnn holds out 1500 GeV: trained masses shared: 500 only; no
+        // held-out mass shared; at 1000 pnn (held out) meets dnn (trained) and at 1500 the reverse.
+        var study = TwoMethods("disjoint", [-1, -1.2, -0.9], heldoutA: [1000], heldoutB: [1500]);
+        var dir = Directory.CreateTempSubdirectory("verdict-report-").FullName;
+        try
+        {
+            var md = File.ReadAllText(ReportBuilder.Write(new ReportInput { Studies = [study] }, dir, writeCsv: false).Markdown);
+            File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "verdict-report.md"), md); // kept for a look after the run
+            Assert.Contains("| pnn | dnn | trained | 500 GeV | 3 | **★ -1.033** |", md);
+            Assert.Contains("| pnn | dnn | held-out | none shared | 0 |", md);
+            Assert.Contains("| 1000 GeV | pnn (held out) | dnn (trained there) | 3 | **★ -1.033** |", md);
+            Assert.Contains("| 1500 GeV | dnn (held out) | pnn (trained there) | 3 | **★ 1.033** |", md);
+            // The verdict comes first, before the study summary and the ranking.
+            var sections = SectionTitle().Matches(md).Select(m => m.Groups[1].Value).ToList();
+            Assert.Equal("Verdict", sections[0]);
+            Assert.Equal("Provenance", sections[^1]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^## (.+)$", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex SectionTitle();
+}
