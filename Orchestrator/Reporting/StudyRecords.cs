@@ -17,6 +17,7 @@ public static class StudyRecords
     public static async Task<StudyRecord> LoadAsync(IStudyStorage store, StudyRow study, CancellationToken ct, Func<TrialResult, TrialResult>? trim = null)
     {
         var trials = new List<TrialRecord>();
+        StudyUnits? units = null;
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
         {
@@ -35,9 +36,10 @@ public static class StudyRecords
                 Axes = row.Axes,
                 Result = result,
             });
+            units ??= Units(row.SpecJson);
             if (provenance.Count == 0 && row.Provenance is { Length: > 0 } p) provenance = Flatten(p);
         }
-        return Describe(study) with { Trials = trials, Provenance = provenance };
+        return Describe(study) with { Trials = trials, Provenance = provenance, Units = units ?? StudyUnits.Default };
     }
 
     /// <summary>The study's definition and settings (compared axes, headline metric) without its trials.</summary>
@@ -50,6 +52,19 @@ public static class StudyRecords
         Headline = study.Settings.Headline ?? MetricNames.SigmaMinBestCut,
         IsSearch = study.Settings.IsSearch,
     };
+
+    /// <summary>Units of the trial's data source; null when its spec cannot be read (the report then assumes GeV and fb).</summary>
+    private static StudyUnits? Units(string specJson)
+    {
+        try
+        {
+            return StudyUnits.FromData(global::Studies.Trials.Specs.SpecJson.Deserialize<global::Studies.Trials.Specs.TrialSpec>(specJson).Data);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The provenance object of a trial (orchestrator and worker parts) as flat "key: value" pairs.</summary>
     private static Dictionary<string, string> Flatten(string json)

@@ -173,3 +173,24 @@ public sealed partial class VerdictReportTests
     [System.Text.RegularExpressions.GeneratedRegex("^## (.+)$", System.Text.RegularExpressions.RegexOptions.Multiline)]
     private static partial System.Text.RegularExpressions.Regex SectionTitle();
 }
+
+public sealed class StudyUnitsTests
+{
+    private static Studies.Trials.Specs.DataSpec Data(string source, System.Text.Json.Nodes.JsonObject? options = null) =>
+        new() { Source = source, Options = options ?? [] };
+
+    [Fact]
+    public void Units_come_from_the_data_source_and_a_file_declares_its_own()
+    {
+        var recoil = StudyUnits.FromData(Data("recoil-toy"));
+        Assert.Equal(("GeV", "fb", 50.0), (recoil.Mass, recoil.CrossSection, recoil.Luminosity!.Value));
+        Assert.Equal(300, StudyUnits.FromData(Data("recoil-toy", new() { ["luminosity"] = 300 })).Luminosity);
+        var gauss = StudyUnits.FromData(Data("gaussian-toy"));
+        Assert.Equal(("", StudyUnits.ArbitraryUnits), (gauss.Mass, gauss.CrossSection));
+        Assert.Equal("sigma_min_best_cut (a.u.)", gauss.Label("sigma_min_best_cut"));
+        Assert.Equal("roc_auc", gauss.Label("roc_auc"));
+        var csv = StudyUnits.FromData(Data("csv", new() { ["path"] = "x.csv", ["luminosity"] = 140, ["mass_unit"] = "TeV" }));
+        Assert.Equal(("TeV", "fb", 140.0), (csv.Mass, csv.CrossSection, csv.Luminosity!.Value));
+        Assert.Equal(StudyUnits.ArbitraryUnits, StudyUnits.FromData(Data("parquet", new() { ["path"] = "x.parquet" })).CrossSection);
+    }
+}
