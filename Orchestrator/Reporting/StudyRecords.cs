@@ -18,6 +18,7 @@ public static class StudyRecords
     {
         var trials = new List<TrialRecord>();
         StudyUnits? units = null;
+        var specs = new List<global::Studies.Reports.Analysis.Fairness.PlannedSpec>();
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
         {
@@ -36,10 +37,19 @@ public static class StudyRecords
                 Axes = row.Axes,
                 Result = result,
             });
-            units ??= Units(row.SpecJson);
+            if (Spec(row.SpecJson) is { } spec)
+            {
+                units ??= StudyUnits.FromData(spec.Data);
+                specs.Add(new(row.Axes, spec));
+            }
             if (provenance.Count == 0 && row.Provenance is { Length: > 0 } p) provenance = Flatten(p);
         }
-        return Describe(study) with { Trials = trials, Provenance = provenance, Units = units ?? StudyUnits.Default };
+        var described = Describe(study);
+        return described with
+        {
+            Trials = trials, Provenance = provenance, Units = units ?? StudyUnits.Default,
+            SettingDifferences = global::Studies.Reports.Analysis.Fairness.Differences(specs, described.CompareAxes),
+        };
     }
 
     /// <summary>The study's definition and settings (compared axes, headline metric) without its trials.</summary>
@@ -53,12 +63,12 @@ public static class StudyRecords
         IsSearch = study.Settings.IsSearch,
     };
 
-    /// <summary>Units of the trial's data source; null when its spec cannot be read (the report then assumes GeV and fb).</summary>
-    private static StudyUnits? Units(string specJson)
+    /// <summary>The trial's resolved spec; null when it cannot be read (the report then assumes GeV and fb and lists no differing settings).</summary>
+    private static global::Studies.Trials.Specs.TrialSpec? Spec(string specJson)
     {
         try
         {
-            return StudyUnits.FromData(global::Studies.Trials.Specs.SpecJson.Deserialize<global::Studies.Trials.Specs.TrialSpec>(specJson).Data);
+            return global::Studies.Trials.Specs.SpecJson.Deserialize<global::Studies.Trials.Specs.TrialSpec>(specJson);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {

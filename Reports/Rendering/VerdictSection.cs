@@ -33,6 +33,13 @@ public static class VerdictSection
             var table = ComparisonTable(verdict, units);
             if (table is not null) blocks.Add(table);
             blocks.AddRange(BayesWarnings(inStudy, units));
+            if (study.SettingDifferences.Count > 0)
+            {
+                blocks.Add(new Table($"{prefix}Settings that differ between the compared methods beyond {string.Join(", ", study.CompareAxes)} (a difference in the headline may come from these too)",
+                    ["setting", "values", "decided by"],
+                    study.SettingDifferences.Select(d => (IReadOnlyList<Cell>)[d.Setting, string.Join(", ", d.Values.Select(v => $"{v.Label}: {v.Value}")), d.FollowsAxis ?? "varies"]).ToList()));
+                if (Fairness.KindWarning(study.SettingDifferences) is { } warning) blocks.Add(new Paragraph("⚠ " + Capitalise(warning)));
+            }
         }
         blocks.Add(new Paragraph("How to read this: each trial's headline is averaged over the masses both compared trials share in the role (trained masses both trained at; held-out masses both held out, or against a method that held nothing out, the other's held-out masses), paired by seed; the interval is the 95 % Student-t interval of the mean difference over seed pairs. Resolved: the interval excludes 0. ★ only where an interval excludes 0. Seeds needed: the smallest number of seeds at which the observed mean difference and spread would give an interval excluding 0. Per-mass comparisons where one method held out a mass the other trained at (the interpolation question) are under Paired comparisons."));
         return new Section(Title, blocks);

@@ -194,3 +194,38 @@ public sealed class StudyUnitsTests
         Assert.Equal(StudyUnits.ArbitraryUnits, StudyUnits.FromData(Data("parquet", new() { ["path"] = "x.parquet" })).CrossSection);
     }
 }
+
+public sealed class FairnessReportTests
+{
+    [Fact]
+    public void The_report_lists_settings_the_compared_methods_differ_in_beyond_the_compared_axes()
+    {
+        static Studies.Trials.Specs.TrialSpec Spec(string kind, double dropout) => new()
+        {
+            Data = new() { Source = "gaussian-toy" },
+            Model = new() { Kind = kind, Dropout = dropout, WeightInit = kind == "pnn" ? "xavier-uniform" : null },
+            Schedule = [new() { Loss = "bce", Epochs = 1 }],
+        };
+        var planned = new[] { ("dnn", 0.0), ("pnn", 0.25) }.SelectMany(k => new[] { 1, 2 }.Select(seed =>
+            new Fairness.PlannedSpec(Records.Axes(k.Item1, seed), Spec(k.Item1, k.Item2) with { Seed = (ulong)seed }))).ToList();
+        var differences = Fairness.Differences(planned, ["model.kind"]);
+        // pnn's null bias initialiser is its kind's reference (PyTorch's), not dnn's N(0, 1).
+        Assert.Equal(["model.bias_init", "model.dropout", "model.weight_init"], differences.Select(d => d.Setting));
+        Assert.Equal([("dnn", "normal"), ("pnn", "pytorch")], differences[0].Values);
+        Assert.Equal([("dnn", "0"), ("pnn", "0.25")], differences[1].Values);
+        Assert.Equal([("dnn", "kaiming-normal"), ("pnn", "xavier-uniform")], differences[2].Values);
+
+        var study = VerdictReportTests.TwoMethods("fair", [-1, -1.2, -0.9]) with { SettingDifferences = differences };
+        var dir = Directory.CreateTempSubdirectory("fairness-report-").FullName;
+        try
+        {
+            var md = File.ReadAllText(ReportBuilder.Write(new ReportInput { Studies = [study] }, dir, writeCsv: false).Markdown);
+            Assert.Contains("| model.dropout | dnn: 0, pnn: 0.25 | model.kind |", md);
+            Assert.Contains("Warning: model kinds are compared with different defaults (bias_init, dropout, weight_init)", md);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
