@@ -80,7 +80,7 @@ internal static class ReportCommands
             else
             {
                 CsvExport.Write(record, directory);
-                Console.WriteLine($"exported {row.Name} to {directory}: {CsvExport.TrialsFile}, {CsvExport.EpochsFile}, {CsvExport.MassMetricsFile}");
+                Console.WriteLine($"exported {row.Name} to {directory}: {CsvExport.SummaryFile}, {CsvExport.TrialsFile}, {CsvExport.EpochsFile}, {CsvExport.MassMetricsFile}");
             }
             return 0;
         });

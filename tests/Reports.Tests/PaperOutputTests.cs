@@ -78,6 +78,8 @@ public sealed class PaperOutputTests
             var keep = Path.Combine(AppContext.BaseDirectory, "paper-figures");
             if (Directory.Exists(keep)) Directory.Delete(keep, recursive: true);
             Directory.Move(Path.Combine(dir, "figures"), keep);
+            // And the exports of the same study, for trying docs/exports.md's pandas lines on.
+            CsvExport.Write(study, Path.Combine(AppContext.BaseDirectory, "exports-sample"));
         }
         finally
         {
