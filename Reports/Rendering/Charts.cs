@@ -145,7 +145,7 @@ public static class Charts
     }
 
     /// <summary>Parallel coordinates over the searched hyperparameters and the headline score, values pre-normalised to [0, 1] per axis.</summary>
-    public static JsonObject ParallelCoordinates(SearchSpace space, string scoreTitle)
+    public static JsonObject ParallelCoordinates(SearchSpace space, string scoreTitle, bool higherIsBetter = true)
     {
         const string scoreKey = "score";
         var rows = new JsonArray();
@@ -159,11 +159,11 @@ public static class Charts
             foreach (var axis in space.Axes)
             {
                 if (p.Values.GetValueOrDefault(axis.Name) is not { } label) continue;
-                rows.Add(new JsonObject { ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = axis.Name, ["norm"] = space.Normalise(axis, label), ["value"] = label });
+                rows.Add(new JsonObject { ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = axis.Name, ["norm"] = space.Normalise(axis, label), ["value"] = label, ["score"] = p.Score });
             }
             rows.Add(new JsonObject
             {
-                ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = scoreKey,
+                ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = scoreKey, ["score"] = p.Score,
                 ["norm"] = sHi > sLo ? (p.Score - sLo) / (sHi - sLo) : 0.5, ["value"] = Format.Value(p.Score),
             });
         }
@@ -194,7 +194,7 @@ public static class Charts
         return new JsonObject
         {
             ["width"] = Math.Max(Width, 120 * (space.Axes.Count + 1)), ["height"] = Height,
-            ["title"] = $"Search: hyperparameters and {scoreTitle} (one line per trial)",
+            ["title"] = $"Search: hyperparameters and {scoreTitle} (one line per trial, coloured by score: bright is better)",
             ["data"] = new JsonObject { ["values"] = rows },
             ["layer"] = new JsonArray
             {
@@ -205,10 +205,17 @@ public static class Charts
                 },
                 new JsonObject
                 {
-                    ["mark"] = new JsonObject { ["type"] = "line", ["opacity"] = 0.3 },
+                    ["mark"] = new JsonObject { ["type"] = "line", ["opacity"] = 0.5 },
                     ["encoding"] = new JsonObject
                     {
-                        ["x"] = X(), ["y"] = yNorm.DeepClone(), ["color"] = MethodColor(),
+                        // Coloured by score (bright = good), so good regions of the space stand out.
+                        ["x"] = X(), ["y"] = yNorm.DeepClone(),
+                        ["color"] = new JsonObject
+                        {
+                            ["field"] = "score", ["type"] = "quantitative", ["title"] = scoreTitle,
+                            ["scale"] = new JsonObject { ["scheme"] = "viridis", ["reverse"] = !higherIsBetter },
+                        },
+                        ["order"] = new JsonObject { ["field"] = "score", ["type"] = "quantitative", ["sort"] = higherIsBetter ? "ascending" : "descending" },
                         ["detail"] = Field("index", "nominal", null), ["tooltip"] = Tooltip("method", "trial", "key", "value"),
                     },
                 },

@@ -26,7 +26,13 @@ public static class ReportComposer
             new Paragraph($"Each cell: a trial's metric averaged over the trained or the held-out masses named in the column (test split, best epoch), then mean ± sample std over the method's completed trials. Sorted by {headline}; ★ marks the best value of a column only where its paired 95 % interval against every other method excludes 0 (sigma_min: lower is better; AUC, Z: higher is better); no star means the best is not resolved."
                 + (rankings.Count > 1 ? $" The held-out set varies between trials: one table per held-out set, each over the trials that held out exactly those masses." : "")),
         };
-        rankingBlocks.AddRange(rankings.Select(r => (Block)RankingTable(r, rankings.Count > 1, units)));
+        // A pure search (nothing compared) has one "method" whose mean ± std mixes different
+        // hyperparameters: not a ranking. Its answer is the best-configurations table.
+        var pureSearch = input.Studies.All(st => st.IsSearch && st.CompareAxes.Count == 0);
+        if (pureSearch)
+            rankingBlocks = [new Paragraph("A pure hyperparameter search compares no methods: a mean over its trials would average different hyperparameters. See the best configurations under Hyperparameter search.")];
+        else
+            rankingBlocks.AddRange(rankings.Select(r => (Block)RankingTable(r, rankings.Count > 1, units)));
         if (rankings.Any(r => r.Rows.Any(row => row.AtHeldoutMasses)))
             rankingBlocks.Add(new Paragraph("† the method held no mass out (e.g. one per-mass net trained at every mass): its held-out cells are its values at those masses, where it was trained and evaluated."));
         sections.Add(new Section("Ranking", rankingBlocks));
@@ -69,7 +75,8 @@ public static class ReportComposer
             if (space.Axes.Count == 0) blocks.Add(new Paragraph("No hyperparameter varies between completed trials."));
             else
             {
-                blocks.Add(new Chart(NextId(), "Parallel coordinates", Charts.ParallelCoordinates(space, scoreTitle)));
+                blocks.Add(BestConfigurations(space, headline, scoreTitle));
+                blocks.Add(new Chart(NextId(), "Parallel coordinates", Charts.ParallelCoordinates(space, scoreTitle, Studies.Trials.Training.MetricDirection.HigherIsBetter(headline))));
                 blocks.AddRange(space.Axes.Select(a => (Block)new Chart(NextId(), $"{scoreTitle} vs {a.Name}", Charts.ScoreVersusHyperparameter(space, a, scoreTitle))));
             }
             sections.Add(new Section("Hyperparameter search", blocks));
@@ -149,6 +156,20 @@ public static class ReportComposer
             ? $"Ranking of the trials holding out {string.Join(", ", ranking.HeldoutMasses.Select(Ranking.MassText))} (test split, best epoch)"
             : "Ranking (test split, best epoch)";
         return new Table(caption, header, rows);
+    }
+
+    /// <summary>The ten best trials of a search with their hyperparameters and score.</summary>
+    private static Table BestConfigurations(SearchSpace space, string headline, string scoreTitle)
+    {
+        var best = SearchSpaces.Best(space, headline, 10);
+        return new Table($"Best configurations by {scoreTitle} (one row per trial)",
+            ["rank", "method", .. space.Axes.Select(a => a.Name), "seed", scoreTitle, "trial"],
+            best.Select((p, i) => (IReadOnlyList<Cell>)
+            [
+                (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), p.Method.Label,
+                .. space.Axes.Select(a => (Cell)p.Values.GetValueOrDefault(a.Name, Format.Missing)),
+                p.Values.GetValueOrDefault(SearchSpaces.SeedAxis, Format.Missing), Format.Value(p.Score), p.TrialId,
+            ]).ToList());
     }
 
     /// <summary>Whether the best row of a column leads every other row with a value by a paired 95 % interval excluding 0.</summary>

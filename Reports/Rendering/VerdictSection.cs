@@ -28,6 +28,15 @@ public static class VerdictSection
             var prefix = input.Studies.Count > 1 ? $"Study {study.Name}: " : "";
             blocks.Add(new Paragraph($"{prefix}headline {units.Label(study.Headline)}, {direction}; masses in {(units.Mass.Length == 0 ? "the source's own units (dimensionless)" : units.Mass)}"
                 + (units.Luminosity is { } l ? $"; luminosity {l.ToString("G4", CultureInfo.InvariantCulture)} {units.CrossSection}⁻¹" : "") + "."));
+            if (study.IsSearch && study.CompareAxes.Count == 0)
+            {
+                var space = SearchSpaces.Build(inStudy);
+                var top = SearchSpaces.Best(space, study.Headline, 1).FirstOrDefault();
+                blocks.Add(new Paragraph(top is null
+                    ? "A pure hyperparameter search with no completed trial yet."
+                    : $"A pure hyperparameter search (no methods compared). Best configuration: {string.Join(", ", space.Axes.Select(a => $"{a.Name} = {top.Values.GetValueOrDefault(a.Name, Format.Missing)}"))}, {units.Label(study.Headline)} {Format.Value(top.Score)} (trial {top.TrialId}); the ten best are under Hyperparameter search."));
+                continue;
+            }
             foreach (var h in verdict.Headlines)
                 blocks.Add(new Paragraph((h.Resolved ? "✔ " : "• ") + Capitalise(Verdicts.Sentence(h)) + "."));
             var table = ComparisonTable(verdict, units);
