@@ -120,8 +120,12 @@ public static class VerdictSection
         var lines = new List<string>();
         foreach (var g in methods)
         {
+            // Only where the optimum is a bound: the best-cut and global-cut limits, AUC and Z. At a
+            // fixed cut (sigma_min_cut_0p5) the likelihood ratio's value is no bound for another score.
             var recorded = g.Completed.SelectMany(c => c.Result.Masses).SelectMany(m => m.Metrics.Keys)
-                .Where(k => k.EndsWith(MetricNames.OptimalSuffix, StringComparison.Ordinal)).Distinct().ToList();
+                .Where(k => k.EndsWith(MetricNames.OptimalSuffix, StringComparison.Ordinal)
+                    && (Ranking.KeyMetrics.Contains(k[..^MetricNames.OptimalSuffix.Length]) || k[..^MetricNames.OptimalSuffix.Length] == g.Study.Headline))
+                .Distinct().ToList();
             foreach (var optimalName in recorded)
             {
                 var metric = optimalName[..^MetricNames.OptimalSuffix.Length];
