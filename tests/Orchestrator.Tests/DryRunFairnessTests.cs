@@ -26,6 +26,12 @@ public sealed class DryRunFairnessTests : IDisposable
               seed: [1, 2]
             report: {compare: [model.kind]}
             """);
+        return Render(path);
+    }
+
+    /// <summary>Loads, expands and dry-runs a study file: the study, its trials and the printed lines.</summary>
+    internal static (Study Study, IReadOnlyList<PlannedTrial> Trials, List<string> Lines) Render(string path)
+    {
         var study = StudyLoader.Load(path);
         var trials = StudyExpander.Expand(study);
         var output = new StringWriter();
