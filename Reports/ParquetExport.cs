@@ -30,8 +30,10 @@ public static class ParquetExport
             Column.Of("state", study.Trials.Select(t => t.State.Name())),
             Column.Of("attempts", study.Trials.Select(t => t.Attempts)),
             Column.Of("seconds", study.Trials.Select(t => t.Seconds)),
+            Column.Of("study", study.Trials.Select(_ => study.Name)),
+            Column.Of("method", study.Trials.Select(t => Analysis.MethodGroups.MethodName(study, t))),
         };
-        trials.AddRange(axes.Select(a => Column.Of(a, study.Trials.Select(t => t.Axes.GetValueOrDefault(a, "")))));
+        trials.AddRange(axes.Select(a => AxisColumn(a, study.Trials.Select(t => t.Axes.GetValueOrDefault(a, "")).ToList())));
         await WriteFileAsync(Path.Combine(directory, TrialsFile), trials, ct);
 
         var epochs = ExportRows.Epochs(study).ToList();
@@ -39,7 +41,8 @@ public static class ParquetExport
         [
             Column.Of("trial_id", epochs.Select(r => r.TrialId)), Column.Of("phase", epochs.Select(r => r.Phase)),
             Column.Of("epoch", epochs.Select(r => r.Epoch)), Column.Of("metric", epochs.Select(r => r.Metric)),
-            Column.Of("value", epochs.Select(r => r.Value)),
+            Column.Of("value", epochs.Select(r => r.Value)), Column.Of("study", epochs.Select(_ => study.Name)),
+            Column.Of("method", epochs.Select(r => r.Method)),
         ], ct);
 
         var masses = ExportRows.Masses(study).ToList();
@@ -48,8 +51,25 @@ public static class ParquetExport
             Column.Of("trial_id", masses.Select(r => r.TrialId)), Column.Of("mass", masses.Select(r => r.Mass)),
             Column.Of("heldout", masses.Select(r => r.Heldout)), Column.Of("split", masses.Select(r => r.Split)),
             Column.Of("epoch_kind", masses.Select(r => r.EpochKind)), Column.Of("metric", masses.Select(r => r.Metric)),
-            Column.Of("value", masses.Select(r => r.Value)),
+            Column.Of("value", masses.Select(r => r.Value)), Column.Of("study", masses.Select(_ => study.Name)),
+            Column.Of("method", masses.Select(r => r.Method)),
         ], ct);
+    }
+
+    /// <summary>
+    /// An axis typed by its values: float64 when every value is a number (seed, lr, a width; NaN
+    /// where a trial lacks the axis), else string (variant names, lists such as hidden [16, 8]).
+    /// </summary>
+    private static Column AxisColumn(string name, IReadOnlyList<string> labels)
+    {
+        var numbers = new double[labels.Count];
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (labels[i].Length == 0) numbers[i] = double.NaN;
+            else if (!double.TryParse(labels[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out numbers[i]))
+                return Column.Of(name, labels);
+        }
+        return labels.All(l => l.Length == 0) ? Column.Of(name, labels) : Column.Of(name, numbers);
     }
 
     /// <summary>A named, typed column and how to write it into a row group.</summary>

@@ -38,7 +38,7 @@ public static class ReportBuilder
             foreach (var study in input.Studies)
             {
                 var dir = input.Studies.Count == 1 ? outDir : Path.Combine(outDir, SafeFolderName(study.Name));
-                CsvExport.Write(study, dir);
+                CsvExport.Write(study, dir, massMetrics: false);
                 csv.Add(dir);
             }
             CsvExport.WritePaired(Analysis.PairedComparison.Build(Analysis.MethodGroups.Build(input), input.Studies[0].Headline),

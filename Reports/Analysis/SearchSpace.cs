@@ -69,15 +69,57 @@ public static class SearchSpaces
             {
                 var values = labels.Select(Parse).ToList();
                 // Learning rates and weight decays are searched log-uniformly: a linear axis would
-                // squeeze all but the largest decade into a corner.
-                log = values.All(v => v > 0) && values.Max() / values.Min() >= 100;
+                // squeeze all but the largest decade into a corner. A decade is enough to tell
+                // (a log-uniform lr on [1e-3, 3e-2] was drawn linear with the old two-decade rule).
+                log = values.All(v => v > 0) && values.Max() / values.Min() >= 10;
             }
             axes.Add(new HyperparameterAxis(name, numeric, log,
-                numeric ? labels.OrderBy(Parse).ToList() : labels.Order(StringComparer.Ordinal).ToList()));
+                numeric ? labels.OrderBy(Parse).ToList() : labels.Order(NumbersInText.Comparer).ToList()));
         }
         return new SearchSpace(axes, points);
     }
 
+    /// <summary>
+    /// The best configurations of a search: completed trials by their score (held-out headline when
+    /// anything is held out), best first.
+    /// </summary>
+    public static IReadOnlyList<SearchPoint> Best(SearchSpace space, string headline, int count) =>
+        space.Points.Where(p => double.IsFinite(p.Score))
+            .OrderBy(p => Studies.Trials.Training.MetricDirection.HigherIsBetter(headline) ? -p.Score : p.Score)
+            .Take(count).ToList();
+
     public static double Parse(string label) =>
         double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
+}
+
+/// <summary>
+/// Orders labels with numbers inside by those numbers ("[16, 8]" before "[128]", "w8" before
+/// "w16"), text elsewhere by ordinal comparison: hidden widths sorted as text put 128 before 16.
+/// </summary>
+public sealed class NumbersInText : IComparer<string>
+{
+    public static readonly NumbersInText Comparer = new();
+
+    public int Compare(string? x, string? y)
+    {
+        if (x is null || y is null) return string.CompareOrdinal(x, y);
+        int i = 0, j = 0;
+        while (i < x.Length && j < y.Length)
+        {
+            if (char.IsAsciiDigit(x[i]) && char.IsAsciiDigit(y[j]))
+            {
+                var si = i; while (i < x.Length && (char.IsAsciiDigit(x[i]) || x[i] == '.')) i++;
+                var sj = j; while (j < y.Length && (char.IsAsciiDigit(y[j]) || y[j] == '.')) j++;
+                var c = SearchSpaces.Parse(x[si..i]).CompareTo(SearchSpaces.Parse(y[sj..j]));
+                if (c != 0) return c;
+            }
+            else
+            {
+                if (x[i] != y[j]) return x[i].CompareTo(y[j]);
+                i++;
+                j++;
+            }
+        }
+        return (x.Length - i).CompareTo(y.Length - j);
+    }
 }

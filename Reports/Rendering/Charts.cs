@@ -14,8 +14,9 @@ public static class Charts
     private const int Height = 280;
 
     /// <summary>Metric versus mass: seed mean as a line, ±1 std as a band, held-out masses as open points, the optimum dashed black.</summary>
-    public static JsonObject MetricVersusMass(IReadOnlyList<MassCurve> curves, string metric)
+    public static JsonObject MetricVersusMass(IReadOnlyList<MassCurve> curves, string metric, Input.StudyUnits? units = null)
     {
+        units ??= Input.StudyUnits.Default;
         var log = metric.StartsWith("sigma_min", StringComparison.Ordinal);
         var rows = new JsonArray();
         var optimal = new JsonArray();
@@ -38,10 +39,10 @@ public static class Charts
                     optimal.Add(new JsonObject { ["method"] = curve.Method.Label, ["mass"] = p.Mass, ["optimal"] = p.Optimal });
             }
         }
-        var x = Field("mass", "quantitative", "mass");
+        var x = Field("mass", "quantitative", units.MassLabel);
         JsonObject Y(string field) => new()
         {
-            ["field"] = field, ["type"] = "quantitative", ["title"] = metric,
+            ["field"] = field, ["type"] = "quantitative", ["title"] = units.Label(metric),
             ["scale"] = log ? new JsonObject { ["type"] = "log" } : new JsonObject { ["zero"] = false },
         };
         var color = MethodColor();
@@ -144,7 +145,7 @@ public static class Charts
     }
 
     /// <summary>Parallel coordinates over the searched hyperparameters and the headline score, values pre-normalised to [0, 1] per axis.</summary>
-    public static JsonObject ParallelCoordinates(SearchSpace space, string scoreTitle)
+    public static JsonObject ParallelCoordinates(SearchSpace space, string scoreTitle, bool higherIsBetter = true)
     {
         const string scoreKey = "score";
         var rows = new JsonArray();
@@ -158,11 +159,11 @@ public static class Charts
             foreach (var axis in space.Axes)
             {
                 if (p.Values.GetValueOrDefault(axis.Name) is not { } label) continue;
-                rows.Add(new JsonObject { ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = axis.Name, ["norm"] = space.Normalise(axis, label), ["value"] = label });
+                rows.Add(new JsonObject { ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = axis.Name, ["norm"] = space.Normalise(axis, label), ["value"] = label, ["score"] = p.Score });
             }
             rows.Add(new JsonObject
             {
-                ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = scoreKey,
+                ["index"] = index, ["method"] = p.Method.Label, ["trial"] = p.TrialId, ["key"] = scoreKey, ["score"] = p.Score,
                 ["norm"] = sHi > sLo ? (p.Score - sLo) / (sHi - sLo) : 0.5, ["value"] = Format.Value(p.Score),
             });
         }
@@ -193,7 +194,7 @@ public static class Charts
         return new JsonObject
         {
             ["width"] = Math.Max(Width, 120 * (space.Axes.Count + 1)), ["height"] = Height,
-            ["title"] = $"Search: hyperparameters and {scoreTitle} (one line per trial)",
+            ["title"] = $"Search: hyperparameters and {scoreTitle} (one line per trial, coloured by score: bright is better)",
             ["data"] = new JsonObject { ["values"] = rows },
             ["layer"] = new JsonArray
             {
@@ -204,10 +205,17 @@ public static class Charts
                 },
                 new JsonObject
                 {
-                    ["mark"] = new JsonObject { ["type"] = "line", ["opacity"] = 0.3 },
+                    ["mark"] = new JsonObject { ["type"] = "line", ["opacity"] = 0.5 },
                     ["encoding"] = new JsonObject
                     {
-                        ["x"] = X(), ["y"] = yNorm.DeepClone(), ["color"] = MethodColor(),
+                        // Coloured by score (bright = good), so good regions of the space stand out.
+                        ["x"] = X(), ["y"] = yNorm.DeepClone(),
+                        ["color"] = new JsonObject
+                        {
+                            ["field"] = "score", ["type"] = "quantitative", ["title"] = scoreTitle,
+                            ["scale"] = new JsonObject { ["scheme"] = "viridis", ["reverse"] = !higherIsBetter },
+                        },
+                        ["order"] = new JsonObject { ["field"] = "score", ["type"] = "quantitative", ["sort"] = higherIsBetter ? "ascending" : "descending" },
                         ["detail"] = Field("index", "nominal", null), ["tooltip"] = Tooltip("method", "trial", "key", "value"),
                     },
                 },

@@ -28,15 +28,12 @@ public sealed class DryRunHoldoutTests : IDisposable
               seed: [1, 2]
             report: {compare: [model.kind]}
             """);
-        var study = StudyLoader.Load(path);
-        var trials = StudyExpander.Expand(study);
-        var output = new StringWriter();
-        DryRun.Render(study, trials, output);
-        var lines = output.ToString().Split('\n').Select(l => l.TrimEnd()).ToList();
+        var (_, _, lines) = DryRunFairnessTests.Render(path);
+        var output = string.Join('\n', lines);
 
         Assert.Contains("data: gaussian-toy, 5 masses, held-out set varies between trials (below), split 0.6/0.2/0.2", lines);
         int header = lines.IndexOf("held-out masses per data.holdout value:");
-        Assert.True(header >= 0, output.ToString());
+        Assert.True(header >= 0, output);
         Assert.Matches(@"^  every-second\s+750, 1250 \(2 trials\)$", lines[header + 1]);
         Assert.Matches(@"^  \[1000\]\s+1000 \(2 trials\)$", lines[header + 2]);
         Assert.Matches(@"^  none\s+none \(2 trials\)$", lines[header + 3]);

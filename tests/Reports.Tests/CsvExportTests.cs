@@ -17,8 +17,9 @@ public sealed class CsvExportTests
                 new EpochRecord(0, 1, new Dictionary<string, double> { ["loss"] = Math.PI, ["lr"] = 0.05 }),
                 new EpochRecord(1, 2, new Dictionary<string, double> { ["loss"] = double.NaN }),
             ]);
+        completed = completed with { Result = completed.Result! with { Phases = [new PhaseTiming(0, "bce", 1, 0.5), new PhaseTiming(1, "punzi", 1, 1.0)] } };
         var failed = new TrialRecord { TrialId = "t2", State = TrialState.Failed, Attempts = 3, Seconds = 1.25, Axes = new Dictionary<string, string> { ["model.kind"] = "dnn", ["seed"] = "2" } };
-        return new StudyRecord { Name = "csv", CompareAxes = ["model.kind"], Trials = [completed, failed] };
+        return new StudyRecord { Name = "csv", CompareAxes = ["model.kind"], Headline = "sigma_min_best_cut", Trials = [completed, failed] };
     }
 
     private static string[] Lines(string path) => File.ReadAllText(path).Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -32,22 +33,29 @@ public sealed class CsvExportTests
             CsvExport.Write(Study(), dir.FullName);
 
             var trials = Lines(Path.Combine(dir.FullName, "trials.csv"));
-            Assert.Equal("trial_id,state,attempts,seconds,model.kind,seed,note", trials[0]);
-            Assert.Equal("t1,completed,1,2,pnn,1,\"a, \"\"b\"\"\"", trials[1]);
-            Assert.Equal("t2,failed,3,1.25,dnn,2,", trials[2]);
+            Assert.Equal("trial_id,state,attempts,seconds,study,method,model.kind,seed,note", trials[0]);
+            Assert.Equal("t1,completed,1,2,csv,pnn,pnn,1,\"a, \"\"b\"\"\"", trials[1]);
+            Assert.Equal("t2,failed,3,1.25,csv,dnn,dnn,2,", trials[2]);
             Assert.Equal(3, trials.Length);
 
             var epochs = Lines(Path.Combine(dir.FullName, "epochs.csv"));
-            Assert.Equal("trial_id,phase,epoch,metric,value", epochs[0]);
-            Assert.Equal(["t1,0,1,loss," + Math.PI.ToString("R", CultureInfo.InvariantCulture), "t1,0,1,lr,0.05", "t1,1,2,loss,NaN"], epochs[1..]);
-            Assert.Equal(Math.PI, double.Parse(epochs[1].Split(',')[^1], CultureInfo.InvariantCulture));
+            // Phases counted from 1, as everywhere a user reads them.
+            Assert.Equal("trial_id,phase,epoch,metric,value,study,method", epochs[0]);
+            Assert.Equal(["t1,1,1,loss," + Math.PI.ToString("R", CultureInfo.InvariantCulture) + ",csv,pnn", "t1,1,1,lr,0.05,csv,pnn", "t1,2,2,loss,NaN,csv,pnn"], epochs[1..]);
+            Assert.Equal(Math.PI, double.Parse(epochs[1].Split(',')[4], CultureInfo.InvariantCulture));
 
             var masses = Lines(Path.Combine(dir.FullName, "mass_metrics.csv"));
-            Assert.Equal("trial_id,mass,heldout,split,epoch_kind,metric,value", masses[0]);
+            Assert.Equal("trial_id,mass,heldout,split,epoch_kind,metric,value,study,method", masses[0]);
             Assert.Equal(5, masses.Length);
-            Assert.Equal("t1,0.5,false,test,best,roc_auc,0.30000000000000004", masses[1]);
+            Assert.Equal("t1,0.5,false,test,best,roc_auc,0.30000000000000004,csv,pnn", masses[1]);
             Assert.StartsWith("t1,1.5,true,validation,last,sigma_min_best_cut,", masses[4]);
-            Assert.Equal(1.0 / 3.0, double.Parse(masses[4].Split(',')[^1], CultureInfo.InvariantCulture));
+            Assert.Equal(1.0 / 3.0, double.Parse(masses[4].Split(',')[6], CultureInfo.InvariantCulture));
+
+            // summary.csv: one row per trial; training time per phase and the rest (worker start, loading, evaluation) apart.
+            var summary = Lines(Path.Combine(dir.FullName, "summary.csv"));
+            Assert.Equal("study,method,trial_id,state,model.kind,seed,note,headline,headline_trained,headline_heldout,best_epoch,last_epoch,seconds,training_seconds,phase_1_seconds,phase_2_seconds,other_seconds", summary[0]);
+            Assert.Equal("csv,pnn,t1,completed,pnn,1,\"a, \"\"b\"\"\",sigma_min_best_cut,0.3333333333333333,NaN,5,6,2,1.5,0.5,1,0.5", summary[1]);
+            Assert.Equal("csv,dnn,t2,failed,dnn,2,,sigma_min_best_cut,NaN,NaN,0,0,1.25,NaN,NaN,NaN,NaN", summary[2]);
         }
         finally
         {
@@ -63,8 +71,10 @@ public sealed class CsvExportTests
         {
             var files = ReportBuilder.Write(new ReportInput { Studies = [Study()] }, dir.FullName);
             Assert.Equal([dir.FullName], files.CsvDirectories);
-            foreach (var name in new[] { "trials.csv", "epochs.csv", "mass_metrics.csv", "report.html", "report.md" })
+            foreach (var name in new[] { "summary.csv", "trials.csv", "epochs.csv", "paired.csv", "report.html", "report.md" })
                 Assert.True(File.Exists(Path.Combine(dir.FullName, name)), $"{name} is missing");
+            // The long per-mass table is studies export's (174 MB for the report benchmark), not the report's.
+            Assert.False(File.Exists(Path.Combine(dir.FullName, "mass_metrics.csv")));
         }
         finally
         {

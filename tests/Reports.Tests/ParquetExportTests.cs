@@ -56,6 +56,13 @@ public sealed class ParquetExportTests
             var csv = File.ReadAllText(Path.Combine(dir.FullName, name + ".csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.True(csv.Length > 2);
             Assert.Equal(csv, await AsCsvLines(Path.Combine(dir.FullName, name + ".parquet")));
+            if (name == "trials")
+            {
+                // Axes typed: a numeric axis is float64, a named one text.
+                await using var reader = await ParquetReader.CreateAsync(Path.Combine(dir.FullName, "trials.parquet"));
+                Assert.Equal(typeof(double), reader.Schema.DataFields.Single(f => f.Name == "seed").ClrType);
+                Assert.NotEqual(typeof(double), reader.Schema.DataFields.Single(f => f.Name == "model.kind").ClrType); // text (Parquet.Net reads it as characters)
+            }
         }
         finally
         {

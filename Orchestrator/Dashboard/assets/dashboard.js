@@ -79,7 +79,7 @@
       if (typeof vegaEmbed !== 'function') { reportError('vega-embed did not load'); return; }
       var container = document.getElementById(id);
       if (!container || drawn[id] !== entry) return;
-      return vegaEmbed(container, spec, { renderer: 'svg', actions: false }).then(function (result) {
+      return vegaEmbed(container, spec, { renderer: 'svg', actions: { export: true, source: false, compiled: false, editor: false } }).then(function (result) {
         if (entry.view) entry.view.finalize();
         entry.view = result.view;
         container.setAttribute('data-drawn', String(Number(container.getAttribute('data-drawn') || 0) + 1));

@@ -80,20 +80,20 @@ public sealed class StudiesCommandTests : IDisposable
             Assert.True(export.ExitCode == 0, export.ToString());
 
             var trialsCsv = File.ReadAllLines(Path.Combine(outDir, "trials.csv"));
-            Assert.Equal("trial_id,state,attempts,seconds,schedule,model.kind", trialsCsv[0]);
+            Assert.Equal("trial_id,state,attempts,seconds,study,method,schedule,model.kind", trialsCsv[0]);
             Assert.Equal(trials.Count, trialsCsv.Length - 1);
             Assert.Equal(trials.Select(t => t.TrialId).Order(), trialsCsv.Skip(1).Select(l => l.Split(',')[0]).Order());
             Assert.All(trialsCsv.Skip(1), l => Assert.Equal("completed,1", string.Join(',', l.Split(',')[1..3])));
 
             var epochsCsv = File.ReadAllLines(Path.Combine(outDir, "epochs.csv"));
-            Assert.Equal("trial_id,phase,epoch,metric,value", epochsCsv[0]);
+            Assert.Equal("trial_id,phase,epoch,metric,value,study,method", epochsCsv[0]);
             Assert.Equal(home.Scalar("SELECT COUNT(*) FROM epochs WHERE study_id = $s", ("$s", study.Id)), epochsCsv.Length - 1);
 
             var massCsv = File.ReadAllLines(Path.Combine(outDir, "mass_metrics.csv"));
-            Assert.Equal("trial_id,mass,heldout,split,epoch_kind,metric,value", massCsv[0]);
+            Assert.Equal("trial_id,mass,heldout,split,epoch_kind,metric,value,study,method", massCsv[0]);
             Assert.Equal(home.Scalar("SELECT COUNT(*) FROM mass_metrics WHERE study_id = $s", ("$s", study.Id)), massCsv.Length - 1);
             var fields = massCsv.Skip(1).Select(l => l.Split(',')).ToList();
-            Assert.All(fields, f => Assert.Equal(7, f.Length));
+            Assert.All(fields, f => Assert.Equal(9, f.Length));
             Assert.Equal(["false", "true"], fields.Select(f => f[2]).Distinct().Order());
             Assert.Equal(["test", "validation"], fields.Select(f => f[3]).Distinct().Order());
             Assert.Equal(["best", "last"], fields.Select(f => f[4]).Distinct().Order());
