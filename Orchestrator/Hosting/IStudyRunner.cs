@@ -17,4 +17,8 @@ public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bo
 }
 
 /// <summary>How a study run ended: the report it wrote and whether it was stopped before the end.</summary>
-public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<global::Studies.Trials.Results.TrialState, int> States);
+public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool Stopped, IReadOnlyDictionary<global::Studies.Trials.Results.TrialState, int> States)
+{
+    /// <summary>The headline result in one line ("verdict: best at held-out masses ..."); null when the run was killed.</summary>
+    public string? Verdict { get; init; }
+}

@@ -43,7 +43,12 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
 
         var before = await store.CountStatesAsync(row.Id, CancellationToken.None);
         var observer = observers.Create(study.Name);
-        observer.RunStarting(study.Name, before.Total, before.Finished, plan.Describe());
+        observer.RunStarting(new RunOverview(study.Name, before.Total, before.Finished, plan.Describe())
+        {
+            Settings = settings,
+            Trials = (await store.ListTrialsAsync(row.Id, CancellationToken.None)).Where(t => t.InDefinition).ToList(),
+            Slots = plan.Slots.Count,
+        });
         var options = new ExecutionOptions
         {
             ArtifactsDirectory = study.Checkpoints is { } shared ? Path.Combine(shared, study.Name) : workspace.Artifacts(study.Name),
@@ -55,9 +60,20 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         };
         var counts = await observer.ShowWhile(executor.RunAsync(store, row, plan, options, observer, stopping, kill));
         string? reportPath = null;
+        string? verdict = null;
         if (!kill.IsCancellationRequested)
+        {
             reportPath = await reports.PublishAsync(store, [row.Name], workspace.ReportDirectory(study.Name), CancellationToken.None);
-        return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState);
+            verdict = await VerdictAsync(store, row);
+        }
+        return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState) { Verdict = verdict };
+    }
+
+    /// <summary>The headline result in one line (the run's last line before the report path).</summary>
+    public static async Task<string> VerdictAsync(IStudyStorage store, StudyRow study)
+    {
+        var record = await Reporting.StudyRecords.LoadAsync(store, study, CancellationToken.None);
+        return Reports.Analysis.RunVerdict.Line(new Reports.Input.ReportInput { Studies = [record] });
     }
 }
 

@@ -235,6 +235,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         TrialState state;
         string? error;
         bool recorded;
+        TrialResult? recordedResult = null;
         switch (exit)
         {
             case TrialExit.Finished { Result: var finished, Provenance: var provenance }:
@@ -273,6 +274,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                     var merged = options.Provenance.Concat(provenance).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
                     recorded = await store.RecordResultAsync(study.Id, trial.TrialId, Owner, state, result, clock.Elapsed.TotalSeconds,
                         JsonSerializer.Serialize(merged), CancellationToken.None);
+                    recordedResult = result;
                 }
                 break;
             case TrialExit.Crashed { Reason: var reason, Kind: var kind }:
@@ -298,7 +300,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             logger.LogWarning("trial {Trial}: not recorded here ({State}), another owner holds it now", trial.TrialId, state.Name());
             return;
         }
-        observer.TrialEnded(trial.TrialId, state, error);
+        observer.TrialFinished(trial, state, error, recordedResult);
 
         if (options.FailFastAfter > 0 && state == TrialState.Failed && error is not null)
         {

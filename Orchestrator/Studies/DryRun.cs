@@ -96,16 +96,19 @@ public static class DryRun
     /// (forward + backward), plus validation events x multiply-adds every <c>validation_every</c>
     /// epochs, divided by the assumed throughput. A <c>per-mass</c> model trains one net per trained mass.
     /// </summary>
-    public static double EstimateTrialSeconds(TrialSpec spec)
+    public static double EstimateTrialSeconds(TrialSpec spec) =>
+        spec.Schedule.Select((p, i) => p.Epochs * EstimatePhaseEpochSeconds(spec, i)).Sum();
+
+    /// <summary>Seconds of one epoch of phase <paramref name="phase"/> by the cost model (see <see cref="EstimateTrialSeconds"/>).</summary>
+    public static double EstimatePhaseEpochSeconds(TrialSpec spec, int phase)
     {
         var events = EstimateEvents(spec.Data);
         var macs = MultiplyAdds(spec.Model, FeatureCount(spec.Data));
         var nets = spec.Model.Kind == "per-mass" ? Math.Max(1, TrainedMassCount(spec.Data)) : 1;
         var validationPasses = spec.Evaluation.ValidationEvery > 0 ? 1.0 / spec.Evaluation.ValidationEvery : 0;
-        var work = spec.Schedule.Sum(p => p.Epochs * macs
-            * (TrainingPassFactor * events * spec.Data.Split.Train + validationPasses * events * spec.Data.Split.Validation));
+        var work = macs * (TrainingPassFactor * events * spec.Data.Split.Train + validationPasses * events * spec.Data.Split.Validation);
         var throughput = spec.Device == "cpu" ? CpuMacsPerThreadSecond * Math.Max(1, spec.Threads) : CudaMacsPerSecond;
-        return nets * work / throughput;
+        return phase < 0 || phase >= spec.Schedule.Count ? 0 : nets * work / throughput;
     }
 
     /// <summary>Multiply-adds of one forward pass: dense layers, the mass input of a pnn, the affine maps of an affine-pnn.</summary>
