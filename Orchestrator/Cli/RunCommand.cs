@@ -58,7 +58,28 @@ internal static class RunCommand
                 }
                 DryRun.Render(study, trials, Console.Out);
                 Console.WriteLine();
-                return CheckCommand.CheckData(trials, verbose: true);
+                var checkedData = CheckCommand.CheckData(trials, verbose: true);
+                if (checkedData != ExitCodes.Ok || trials.Count == 0) return checkedData;
+                await using (var measuring = CommonOptions.Services(parse, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance))
+                {
+                    var local = measuring.GetRequiredKeyedService<ITrialExecutor>(parse.GetValue(executor) ?? study.Resources.Executor);
+                    var slots = local.Plan(study, trials, parse.GetValue(workers)).Slots.Count;
+                    var measured = DryRunMeasurement.Estimate(trials, slots, measuring.GetRequiredService<global::Studies.Trials.Training.ITrialRunner>(),
+                        measuring.GetRequiredService<global::Studies.Orchestrator.Workers.WorkerCommandLine>(), CancellationToken.None);
+                    Console.WriteLine($"measured estimate: {DryRun.Duration(measured.Seconds)} on {slots} worker slot{(slots == 1 ? "" : "s")} "
+                        + $"(one trial of each of the {measured.Costs.Count} kind{(measured.Costs.Count == 1 ? "" : "s")} trained here for up to 3 epochs per phase, "
+                        + $"a worker started: {measured.MeasuredIn:F1} s)");
+                    var inv = System.Globalization.CultureInfo.InvariantCulture;
+                    foreach (var (kind, cost) in measured.Costs)
+                    {
+                        var example = trials.First(t => global::Studies.Orchestrator.Terminal.EtaTrial.KindOf(t.Spec) == kind);
+                        Console.WriteLine(string.Create(inv, $"  {string.Join(", ", example.Axes.Where(a => a.Key != "seed").Select(a => a.Value)),-30} start {cost.StartSeconds:F2} s, ")
+                            + string.Join(", ", cost.EpochSeconds.Select((e, p) => string.Create(inv, $"{example.Spec.Schedule[p].Loss} {e:F3} s/epoch")))
+                            + string.Create(inv, $", end {cost.EndSeconds:F2} s: {cost.TrialSeconds(example.Spec):F1} s a trial"));
+                    }
+                    Console.WriteLine(string.Create(inv, $"  worker start-up {measured.WorkerStart:F1} s, once per slot"));
+                }
+                return checkedData;
             }
             // Bad data stop the study here, before any trial starts, rather than failing every trial.
             if (CheckCommand.CheckData(trials, verbose: false) is var code && code != ExitCodes.Ok) return code;

@@ -217,8 +217,14 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         void Progress(TrialProgress p)
         {
             observer.TrialProgress(p);
+            // Epoch 0: news from before the first epoch (a worker's start), nothing to record.
+            if (p.Epoch == 0) return;
             lease.Latest = p;
-            lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, p.Metrics));
+            // The epoch's seconds are for progress only: the recorded curves keep the metrics the trial computed.
+            var metrics = p.Metrics.ContainsKey(WorkerMessage.EpochSecondsKey)
+                ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
+                : p.Metrics;
+            lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
         }
 
         TrialExit exit;

@@ -79,9 +79,14 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     public void TrialProgress(TrialProgress progress)
     {
         if (!running.TryGetValue(progress.TrialId, out var row)) return;
+        if (progress.Epoch == 0)
+        {
+            if (progress.Metrics.TryGetValue(WorkerMessage.WorkerStartSecondsKey, out var start)) eta.WorkerStarted(progress.TrialId, start);
+            return;
+        }
         row.Progress = progress;
         if (progress.Metrics.TryGetValue(headline, out var value) && double.IsFinite(value)) row.Headline = value;
-        eta.Epoch(progress.TrialId, progress.Phase, Now);
+        eta.Epoch(progress.TrialId, progress.Phase, Now, progress.Metrics.TryGetValue(WorkerMessage.EpochSecondsKey, out var seconds) ? seconds : null);
     }
 
     public void TrialEnded(string trialId, TrialState state, string? error) => Finish(trialId, null, state, error, null);

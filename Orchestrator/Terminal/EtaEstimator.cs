@@ -40,6 +40,8 @@ public sealed class EtaEstimator(int slots)
         /// <summary>Epochs done, counted over all phases.</summary>
         public int EpochsDone;
         public int EpochsDoneInPhase;
+        /// <summary>Seconds a worker started for this trial took (0 when it ran on a worker already up).</summary>
+        public double WorkerStart;
     }
 
     private readonly Lock gate = new();
@@ -70,20 +72,30 @@ public sealed class EtaEstimator(int slots)
         }
     }
 
+    /// <summary>A worker was started for the trial and took <paramref name="seconds"/> to be ready: once per slot, not part of the trial's start.</summary>
+    public void WorkerStarted(string trialId, double seconds)
+    {
+        lock (gate)
+        {
+            if (running.TryGetValue(trialId, out var r)) r.WorkerStart = seconds;
+            workerStarts.Add(seconds);
+        }
+    }
+
+    private readonly List<double> workerStarts = [];
+
     /// <param name="phase">0-based phase of the epoch that just ended.</param>
-    public void Epoch(string trialId, int phase, double now)
+    /// <param name="seconds">The epoch's own seconds as the worker timed them; null: the time since the previous epoch is taken (not for a first epoch).</param>
+    public void Epoch(string trialId, int phase, double now, double? seconds = null)
     {
         lock (gate)
         {
             if (!running.TryGetValue(trialId, out var r)) return;
-            if (r.LastEpochAt is { } last && phase == r.Phase)
-                Add(epochSeconds, RateKey(r.Trial, phase), now - last);
+            if (seconds is { } own && double.IsFinite(own) && own >= 0) Add(epochSeconds, RateKey(r.Trial, phase), own);
+            else if (r.LastEpochAt is { } last && phase == r.Phase) Add(epochSeconds, RateKey(r.Trial, phase), now - last);
             if (phase != r.Phase) r.EpochsDoneInPhase = 0;
-            if (r.FirstEpochAt is null)
-            {
-                r.FirstEpochAt = now;
-                // The first epoch itself is in this interval; once its rate is known the start is what is left (below).
-            }
+            // The first epoch's time from the claim holds the start; once the epoch's rate is known the start is what is left (below).
+            r.FirstEpochAt ??= now;
             r.Phase = phase;
             r.EpochsDone++;
             r.EpochsDoneInPhase++;
@@ -99,8 +111,9 @@ public sealed class EtaEstimator(int slots)
             if (!running.Remove(trialId, out var r)) return;
             if (r.FirstEpochAt is { } first && !requeued)
             {
-                var start = first - r.Started - EpochTime(r.Trial, 0);
-                (r.FirstOnSlot ? firstStartSeconds : startSeconds.GetOrAdd(r.Trial.Kind)).Add(Math.Max(0, start));
+                var start = first - r.Started - EpochTime(r.Trial, 0) - r.WorkerStart;
+                // A slot's first trial without a reported worker start (another executor) holds the start-up: kept apart.
+                (r.FirstOnSlot && workerStarts.Count == 0 ? firstStartSeconds : startSeconds.GetOrAdd(r.Trial.Kind)).Add(Math.Max(0, start));
                 if (r.EpochsDone >= r.Trial.PhaseEpochs.Sum()) endSeconds.GetOrAdd(r.Trial.Kind).Add(Math.Max(0, now - r.LastEpochAt!.Value));
             }
             if (requeued) queued.Add(r.Trial);
@@ -113,23 +126,31 @@ public sealed class EtaEstimator(int slots)
         lock (gate)
         {
             if (epochSeconds.Count == 0 && !running.Values.Any(r => r.FirstEpochAt is not null)) return queued.Count == 0 && running.Count == 0 ? 0 : null;
-            var free = new PriorityQueue<int, double>();
-            var busy = new List<double>();
-            foreach (var r in running.Values) busy.Add(RunningLeft(r, now));
-            busy.Sort();
-            for (var i = 0; i < slots; i++) free.Enqueue(i, i < busy.Count ? busy[i] : 0);
-            // More running trials than slots (another orchestrator's slots): their time is shared out as well.
-            var extra = busy.Skip(slots).Sum();
-            var end = 0.0;
-            var pending = queued.Select(t => TrialTime(t)).ToList();
-            if (extra > 0) pending.Insert(0, extra);
-            foreach (var seconds in pending)
-            {
-                free.TryDequeue(out var slot, out var at);
-                free.Enqueue(slot, at + seconds);
-            }
-            while (free.TryDequeue(out _, out var at)) end = Math.Max(end, at);
-            return end;
+            var busy = running.Values.Select(r => RunningLeft(r, now)).ToList();
+            return Deal(queued.Select(TrialTime), slots, busy);
+        }
+    }
+
+    /// <summary>
+    /// When the last of <paramref name="trialSeconds"/> (in the order they start) is done on <paramref name="slots"/> slots,
+    /// each trial going to the slot that frees first, the slots first busy for <paramref name="busy"/> (running trials).
+    /// </summary>
+    public static double Deal(IEnumerable<double> trialSeconds, int slots, IReadOnlyList<double> busy)
+    {
+        var free = new PriorityQueue<int, double>();
+        var sorted = busy.Order().ToList();
+        for (var i = 0; i < slots; i++) free.Enqueue(i, i < sorted.Count ? sorted[i] : 0);
+        // More running trials than slots (another orchestrator's): their time is shared out as well.
+        foreach (var extra in sorted.Skip(slots)) Take(extra);
+        foreach (var seconds in trialSeconds) Take(seconds);
+        var end = 0.0;
+        while (free.TryDequeue(out _, out var at)) end = Math.Max(end, at);
+        return end;
+
+        void Take(double seconds)
+        {
+            free.TryDequeue(out var slot, out var at);
+            free.Enqueue(slot, at + seconds);
         }
     }
 
@@ -144,8 +165,9 @@ public sealed class EtaEstimator(int slots)
         var t = r.Trial;
         if (r.FirstEpochAt is null)
         {
-            // Not at its first epoch yet: its whole time, less what it has been running.
-            return Math.Max(0, TrialTime(t, r.FirstOnSlot) - (now - r.Started));
+            // Not at its first epoch yet: its whole time (its worker's start included), less what it has been running.
+            var workerStart = r.FirstOnSlot && workerStarts.Count > 0 ? Median(workerStarts) : 0;
+            return Math.Max(0, workerStart + TrialTime(t, r.FirstOnSlot && workerStarts.Count == 0) - (now - r.Started));
         }
         var left = 0.0;
         for (var p = r.Phase; p < t.PhaseEpochs.Count; p++)
@@ -172,7 +194,7 @@ public sealed class EtaEstimator(int slots)
         if (firstStartSeconds.Count > 0) return Median(firstStartSeconds);
         // Nothing finished yet: the running trials' time from claim to first epoch, less that epoch.
         var observed = running.Values.Where(r => r.FirstEpochAt is not null)
-            .Select(r => Math.Max(0, r.FirstEpochAt!.Value - r.Started - EpochTime(r.Trial, 0))).ToList();
+            .Select(r => Math.Max(0, r.FirstEpochAt!.Value - r.Started - EpochTime(r.Trial, 0) - r.WorkerStart)).ToList();
         return observed.Count > 0 ? Median(observed) : 0;
     }
 
@@ -180,8 +202,11 @@ public sealed class EtaEstimator(int slots)
     {
         if (endSeconds.TryGetValue(t.Kind, out var own)) return Median(own);
         var any = endSeconds.Values.SelectMany(s => s).ToList();
-        // Not measured: the end's evaluation costs about one epoch's validation; take one epoch of the last phase.
-        return any.Count > 0 ? Median(any) : t.PhaseEpochs.Count > 0 ? EpochTime(t, t.PhaseEpochs.Count - 1) : 0;
+        if (any.Count > 0) return Median(any);
+        // No trial ended yet: the end's per-mass evaluation passes over the whole data set (both splits, two epochs' models),
+        // as the start did loading it; taken as long as the start (quickstart's dry run on the 2-core VM at load ~50: the first
+        // kind's start 2.0 s and end 1.9 s; later kinds, their data already loaded, start 0.1-0.3 s and end 0.8-1.0 s).
+        return Math.Max(StartTime(t, firstOnSlot: false), t.PhaseEpochs.Count > 0 ? EpochTime(t, t.PhaseEpochs.Count - 1) : 0);
     }
 
     /// <summary>Seconds per epoch of a trial's phase: measured for its kind, else the cost model scaled by the measured/model ratio.</summary>
@@ -189,12 +214,11 @@ public sealed class EtaEstimator(int slots)
     {
         if (phase < 0 || phase >= t.PhaseEpochs.Count) return 0;
         if (epochSeconds.TryGetValue(RateKey(t, phase), out var s)) return s.Sum / s.Count;
-        var ratios = new List<double>();
-        foreach (var (key, (sum, count)) in epochSeconds)
-        {
-            var model = ModelSeconds(key);
-            if (model > 0) ratios.Add(sum / count / model);
-        }
+        // Measured/model ratios of phases like this one (same loss and batch) first: a full-batch phase and a mini-batch
+        // one differ far more from the cost model than two mini-batch phases of different nets do.
+        var signature = Signature(t, phase);
+        var ratios = Ratios(k => keyInfo[k].Signature == signature);
+        if (ratios.Count == 0) ratios = Ratios(_ => true);
         if (ratios.Count == 0)
         {
             // Only first epochs so far: a running trial's claim-to-first-epoch time bounds its epoch time from above.
@@ -206,16 +230,29 @@ public sealed class EtaEstimator(int slots)
         return Median(ratios) * t.ModelEpochSeconds[phase];
     }
 
-    private readonly Dictionary<string, double> modelSecondsByKey = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (double Model, string Signature)> keyInfo = new(StringComparer.Ordinal);
 
     private string RateKey(EtaTrial t, int phase)
     {
         var key = $"{t.Kind}#{phase}";
-        if (phase < t.ModelEpochSeconds.Count) modelSecondsByKey[key] = t.ModelEpochSeconds[phase];
+        if (phase < t.ModelEpochSeconds.Count) keyInfo[key] = (t.ModelEpochSeconds[phase], Signature(t, phase));
         return key;
     }
 
-    private double ModelSeconds(string key) => modelSecondsByKey.GetValueOrDefault(key);
+    /// <summary>The phase's loss and batch, as the kind spells them.</summary>
+    private static string Signature(EtaTrial t, int phase)
+    {
+        var phases = t.Kind[(t.Kind.LastIndexOf('|') + 1)..].Split(';');
+        return phase < phases.Length ? phases[phase] : "";
+    }
+
+    private List<double> Ratios(Func<string, bool> which)
+    {
+        var ratios = new List<double>();
+        foreach (var (key, (sum, count)) in epochSeconds)
+            if (keyInfo.TryGetValue(key, out var info) && info.Model > 0 && which(key)) ratios.Add(sum / count / info.Model);
+        return ratios;
+    }
 
     private static void Add(Dictionary<string, (double Sum, int Count)> to, string key, double seconds)
     {

@@ -111,6 +111,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         // The slot checkpoint.json points at is never written: each save goes to the other one, so a
         // crash during a save leaves the previous checkpoint intact (also right after a resume).
         var slot = resume?.Slot ?? "b";
+        options.OnTrainingStart?.Invoke();
         for (var p = resume?.Phase ?? 0; p < spec.Schedule.Count; p++)
         {
             var phase = spec.Schedule[p];
