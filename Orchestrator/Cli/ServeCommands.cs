@@ -20,12 +20,22 @@ internal static class ServeCommands
     public static Command Serve()
     {
         var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the live dashboard in the browser (http://127.0.0.1:8050/; see docs/dashboard.md)" };
+        var notify = new Option<string?>("--notify") { Description = "POST a JSON notification to this http(s) webhook when a study ends, fails or has a trial diverge (as a study's notify.webhook)" };
+        var notifyCommand = new Option<string?>("--notify-command") { Description = "Run this shell command on the same events (the message in $STUDIES_NOTIFY_TEXT, the JSON on its input)" };
         var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops")
         {
-            dashboard, Port, Bind,
+            dashboard, Port, Bind, notify, notifyCommand,
         };
         command.SetAction(async (parse, ct) =>
         {
+            var webhook = parse.GetValue(notify);
+            if (webhook is not null && !(Uri.TryCreate(webhook, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                Console.Error.WriteLine($"--notify {webhook}: not an http:// or https:// address");
+                return 1;
+            }
+            NotifySettings? everywhere = webhook is null && parse.GetValue(notifyCommand) is null ? null
+                : new NotifySettings(webhook, parse.GetValue(notifyCommand), NotifySettings.AllEvents);
             var options = parse.GetValue(dashboard) ? DashboardOptionsOf(parse, readOnly: false) : null;
             if (parse.GetValue(dashboard) && options is null) return 2;
             var workspace = CommonOptions.Workspace(parse);
@@ -38,7 +48,13 @@ internal static class ServeCommands
                 return 1;
             }
             Console.Error.WriteLine($"serving {workspace.Root}: submit with `studies submit FILE --home {workspace.Root}` or copy a study file into {workspace.Queue}");
-            using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store)));
+            using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store)),
+                s => s.AddSingleton(_ =>
+                {
+                    var targets = new ServeNotifications();
+                    if (everywhere is not null) targets.Targets.Add(everywhere);
+                    return targets;
+                }));
             await using var server = options is null ? null : await StartDashboardAsync(host.Services, options, ct);
             if (options is not null && server is null) return 1;
             await host.RunAsync(ct);

@@ -30,6 +30,8 @@ public sealed record Study
     public string? Store { get; init; }
     /// <summary>The <c>checkpoints:</c> folder (absolute), where trial folders go instead of the workspace; on a cluster, a shared path.</summary>
     public string? Checkpoints { get; init; }
+    /// <summary>Where to say that the study ended, failed or had a trial diverge (<c>notify:</c>); null: nowhere. Not part of any trial.</summary>
+    public Hosting.NotifySettings? Notify { get; init; }
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 

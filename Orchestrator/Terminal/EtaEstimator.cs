@@ -47,7 +47,8 @@ public sealed class EtaEstimator(int slots)
     private readonly Lock gate = new();
     private readonly List<EtaTrial> queued = [];
     private readonly Dictionary<string, Running> running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (double Sum, int Count)> epochSeconds = new(StringComparer.Ordinal);
+    // Medians, not means: on a loaded machine one epoch now and then takes many times the others (the process was not scheduled).
+    private readonly Dictionary<string, List<double>> epochSeconds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<double>> startSeconds = new(StringComparer.Ordinal);
     private readonly List<double> firstStartSeconds = [];
     private readonly Dictionary<string, List<double>> endSeconds = new(StringComparer.Ordinal);
@@ -91,8 +92,8 @@ public sealed class EtaEstimator(int slots)
         lock (gate)
         {
             if (!running.TryGetValue(trialId, out var r)) return;
-            if (seconds is { } own && double.IsFinite(own) && own >= 0) Add(epochSeconds, RateKey(r.Trial, phase), own);
-            else if (r.LastEpochAt is { } last && phase == r.Phase) Add(epochSeconds, RateKey(r.Trial, phase), now - last);
+            if (seconds is { } own && double.IsFinite(own) && own >= 0) epochSeconds.GetOrAdd(RateKey(r.Trial, phase)).Add(own);
+            else if (r.LastEpochAt is { } last && phase == r.Phase) epochSeconds.GetOrAdd(RateKey(r.Trial, phase)).Add(now - last);
             if (phase != r.Phase) r.EpochsDoneInPhase = 0;
             // The first epoch's time from the claim holds the start; once the epoch's rate is known the start is what is left (below).
             r.FirstEpochAt ??= now;
@@ -157,7 +158,7 @@ public sealed class EtaEstimator(int slots)
     /// <summary>The measured seconds per epoch of a kind's phase (null: not measured yet); for tests and the benchmark.</summary>
     public double? MeasuredEpochSeconds(EtaTrial trial, int phase)
     {
-        lock (gate) return epochSeconds.TryGetValue(RateKey(trial, phase), out var s) ? s.Sum / s.Count : null;
+        lock (gate) return epochSeconds.TryGetValue(RateKey(trial, phase), out var s) ? Median(s) : null;
     }
 
     private double RunningLeft(Running r, double now)
@@ -213,7 +214,7 @@ public sealed class EtaEstimator(int slots)
     private double EpochTime(EtaTrial t, int phase)
     {
         if (phase < 0 || phase >= t.PhaseEpochs.Count) return 0;
-        if (epochSeconds.TryGetValue(RateKey(t, phase), out var s)) return s.Sum / s.Count;
+        if (epochSeconds.TryGetValue(RateKey(t, phase), out var s)) return Median(s);
         // Measured/model ratios of phases like this one (same loss and batch) first: a full-batch phase and a mini-batch
         // one differ far more from the cost model than two mini-batch phases of different nets do.
         var signature = Signature(t, phase);
@@ -249,15 +250,9 @@ public sealed class EtaEstimator(int slots)
     private List<double> Ratios(Func<string, bool> which)
     {
         var ratios = new List<double>();
-        foreach (var (key, (sum, count)) in epochSeconds)
-            if (keyInfo.TryGetValue(key, out var info) && info.Model > 0 && which(key)) ratios.Add(sum / count / info.Model);
+        foreach (var (key, samples) in epochSeconds)
+            if (keyInfo.TryGetValue(key, out var info) && info.Model > 0 && which(key)) ratios.Add(Median(samples) / info.Model);
         return ratios;
-    }
-
-    private static void Add(Dictionary<string, (double Sum, int Count)> to, string key, double seconds)
-    {
-        var (sum, count) = to.GetValueOrDefault(key);
-        to[key] = (sum + seconds, count + 1);
     }
 
     private static double Median(IReadOnlyList<double> values)
