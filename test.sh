@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"
-tools/setup.sh chromium postgresql slurm-wlm munge
+tools/setup.sh chromium postgresql slurm-wlm munge poppler-utils
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -15,13 +15,28 @@ internal static class ReportCommands
     {
         var studies = new Argument<string[]>("study") { Description = "One study, or several to compare side by side", Arity = ArgumentArity.OneOrMore };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Output folder (default: the workspace's <study>/report, or compare-<a>-<b>/report)" };
-        var command = new Command("report", "Write report.html, report.md and the CSV exports for recorded studies") { studies, output };
+        var figures = new Option<string?>("--figures") { Description = "Also write every chart as files in a HEP style under figures/: a comma-separated list of png, pdf, svg" };
+        var latex = new Option<bool>("--latex") { Description = "Also write the verdict, ranking and paired tables as booktabs LaTeX under latex/" };
+        var command = new Command("report", "Write report.html, report.md and the CSV exports for recorded studies") { studies, output, figures, latex };
         command.SetAction(async (parse, ct) =>
         {
             await using var opened = await CommonOptions.OpenExistingStoreAsync(parse, StoreAccess.ReadOnly, ct);
             if (opened is null) return 1;
             var store = opened.Store;
             var names = parse.GetValue(studies)!;
+            IReadOnlyList<string> formats = [];
+            if (parse.GetValue(figures) is { } list)
+            {
+                try
+                {
+                    formats = global::Studies.Reports.Figures.PaperFigures.ParseFormats(list);
+                }
+                catch (ArgumentException e)
+                {
+                    Console.Error.WriteLine($"report: {e.Message}");
+                    return 1;
+                }
+            }
             foreach (var name in names)
             {
                 if (await CommonOptions.FindStudyAsync(store, name, ct) is null) return 1;
@@ -29,6 +44,12 @@ internal static class ReportCommands
             var workspace = CommonOptions.Workspace(parse);
             var path = await StudyActions.ReportAsync(opened.Services.GetRequiredService<IReportPublisher>(), store, workspace, names, parse.GetValue(output)?.FullName, ct);
             Console.WriteLine($"report: {path}");
+            if (formats.Count > 0 || parse.GetValue(latex))
+            {
+                var written = await PaperOutput.WriteAsync(store, names, Path.GetDirectoryName(path)!, formats, parse.GetValue(latex), ct);
+                foreach (var folder in written.Select(Path.GetDirectoryName).Distinct())
+                    Console.WriteLine($"paper output: {written.Count(f => Path.GetDirectoryName(f) == folder)} files in {folder}");
+            }
             return 0;
         });
         return command;

@@ -17,6 +17,8 @@ public static class StudyRecords
     public static async Task<StudyRecord> LoadAsync(IStudyStorage store, StudyRow study, CancellationToken ct, Func<TrialResult, TrialResult>? trim = null)
     {
         var trials = new List<TrialRecord>();
+        StudyUnits? units = null;
+        var specs = new List<global::Studies.Reports.Analysis.Fairness.PlannedSpec>();
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
         {
@@ -35,9 +37,19 @@ public static class StudyRecords
                 Axes = row.Axes,
                 Result = result,
             });
+            if (Spec(row.SpecJson) is { } spec)
+            {
+                units ??= StudyUnits.FromData(spec.Data);
+                specs.Add(new(row.Axes, spec));
+            }
             if (provenance.Count == 0 && row.Provenance is { Length: > 0 } p) provenance = Flatten(p);
         }
-        return Describe(study) with { Trials = trials, Provenance = provenance };
+        var described = Describe(study);
+        return described with
+        {
+            Trials = trials, Provenance = provenance, Units = units ?? StudyUnits.Default,
+            SettingDifferences = global::Studies.Reports.Analysis.Fairness.Differences(specs, described.CompareAxes),
+        };
     }
 
     /// <summary>The study's definition and settings (compared axes, headline metric) without its trials.</summary>
@@ -50,6 +62,19 @@ public static class StudyRecords
         Headline = study.Settings.Headline ?? MetricNames.SigmaMinBestCut,
         IsSearch = study.Settings.IsSearch,
     };
+
+    /// <summary>The trial's resolved spec; null when it cannot be read (the report then assumes GeV and fb and lists no differing settings).</summary>
+    private static global::Studies.Trials.Specs.TrialSpec? Spec(string specJson)
+    {
+        try
+        {
+            return global::Studies.Trials.Specs.SpecJson.Deserialize<global::Studies.Trials.Specs.TrialSpec>(specJson);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The provenance object of a trial (orchestrator and worker parts) as flat "key: value" pairs.</summary>
     private static Dictionary<string, string> Flatten(string json)

@@ -58,6 +58,8 @@ public static class DryRun
             }
         }
 
+        RenderFairness(study, trials, output);
+
         output.WriteLine();
         output.WriteLine("trials:");
         var columns = new List<string> { "id" };
@@ -74,6 +76,23 @@ public static class DryRun
             + (trials.Any(t => t.Spec.Device != "cpu") ? $" and {cudaSlots} CUDA slot{(cudaSlots == 1 ? "" : "s")}" : ""));
         output.WriteLine($"  (cost model: train events x epochs x {TrainingPassFactor.ToString(inv)} x multiply-adds per event, plus validation forward passes, "
             + $"at {CpuMacsPerThreadSecond.ToString("0e0", inv)}/s per CPU thread or {CudaMacsPerSecond.ToString("0e0", inv)}/s per CUDA trial; a rough guide only)");
+    }
+
+    /// <summary>Every setting that differs between compared methods beyond the compared axes (issue 28), and the warning for kinds compared with their own defaults.</summary>
+    public static void RenderFairness(Study study, IReadOnlyList<PlannedTrial> trials, TextWriter output)
+    {
+        var differences = global::Studies.Reports.Analysis.Fairness.Differences(
+            trials.Select(t => new global::Studies.Reports.Analysis.Fairness.PlannedSpec(t.Axes, t.Spec)).ToList(), study.Report.Compare);
+        if (study.Report.Compare.Count == 0) return;
+        output.WriteLine();
+        if (differences.Count == 0)
+        {
+            output.WriteLine($"fairness: the compared methods differ only in {string.Join(", ", study.Report.Compare)}");
+            return;
+        }
+        output.WriteLine($"fairness: settings that differ between the compared methods beyond {string.Join(", ", study.Report.Compare)}:");
+        foreach (var d in differences) output.WriteLine($"  {d.Text}");
+        if (global::Studies.Reports.Analysis.Fairness.KindWarning(differences) is { } warning) output.WriteLine(warning);
     }
 
     /// <summary>

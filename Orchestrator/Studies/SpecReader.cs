@@ -242,10 +242,16 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
         if (kind is null) return null;
         var entry = names.Catalog.Models.Get(kind);
         var model = entry.Defaults;
+        if (map[DefaultsKey] is { } defaultsNode)
+        {
+            var defaults = reader.Name(defaultsNode, ["kind", "common"], "model defaults");
+            if (defaults is null) return null;
+            if (defaults == "common") model = CommonDefaults(model, entry);
+        }
 
         foreach (var (key, value) in map.Entries.DistinctBy(e => e.Key.Text))
         {
-            if (key.Text == "kind" || !names.ModelKeys.Contains(key.Text)) continue;
+            if (key.Text is "kind" or DefaultsKey || !names.ModelKeys.Contains(key.Text)) continue;
             if (entry.Options.FirstOrDefault(o => o.Key == key.Text) is not { } option)
             {
                 if (NodeReader.IsNull(value)) continue;
@@ -283,6 +289,29 @@ internal sealed class SpecReader(NodeReader reader, string studyDirectory, int t
             }
         }
         return reader.Diagnostics.Count == before ? model : null;
+    }
+
+    /// <summary><c>model: {defaults: common}</c>: every kind starts from the same settings instead of its own reference.</summary>
+    public const string DefaultsKey = "defaults";
+
+    /// <summary>
+    /// The plain net's reference (hidden [8, 4], tanh, no dropout, Kaiming-normal weights, N(0, 1)
+    /// biases) for whichever of these settings the kind has, so compared kinds differ only in how
+    /// they use the mass (issue 28). The initialisers stay null where that is already the kind's
+    /// own reference (dnn, per-mass), so those trials keep the ids they have without the option.
+    /// </summary>
+    private static ModelSpec CommonDefaults(ModelSpec kindDefaults, ModelEntry entry)
+    {
+        var common = new ModelSpec();
+        bool Has(string option) => entry.Options.Any(o => o.Key == option);
+        var model = kindDefaults;
+        if (Has("hidden")) model = model with { Hidden = common.Hidden };
+        if (Has("activation")) model = model with { Activation = common.Activation };
+        if (Has("dropout")) model = model with { Dropout = common.Dropout };
+        var plainInit = entry.Name is "dnn" or "per-mass";
+        if (Has("weight_init")) model = model with { WeightInit = plainInit ? null : "kaiming-normal" };
+        if (Has("bias_init")) model = model with { BiasInit = plainInit ? null : "normal" };
+        return model;
     }
 
     private IReadOnlyList<int>? ReadHidden(YNode node)

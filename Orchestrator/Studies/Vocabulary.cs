@@ -123,7 +123,7 @@ internal sealed class ComponentNames
         Sources = [.. catalog.DataSources.Names];
         ModelKinds = [.. catalog.Models.Names];
         ParametricKinds = catalog.Models.Entries.Where(m => m.Parametric).Select(m => m.Name).ToArray();
-        ModelKeys = ["kind", .. catalog.Models.Entries.SelectMany(m => m.Options).Select(o => o.Key).Distinct()];
+        ModelKeys = ["kind", SpecReader.DefaultsKey, .. catalog.Models.Entries.SelectMany(m => m.Options).Select(o => o.Key).Distinct()];
         ConditioningKeys = catalog.Models.Entries.SelectMany(m => m.Options).Where(o => o.Key == "conditioning")
             .SelectMany(o => o.Fields).Select(f => f.Key).Distinct().ToArray();
         Losses = [.. catalog.Losses.Names];

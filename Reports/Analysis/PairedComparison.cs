@@ -6,8 +6,8 @@ namespace Studies.Reports.Analysis;
 
 /// <summary>
 /// Method A against method B on trials that share everything but the compared axes (same seed:
-/// same split, same initialisation): the per-trial headline (averaged over trained or held-out
-/// masses) differenced pair by pair.
+/// same split, same initialisation): the per-trial headline, averaged over the masses both trials
+/// share in the role (trained or held-out), differenced pair by pair.
 /// </summary>
 /// <param name="Pairs">Number of seed pairs with a finite headline on both sides.</param>
 /// <param name="MeanDifference">Mean of A - B over the pairs.</param>
@@ -16,6 +16,9 @@ namespace Studies.Reports.Analysis;
 /// <param name="WinsA">Pairs in which A is strictly better by the metric's direction.</param>
 public sealed record PairedRow(MethodGroup A, MethodGroup B, string Metric, bool Heldout, int Pairs, double MeanDifference, double Low, double High, int WinsA)
 {
+    /// <summary>The masses the pairs were averaged over (shared by both methods in the role).</summary>
+    public IReadOnlyList<double> Masses { get; init; } = [];
+
     /// <summary>Whether the interval excludes 0, i.e. the difference is significant at 95 %.</summary>
     public bool Significant => double.IsFinite(Low) && (Low > 0 || High < 0);
 
@@ -45,15 +48,20 @@ public static class PairedComparison
         return rows;
     }
 
+    /// <summary>
+    /// A against B seed by seed, each side averaged over the masses BOTH trials of a pair have in the
+    /// role (<see cref="Verdict.SharedMasses"/>): never a method's own masses against different ones.
+    /// </summary>
     public static PairedRow Compare(MethodGroup a, MethodGroup b, string metric, bool heldout)
     {
-        var scoresB = Scores(b, metric, heldout);
-        var differences = new List<double>();
-        foreach (var (key, scoreA) in Scores(a, metric, heldout))
-            if (scoresB.TryGetValue(key, out var scoreB)) differences.Add(scoreA - scoreB);
+        var pairs = Verdict.SharedMasses.Pairs(a, b, metric, heldout ? Verdict.MassRole.Heldout : Verdict.MassRole.Trained);
+        var differences = pairs.Select(p => p.Difference).ToList();
         var higher = MetricDirection.HigherIsBetter(metric);
         var (mean, low, high) = MeanInterval(differences);
-        return new PairedRow(a, b, metric, heldout, differences.Count, mean, low, high, differences.Count(d => higher ? d > 0 : d < 0));
+        return new PairedRow(a, b, metric, heldout, differences.Count, mean, low, high, differences.Count(d => higher ? d > 0 : d < 0))
+        {
+            Masses = pairs.SelectMany(p => p.Masses).Distinct().Order().ToList(),
+        };
     }
 
     /// <summary>Mean and two-sided 95 % Student-t interval of the mean; the interval is NaN for fewer than two values.</summary>
@@ -63,20 +71,5 @@ public static class PairedComparison
         if (summary.Count < 2) return (summary.Mean, double.NaN, double.NaN);
         var half = StudentT.InvCDF(0, 1, summary.Count - 1, 0.975) * summary.Std / Math.Sqrt(summary.Count);
         return (summary.Mean, summary.Mean - half, summary.Mean + half);
-    }
-
-    /// <summary>Each completed trial's headline mass average, keyed by its non-compared axis values.</summary>
-    private static Dictionary<string, double> Scores(MethodGroup g, string metric, bool heldout)
-    {
-        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (trial, result) in g.Completed)
-        {
-            var value = ReportMath.MassAverage(result, metric, heldout);
-            if (!double.IsFinite(value)) continue;
-            var key = string.Join("\u001f", trial.Axes.Where(kv => !g.Study.CompareAxes.Contains(kv.Key))
-                .OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
-            scores.TryAdd(key, value);
-        }
-        return scores;
     }
 }

@@ -24,6 +24,10 @@ public sealed record StudyRecord
     public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
     /// <summary>A hyperparameter search: adds parallel coordinates and metric-versus-hyperparameter charts.</summary>
     public bool IsSearch { get; init; }
+    /// <summary>Units of masses, cross-sections and luminosity, from the data source.</summary>
+    public StudyUnits Units { get; init; } = StudyUnits.Default;
+    /// <summary>Settings that differ between the compared methods beyond the compared axes (from the resolved specs; see <see cref="Analysis.Fairness"/>).</summary>
+    public IReadOnlyList<Analysis.SettingDifference> SettingDifferences { get; init; } = [];
 }
 
 /// <summary>One trial of a study: where it stands and, once it ran, what it produced.</summary>

@@ -14,8 +14,9 @@ public static class Charts
     private const int Height = 280;
 
     /// <summary>Metric versus mass: seed mean as a line, ±1 std as a band, held-out masses as open points, the optimum dashed black.</summary>
-    public static JsonObject MetricVersusMass(IReadOnlyList<MassCurve> curves, string metric)
+    public static JsonObject MetricVersusMass(IReadOnlyList<MassCurve> curves, string metric, Input.StudyUnits? units = null)
     {
+        units ??= Input.StudyUnits.Default;
         var log = metric.StartsWith("sigma_min", StringComparison.Ordinal);
         var rows = new JsonArray();
         var optimal = new JsonArray();
@@ -38,10 +39,10 @@ public static class Charts
                     optimal.Add(new JsonObject { ["method"] = curve.Method.Label, ["mass"] = p.Mass, ["optimal"] = p.Optimal });
             }
         }
-        var x = Field("mass", "quantitative", "mass");
+        var x = Field("mass", "quantitative", units.MassLabel);
         JsonObject Y(string field) => new()
         {
-            ["field"] = field, ["type"] = "quantitative", ["title"] = metric,
+            ["field"] = field, ["type"] = "quantitative", ["title"] = units.Label(metric),
             ["scale"] = log ? new JsonObject { ["type"] = "log" } : new JsonObject { ["zero"] = false },
         };
         var color = MethodColor();

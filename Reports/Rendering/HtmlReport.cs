@@ -135,7 +135,8 @@ public static class HtmlReport
           for (var i = 0; i < charts.length; i++) {
             var c = charts[i];
             try {
-              await vegaEmbed('#' + c.id, c.spec, { renderer: 'svg', actions: false });
+              // Download as SVG or PNG for a paper or slides (issue 28); no editor links: the report works offline.
+              await vegaEmbed('#' + c.id, c.spec, { renderer: 'svg', actions: { export: true, source: false, compiled: false, editor: false } });
             } catch (e) {
               failed++;
               reportError('chart ' + c.id + ': ' + (e && e.message || e));

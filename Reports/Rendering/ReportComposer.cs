@@ -15,29 +15,31 @@ public static class ReportComposer
         var chartIds = 0;
         string NextId() => $"chart-{++chartIds}";
 
+        sections.Add(VerdictSection.Build(input, methods));
         foreach (var study in input.Studies) sections.Add(Summary(study));
+        var units = input.Studies[0].Units;
 
         var metrics = Ranking.MetricsShown(methods);
         var rankings = Ranking.BuildPerHeldoutSet(methods, metrics, headline);
         var rankingBlocks = new List<Block>
         {
-            new Paragraph($"Each cell: a trial's metric averaged over the trained or the held-out masses named in the column (test split, best epoch), then mean ± sample std over the method's completed trials. Sorted by {headline}; ★ marks the best value of each column (sigma_min: lower is better; AUC, Z: higher is better)."
+            new Paragraph($"Each cell: a trial's metric averaged over the trained or the held-out masses named in the column (test split, best epoch), then mean ± sample std over the method's completed trials. Sorted by {headline}; ★ marks the best value of a column only where its paired 95 % interval against every other method excludes 0 (sigma_min: lower is better; AUC, Z: higher is better); no star means the best is not resolved."
                 + (rankings.Count > 1 ? $" The held-out set varies between trials: one table per held-out set, each over the trials that held out exactly those masses." : "")),
         };
-        rankingBlocks.AddRange(rankings.Select(r => (Block)RankingTable(r, rankings.Count > 1)));
+        rankingBlocks.AddRange(rankings.Select(r => (Block)RankingTable(r, rankings.Count > 1, units)));
         if (rankings.Any(r => r.Rows.Any(row => row.AtHeldoutMasses)))
             rankingBlocks.Add(new Paragraph("† the method held no mass out (e.g. one per-mass net trained at every mass): its held-out cells are its values at those masses, where it was trained and evaluated."));
         sections.Add(new Section("Ranking", rankingBlocks));
         var ranking = rankings[0];
 
-        sections.Add(PairedSection(PairedComparison.Build(methods, headline), headline));
+        sections.Add(PairedSection(PairedComparison.Build(methods, headline), headline, units, methods));
 
         var curves = metrics.SelectMany(m => methods.Select(g => MassCurves.Build(g, m))).ToList();
         sections.Add(new Section("Metric versus mass", metrics
             .SelectMany(m => new Block[]
             {
-                new Chart(NextId(), $"{m} vs mass", Charts.MetricVersusMass(curves.Where(c => c.Metric == m).ToList(), m)),
-                PerMassTable(curves.Where(c => c.Metric == m).ToList(), m),
+                new Chart(NextId(), $"{m} vs mass", Charts.MetricVersusMass(curves.Where(c => c.Metric == m).ToList(), m, units)),
+                PerMassTable(curves.Where(c => c.Metric == m).ToList(), m, units),
             })
             .ToList()));
 
@@ -74,6 +76,7 @@ public static class ReportComposer
         }
 
         sections.Add(Problems(input));
+        sections.Add(Provenance(input));
         var title = input.Studies.Count == 1 ? $"Study {input.Studies[0].Name}" : $"Studies {string.Join(" vs ", input.Studies.Select(s => s.Name))}";
         return new ReportDocument(title, sections);
     }
@@ -93,29 +96,42 @@ public static class ReportComposer
                 Format.Seconds(study.Trials.Sum(t => t.Seconds)), devices.Count == 0 ? Format.Missing : string.Join(", ", devices)],
         ]));
         blocks.Add(new Paragraph($"Compared axes: {(study.CompareAxes.Count == 0 ? "none" : string.Join(", ", study.CompareAxes))}; headline metric: {study.Headline}{(study.IsSearch ? "; hyperparameter search" : "")}."));
-        if (study.Provenance.Count > 0)
-            blocks.Add(new Table("Provenance", ["item", "value"], study.Provenance.Select(kv => (IReadOnlyList<Cell>)[kv.Key, kv.Value]).ToList()));
-        if (!string.IsNullOrWhiteSpace(study.DefinitionText)) blocks.Add(new Verbatim("Study definition", study.DefinitionText));
         return new Section($"Study {study.Name}", blocks);
     }
 
+    /// <summary>Provenance and the study definitions, at the end: needed to reproduce, not to read the answer.</summary>
+    private static Section Provenance(ReportInput input)
+    {
+        var blocks = new List<Block>();
+        foreach (var study in input.Studies)
+        {
+            var prefix = input.Studies.Count > 1 ? $"{study.Name}: " : "";
+            if (study.Provenance.Count > 0)
+                blocks.Add(new Table($"{prefix}Provenance", ["item", "value"], study.Provenance.Select(kv => (IReadOnlyList<Cell>)[kv.Key, kv.Value]).ToList()));
+            if (!string.IsNullOrWhiteSpace(study.DefinitionText)) blocks.Add(new Verbatim($"{prefix}Study definition", study.DefinitionText));
+        }
+        if (blocks.Count == 0) blocks.Add(new Paragraph("No provenance recorded."));
+        return new Section("Provenance", blocks);
+    }
+
     /// <summary>The numbers behind a metric-vs-mass chart: one row per method, one column per mass (held-out ones marked), mean ± std over seeds.</summary>
-    private static Table PerMassTable(IReadOnlyList<MassCurve> curves, string metric)
+    private static Table PerMassTable(IReadOnlyList<MassCurve> curves, string metric, StudyUnits units)
     {
         var columns = curves.SelectMany(c => c.Points).Select(p => (p.Mass, p.Heldout)).Distinct()
             .OrderBy(k => k.Mass).ThenBy(k => k.Heldout).ToList();
         var rows = curves.Select(c => c.Points.ToDictionary(p => (p.Mass, p.Heldout), p => p.Value)).ToList();
-        var best = columns.Select(k => ReportMath.BestIndex(rows.Select(r => r.TryGetValue(k, out var v) ? v.Mean : double.NaN).ToList(), metric)).ToList();
-        return new Table($"{metric} per method and mass (test split, best epoch; mean ± std over seeds; ◦ held-out mass, • trained)",
+        // No stars here: a per-mass mean ± std says nothing about whether a difference is resolved (see Verdict).
+        return new Table($"{units.Label(metric)} per method and {units.MassLabel} (test split, best epoch; mean ± std over seeds; ◦ held-out mass, • trained)",
             ["method", .. columns.Select(k => $"{(k.Heldout ? "◦" : "•")} {Ranking.MassText(k.Mass)}")],
             curves.Select((c, i) => (IReadOnlyList<Cell>)[c.Method.Label,
-                .. columns.Select((k, j) => new Cell(rows[i].TryGetValue(k, out var v) ? Format.MeanStd(v) : Format.Missing, best[j] == i))]).ToList());
+                .. columns.Select(k => (Cell)(rows[i].TryGetValue(k, out var v) ? Format.MeanStd(v) : Format.Missing))]).ToList());
     }
 
-    private static Table RankingTable(RankingTable ranking, bool namesHeldoutSet)
+    private static Table RankingTable(RankingTable ranking, bool namesHeldoutSet, StudyUnits units)
     {
         var header = new List<string> { "rank", "method", "completed" };
-        header.AddRange(ranking.Columns.Select(c => c.Title));
+        header.AddRange(ranking.Columns.Select(c => units.Of(c.Metric) is { Length: > 0 } u ? $"{c.Title} [{u}]" : c.Title));
+        var resolved = ranking.Columns.Select((c, i) => BestResolved(ranking, i)).ToList();
         var rows = new List<IReadOnlyList<Cell>>();
         for (var r = 0; r < ranking.Rows.Count; r++)
         {
@@ -126,7 +142,7 @@ public static class ReportComposer
                 $"{row.Method.Completed.Count}/{row.Method.Trials.Count}",
             };
             for (var c = 0; c < ranking.Columns.Count; c++)
-                cells.Add(new Cell(Format.MeanStd(row.Cells[c]), ranking.BestRowPerColumn[c] == r));
+                cells.Add(new Cell(Format.MeanStd(row.Cells[c]), ranking.BestRowPerColumn[c] == r && resolved[c]));
             rows.Add(cells);
         }
         var caption = namesHeldoutSet
@@ -135,25 +151,36 @@ public static class ReportComposer
         return new Table(caption, header, rows);
     }
 
+    /// <summary>Whether the best row of a column leads every other row with a value by a paired 95 % interval excluding 0.</summary>
+    private static bool BestResolved(RankingTable ranking, int column)
+    {
+        var bestRow = ranking.BestRowPerColumn[column];
+        if (bestRow < 0) return false;
+        var c = ranking.Columns[column];
+        var best = ranking.Rows[bestRow].Method;
+        var others = ranking.Rows.Where((r, i) => i != bestRow && r.Cells[column].HasValue).ToList();
+        return others.Count > 0 && others.All(o =>
+        {
+            var p = PairedComparison.Compare(best, o.Method, c.Metric, c.Heldout);
+            return p.Significant && p.ABetter;
+        });
+    }
+
     private static IEnumerable<Block> InterpolationTables(InterpolationTable table)
     {
         var metric = table.Metric;
         var hasOptimum = table.Rows.Any(r => double.IsFinite(r.MeanToOptimum));
         var hasPerMass = table.Rows.Any(r => double.IsFinite(r.MeanToPerMass));
-        var bestPerMass = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToPerMass).ToList(), metric);
-        var bestInterp = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToInterpolation).ToList(), metric);
-        var bestOpt = ReportMath.BestIndex(table.Rows.Select(r => r.MeanToOptimum).ToList(), metric);
-        var bestArea = ReportMath.BestIndex(table.Rows.Select(r => r.AreaRatio).ToList(), metric);
         var summaryHeader = new List<string> { "method", "mean ratio to interpolation" };
         if (hasOptimum) summaryHeader.Add("mean ratio to optimum");
         if (hasPerMass) summaryHeader.Add("mean ratio to per-mass net trained there");
         summaryHeader.Add("area ratio to best method");
         yield return new Table($"{metric}: interpolation summary (means over held-out masses)", summaryHeader, table.Rows.Select((r, i) =>
         {
-            var cells = new List<Cell> { r.Method.Label, new(Format.Value(r.MeanToInterpolation), i == bestInterp) };
-            if (hasOptimum) cells.Add(new Cell(Format.Value(r.MeanToOptimum), i == bestOpt));
-            if (hasPerMass) cells.Add(new Cell(Format.Value(r.MeanToPerMass), i == bestPerMass));
-            cells.Add(new Cell(Format.Value(r.AreaRatio), i == bestArea));
+            var cells = new List<Cell> { r.Method.Label, (Cell)Format.Value(r.MeanToInterpolation) };
+            if (hasOptimum) cells.Add((Cell)Format.Value(r.MeanToOptimum));
+            if (hasPerMass) cells.Add((Cell)Format.Value(r.MeanToPerMass));
+            cells.Add((Cell)Format.Value(r.AreaRatio));
             return (IReadOnlyList<Cell>)cells;
         }).ToList());
 
@@ -170,19 +197,22 @@ public static class ReportComposer
     }
 
     /// <summary>Paired seed-by-seed differences of the headline per method pair (also written as paired.csv).</summary>
-    private static Section PairedSection(IReadOnlyList<PairedRow> rows, string headline)
+    private static Section PairedSection(IReadOnlyList<PairedRow> rows, string headline, StudyUnits units, IReadOnlyList<MethodGroup> methods)
     {
         if (rows.Count == 0) return new Section("Paired comparisons", [new Paragraph("Only one method: nothing to pair.")]);
-        var text = $"Method A against method B on trials with the same seed (and the same value of every other non-compared axis: same split, same initialisation). Each trial's {headline} is averaged over the trained or the held-out masses (test split, best epoch); the table gives the mean of A − B over the seed pairs with its 95 % Student-t interval, and in how many pairs A is better. ★: the interval excludes 0.";
-        var table = new Table($"Paired comparisons of {headline}", ["A", "B", "masses", "pairs", "mean A − B", "95 % interval", "A better in"],
+        var text = $"Method A against method B on trials with the same seed (and the same value of every other non-compared axis: same split, same initialisation). Each trial's {headline} is averaged over the masses both trials of the pair share in the role (trained masses both trained at; held-out masses both held out, or against a method that held nothing out, the other's held-out masses; test split, best epoch), so two methods are never compared at different masses; the table gives the mean of A − B over the seed pairs with its 95 % Student-t interval, and in how many pairs A is better. ★: the interval excludes 0.";
+        var unit = units.Of(headline) is { Length: > 0 } u ? $" ({u})" : "";
+        var table = new Table($"Paired comparisons of {units.Label(headline)}", ["A", "B", "masses", "shared masses", "pairs", $"mean A − B{unit}", "95 % interval", "A better in"],
             rows.Select(r => (IReadOnlyList<Cell>)
             [
-                r.A.Label, r.B.Label, r.Heldout ? "held-out" : "trained", r.Pairs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                r.A.Label, r.B.Label, r.Heldout ? "held-out" : "trained",
+                r.Masses.Count == 0 ? "none shared" : string.Join(", ", r.Masses.Select(Ranking.MassText)) + (units.Mass.Length > 0 ? " " + units.Mass : ""),
+                r.Pairs.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 new Cell(Format.Value(r.MeanDifference), r.Significant),
                 double.IsFinite(r.Low) ? $"[{Format.Value(r.Low)}, {Format.Value(r.High)}]" : Format.Missing,
                 $"{r.WinsA}/{r.Pairs} seeds",
             ]).ToList());
-        return new Section("Paired comparisons", [new Paragraph(text), table]);
+        return new Section("Paired comparisons", [new Paragraph(text), table, .. VerdictSection.InterpolationQuestion(methods, headline, units)]);
     }
 
     private static Section Problems(ReportInput input)

@@ -102,5 +102,8 @@ internal static class FileOptions
         new("window_width", OptionType.NumberOrList, "Window half-width: one number, or one per mass."),
         OptionSpec.Choice("window_center", ["mass-squared", "mass"], "What the window is centred on.", "mass-squared"),
         new("generated_per_mass", OptionType.NumberOrList, "Signal events generated per mass (N_gen), when the file holds preselected events."),
+        // Units the report quotes (issue 28): a file cannot say what its weights and masses mean, so the study does.
+        OptionSpec.Positive("luminosity", "Integrated luminosity (fb^-1) the event weights are normalised to: sigma_min is then in fb.", "none: sigma_min in the weights' units"),
+        new("mass_unit", OptionType.Text, "Unit of the mass column, as reports print it.") { Default = "GeV" },
     ];
 }

@@ -178,6 +178,7 @@ public static class TableEvents
             Count = n, FeatureNames = table.FeatureNames, Features = features, Label = label, Mass = mass, MassIndex = massIndex,
             Process = processOf, ProcessNames = processNames, Weight = weight, Window = window, Windows = windows,
             Masses = masses, GeneratedSignal = generated, StoredMass = stored,
+            Luminosity = options.Has("luminosity") ? options.PositiveDouble("luminosity", 1) : null,
         };
         set.Validate();
         return set;

@@ -47,6 +47,40 @@ public sealed partial class BrowserTests
         Assert.True(new FileInfo(png).Length > 10_000, "the screenshot is suspiciously small");
     }
 
+    [Fact]
+    public void The_verdict_is_the_first_section_with_units_and_says_whether_it_is_resolved()
+    {
+        Assert.True(HeadlessChromium.IsInstalled(), HeadlessChromium.NotInstalled);
+        // Unresolved: pnn − dnn per seed -1, +0.8, -0.5 (interval contains 0). Resolved: -1, -1.2, -0.9.
+        foreach (var (name, gaps, resolved) in new[] { ("unresolved", new[] { -1, 0.8, -0.5 }, false), ("resolved", new[] { -1, -1.2, -0.9 }, true) })
+        {
+            var dir = Path.Combine(AppContext.BaseDirectory, "browser-verdict-" + name);
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            var files = ReportBuilder.Write(new ReportInput { Studies = [VerdictReportTests.TwoMethods(name, gaps)] }, dir, writeCsv: false);
+            var dom = HeadlessChromium.DumpDom(files.Html);
+            var first = FirstSection().Match(dom);
+            Assert.True(first.Success, "the rendered page has no <section>");
+            var text = Regex.Replace(first.Groups[1].Value, "<[^>]+>", " ");
+            Assert.StartsWith("Verdict", text.Trim());
+            Assert.Contains("(fb)", text);
+            Assert.Contains("GeV", text);
+            if (resolved)
+            {
+                Assert.Contains("Trained masses: pnn best, resolved with 3 seeds", text);
+                Assert.DoesNotContain("not resolved", text);
+                Assert.Contains("class=\"best\"", first.Groups[1].Value);
+            }
+            else
+            {
+                Assert.Contains("Trained masses: not resolved with 3 seeds, pnn ahead", text);
+                Assert.DoesNotContain("class=\"best\"", first.Groups[1].Value); // no star on an unresolved difference
+            }
+        }
+    }
+
+    [GeneratedRegex("<section[^>]*>(.*?)</section>", RegexOptions.Singleline)]
+    private static partial Regex FirstSection();
+
     /// <summary>The markup of one chart container up to the next container or section end.</summary>
     private static string ChartBody(string dom, string id)
     {

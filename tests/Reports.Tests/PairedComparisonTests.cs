@@ -71,7 +71,7 @@ public sealed class PairedComparisonTests
             var files = ReportBuilder.Write(new ReportInput { Studies = [study] }, dir);
             var md = File.ReadAllText(files.Markdown);
             Assert.Contains("## Paired comparisons", md);
-            Assert.Contains("| pnn | dnn | trained | 3 | **★ -0.5** | [-0.5, -0.5] | 3/3 seeds |", md);
+            Assert.Contains("| pnn | dnn | trained | 1 GeV | 3 | **★ -0.5** | [-0.5, -0.5] | 3/3 seeds |", md);
             Assert.Contains("3/3 seeds", md);
             var csv = File.ReadAllLines(Path.Combine(dir, CsvExport.PairedFile));
             Assert.Equal("study,method_a,method_b,masses,metric,pairs,mean_difference,ci95_low,ci95_high,wins_a", csv[0]);

@@ -95,6 +95,14 @@ public sealed class LoaderTests : IDisposable
         Assert.Equal([3.5f, 4.1f, 1f, 0.9f], set.Window!);
         Assert.Equal([1.0, 4.0], set.Windows!.Center);
         Assert.Equal([0.1, 0.2], set.Windows.Width);
+        Assert.Null(set.Luminosity); // undeclared: weights in their own units
+
+        // A declared luminosity (fb^-1) reaches the events (the Punzi loss and the report's units use it).
+        options["luminosity"] = 140;
+        options["mass_unit"] = "TeV";
+        Assert.Equal(140, new CsvSource().Load(options, 0).Luminosity);
+        options.Remove("luminosity");
+        options.Remove("mass_unit");
 
         options.Remove("window_width");
         var e = Assert.Throws<DataException>(() => new CsvSource().Load(options, 0));

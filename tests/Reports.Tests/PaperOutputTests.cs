@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Xml.Linq;
+using SkiaSharp;
+using Studies.Reports.Figures;
+using Studies.Reports.Input;
+using Studies.Reports.Rendering;
+
+namespace Studies.Reports.Tests;
+
+/// <summary>Issue 28: figure files open in real readers (Skia's and file(1) for PNG, poppler for PDF, an XML parser for SVG) and the LaTeX tables are well formed.</summary>
+public sealed class PaperOutputTests
+{
+    private static (int ExitCode, string Output) Run(string program, params string[] args)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output);
+    }
+
+    [Fact]
+    public void Figures_in_png_pdf_and_svg_and_booktabs_tables_are_valid_files()
+    {
+        var study = SyntheticStudies.Create(new SyntheticStudyShape { Name = "paper", Methods = 2, TrialsPerMethod = 3, Masses = 6, Epochs = 10 })
+            with { Units = new StudyUnits { Luminosity = 50 } };
+        var input = new ReportInput { Studies = [study] };
+        var dir = Directory.CreateTempSubdirectory("paper-output-").FullName;
+        try
+        {
+            var files = PaperFigures.Write(input, Path.Combine(dir, "figures"), PaperFigures.ParseFormats("png, pdf,svg"));
+            var stems = files.Select(Path.GetFileNameWithoutExtension).Distinct().ToList();
+            Assert.Contains("sigma_min_best_cut_vs_mass", stems);
+            Assert.Contains("roc_auc_vs_mass", stems);
+            Assert.Contains("loss_per_epoch", stems);
+            Assert.Equal(stems.Count * 3, files.Count);
+            foreach (var png in files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
+            {
+                using var bitmap = SKBitmap.Decode(png);
+                Assert.True(bitmap is { Width: PaperFigures.Width, Height: PaperFigures.Height }, $"{png} does not decode to {PaperFigures.Width}x{PaperFigures.Height}");
+                Assert.Contains($"PNG image data, {PaperFigures.Width} x {PaperFigures.Height}", Run("file", png).Output);
+                // Something is drawn: more than a handful of distinct colours.
+                Assert.True(bitmap.Pixels.Distinct().Take(50).Count() >= 50, $"{png} is nearly blank");
+            }
+            foreach (var pdf in files.Where(f => f.EndsWith(".pdf", StringComparison.Ordinal)))
+            {
+                var info = Run("pdfinfo", pdf);
+                Assert.True(info.ExitCode == 0, $"pdfinfo {pdf}: {info.Output}");
+                Assert.Matches(@"Pages:\s+1\b", info.Output);
+                var raster = Path.Combine(dir, "raster");
+                var render = Run("pdftoppm", "-png", "-r", "36", "-singlefile", pdf, raster);
+                Assert.True(render.ExitCode == 0, $"pdftoppm {pdf}: {render.Output}");
+                using var page = SKBitmap.Decode(raster + ".png");
+                Assert.True(page is { Width: > 100 } && page.Pixels.Distinct().Take(20).Count() >= 20, $"{pdf} renders blank");
+            }
+            foreach (var svg in files.Where(f => f.EndsWith(".svg", StringComparison.Ordinal)))
+                Assert.Equal("svg", XDocument.Load(svg).Root!.Name.LocalName);
+
+            var tex = LatexTables.Write(ReportComposer.Compose(input), Path.Combine(dir, "latex"));
+            Assert.Equal(["verdict.tex", "ranking.tex", "paired.tex"], tex.Select(Path.GetFileName));
+            foreach (var file in tex)
+            {
+                var text = File.ReadAllText(file);
+                // Structure: every table opens and closes, booktabs rules in order, and no unescaped specials.
+                Assert.Equal(Count(text, "\\begin{table}"), Count(text, "\\end{table}"));
+                Assert.True(Count(text, "\\begin{tabular}") >= 1, $"{file} holds no tabular");
+                Assert.Equal(Count(text, "\\begin{tabular}"), Count(text, "\\toprule"));
+                Assert.Equal(Count(text, "\\toprule"), Count(text, "\\bottomrule"));
+                foreach (var line in text.Split('\n').Where(l => l.Contains(" & ", StringComparison.Ordinal)))
+                {
+                    Assert.DoesNotMatch(@"(?<!\\)[_%#]", line);
+                    Assert.DoesNotContain("±", line);
+                }
+            }
+            Assert.Contains("$\\pm$", File.ReadAllText(tex[1]));
+            // Kept for a look after the run (tests/Reports.Tests/bin/.../paper-figures).
+            var keep = Path.Combine(AppContext.BaseDirectory, "paper-figures");
+            if (Directory.Exists(keep)) Directory.Delete(keep, recursive: true);
+            Directory.Move(Path.Combine(dir, "figures"), keep);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static int Count(string text, string what) => (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
+
+    [Fact]
+    public void An_unknown_figure_format_is_refused_by_name()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PaperFigures.ParseFormats("png,jpeg"));
+        Assert.Contains("png, pdf, svg", e.Message);
+        Assert.Contains("'png,jpeg'", e.Message);
+    }
+}
