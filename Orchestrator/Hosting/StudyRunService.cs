@@ -95,7 +95,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
     public static async Task<string> VerdictAsync(IStudyStorage store, StudyRow study)
     {
         var record = await Reporting.StudyRecords.LoadAsync(store, study, CancellationToken.None);
-        return Reports.Analysis.RunVerdict.Line(new Reports.Input.ReportInput { Studies = [record] });
+        return Reports.Verdict.Verdicts.VerdictLine(record);
     }
 }
 

@@ -78,7 +78,7 @@ public sealed class NotificationTests : IDisposable
         var run = await home.RunAsync(TimeSpan.FromMinutes(5), "run", file);
         Assert.True(run.ExitCode == 0, run.ToString());
         var verdict = run.StdoutLines[^2];
-        Assert.StartsWith("verdict: ", verdict);
+        Assert.StartsWith("verdict e2e-diverge ", verdict);
 
         List<JsonNode> bodies;
         lock (receiver.Bodies) bodies = [.. receiver.Bodies];
