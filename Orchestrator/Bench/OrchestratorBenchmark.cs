@@ -83,9 +83,8 @@ internal static partial class OrchestratorBenchmark
         try
         {
             using var loggers = Logging.CreateFactory();
-            var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
             await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
-                s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(quiet)));
+                s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(TerminalOutput.Quiet())));
             var runner = services.GetRequiredService<IStudyRunner>();
             var cpuBefore = CpuSeconds();
             var clock = Stopwatch.StartNew();

@@ -70,9 +70,8 @@ internal static class PackingBenchmark
                 var file = Path.Combine(home, $"packing-{level}.yaml");
                 await File.WriteAllTextAsync(file, StudyText(device, level, trials));
                 using var loggers = Logging.CreateFactory();
-                var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
                 await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
-                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(quiet)));
+                    s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(TerminalOutput.Quiet())));
                 var runner = services.GetRequiredService<IStudyRunner>();
                 var outcome = await runner.RunAsync(file, new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
                 await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);

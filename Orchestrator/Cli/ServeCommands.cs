@@ -30,12 +30,22 @@ internal static class ServeCommands
             Description = "A folder whose files queued studies may use (data, store, checkpoints) besides the workspace; repeat for several",
             AllowMultipleArgumentsPerToken = false,
         };
+        var notify = new Option<string?>("--notify") { Description = "POST a JSON notification to this http(s) webhook when a study ends, fails or has a trial diverge (as a study's notify.webhook)" };
+        var notifyCommand = new Option<string?>("--notify-command") { Description = "Run this shell command on the same events (the message in $STUDIES_NOTIFY_TEXT, the JSON on its input)" };
         var command = new Command("serve", "Run the orchestrator as a service: studies submitted to the workspace queue run one after another; SIGTERM checkpoints and stops")
         {
-            dashboard, Port, Bind, TokenHours, dataRoots,
+            dashboard, Port, Bind, TokenHours, dataRoots, notify, notifyCommand,
         };
         command.SetAction(async (parse, ct) =>
         {
+            var webhook = parse.GetValue(notify);
+            if (webhook is not null && !(Uri.TryCreate(webhook, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                Console.Error.WriteLine($"--notify {webhook}: not an http:// or https:// address");
+                return 1;
+            }
+            NotifySettings? everywhere = webhook is null && parse.GetValue(notifyCommand) is null ? null
+                : new NotifySettings(webhook, parse.GetValue(notifyCommand), NotifySettings.AllEvents);
             var options = parse.GetValue(dashboard) ? DashboardOptionsOf(parse, readOnly: false) : null;
             if (parse.GetValue(dashboard) && options is null) return 2;
             var workspace = CommonOptions.Workspace(parse);
@@ -58,7 +68,13 @@ internal static class ServeCommands
                 }
             }
             using var host = StudiesServices.ServeHost(StudiesServices.Configuration(parse.GetValue(CommonOptions.Home), parse.GetValue(CommonOptions.Store),
-                roots.Select(Path.GetFullPath).ToList()));
+                roots.Select(Path.GetFullPath).ToList()),
+                s => s.AddSingleton(_ =>
+                {
+                    var targets = new ServeNotifications();
+                    if (everywhere is not null) targets.Targets.Add(everywhere);
+                    return targets;
+                }));
             await using var server = options is null ? null : await StartDashboardAsync(host.Services, options, ct);
             if (options is not null && server is null) return 1;
             await host.RunAsync(ct);

@@ -27,6 +27,7 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
     public static readonly TimeSpan ChartRefresh = TimeSpan.FromSeconds(10);
 
     private const int LogTailLines = 60;
+    private const int MaxErrorLines = 60;
     private const int CollectEveryTrials = 200;
     private const string LiveMetric = MetricNames.Loss;
 
@@ -106,7 +107,8 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
             ["eta"] = EtaSeconds(trials),
             ["trials"] = rows,
             ["failures"] = failures,
-            ["live"] = liveCurves.Count == 0 ? null : LiveChart(record, liveCurves, $"{LiveMetric} per epoch of the running trials (live)"),
+            ["live"] = liveCurves.Count == 0 ? null : LiveData(record, liveCurves, "of the running trials (live)"),
+            ["best"] = Best(study, record, trials),
             ["chartsVersion"] = trials.Count(t => t.State == TrialState.Completed),
         };
     }
@@ -130,8 +132,7 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
                 ["phase"] = ph.Phase + 1, ["loss"] = ph.Loss, ["epochs"] = ph.Epochs, ["seconds"] = Math.Round(ph.Seconds, 2),
             }).ToArray());
         view["masses"] = result is null ? null : MassTable(result);
-        view["curve"] = epochs.Count == 0 ? null : LiveChart(record, [(trial, epochs)],
-                trial.State == TrialState.Running ? $"{LiveMetric} per epoch (live)" : $"{LiveMetric} per epoch (recorded)");
+        view["curve"] = epochs.Count == 0 ? null : LiveData(record, [(trial, epochs)], trial.State == TrialState.Running ? "(live)" : "(recorded)");
         view["log"] = LogTail(study.Name, trial.TrialId);
         return view;
     }
@@ -234,13 +235,40 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
     /// Remaining trials times the measured mean time of a completed trial, divided by the trials
     /// running at once; null before a trial completed or when nothing is left.
     /// </summary>
-    public static double? EtaSeconds(IReadOnlyList<TrialRow> trials)
+    public static double? EtaSeconds(IReadOnlyList<TrialRow> trials) => EtaSeconds(trials, StoreClock.Now());
+
+    /// <summary>
+    /// As above; before any trial completed, a trial's time is projected from the running trials' heartbeats (seconds
+    /// since start per epoch reached, times the epochs of its schedule), so the ETA is there from the first epochs on.
+    /// </summary>
+    public static double? EtaSeconds(IReadOnlyList<TrialRow> trials, double now)
     {
-        var times = trials.Where(t => t.State == TrialState.Completed && t.Seconds is > 0).Select(t => t.Seconds!.Value).ToList();
         var remaining = trials.Count(t => t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted);
-        if (times.Count == 0 || remaining == 0) return null;
-        var parallel = Math.Max(1, trials.Count(t => t.State == TrialState.Running));
-        return Math.Round(times.Average() * remaining / parallel);
+        if (remaining == 0) return null;
+        var times = trials.Where(t => t.State == TrialState.Completed && t.Seconds is > 0).Select(t => t.Seconds!.Value).ToList();
+        var running = trials.Where(t => t.State == TrialState.Running).ToList();
+        var parallel = Math.Max(1, running.Count);
+        if (times.Count > 0) return Math.Round(times.Average() * remaining / parallel);
+        var projected = new List<double>();
+        foreach (var t in running)
+        {
+            if (t.StartedAt is not { } started || t.Epoch is not { } epoch || epoch <= 0 || PlannedEpochs(t) is not { } total || total <= 0) continue;
+            projected.Add((now - started) / epoch * total);
+        }
+        return projected.Count == 0 ? null : Math.Round(projected.Average() * remaining / parallel);
+    }
+
+    /// <summary>Epochs of a trial's schedule (null when its spec cannot be read).</summary>
+    private static int? PlannedEpochs(TrialRow trial)
+    {
+        try
+        {
+            return Trials.Specs.SpecJson.Deserialize<Trials.Specs.TrialSpec>(trial.SpecJson).Schedule.Sum(p => p.Epochs);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or NullReferenceException)
+        {
+            return null;
+        }
     }
 
     private static JsonObject Counts(IReadOnlyList<TrialRow> trials)
@@ -252,24 +280,58 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
 
     private static JsonArray States() => new(TrialStates.All.Select(s => (JsonNode)s.Name()).ToArray());
 
-    /// <summary>The running (or one recorded) trial's curves as Reports draws training curves: one line per trial, phase starts as dashed rules.</summary>
-    private static JsonObject LiveChart(StudyRecord study, IReadOnlyList<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)> trials, string title)
+    /// <summary>
+    /// Every metric the running (or one recorded) trials have recorded per epoch, as rows the page draws one metric at a
+    /// time (the metric is chosen on the page, so switching it needs no request): one line per trial, named by the compared
+    /// axes and its seed, its method as the legend's group; phase starts as dashed rules.
+    /// </summary>
+    private static JsonObject LiveData(StudyRecord study, IReadOnlyList<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)> trials, string title)
     {
-        var curves = new List<TrainingCurve>();
-        var boundaries = new List<PhaseBoundary>();
+        var rows = new JsonArray();
+        var rules = new JsonArray();
+        var metrics = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var (trial, epochs) in trials)
         {
             var method = MethodGroups.MethodName(study, new TrialRecord { TrialId = trial.TrialId, State = trial.State, Axes = trial.Axes });
-            var group = new MethodGroup(method, method, study, []);
-            var points = epochs.Where(e => e.Metrics.TryGetValue(LiveMetric, out var v) && double.IsFinite(v))
-                .Select(e => new CurvePoint(e.Epoch, e.Metrics[LiveMetric])).ToList();
-            curves.Add(new TrainingCurve(group, trial.TrialId, true, LiveMetric, ReportMath.Downsample(points, TrainingCurves.MaxPointsPerCurve)));
+            var label = Terminal.TrialLabels.Of(study.CompareAxes, trial.Axes);
+            var name = $"{label} ({trial.TrialId[..Math.Min(8, trial.TrialId.Length)]})";
+            foreach (var metric in epochs.SelectMany(e => e.Metrics.Keys).Distinct().Where(k => k is not ProgressOnlyMetric))
+            {
+                metrics.Add(metric);
+                var points = epochs.Where(e => e.Metrics.TryGetValue(metric, out var v) && double.IsFinite(v)).Select(e => new CurvePoint(e.Epoch, e.Metrics[metric])).ToList();
+                foreach (var p in ReportMath.Downsample(points, TrainingCurves.MaxPointsPerCurve))
+                    rows.Add(new JsonObject { ["trial"] = name, ["method"] = method, ["metric"] = metric, ["epoch"] = p.Epoch, ["value"] = p.Value });
+            }
             for (var i = 1; i < epochs.Count; i++)
-                if (epochs[i].Phase != epochs[i - 1].Phase) boundaries.Add(new PhaseBoundary(group, epochs[i].Phase, epochs[i].Epoch - 0.5));
+                if (epochs[i].Phase != epochs[i - 1].Phase) rules.Add(new JsonObject { ["trial"] = name, ["epoch"] = epochs[i].Epoch - 0.5, ["phase"] = epochs[i].Phase + 1 });
         }
-        var spec = Charts.TrainingCurve(curves, boundaries, LiveMetric);
-        spec["title"] = title;
-        return spec;
+        return new JsonObject
+        {
+            ["title"] = title,
+            ["metrics"] = new JsonArray(metrics.Select(m => (JsonNode)m).ToArray()),
+            ["default"] = metrics.Contains(LiveMetric) ? LiveMetric : metrics.FirstOrDefault(),
+            ["rows"] = rows,
+            ["phases"] = rules,
+        };
+    }
+
+    /// <summary>What the worker sends with each epoch for progress bars, not a metric of the trial.</summary>
+    private const string ProgressOnlyMetric = "total_epochs";
+
+    /// <summary>The best completed trial by the headline so far (held-out masses where there are any), as the trial table scores them.</summary>
+    private JsonObject? Best(StudyRow study, StudyRecord record, IReadOnlyList<TrialRow> trials)
+    {
+        var scored = trials.Select(t => (Trial: t, Score: Score(study, t))).Where(x => x.Score is { } v && double.IsFinite(v)).ToList();
+        if (scored.Count == 0) return null;
+        var higher = Trials.Training.MetricDirection.HigherIsBetter(record.Headline);
+        var best = higher ? scored.MaxBy(x => x.Score!.Value) : scored.MinBy(x => x.Score!.Value);
+        return new JsonObject
+        {
+            ["id"] = best.Trial.TrialId,
+            ["label"] = Terminal.TrialLabels.Of(record.CompareAxes, best.Trial.Axes),
+            ["value"] = Format.Value(best.Score!.Value),
+            ["of"] = scored.Count,
+        };
     }
 
     /// <summary>Test-split metrics at the best epoch, one row per mass.</summary>
@@ -316,7 +378,8 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
             return (JsonNode)new JsonObject
             {
                 ["file"] = Path.GetFileName(f),
-                ["error"] = File.Exists(error) ? File.ReadLines(error).FirstOrDefault() : null,
+                // The whole message: "7 problems in the study file:" is followed by the problems, one per line.
+                ["error"] = File.Exists(error) ? string.Join('\n', File.ReadLines(error).Take(MaxErrorLines)) : null,
             };
         }).ToArray());
     }

@@ -24,4 +24,7 @@ public sealed record StudyRunOutcome(string StudyName, string? ReportPath, bool 
 {
     /// <summary>Why the executor stopped with trials left, when it says (see <see cref="Storage.StateCounts.Why"/>).</summary>
     public string? Why { get; init; }
+
+    /// <summary>The headline result in one line ("verdict: best at held-out masses ..."); null when the run was killed.</summary>
+    public string? Verdict { get; init; }
 }

@@ -55,6 +55,8 @@ public static class StudiesServices
         services.AddKeyedSingleton<ITrialExecutor, SlurmTrialExecutor>(SlurmTrialExecutor.Name);
 
         services.TryAddSingleton<IReportPublisher, StoreReportPublisher>();
+        services.TryAddSingleton<Notifier>();
+        services.TryAddSingleton<ServeNotifications>();
         services.TryAddSingleton<IExecutionObserverFactory, LoggingProgressFactory>();
         services.AddSingleton<IStudyRunner, StudyRunService>();
 

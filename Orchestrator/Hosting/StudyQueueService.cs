@@ -10,7 +10,8 @@ namespace Studies.Orchestrator.Hosting;
 /// time and runs them. When the host stops (SIGTERM, Ctrl+C) the running study is asked to
 /// checkpoint its trials and goes back to the head of the queue, to resume on the next start.
 /// </summary>
-public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOptions<SchedulingOptions> scheduling, ILogger<StudyQueueService> logger)
+public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOptions<SchedulingOptions> scheduling, ILogger<StudyQueueService> logger,
+    Notifier? notifier = null, ServeNotifications? notifications = null)
     : BackgroundService
 {
     /// <summary>How often the folder is looked at when idle.</summary>
@@ -51,6 +52,11 @@ public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOp
             {
                 logger.LogError("study file {File} failed: {Error}", Path.GetFileName(file), e.Message);
                 queue.Finish(file, succeeded: false, error: e.Message);
+                // A file that never got to run (invalid, unreadable data) says so to the server's targets; a study's own run
+                // failure was already sent to its targets and the server's by the run itself.
+                if (notifier is not null && notifications is { Targets.Count: > 0 } && e is Studies.StudyValidationException or ResourceException or InvalidDataException)
+                    await notifier.SendAsync(notifications.Targets, new Notification(NotifySettings.Failure, Path.GetFileNameWithoutExtension(file),
+                        $"study file {Path.GetFileName(file)} failed: {e.Message}"));
             }
         }
     }

@@ -4,6 +4,7 @@ using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Studies;
 using Studies.Orchestrator.Workers;
+using Studies.Trials.Results;
 using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Hosting;
@@ -14,7 +15,7 @@ namespace Studies.Orchestrator.Hosting;
 /// <c>studies serve</c> for queued files.
 /// </summary>
 public sealed class StudyRunService(Workspace workspace, StudyStores stores, IServiceProvider services, IReportPublisher reports,
-    IExecutionObserverFactory observers) : IStudyRunner
+    IExecutionObserverFactory observers, Notifier notifier, ServeNotifications serveNotifications) : IStudyRunner
 {
     public async Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
     {
@@ -47,8 +48,16 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             trials.Select(t => new PlannedTrialRow(t.TrialId, SpecJson.Serialize(t.Spec), t.Axes)).ToList(), request.Force, CancellationToken.None);
 
         var before = await store.CountStatesAsync(row.Id, CancellationToken.None);
+        IReadOnlyList<NotifySettings> targets = [.. serveNotifications.Targets, .. study.Notify is { } own ? [own] : Array.Empty<NotifySettings>()];
         var observer = observers.Create(study.Name);
-        observer.RunStarting(study.Name, before.Total, before.Finished, plan.Describe());
+        NotifyingObserver? notifying = null;
+        if (targets.Count > 0) observer = notifying = new NotifyingObserver(observer, notifier, targets, study.Name);
+        observer.RunStarting(new RunOverview(study.Name, before.Total, before.Finished, plan.Describe())
+        {
+            Settings = settings,
+            Trials = (await store.ListTrialsAsync(row.Id, CancellationToken.None)).Where(t => t.InDefinition).ToList(),
+            Slots = plan.Slots.Count,
+        });
         var options = new ExecutionOptions
         {
             ArtifactsDirectory = study.Checkpoints is { } shared ? Path.Combine(shared, study.Name) : workspace.Artifacts(study.Name),
@@ -58,11 +67,40 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             FailFastAfter = request.FailFastAfter,
             Provenance = Provenance.OfOrchestrator(),
         };
-        var counts = await observer.ShowWhile(executor.RunAsync(store, row, plan, options, observer, stopping, kill));
+        StateCounts counts;
+        try
+        {
+            counts = await observer.ShowWhile(executor.RunAsync(store, row, plan, options, observer, stopping, kill));
+        }
+        catch (Exception e) when (targets.Count > 0 && e is not OperationCanceledException)
+        {
+            await notifier.SendAsync(targets, new Notification(NotifySettings.Failure, study.Name, $"study {study.Name} failed: {e.Message}"));
+            throw;
+        }
+        if (notifying is not null) await notifying.Pending;
         string? reportPath = null;
+        string? verdict = null;
         if (!kill.IsCancellationRequested)
+        {
             reportPath = await reports.PublishAsync(store, [row.Name], workspace.ReportDirectory(study.Name), CancellationToken.None);
-        return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState) { Why = counts.Why };
+            verdict = await VerdictAsync(store, row);
+        }
+        if (targets.Count > 0 && !stopping.IsCancellationRequested)
+        {
+            var tally = string.Join(", ", counts.ByState.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}"));
+            await notifier.SendAsync(targets, new Notification(NotifySettings.End, study.Name, $"study {study.Name} finished: {tally}\n{verdict}\nreport: {reportPath}")
+            {
+                Verdict = verdict, Report = reportPath,
+            });
+        }
+        return new StudyRunOutcome(study.Name, reportPath, stopping.IsCancellationRequested, counts.ByState) { Verdict = verdict, Why = counts.Why };
+    }
+
+    /// <summary>The headline result in one line (the run's last line before the report path).</summary>
+    public static async Task<string> VerdictAsync(IStudyStorage store, StudyRow study)
+    {
+        var record = await Reporting.StudyRecords.LoadAsync(store, study, CancellationToken.None);
+        return Reports.Verdict.Verdicts.VerdictLine(record);
     }
 }
 

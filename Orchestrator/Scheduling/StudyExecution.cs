@@ -296,8 +296,14 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         void Progress(TrialProgress p)
         {
             observer.TrialProgress(p);
+            // Epoch 0: news from before the first epoch (a worker's start), nothing to record.
+            if (p.Epoch == 0) return;
             lease.Latest = p;
-            lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, p.Metrics));
+            // The epoch's seconds are for progress only: the recorded curves keep the metrics the trial computed.
+            var metrics = p.Metrics.ContainsKey(WorkerMessage.EpochSecondsKey)
+                ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
+                : p.Metrics;
+            lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
         }
 
         TrialExit exit;
@@ -322,6 +328,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         TrialState state;
         string? error;
         bool recorded;
+        TrialResult? recordedResult = null;
         switch (exit)
         {
             case TrialExit.Finished { Result: var finished, Provenance: var provenance }:
@@ -360,6 +367,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                     var merged = options.Provenance.Concat(provenance).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
                     recorded = await store.RecordResultAsync(study.Id, trial.TrialId, Owner, state, result, clock.Elapsed.TotalSeconds,
                         JsonSerializer.Serialize(merged), CancellationToken.None);
+                    recordedResult = result;
                 }
                 break;
             case TrialExit.Crashed { Reason: var reason, Kind: var kind }:
@@ -394,7 +402,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             logger.LogWarning("trial {Trial}: not recorded here ({State}), another owner holds it now", trial.TrialId, state.Name());
             return;
         }
-        observer.TrialEnded(trial.TrialId, state, error);
+        observer.TrialFinished(trial, state, error, recordedResult);
         if (options.FailFastAfter > 0 && state == TrialState.Failed && error is not null) CountFailure(error, options, failures, failFast);
     }
 

@@ -116,7 +116,11 @@ public static class DryRun
     /// (forward + backward), plus validation events x multiply-adds every <c>validation_every</c>
     /// epochs, divided by the assumed throughput. A <c>per-mass</c> model trains one net per trained mass.
     /// </summary>
-    public static double EstimateTrialSeconds(TrialSpec spec, ComponentCatalog? components = null)
+    public static double EstimateTrialSeconds(TrialSpec spec, ComponentCatalog? components = null) =>
+        spec.Schedule.Select((p, i) => p.Epochs * EstimatePhaseEpochSeconds(spec, i, components)).Sum();
+
+    /// <summary>Seconds of one epoch of phase <paramref name="phase"/> by the cost model (see <see cref="EstimateTrialSeconds"/>).</summary>
+    public static double EstimatePhaseEpochSeconds(TrialSpec spec, int phase, ComponentCatalog? components = null)
     {
         components ??= ComponentCatalog.BuiltIn;
         var size = EstimateData(spec.Data, components);
@@ -125,15 +129,16 @@ public static class DryRun
         // load ~50 on 2 cores, i.e. ~1e7 per second there; 3e7 on a quiet core). Trees have no multiply-adds,
         // so this stays beside the registry's net estimate.
         if (spec.Model.Boosting is { } boosting)
-            return boosting.Trees * size.Events * (size.Features + 1.0) / (BdtFeatureRoundsPerThreadSecond * Math.Max(1, spec.Threads));
+            // Spread over the epochs of its one phase, so that the per-epoch view sums to the fit.
+            return boosting.Trees * size.Events * (size.Features + 1.0) / (BdtFeatureRoundsPerThreadSecond * Math.Max(1, spec.Threads))
+                / Math.Max(1, spec.Schedule.Sum(p => p.Epochs));
         var macs = components.Models.TryGet(spec.Model.Kind, out var kind)
             ? kind.EstimateMultiplyAdds(spec.Model, new ModelSize(size.Features, TrainedMassCount(spec.Data)))
             : ModelEntry.MlpMultiplyAdds(spec.Model, new ModelSize(size.Features, 1), null);
         var validationPasses = spec.Evaluation.ValidationEvery > 0 ? 1.0 / spec.Evaluation.ValidationEvery : 0;
-        var work = spec.Schedule.Sum(p => p.Epochs * macs
-            * (TrainingPassFactor * size.Events * spec.Data.Split.Train + validationPasses * size.Events * spec.Data.Split.Validation));
+        var work = macs * (TrainingPassFactor * size.Events * spec.Data.Split.Train + validationPasses * size.Events * spec.Data.Split.Validation);
         var throughput = spec.Device == "cpu" ? CpuMacsPerThreadSecond * Math.Max(1, spec.Threads) : CudaMacsPerSecond;
-        return work / throughput;
+        return phase < 0 || phase >= spec.Schedule.Count ? 0 : work / throughput;
     }
 
     private const double BdtFeatureRoundsPerThreadSecond = 3e7;

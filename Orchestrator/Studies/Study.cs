@@ -33,6 +33,9 @@ public sealed record Study
     public string? Checkpoints { get; init; }
     /// <summary>The components the study was validated against (built-in, or a catalog with added ones); data checks and the dry run use the same.</summary>
     public ComponentCatalog Components { get; init; } = ComponentCatalog.BuiltIn;
+
+    /// <summary>Where to say that the study ended, failed or had a trial diverge (<c>notify:</c>); null: nowhere. Not part of any trial.</summary>
+    public Hosting.NotifySettings? Notify { get; init; }
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 

@@ -42,6 +42,8 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         var checkpoints = top["checkpoints"] is { } checkpointsNode && !NodeReader.IsNull(checkpointsNode)
             && reader.Text(checkpointsNode, "checkpoints") is { Length: > 0 } folder ? Path.GetFullPath(folder, studyDirectory) : null;
 
+        var notify = ReadNotify(top["notify"]);
+
         var baseSpec = specs.Read(trial);
         IReadOnlyList<PlannedTrial> trials = [];
         // Counted before anything is expanded; a product that overflows is clearly over the limit too.
@@ -64,7 +66,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
             Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
-            Checkpoints = checkpoints, Components = reader.Components.Catalog,
+            Checkpoints = checkpoints, Components = reader.Components.Catalog, Notify = notify,
             DataPositions = (top["data"] is YMap dataMap ? dataMap.Entries.Select(e => KeyValuePair.Create(e.Key.Text, e.Value.Position)) : [])
                 .Append(KeyValuePair.Create("", top["data"]?.Position ?? top.Position)).DistinctBy(kv => kv.Key).ToDictionary(),
         };
@@ -372,6 +374,34 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         }
         if (map["backoff"] is { } b && reader.NonNegative(b, "retries.backoff (seconds)") is { } backoff) retries = retries with { BackoffSeconds = backoff };
         return retries;
+    }
+
+    /// <summary><c>notify: {webhook: URL, command: CMD, on: [end, failure, divergence]}</c>: at least a webhook or a command.</summary>
+    private Hosting.NotifySettings? ReadNotify(YNode? node)
+    {
+        if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.NotifyKeys, "notify") is not { } map) return null;
+        string? webhook = null, command = null;
+        if (map["webhook"] is { } w && reader.Text(w, "notify.webhook") is { } url)
+        {
+            if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") webhook = url;
+            else reader.Error(w, $"notify.webhook is an http:// or https:// address, got '{url}'");
+        }
+        if (map["command"] is { } c && reader.Text(c, "notify.command") is { Length: > 0 } text) command = text;
+        var events = Hosting.NotifySettings.AllEvents;
+        if (map["on"] is { } on)
+        {
+            var items = on is YSeq seq ? seq.Items : [on];
+            var chosen = new List<string>();
+            foreach (var item in items)
+                if (reader.Name(item, Hosting.NotifySettings.AllEvents.ToArray(), "notify.on") is { } e) chosen.Add(e);
+            events = chosen;
+        }
+        if (webhook is null && command is null)
+        {
+            if (map["webhook"] is null && map["command"] is null) reader.Error(node!, "notify needs a webhook (an http:// address) or a command, or both");
+            return null;
+        }
+        return new Hosting.NotifySettings(webhook, command, events);
     }
 
     private ReportSection ReadReport(YNode? node, List<MatrixAxis> matrix, SearchSection? search)

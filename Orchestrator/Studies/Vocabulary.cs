@@ -11,7 +11,7 @@ namespace Studies.Orchestrator.Studies;
 /// </summary>
 internal static class Vocabulary
 {
-    public static readonly string[] StudyKeys = ["study", "description", "data", "base", "matrix", "exclude", "search", "resources", "retries", "report", "store", "checkpoints"];
+    public static readonly string[] StudyKeys = ["study", "description", "data", "base", "matrix", "exclude", "search", "resources", "retries", "report", "store", "checkpoints", "notify"];
     public static readonly string[] BaseKeys = ["model", "schedule", "seed", "device", "evaluation"];
     /// <summary>Keys of an expanded trial: the base plus the top-level data section (matrix paths may start with <c>data.</c>).</summary>
     public static readonly string[] TrialKeys = ["data", .. BaseKeys];
@@ -35,6 +35,7 @@ internal static class Vocabulary
     /// <summary>Executors a study may name in <c>resources.executor</c> (registered in the composition root).</summary>
     public static readonly string[] Executors = ["local", "slurm"];
     public static readonly string[] RetriesKeys = ["max", "backoff"];
+    public static readonly string[] NotifyKeys = ["webhook", "command", "on"];
     public static readonly string[] ReportKeys = ["compare", "headline"];
 
     /// <summary>Settings that take whole numbers: a search over them must use the <c>int</c> distribution.</summary>

@@ -6,65 +6,142 @@ using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
+using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Terminal;
 
 /// <summary>
-/// Live progress of a study run: one bar per running trial (epoch of total, device, loss), k/N
-/// done and an ETA. On a terminal it redraws in place (Spectre.Console); otherwise (CI, a log
-/// file) it prints one line per finished trial.
+/// Progress of a study run in the foreground. Each running trial is named by the compared axes and its seed
+/// ("punzi, pnn, seed 2") with its phase (index and loss), epoch of total, training loss, validation loss and the
+/// latest validation value of the headline metric. Every finished trial gets one line with its headline at trained
+/// and held-out masses and the best trial so far (as Optuna's "value ... best is trial k"). On a terminal the running
+/// trials are a live table under those lines; in log mode (not a terminal, or <c>--progress log</c>) a summary line
+/// with the ETA is printed every <see cref="SummaryEvery"/> instead. The ETA comes from measured epoch rates
+/// (<see cref="EtaEstimator"/>), so it is there from the first epoch on.
 /// </summary>
-public sealed class ConsoleProgress : IExecutionObserver
+public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
 {
-    private readonly ConcurrentDictionary<string, (TrialProgress? Progress, string Device, Stopwatch Clock)> running = new();
+    private sealed class Row(string label, string device, Stopwatch clock)
+    {
+        public string Label { get; } = label;
+        public string Device { get; } = device;
+        public Stopwatch Clock { get; } = clock;
+        public TrialProgress? Progress;
+        public double? Headline;
+        public IReadOnlyList<string> Phases = [];
+    }
+
+    private readonly ConcurrentDictionary<string, Row> running = new();
     private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly Lock gate = new();
+    private EtaEstimator eta = new(1);
+    private RunOverview run = new("", 0, 0, "");
+    private string headline = MetricNames.SigmaMinBestCut;
+    private int done;
     private int total;
     private int alreadyDone;
-    private int done;
-    private readonly bool interactive;
-    private readonly IAnsiConsole console;
+    private readonly Dictionary<TrialState, int> ended = new();
+    private (double Score, string Label, int Number)? best;
 
-    public ConsoleProgress(IAnsiConsole console)
+    /// <summary>How often log mode prints its summary line.</summary>
+    public TimeSpan SummaryEvery { get; init; } = TimeSpan.FromSeconds(60);
+
+    private double Now => clock.Elapsed.TotalSeconds;
+
+    public void RunStarting(RunOverview overview)
     {
-        this.console = console;
-        interactive = console.Profile.Capabilities.Interactive && !System.Console.IsOutputRedirected;
+        run = overview;
+        total = overview.Total;
+        alreadyDone = overview.AlreadyFinished;
+        headline = overview.Settings.Headline ?? MetricNames.SigmaMinBestCut;
+        eta = new EtaEstimator(overview.Slots);
+        eta.Plan(overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => EtaTrial.Of(t.TrialId, SpecJson.Deserialize<TrialSpec>(t.SpecJson))));
+        output.Line($"{overview.Study}: {overview.Total} trials, {overview.AlreadyFinished} already finished; {overview.Plan}", "bold");
     }
 
-    public void RunStarting(string study, int total, int alreadyFinished, string plan)
-    {
-        this.total = total;
-        alreadyDone = alreadyFinished;
-        console.MarkupLineInterpolated($"[bold]{study}[/]: {total} trials, {alreadyFinished} already finished; {plan}");
-    }
+    public void RunStarting(string study, int total, int alreadyFinished, string plan) => RunStarting(new RunOverview(study, total, alreadyFinished, plan));
 
     public void TrialStarted(TrialRow trial, DeviceSlot slot)
     {
-        running[trial.TrialId] = (null, slot.Device, Stopwatch.StartNew());
-        if (!interactive) console.MarkupLineInterpolated($"[grey]start[/] {trial.TrialId} on {slot.Device}  {Axes(trial)}");
+        var row = new Row(TrialLabels.Of(run.Settings.Compare, trial.Axes), slot.Device, Stopwatch.StartNew());
+        try
+        {
+            row.Phases = SpecJson.Deserialize<TrialSpec>(trial.SpecJson).Schedule.Select(p => p.Loss).ToList();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // A spec this build cannot read shows no phase names; the run itself reports the problem.
+        }
+        running[trial.TrialId] = row;
+        eta.Started(trial.TrialId, slot.ToString(), Now);
     }
 
     public void TrialProgress(TrialProgress progress)
     {
-        if (running.TryGetValue(progress.TrialId, out var entry)) running[progress.TrialId] = entry with { Progress = progress };
+        if (!running.TryGetValue(progress.TrialId, out var row)) return;
+        if (progress.Epoch == 0)
+        {
+            if (progress.Metrics.TryGetValue(WorkerMessage.WorkerStartSecondsKey, out var start)) eta.WorkerStarted(progress.TrialId, start);
+            return;
+        }
+        row.Progress = progress;
+        if (progress.Metrics.TryGetValue(headline, out var value) && double.IsFinite(value)) row.Headline = value;
+        eta.Epoch(progress.TrialId, progress.Phase, Now, progress.Metrics.TryGetValue(WorkerMessage.EpochSecondsKey, out var seconds) ? seconds : null);
     }
 
-    public void TrialEnded(string trialId, TrialState state, string? error)
+    public void TrialEnded(string trialId, TrialState state, string? error) => Finish(trialId, null, state, error, null);
+
+    public void TrialFinished(TrialRow trial, TrialState state, string? error, TrialResult? result) => Finish(trial.TrialId, trial, state, error, result);
+
+    private void Finish(string trialId, TrialRow? trial, TrialState state, string? error, TrialResult? result)
     {
-        running.TryRemove(trialId, out var entry);
-        if (state.IsFinal()) Interlocked.Increment(ref done);
-        var colour = state switch { TrialState.Completed => "green", TrialState.Queued => "yellow", TrialState.Interrupted => "yellow", _ => "red" };
-        var seconds = entry.Clock?.Elapsed.TotalSeconds ?? 0;
-        var detail = error is null ? "" : $": {error.Split('\n')[0]}";
-        if (state == TrialState.Queued) detail = $" (will retry){detail}";
-        console.MarkupLineInterpolated($"[{colour}]{state.Name(),-11}[/] {trialId} {seconds,6:F1} s  [{colour}]{Truncate(detail, 160)}[/]  {done + alreadyDone}/{total}");
+        running.TryRemove(trialId, out var row);
+        eta.Ended(trialId, Now, requeued: !state.IsFinal());
+        string line;
+        string colour;
+        lock (gate)
+        {
+            if (state.IsFinal()) done++;
+            ended[state] = ended.GetValueOrDefault(state) + 1;
+            var number = done + alreadyDone;
+            var label = row?.Label ?? (trial is null ? trialId : TrialLabels.Of(run.Settings.Compare, trial.Axes));
+            var seconds = row?.Clock.Elapsed.TotalSeconds ?? 0;
+            var what = state.IsFinal() ? $"trial {number}/{total} {state.Name()}" : state == TrialState.Queued ? "retrying" : state.Name();
+            var head = $"{what}: {label} ({Short(trialId)}) {(state.IsFinal() ? "in" : "after")} {seconds:F1} s";
+            colour = state switch { TrialState.Completed => "green", TrialState.Queued or TrialState.Interrupted => "yellow", _ => "red" };
+            if (state == TrialState.Completed && result is not null)
+            {
+                var (trained, heldout) = TrialLabels.Headline(result, headline);
+                var score = double.IsFinite(heldout) ? heldout : trained;
+                if (double.IsFinite(score) && (best is null || TrialLabels.Better(headline, score, best.Value.Score))) best = (score, label, number);
+                line = $"{head}: {TrialLabels.HeadlineText(headline, trained, heldout)}" + (best is { } b
+                    ? $"; best so far: trial {b.Number} ({b.Label}) {TrialLabels.Number(b.Score)}{(double.IsFinite(heldout) ? " held-out" : "")}"
+                    : "");
+            }
+            else
+            {
+                var detail = error is null ? "" : error.Split('\n')[0];
+                line = detail.Length == 0 ? head : $"{head}: {Truncate(detail, 200)}";
+            }
+        }
+        output.Line(line, colour);
     }
 
-    /// <summary>Redraws the live view until <paramref name="work"/> finishes.</summary>
+    /// <summary>Shows the live view (or, in log mode, the periodic summary line) until <paramref name="work"/> finishes.</summary>
     public async Task<T> ShowWhile<T>(Task<T> work)
     {
-        if (!interactive) return await work;
+        if (!output.Live)
+        {
+            while (!work.IsCompleted)
+            {
+                var tick = Task.Delay(SummaryEvery);
+                if (await Task.WhenAny(work, tick) == tick) output.Line(Summary());
+            }
+            return await work;
+        }
         T result = default!;
-        await console.Live(Render()).AutoClear(true).StartAsync(async ctx =>
+        // Cropped to the screen: rows pushed off the top into the scroll-back could not be cleared when the view ends.
+        await output.Console.Live(Render()).AutoClear(true).Overflow(VerticalOverflow.Crop).Cropping(VerticalOverflowCropping.Bottom).StartAsync(async ctx =>
         {
             while (!work.IsCompleted)
             {
@@ -76,27 +153,49 @@ public sealed class ConsoleProgress : IExecutionObserver
         return result;
     }
 
+    /// <summary>"12:03:44 7/12 done (1 diverged), 2 running, elapsed 00:05:12, ETA 00:03:40 (about 12:07:24)".</summary>
+    public string Summary()
+    {
+        string counts;
+        lock (gate)
+        {
+            var problems = ended.Where(e => e.Key != TrialState.Completed && e.Value > 0).Select(e => $"{e.Value} {e.Key.Name()}").ToList();
+            counts = $"{done + alreadyDone}/{total} done" + (problems.Count > 0 ? $" ({string.Join(", ", problems)})" : "");
+        }
+        var remaining = eta.RemainingSeconds(Now);
+        var etaText = remaining is { } s ? $"ETA {TrialLabels.Clock(TimeSpan.FromSeconds(Math.Round(s)))} (about {DateTime.Now.AddSeconds(s):HH:mm:ss})" : "ETA after the first epoch";
+        return $"{DateTime.Now:HH:mm:ss} {counts}, {running.Count} running, elapsed {TrialLabels.Clock(clock.Elapsed)}, {etaText}"
+            + (best is { } b ? $"; best so far: trial {b.Number} ({b.Label}) {headline} {TrialLabels.Number(b.Score)}" : "");
+    }
+
+    /// <summary>The estimated seconds left (null until the first epoch), for the benchmark.</summary>
+    public double? RemainingSeconds() => eta.RemainingSeconds(Now);
+
     private Spectre.Console.Rendering.IRenderable Render()
     {
-        var finished = done + alreadyDone;
-        var elapsed = clock.Elapsed;
-        var rate = done > 0 ? elapsed.TotalSeconds / done : double.NaN;
-        var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * Math.Max(0, total - finished)).ToString(@"hh\:mm\:ss") : "--:--:--";
-        var table = new Table().Border(TableBorder.Simple).AddColumns("trial", "device", "progress", "epoch", "loss", "val_loss");
-        foreach (var (id, (progress, device, _)) in running.OrderBy(r => r.Key))
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("trial", "device", "phase", "progress", "epoch", "loss", "val_loss", headline);
+        var rows = running.OrderBy(r => r.Value.Label, StringComparer.Ordinal).ThenBy(r => r.Key, StringComparer.Ordinal).ToList();
+        // The view fits the screen: a header, the table's head and border, one row per trial, a line for the rest.
+        var room = Math.Max(1, output.Console.Profile.Height - 6);
+        foreach (var (id, row) in rows.Take(rows.Count > room ? room - 1 : room))
         {
-            var epoch = progress?.Epoch ?? 0;
-            var of = Math.Max(1, progress?.TotalEpochs ?? 1);
-            var bar = new string('█', (int)(20.0 * epoch / of)).PadRight(20, '░');
-            table.AddRow(id, device, bar, $"{epoch}/{of}", Format(progress, "loss"), Format(progress, "val_loss"));
+            var p = row.Progress;
+            var epoch = p?.Epoch ?? 0;
+            var of = Math.Max(1, p?.TotalEpochs ?? 1);
+            var bar = new string('█', (int)(12.0 * Math.Min(epoch, of) / of)).PadRight(12, '░');
+            var phase = p is null ? "starting" : $"{p.Phase + 1}/{row.Phases.Count} {(p.Phase < row.Phases.Count ? row.Phases[p.Phase] : "")}";
+            table.AddRow(Markup.Escape(row.Label), Markup.Escape(row.Device), Markup.Escape(phase), bar, p is null ? "" : $"{epoch}/{of}",
+                Format(p, MetricNames.Loss), Format(p, MetricNames.ValidationLoss), row.Headline is { } h ? TrialLabels.Number(h) : "");
         }
-        return new Rows(new Markup($"[bold]{finished}/{total}[/] trials done, {running.Count} running, elapsed {elapsed:hh\\:mm\\:ss}, ETA {eta}"), table);
+        if (rows.Count > room) table.AddRow($"... and {rows.Count - room + 1} more", "", "", "", "", "", "", "");
+        return new Rows(new Text(Summary()), table);
     }
 
     private static string Format(TrialProgress? p, string metric) =>
-        p is not null && p.Metrics.TryGetValue(metric, out var v) ? v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture) : "";
+        p is not null && p.Metrics.TryGetValue(metric, out var v) ? TrialLabels.Number(v) : "";
 
-    private static string Axes(TrialRow trial) => string.Join(", ", trial.Axes.Select(a => $"{a.Key}={a.Value}"));
+    private static string Short(string trialId) => trialId.Length <= 8 ? trialId : trialId[..8];
 
     private static string Truncate(string s, int n) => s.Length <= n ? s : s[..n] + "...";
 }
@@ -116,10 +215,13 @@ public sealed class LoggingProgress(ILogger logger) : IExecutionObserver
     }
 }
 
-/// <summary>Observers for the foreground <c>studies run</c>: a live Spectre table.</summary>
-public sealed class ConsoleProgressFactory(IAnsiConsole console) : IExecutionObserverFactory
+/// <summary>Observers for the foreground <c>studies run</c>: a live Spectre table, or log lines.</summary>
+public sealed class ConsoleProgressFactory(TerminalOutput output, TimeSpan? summaryEvery = null) : IExecutionObserverFactory
 {
-    public IExecutionObserver Create(string study) => new ConsoleProgress(console);
+    /// <summary>The observer of the latest run (the ETA benchmark reads its estimate).</summary>
+    public ConsoleProgress? Latest { get; private set; }
+
+    public IExecutionObserver Create(string study) => Latest = new ConsoleProgress(output) { SummaryEvery = summaryEvery ?? TimeSpan.FromSeconds(60) };
 }
 
 /// <summary>Observers for <c>studies serve</c>: log lines.</summary>

@@ -40,7 +40,11 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         WorkerProcess worker;
         try
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             worker = await WorkerForAsync(slot, log, kill);
+            // A worker started for this trial: its start-up is said apart (epoch 0), so progress does not take it for the trial's own time.
+            if (worker.TrialsRun == 0)
+                progress(new TrialProgress(trialId, slot.Device, 0, 0, 0, new Dictionary<string, double> { [WorkerMessage.WorkerStartSecondsKey] = clock.Elapsed.TotalSeconds }));
         }
         catch (WorkerStartException e)
         {

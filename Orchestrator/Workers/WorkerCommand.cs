@@ -96,16 +96,22 @@ internal static partial class WorkerCommand
             // The slot decides the device and threads; CUDA_VISIBLE_DEVICES makes the slot's GPU cuda:0 here.
             spec = spec with { Device = device == "cuda" ? "cuda:0" : "cpu", Threads = threads };
             Console.Error.WriteLine($"worker: trial {run.TrialId}");
+            var epochClock = System.Diagnostics.Stopwatch.StartNew();
             result = runner.Run(spec, new TrialRunOptions
             {
                 CheckpointDirectory = run.CheckpointDirectory,
                 // Standard error is the trial's worker.log: the full exception belongs there.
                 OnFailure = e => Console.Error.WriteLine($"trial failed: {e}"),
                 OnWarning = Console.Error.WriteLine,
+                // The epoch's own seconds (its validation included), so that progress has a rate from the first epoch on,
+                // apart from the time the trial took to load its data.
+                OnTrainingStart = () => epochClock.Restart(),
                 OnEpoch = (record, total) =>
                 {
                     var metrics = record.Metrics.ToDictionary(m => m.Key, m => m.Value);
                     metrics["total_epochs"] = total;
+                    metrics[WorkerMessage.EpochSecondsKey] = epochClock.Elapsed.TotalSeconds;
+                    epochClock.Restart();
                     send(new WorkerMessage { Kind = WorkerMessage.Epoch, Phase = record.Phase, EpochNumber = record.Epoch, Metrics = metrics });
                 },
             }, cancel);

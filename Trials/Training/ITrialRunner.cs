@@ -19,6 +19,8 @@ public sealed record TrialRunOptions
 {
     /// <summary>Where checkpoints are kept; a run finding one there resumes from it. Null: no checkpoints.</summary>
     public string? CheckpointDirectory { get; init; }
+    /// <summary>Called once the data are loaded and the model is built, right before the first epoch (progress times epochs from here).</summary>
+    public Action? OnTrainingStart { get; init; }
     /// <summary>Called after every epoch with its record and the total number of planned epochs.</summary>
     public Action<EpochRecord, int>? OnEpoch { get; init; }
     /// <summary>Sees the event indices (into the loaded data set) of every batch used for training or model selection.</summary>

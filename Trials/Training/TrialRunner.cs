@@ -114,6 +114,8 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         };
         using var keepBest = new KeepBest();
         run.Callbacks = Callbacks(options, keepBest, checkpoint is null ? null : new Checkpointing(checkpoint, specHash, resume, keepBest));
+        // Progress times epochs from here: data loaded, model built (the worker start and the load apart).
+        options.OnTrainingStart?.Invoke();
         return new TrainingLoop(run, losses, components.Optimizers).Run(resume?.Phase ?? 0, cancellation) ?? Evaluate(run, keepBest);
     }
 

@@ -49,8 +49,15 @@
     return seconds.toFixed(0) + ' s';
   }
   function finished(counts) { return counts.completed + counts.failed + counts.diverged; }
-  function bar(done, total) {
-    return el('span', { class: 'bar', title: done + '/' + total }, el('span', { style: 'width:' + (total ? 100 * done / total : 0).toFixed(1) + '%' }));
+  // Finished trials as segments: completed green, failed and diverged red, cancelled grey, so a study with problems never shows a full green bar.
+  function bar(counts, total) {
+    function part(cls, n, what) {
+      return n ? el('span', { class: 'bar-part ' + cls, 'data-part': what, title: n + ' ' + what, style: 'width:' + (100 * n / total).toFixed(1) + '%' }) : null;
+    }
+    var done = finished(counts);
+    return el('span', { class: 'bar', title: done + '/' + total + ' finished' + (counts.failed + counts.diverged ? ' (' + counts.failed + ' failed, ' + counts.diverged + ' diverged)' : '') },
+      total ? [part('bar-completed', counts.completed, 'completed'), part('bar-problem', counts.failed, 'failed'), part('bar-problem', counts.diverged, 'diverged'),
+        part('bar-cancelled', counts.cancelled || 0, 'cancelled')] : null);
   }
 
   // ---- charts ---------------------------------------------------------------------------------
@@ -100,6 +107,49 @@
     }
     document.getElementById(sectionId + '-note').textContent = note || '';
   }
+  // Curves of every recorded metric; the one drawn is chosen here and kept across updates (per page).
+  var liveMetric = {}, lastLive = {};
+  function liveArea(sectionId, title, chartId, data, none) {
+    lastLive[chartId] = data;
+    var box = section(sectionId);
+    if (!box.firstChild) box.append(el('h2', {}, title), el('label', { class: 'metric-choice', id: chartId + '-choice' }),
+      el('div', { id: sectionId + '-area' }), el('p', { class: 'note', id: sectionId + '-note' }));
+    var metrics = data ? data.metrics : [];
+    var chosen = liveMetric[chartId];
+    if (!chosen || metrics.indexOf(chosen) < 0) chosen = data ? data.default : null;
+    var choice = document.getElementById(chartId + '-choice'), wanted = metrics.join('\n');
+    if (choice.getAttribute('data-options') !== wanted) {
+      choice.setAttribute('data-options', wanted);
+      var select = el('select', { id: chartId + '-metric' }, metrics.map(function (m) { return el('option', { value: m }, m); }));
+      select.addEventListener('change', function () { liveMetric[chartId] = select.value; liveArea(sectionId, title, chartId, lastLive[chartId], none); });
+      choice.replaceChildren.apply(choice, metrics.length ? ['metric ', select] : []);
+    }
+    var current = document.getElementById(chartId + '-metric');
+    if (current && chosen) current.value = chosen;
+    chartArea(sectionId, title, chartId, data && chosen ? liveSpec(data, chosen) : null, none, null);
+  }
+  function liveSpec(data, metric) {
+    var rows = data.rows.filter(function (r) { return r.metric === metric; });
+    var layers = [{
+      mark: { type: 'line', strokeWidth: 1.5, point: rows.length < 200 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'global epoch' },
+        y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },
+        // One colour per trial; trials are named "method, seed k (id)", so a method's trials sit together in the legend.
+        color: { field: 'trial', type: 'nominal', title: 'trial (method first)', sort: 'ascending', scale: { scheme: 'tableau20' } },
+        tooltip: [{ field: 'trial' }, { field: 'method' }, { field: 'epoch' }, { field: 'value', title: metric }]
+      }
+    }];
+    if (data.phases.length) layers.push({
+      data: { values: data.phases }, mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+      encoding: { x: { field: 'epoch', type: 'quantitative' }, tooltip: [{ field: 'trial' }, { field: 'phase' }, { field: 'epoch' }] }
+    });
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 640, height: 280,
+      title: metric + ' per epoch ' + data.title + ' (dashed: phase starts)',
+      data: { values: rows }, layer: layers
+    };
+  }
   function forget(id) { if (drawn[id] && drawn[id].view) drawn[id].view.finalize(); delete drawn[id]; }
 
   // ---- actions --------------------------------------------------------------------------------
@@ -120,7 +170,7 @@
       var done = finished(s.counts);
       return el('tr', { 'data-study': s.name },
         el('td', {}, el('a', { href: studyUrl(s.name) }, s.name), s.cancelled ? el('span', { class: 'muted' }, ' (cancelled)') : null),
-        el('td', {}, bar(done, s.total), ' ', done + '/' + s.total),
+        el('td', {}, bar(s.counts, s.total), ' ', done + '/' + s.total),
         v.states.map(function (st) { return el('td', { class: 'num', 'data-count': st }, s.counts[st]); }),
         el('td', { class: 'num' }, duration(s.eta)),
         el('td', {}, new Date(s.updated * 1000).toLocaleString()));
@@ -129,7 +179,10 @@
       v.studies.length ? table(['study', 'finished'].concat(v.states, ['ETA', 'updated']), rows, { id: 'studies-table' })
         : el('p', { class: 'muted' }, 'No study recorded yet: submit one with `studies submit FILE`.'));
     function files(title, list) {
-      return list.length ? [el('h3', {}, title), el('ul', {}, list.map(function (f) { return el('li', {}, f.file, f.error ? el('span', { class: 'muted' }, ' – ' + f.error) : null); }))] : null;
+      return list.length ? [el('h3', {}, title), el('ul', {}, list.map(function (f) {
+        // A file that failed validation: its message in full (the problems follow its first line).
+        return el('li', { 'data-file': f.file }, f.file, f.error ? el('pre', { class: 'file-error' }, f.error) : null);
+      }))] : null;
     }
     var q = v.queue;
     fill('queue', el('h2', {}, 'Queue'),
@@ -142,9 +195,11 @@
     var done = finished(v.counts);
     fill('title', el('h1', {}, 'Study ' + v.name, v.cancelled ? el('span', { class: 'muted', id: 'cancelled-mark' }, ' (cancelled)') : null),
       v.description ? el('p', {}, v.description) : null,
-      el('p', { id: 'summary' }, bar(done, v.total), ' ' + done + '/' + v.total + ' finished · ',
+      el('p', { id: 'summary' }, bar(v.counts, v.total), ' ' + done + '/' + v.total + ' finished · ',
         v.states.filter(function (s) { return v.counts[s] > 0; }).map(function (s) { return el('span', { 'data-count': s }, state(s), ' ' + v.counts[s] + ' '); }),
-        ' · ETA ' + duration(v.eta)));
+        ' · ETA ' + duration(v.eta)),
+      v.best ? el('p', { id: 'best' }, 'best so far (' + v.headline + ', of ' + v.best.of + ' completed): ',
+        el('a', { href: studyUrl(v.name) + '/trials/' + encodeURIComponent(v.best.id) }, v.best.label), ' ' + v.best.value) : null);
     if (!v.readOnly && !document.getElementById('actions')) {
       fill('actions-box', el('div', { class: 'actions', id: 'actions' },
         el('button', { class: 'danger', id: 'cancel', onclick: function () { act(v.name, 'cancel', 'Cancel study ' + v.name + '? Queued and interrupted trials are cancelled (running ones finish); records are kept. Same as `studies cancel ' + v.name + '`.'); } }, 'Cancel study'),
@@ -154,8 +209,8 @@
         el('a', { href: studyUrl(v.name) + '/report?download=true', id: 'download-report' }, 'download report')));
       section('message-box');
     }
-    chartArea('live', 'Running trials: training curves', 'live-chart', v.live,
-      v.counts.running ? 'waiting for the first epoch…' : 'No trial is running.', v.liveNote);
+    liveArea('live', 'Running trials: training curves', 'live-chart', v.live,
+      v.counts.running ? 'waiting for the first epoch…' : 'No trial is running.');
     var rows = v.trials.map(function (t) {
       return el('tr', { 'data-trial': t.id, 'data-state': t.state },
         el('td', {}, el('a', { href: studyUrl(v.name) + '/trials/' + encodeURIComponent(t.id) }, t.id)),
@@ -211,12 +266,12 @@
     fill('title', el('h1', {}, 'Trial ' + v.id), el('p', {}, state(v.state), ' attempt ' + v.attempts, v.device ? ' on ' + v.device : '',
       v.epoch !== null ? ' · ' + (v.phase !== null ? 'phase ' + v.phase + ', ' : '') + 'epoch ' + v.epoch : '', v.seconds ? ' · ' + duration(v.seconds) : ''),
       el('p', { class: 'muted' }, v.axes), v.error ? el('pre', {}, v.error) : null);
-    chartArea('curve', 'Training curve', 'trial-chart', v.curve, 'No epoch reported yet.', null);
+    liveArea('curve', 'Training curve', 'trial-chart', v.curve, 'No epoch reported yet.');
     fill('phases', el('h2', {}, 'Phases'), v.phases.length
       ? table(['phase', 'loss', 'epochs', 'seconds'], v.phases.map(function (p) { return el('tr', {}, el('td', {}, p.phase), el('td', {}, p.loss), el('td', { class: 'num' }, p.epochs), el('td', { class: 'num' }, p.seconds)); }))
       : el('p', { class: 'muted' }, 'Recorded when the trial finishes; the schedule is in the spec below.'));
     fill('masses', el('h2', {}, 'Per-mass metrics (test split, best epoch)'), v.masses
-      ? table(v.masses.header, v.masses.rows.map(function (r) { return el('tr', {}, r.map(function (c, i) { return el('td', { class: i > 1 ? 'num' : null }, c); })); }), { id: 'mass-table' })
+      ? el('div', { class: 'wide' }, table(v.masses.header, v.masses.rows.map(function (r) { return el('tr', {}, r.map(function (c, i) { return el('td', { class: i > 1 ? 'num' : null }, c); })); }), { id: 'mass-table' }))
       : el('p', { class: 'muted' }, 'Recorded when the trial finishes.'));
     fill('spec', el('h2', {}, 'Spec'), el('details', {}, el('summary', {}, 'the trial as it runs (JSON)'), el('pre', {}, v.spec)));
     fill('log', el('h2', {}, 'Worker log (tail)'), v.log ? el('pre', { class: 'log' }, v.log) : el('p', { class: 'muted' }, 'No log yet.'));

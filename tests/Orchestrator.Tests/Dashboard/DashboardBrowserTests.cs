@@ -82,9 +82,9 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         log.WriteLine($"quickstart: 12 trials listed after {serve.Started.Elapsed.TotalSeconds:F0} s");
 
         // A training curve drawn from the epochs of trials that are running right now.
-        await page.Locator("#live-chart svg").First.WaitForAsync();
+        await page.Locator("#live-chart svg.marks").First.WaitForAsync();
         Assert.True(await CountAsync(page, "#trials-table tr[data-state='running']") > 0, "the live chart shows while no trial runs");
-        Assert.True(await CountAsync(page, "#live-chart path") > 0, "the live chart has no lines");
+        Assert.True(await CountAsync(page, "#live-chart svg.marks path") > 0, "the live chart has no lines");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-study-first-epochs.png") });
         log.WriteLine($"live curve drawn after {serve.Started.Elapsed.TotalSeconds:F0} s");
 
@@ -107,8 +107,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         // Halfway: live curves of the running trials above the table, the report's charts of the completed ones below.
         await page.WaitForFunctionAsync("""
             () => document.querySelectorAll("#trials-table tr[data-state='completed']").length === 12
-              || (document.querySelectorAll("#trials-table tr[data-state='completed']").length >= 4 && document.querySelector('#live-chart svg')
-                  && document.querySelectorAll('.report-chart svg').length > 3
+              || (document.querySelectorAll("#trials-table tr[data-state='completed']").length >= 4 && document.querySelector('#live-chart svg.marks')
+                  && document.querySelectorAll('.report-chart svg.marks').length > 3
                   && [...document.querySelectorAll("#trials-table tr[data-state='running'] td:nth-child(6)")].some(td => Number(td.textContent) >= 8))
             """, null, new PageWaitForFunctionOptions { Timeout = (float)StudyTimeout.TotalMilliseconds });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-study-live.png") });
@@ -119,7 +119,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         Assert.Equal("not reloaded", await page.EvaluateAsync<string>("() => window.studiesTestMark"));
         Assert.True(int.Parse(await page.GetAttributeAsync("body", "data-updates") ?? "0", System.Globalization.CultureInfo.InvariantCulture) > 12);
         // The report's charts of the completed trials, drawn on the same page.
-        await page.WaitForFunctionAsync("() => document.querySelectorAll('.report-chart svg').length > 3 && document.querySelector('#report-charts h2').textContent.includes('12 completed')");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('.report-chart svg.marks').length > 3 && document.querySelector('#report-charts h2').textContent.includes('12 completed')");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-study-done.png"), FullPage = true });
 
         // One trial: its recorded curve, phases and per-mass metrics.
@@ -127,7 +127,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         Watch(trialPage);
         var trialLink = await page.Locator("#trials-table tbody tr[data-state='completed'] a").Nth(6).GetAttributeAsync("href");
         await trialPage.GotoAsync(url.TrimEnd('/') + trialLink);
-        await trialPage.Locator("#trial-chart svg").WaitForAsync();
+        await trialPage.Locator("#trial-chart svg.marks").WaitForAsync();
         Assert.Equal(2, await CountAsync(trialPage, "#phases tbody tr"));
         Assert.Equal(9, await CountAsync(trialPage, "#mass-table tbody tr"));
         await trialPage.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-trial.png"), FullPage = true });
