@@ -28,6 +28,12 @@ public sealed class TpeSampler(TpeOptions? options = null) : ISampler
         {
             foreach (var (k, v) in ProposeJoint(joint, history, random)) point[k] = v;
         }
+        return CompleteOneByOne(space, history, point, random);
+    }
+
+    /// <summary>Proposes, one by one in space order, every dimension that <paramref name="point"/> lacks and whose condition holds.</summary>
+    internal Dictionary<string, double> CompleteOneByOne(SearchSpace space, IReadOnlyList<SearchTrial> history, Dictionary<string, double> point, Random random)
+    {
         foreach (var d in space.Dimensions)
         {
             if (point.ContainsKey(d.Name) || d.When is { } c && !c.Holds(point)) continue;
