@@ -1,0 +1,305 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Studies.Orchestrator.Search;
+using Studies.Orchestrator.Search.Pruners;
+using Studies.Orchestrator.Search.Samplers;
+
+namespace Studies.Orchestrator.Bench;
+
+/// <summary>
+/// <c>studies bench search</c>: samplers and pruners on a tabular benchmark made from real trials
+/// (<c>Bench/SearchTable/search-table.yaml</c>: a grid over learning rate, width, depth, batch and
+/// schedule on the quickstart data, every validation epoch recorded). A search asks for a point, the
+/// point is snapped to the nearest grid point, and the grid point's recorded validation curve is
+/// replayed epoch by epoch to the pruner; the objective is the last epoch's validation headline
+/// (σ_min at the best cut, minimised). Studies' samplers and pruners and Optuna's (Debian's
+/// python3-optuna, through search_bench.py) run the same searches with the same budgets and seeds.
+/// </summary>
+internal static class SearchBenchmark
+{
+    private static readonly double[] LearningRates = [3.0e-4, 1.0e-3, 3.0e-3, 1.0e-2, 3.0e-2];
+    private static readonly double[] Widths = [8, 32];
+    private static readonly double[] Batches = [256, 2048];
+    private static readonly string[] Schedules = ["bce", "punzi"];
+    private const string Headline = "sigma_min_best_cut";
+
+    /// <summary>The space both sides search, in the same order and scales as search_bench.py's suggestions.</summary>
+    internal static readonly SearchSpace Space = new([
+        SearchDimension.Categorical("schedule", 2),
+        SearchDimension.Float("lr", 3.0e-4, 3.0e-2, log: true),
+        SearchDimension.Integer("width", 8, 32, log: true),
+        SearchDimension.Integer("depth", 1, 3),
+        SearchDimension.Integer("batch", 256, 2048, log: true),
+    ]);
+
+    public static Command Command()
+    {
+        var table = new Option<FileInfo?>("--table") { Description = "The table (default: the one built in, made from Bench/SearchTable/search-table.yaml)" };
+        var budget = new Option<int>("--budget") { Description = "Trials per search", DefaultValueFactory = _ => 30 };
+        var seeds = new Option<int>("--seeds") { Description = "Searches per sampler (seeds 0..N-1)", DefaultValueFactory = _ => 50 };
+        var make = new Option<DirectoryInfo?>("--make-table") { Description = "Write the table from a workspace where search-table.yaml was run, and stop" };
+        var command = new Command("search", "Samplers and pruners on a tabular benchmark of real trials, against Optuna's (targets: best-after-budget ratio <= 1.02, epochs saved by pruning >= 50 %)") { table, budget, seeds, make };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(make) is { } home) return MakeTable(home.FullName, Console.Out);
+            return Run(parse.GetValue(table)?.FullName, parse.GetValue(budget), parse.GetValue(seeds), Console.Out);
+        });
+        return command;
+    }
+
+    /// <summary>One grid point's recorded validation curve (headline per epoch, phases in a row).</summary>
+    internal sealed record GridPoint(string Schedule, double Lr, int Width, int Depth, int Batch);
+
+    internal static int MakeTable(string home, TextWriter output)
+    {
+        var path = Path.Combine(home, "studies.db");
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT t.axes, e.phase, e.epoch, e.metric, e.value FROM trials t
+            JOIN studies s ON s.id = t.study_id AND s.name = 'search-table'
+            JOIN epochs e ON e.study_id = t.study_id AND e.trial_id = t.trial_id AND e.metric IN ('sigma_min_best_cut', 'val_loss')
+            WHERE t.state = 'completed' ORDER BY t.ordinal, e.phase, e.epoch
+            """;
+        var rows = new Dictionary<GridPoint, SortedDictionary<(long, long), Dictionary<string, double>>>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var axes = JsonNode.Parse(reader.GetString(0))!.AsObject();
+                var hidden = JsonNode.Parse(axes["model.hidden"]!.GetValue<string>())!.AsArray();
+                var point = new GridPoint(axes["schedule"]!.GetValue<string>(), double.Parse(axes["schedule[0].lr"]!.GetValue<string>(), CultureInfo.InvariantCulture),
+                    hidden[0]!.GetValue<int>(), hidden.Count, int.Parse(axes["schedule[0].batch"]!.GetValue<string>(), CultureInfo.InvariantCulture));
+                var curve = rows.TryGetValue(point, out var c) ? c : rows[point] = new();
+                var key = (reader.GetInt64(1), reader.GetInt64(2));
+                (curve.TryGetValue(key, out var m) ? m : curve[key] = new())[reader.GetString(3)] = reader.IsDBNull(4) ? double.NaN : reader.GetDouble(4);
+            }
+        }
+        var text = new StringBuilder("schedule,lr,width,depth,batch,step,val_headline,val_loss\n");
+        foreach (var (point, curve) in rows)
+        {
+            var step = 0;
+            foreach (var metrics in curve.Values)
+            {
+                step++;
+                text.Append(CultureInfo.InvariantCulture, $"{point.Schedule},{point.Lr:R},{point.Width},{point.Depth},{point.Batch},{step},{Cell(metrics, Headline)},{Cell(metrics, "val_loss")}\n");
+            }
+        }
+        var target = Path.Combine(Directory.GetCurrentDirectory(), "search-table.csv");
+        File.WriteAllText(target, text.ToString());
+        output.WriteLine($"{rows.Count} grid points, {text.ToString().Count(ch => ch == '\n') - 1} epochs: {target}");
+        return rows.Count == 0 ? 1 : 0;
+    }
+
+    private static string Cell(Dictionary<string, double> m, string name) =>
+        m.TryGetValue(name, out var v) && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "nan";
+
+    internal static Dictionary<GridPoint, double[]> LoadTable(TextReader reader)
+    {
+        var curves = new Dictionary<GridPoint, SortedDictionary<int, double>>();
+        reader.ReadLine();
+        while (reader.ReadLine() is { Length: > 0 } line)
+        {
+            var f = line.Split(',');
+            var point = new GridPoint(f[0], double.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture),
+                int.Parse(f[3], CultureInfo.InvariantCulture), int.Parse(f[4], CultureInfo.InvariantCulture));
+            (curves.TryGetValue(point, out var c) ? c : curves[point] = new())[int.Parse(f[5], CultureInfo.InvariantCulture)] =
+                f[6] == "nan" ? double.NaN : double.Parse(f[6], CultureInfo.InvariantCulture);
+        }
+        return curves.ToDictionary(c => c.Key, c => c.Value.Values.ToArray());
+    }
+
+    /// <summary>The grid point a proposal stands for: nearest on each axis's search scale (ties to the smaller), as search_bench.py snaps.</summary>
+    internal static GridPoint Snap(IReadOnlyDictionary<string, double> p) => new(
+        Schedules[(int)p["schedule"]], NearestLog(p["lr"], LearningRates), (int)NearestLog(p["width"], Widths), (int)p["depth"], (int)NearestLog(p["batch"], Batches));
+
+    private static double NearestLog(double v, double[] grid) =>
+        grid.OrderBy(g => Math.Abs(Math.Log(v) - Math.Log(g))).ThenBy(g => g).First();
+
+    /// <summary>One search on the table: its best final value (NaN if none finished) and the epochs it trained.</summary>
+    internal static (double Best, int Epochs) Search(Dictionary<GridPoint, double[]> table, ISampler sampler, IPruner pruner, int budget, ulong seed)
+    {
+        var history = new List<SearchTrial>();
+        var epochs = 0;
+        for (var number = 0; number < budget; number++)
+        {
+            var point = sampler.Ask(Space, history, SearchRandom.For(seed, number));
+            var curve = table[Snap(point)];
+            var seen = new List<(int, double)>();
+            var state = SearchTrialState.Complete;
+            for (var step = 1; step <= curve.Length; step++)
+            {
+                epochs++;
+                if (double.IsNaN(curve[step - 1])) { state = SearchTrialState.Failed; break; }
+                seen.Add((step, curve[step - 1]));
+                if (step < curve.Length && pruner.Decide(new SearchTrial(number, point, SearchTrialState.Running, null, seen), history).Prune)
+                {
+                    state = SearchTrialState.Pruned;
+                    break;
+                }
+            }
+            history.Add(new SearchTrial(number, point, state, state == SearchTrialState.Complete ? curve[^1] : null, seen));
+        }
+        var finished = history.Where(t => t.State == SearchTrialState.Complete).Select(t => t.Value!.Value).ToList();
+        return (finished.Count > 0 ? finished.Min() : double.NaN, epochs);
+    }
+
+    private sealed record Outcome(string Side, string Sampler, string Pruner, List<double> Best, List<int> Epochs)
+    {
+        public double MedianBest => Median(Best.Where(double.IsFinite).ToList());
+
+        public double MedianEpochs => Median(Epochs.Select(e => (double)e).ToList());
+    }
+
+    private static double Median(List<double> v)
+    {
+        if (v.Count == 0) return double.NaN;
+        var s = v.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : 0.5 * (s[s.Count / 2 - 1] + s[s.Count / 2]);
+    }
+
+    private static double Quantile(List<double> v, double q)
+    {
+        var s = v.Where(double.IsFinite).Order().ToList();
+        if (s.Count == 0) return double.NaN;
+        var pos = q * (s.Count - 1);
+        var lo = (int)Math.Floor(pos);
+        return s[lo] + (pos - lo) * (s[Math.Min(lo + 1, s.Count - 1)] - s[lo]);
+    }
+
+    internal static int Run(string? tablePath, int budget, int seeds, TextWriter output)
+    {
+        var tableText = tablePath is not null ? File.ReadAllText(tablePath) : BuiltInTable();
+        if (tableText is null)
+        {
+            output.WriteLine("no table: run Bench/SearchTable/search-table.yaml, then `studies bench search --make-table HOME`, then pass --table");
+            return 1;
+        }
+        var table = LoadTable(new StringReader(tableText));
+        var epochsPerTrial = table.Values.Max(c => c.Length);
+        output.WriteLine($"tabular benchmark: {table.Count} grid points of real trials, {epochsPerTrial} validation epochs each; budget {budget} trials; {seeds} seeds");
+        var scratch = Directory.CreateTempSubdirectory("studies-search-bench-");
+        try
+        {
+            var file = Path.Combine(scratch.FullName, "search-table.csv");
+            File.WriteAllText(file, tableText);
+            var ours = new List<Outcome>();
+            var theirs = new List<Outcome>();
+            var asha = new SuccessiveHalvingPruner(minResource: 1, reductionFactor: 3);
+            // Interleaved by configuration, Studies' side then Optuna's, so load changes hit both alike (only quality is compared here).
+            foreach (var (name, sampler, pruner, optunaSampler, optunaPruner) in new (string, ISampler, IPruner, string, string)[]
+            {
+                ("random", new RandomSampler(), new NoPruner(), "random", "none"),
+                ("tpe", new TpeSampler(), new NoPruner(), "tpe", "none"),
+                ("tpe", new TpeSampler(), asha, "tpe", "asha"),
+            })
+            {
+                var prunerName = pruner is NoPruner ? "none" : "asha";
+                ours.Add(RunOurs(table, name, sampler, pruner, prunerName, budget, seeds));
+                if (RunOptuna(file, budget, seeds, optunaSampler, optunaPruner, out var why) is { } o) theirs.Add(o);
+                else output.WriteLine($"Optuna side skipped: {why}");
+            }
+            ours.Add(RunOurs(table, "tpe-multivariate", new TpeSampler(new TpeOptions(Multivariate: true)), new NoPruner(), "none", budget, seeds));
+            ours.Add(RunOurs(table, "gp", new GpSampler(candidates: 256), new NoPruner(), "none", budget, seeds));
+
+            var optimum = table.Values.Where(c => double.IsFinite(c[^1])).Min(c => c[^1]);
+            output.WriteLine($"best grid point's final value: {optimum:G5} (σ_min at the best cut on validation, lower is better)");
+            output.WriteLine($"{"side",-8} {"sampler",-17} {"pruner",-6} {"median best",12} {"q25-q75",21} {"median epochs",14}");
+            foreach (var o in ours.Concat(theirs))
+                output.WriteLine($"{o.Side,-8} {o.Sampler,-17} {o.Pruner,-6} {o.MedianBest,12:G5} {$"{Quantile(o.Best, 0.25):G4}-{Quantile(o.Best, 0.75):G4}",21} {o.MedianEpochs,14:F0}");
+
+            var ourTpe = ours.Single(o => o.Sampler == "tpe" && o.Pruner == "none");
+            var saved = PruningSavings(table, budget, seeds, ourTpe, asha, epochsPerTrial, output);
+            var optunaTpe = theirs.SingleOrDefault(o => o.Sampler == "tpe" && o.Pruner == "none");
+            var ratio = optunaTpe is null ? double.NaN : ourTpe.MedianBest / optunaTpe.MedianBest;
+            output.WriteLine($"search vs Optuna: best-after-budget ratio {ratio:F3}; epochs saved by pruning: {saved:F0} %");
+            return 0;
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Epochs saved by ASHA at a final best no worse than without pruning: the smallest budget (from
+    /// the unpruned one up to 4x) whose pruned searches reach a median best no worse than the
+    /// unpruned searches', and its median epochs against the unpruned ones'.
+    /// </summary>
+    private static double PruningSavings(Dictionary<GridPoint, double[]> table, int budget, int seeds, Outcome unpruned, IPruner pruner, int epochsPerTrial, TextWriter output)
+    {
+        for (var trials = budget; trials <= 4 * budget; trials += Math.Max(1, budget / 6))
+        {
+            var pruned = RunOurs(table, "tpe", new TpeSampler(), pruner, "asha", trials, seeds);
+            if (pruned.MedianBest <= unpruned.MedianBest)
+            {
+                var saved = 100 * (1 - pruned.MedianEpochs / unpruned.MedianEpochs);
+                output.WriteLine($"pruning: {trials} pruned trials (median {pruned.MedianEpochs:F0} epochs) reach median best {pruned.MedianBest:G5} <= {unpruned.MedianBest:G5} of {budget} unpruned trials ({unpruned.MedianEpochs:F0} epochs)");
+                return saved;
+            }
+        }
+        output.WriteLine("pruning: no budget up to 4x reached the unpruned median best");
+        return 0;
+    }
+
+    private static Outcome RunOurs(Dictionary<GridPoint, double[]> table, string name, ISampler sampler, IPruner pruner, string prunerName, int budget, int seeds)
+    {
+        var best = new List<double>();
+        var epochs = new List<int>();
+        for (var seed = 0; seed < seeds; seed++)
+        {
+            var (b, e) = Search(table, sampler, pruner, budget, (ulong)seed);
+            best.Add(b);
+            epochs.Add(e);
+        }
+        return new Outcome("studies", name, prunerName, best, epochs);
+    }
+
+    private static Outcome? RunOptuna(string table, int budget, int seeds, string sampler, string pruner, out string why)
+    {
+        why = "";
+        const string python = "/usr/bin/python3";
+        if (!File.Exists(python)) { why = "no /usr/bin/python3"; return null; }
+        var script = Path.Combine(Path.GetDirectoryName(table)!, "search_bench.py");
+        using (var resource = typeof(SearchBenchmark).Assembly.GetManifestResourceStream("search_bench.py")!)
+        using (var file = File.Create(script)) resource.CopyTo(file);
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { script, table, budget.ToString(CultureInfo.InvariantCulture), seeds.ToString(CultureInfo.InvariantCulture), sampler, pruner })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            why = stderr.Result.Contains("No module named 'optuna'", StringComparison.Ordinal)
+                ? "python3-optuna is not installed; `apt-get install python3-optuna` enables it"
+                : $"search_bench.py failed: {stderr.Result.Trim().Split('\n')[^1]}";
+            return null;
+        }
+        var best = new List<double>();
+        var epochs = new List<int>();
+        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var json = JsonDocument.Parse(line);
+            var b = json.RootElement.GetProperty("best");
+            best.Add(b.ValueKind == JsonValueKind.Number ? b.GetDouble() : double.NaN);
+            epochs.Add(json.RootElement.GetProperty("epochs").GetInt32());
+        }
+        return new Outcome("optuna", sampler, pruner, best, epochs);
+    }
+
+    private static string? BuiltInTable()
+    {
+        using var resource = typeof(SearchBenchmark).Assembly.GetManifestResourceStream("search-table.csv");
+        if (resource is null) return null;
+        using var reader = new StreamReader(resource);
+        return reader.ReadToEnd();
+    }
+}
