@@ -293,36 +293,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         await store.SetArtifactAsync(study.Id, trial.TrialId, "directory", directory, CancellationToken.None);
         var clock = Stopwatch.StartNew();
 
-        void Progress(TrialProgress p)
-        {
-            observer.TrialProgress(p);
-            // Epoch 0: news from before the first epoch (a worker's start), nothing to record.
-            if (p.Epoch == 0) return;
-            lease.Latest = p;
-            // The epoch's seconds are for progress only: the recorded curves keep the metrics the trial computed.
-            var metrics = p.Metrics.ContainsKey(WorkerMessage.EpochSecondsKey)
-                ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
-                : p.Metrics;
-            lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
-        }
-
-        TrialExit exit;
-        var folderLock = TrialFolderLock.TryTake(directory);
-        try
-        {
-            exit = folderLock is null
-                // The lease says this owner holds the trial, yet a worker elsewhere still writes its folder: never two at once.
-                ? new TrialExit.Crashed($"its folder {directory} is still held by another worker ({TrialFolderLock.Name}); not started here", "folder-held")
-                : await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, Progress, stopping, lease.LostToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            exit = new TrialExit.Crashed($"the trial could not be launched: {e.Message}", "launch");
-        }
-        finally
-        {
-            folderLock?.Dispose();
-        }
+        var exit = await LaunchAsync(lease, slot, directory, options, p => RecordProgress(lease, observer, p), stopping);
         lease.End();
 
         TrialState state;
@@ -404,6 +375,42 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         }
         observer.TrialFinished(trial, state, error, recordedResult);
         if (options.FailFastAfter > 0 && state == TrialState.Failed && error is not null) CountFailure(error, options, failures, failFast);
+    }
+
+    /// <summary>Shows a worker's progress and queues its epoch for the next heartbeat.</summary>
+    private static void RecordProgress(Lease lease, IExecutionObserver observer, TrialProgress p)
+    {
+        observer.TrialProgress(p);
+        // Epoch 0: news from before the first epoch (a worker's start), nothing to record.
+        if (p.Epoch == 0) return;
+        lease.Latest = p;
+        // The epoch's seconds are for progress only: the recorded curves keep the metrics the trial computed.
+        var metrics = p.Metrics.ContainsKey(WorkerMessage.EpochSecondsKey)
+            ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
+            : p.Metrics;
+        lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
+    }
+
+    /// <summary>Runs the trial in a worker under its folder's lock; a launch that fails is a crash of the trial, not of the run.</summary>
+    private async Task<TrialExit> LaunchAsync(Lease lease, DeviceSlot slot, string directory, ExecutionOptions options, Action<TrialProgress> progress, CancellationToken stopping)
+    {
+        var trial = lease.Trial;
+        var folderLock = TrialFolderLock.TryTake(directory);
+        try
+        {
+            return folderLock is null
+                // The lease says this owner holds the trial, yet a worker elsewhere still writes its folder: never two at once.
+                ? new TrialExit.Crashed($"its folder {directory} is still held by another worker ({TrialFolderLock.Name}); not started here", "folder-held")
+                : await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, progress, stopping, lease.LostToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new TrialExit.Crashed($"the trial could not be launched: {e.Message}", "launch");
+        }
+        finally
+        {
+            folderLock?.Dispose();
+        }
     }
 
     /// <summary>Counts a failure by its first line; the <c>--fail-fast</c>-th of the same kind stops starting new trials.</summary>

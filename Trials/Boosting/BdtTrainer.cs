@@ -87,6 +87,53 @@ public static class BdtTrainer
         }
         var model = new BoostedModel(ensembles, trainedScaled, boosting.PerMass, d);
 
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation };
+        var fit = new FittedBoost(spec, phase, boosting, data, encoding, train, selection, trainWeights, selectionWeights, trainedScaled, selectionEvents, model, parallel);
+        List<EpochRecord> epochs;
+        int bestRound, lastRound;
+        try
+        {
+            (epochs, bestRound, lastRound) = TrainingCurve(fit, options, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+            return Interrupted();
+        }
+        var phases = new List<PhaseTiming> { new(0, phase.Loss, lastRound, clock.Elapsed.TotalSeconds) };
+
+        // Evaluation of the last and the best round's ensemble, cuts chosen on validation as for nets.
+        var masses = new List<MassMetrics>();
+        try
+        {
+            masses.AddRange(EvaluateRounds(fit, EpochKind.Last, lastRound));
+            if (bestRound > 0 && bestRound != lastRound) masses.AddRange(EvaluateRounds(fit, EpochKind.Best, bestRound));
+            else
+            {
+                bestRound = lastRound;
+                masses.AddRange(masses.ToList().Select(m => m with { EpochKind = EpochKind.Best }));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return Interrupted();
+        }
+        return new TrialResult
+        {
+            Outcome = TrialOutcome.Completed, Epochs = epochs, Masses = masses, Phases = phases, BestEpoch = bestRound, LastEpoch = lastRound,
+        };
+
+        TrialResult Interrupted() => new() { Outcome = TrialOutcome.Cancelled, Error = "interrupted; a bdt trial keeps no checkpoint and starts again on resume" };
+    }
+
+    /// <summary>What a fit leaves for its training curve and its evaluation.</summary>
+    private sealed record FittedBoost(TrialSpec Spec, PhaseSpec Phase, BoostingSpec Boosting, TrialData Data, MassEncoding Encoding, TrainingSet Train,
+        TrainingSet Selection, float[] TrainWeights, float[] SelectionWeights, double[] TrainedScaled, long[] SelectionEvents, BoostedModel Model,
+        ParallelOptions Parallel);
+
+    /// <summary>The training curve over rounds (one record per round), with early stopping and keep_best on it; cancellation throws.</summary>
+    private static (List<EpochRecord> Epochs, int BestRound, int LastRound) TrainingCurve(FittedBoost fit, TrialRunOptions options, CancellationToken cancellation)
+    {
+        var (spec, phase, boosting, data, encoding, train, selection, trainWeights, selectionWeights, trainedScaled, selectionEvents, model, parallel) = fit;
         // The training curve over rounds, with early stopping and keep_best on it.
         options.OnBatch?.Invoke(BatchUse.ModelSelection, selection.Events);
         var keepMetric = phase.KeepBest ?? MetricNames.ValidationLoss;
@@ -102,11 +149,9 @@ public static class BdtTrainer
         // Per trained mass, every selection event scored at that hypothesis (only when a metric needs them).
         var atMass = extraMetrics.Length == 0 ? null : trainedScaled.Select(m => Enumerable.Repeat(bias(m), selection.Count).ToArray()).ToArray();
         var position = selection.Events.Select((e, k) => (e, k)).ToDictionary(p => p.e, p => p.k);
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation };
         var epochs = new List<EpochRecord>();
         double bestValue = double.NaN;
         int bestRound = 0, lastRound = 0;
-        try
         {
             for (var r = 0; r < rounds; r++)
             {
@@ -150,50 +195,28 @@ public static class BdtTrainer
                 if (early is not null && metrics.TryGetValue(phase.EarlyStopping!.Metric, out var watched) && early.ShouldStop(watched)) break;
             }
         }
-        catch (OperationCanceledException)
-        {
-            return Interrupted();
-        }
-        var phases = new List<PhaseTiming> { new(0, phase.Loss, lastRound, clock.Elapsed.TotalSeconds) };
+        return (epochs, bestRound, lastRound);
+    }
 
-        // Evaluation of the last and the best round's ensemble, cuts chosen on validation as for nets.
+    /// <summary>Per-mass metrics of the ensemble cut after <paramref name="roundsUsed"/> rounds, cuts chosen on validation as for nets.</summary>
+    private static List<MassMetrics> EvaluateRounds(FittedBoost fit, EpochKind kind, int roundsUsed)
+    {
+        var (spec, data, encoding, model, parallel) = (fit.Spec, fit.Data, fit.Encoding, fit.Model, fit.Parallel);
         var masses = new List<MassMetrics>();
-        void EvaluateAll(EpochKind kind, int roundsUsed)
+        double[] Scores(long[] sample, double mass)
         {
-            double[] Scores(long[] sample, double mass)
-            {
-                var scores = new double[sample.Length];
-                var m = encoding.Encode(mass);
-                Parallel.For(0, sample.Length, parallel, k => scores[k] = Sigmoid(model.Score(Row(data, sample[k]), m, roundsUsed)));
-                return scores;
-            }
-            var validation = MassEvaluator.Evaluate(Scores, usesMass: true, data, data.Validation, spec, trainedOnly: false, includeOptimal: true);
-            var test = MassEvaluator.Evaluate(Scores, usesMass: true, data, data.Test, spec, trainedOnly: false, includeOptimal: true,
-                cutsFrom: data.Validation.Length > 0 ? validation : null);
-            foreach (var (split, rows) in new[] { (SplitKind.Validation, validation), (SplitKind.Test, test) })
-            foreach (var (mass, heldout, metrics) in rows)
-                masses.Add(new MassMetrics(mass, heldout, split, kind, roundsUsed, metrics));
+            var scores = new double[sample.Length];
+            var m = encoding.Encode(mass);
+            Parallel.For(0, sample.Length, parallel, k => scores[k] = Sigmoid(model.Score(Row(data, sample[k]), m, roundsUsed)));
+            return scores;
         }
-        try
-        {
-            EvaluateAll(EpochKind.Last, lastRound);
-            if (bestRound > 0 && bestRound != lastRound) EvaluateAll(EpochKind.Best, bestRound);
-            else
-            {
-                bestRound = lastRound;
-                masses.AddRange(masses.ToList().Select(m => m with { EpochKind = EpochKind.Best }));
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return Interrupted();
-        }
-        return new TrialResult
-        {
-            Outcome = TrialOutcome.Completed, Epochs = epochs, Masses = masses, Phases = phases, BestEpoch = bestRound, LastEpoch = lastRound,
-        };
-
-        TrialResult Interrupted() => new() { Outcome = TrialOutcome.Cancelled, Error = "interrupted; a bdt trial keeps no checkpoint and starts again on resume" };
+        var validation = MassEvaluator.Evaluate(Scores, usesMass: true, data, data.Validation, spec, trainedOnly: false, includeOptimal: true);
+        var test = MassEvaluator.Evaluate(Scores, usesMass: true, data, data.Test, spec, trainedOnly: false, includeOptimal: true,
+            cutsFrom: data.Validation.Length > 0 ? validation : null);
+        foreach (var (split, rows) in new[] { (SplitKind.Validation, validation), (SplitKind.Test, test) })
+        foreach (var (mass, heldout, metrics) in rows)
+            masses.Add(new MassMetrics(mass, heldout, split, kind, roundsUsed, metrics));
+        return masses;
     }
 
     /// <summary>

@@ -53,6 +53,8 @@ public sealed class OptionEffectTests : IDisposable
         Add("generated", data.GeneratedPerMass.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"));
         Add("xsec", data.CrossSections.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"));
         Add("yield", [data.Luminosity, data.SignalYieldPerEfficiency]);
+        // Units a file declares reach the reports only (a mass unit changes no event).
+        Add("units", [global::Studies.Reports.Input.StudyUnits.FromData(spec).Mass]);
         if (data.Windows is { } windows) Add("windows", data.AllMasses.Select(m => $"{windows.Center(m)}/{windows.Width(m)}"));
         if (data.OptimalScores is { } optimal)
             Add("optimal", data.AllMasses.SelectMany(m => optimal(data.Test.Take(20).ToArray(), m)));
@@ -160,6 +162,8 @@ public sealed class OptionEffectTests : IDisposable
                 ["window_width"] = Csv(first).Replace("\"window_width\": 1", "\"window_width\": 2"),
                 ["window_center"] = Csv(first)[..^1] + ", \"window_center\": \"mass\"}",
                 ["generated_per_mass"] = Csv(first)[..^1] + ", \"generated_per_mass\": 1000}",
+                ["luminosity"] = Csv(first)[..^1] + ", \"luminosity\": 20}",
+                ["mass_unit"] = Csv(first)[..^1] + ", \"mass_unit\": \"TeV\"}",
             }),
         };
     }
@@ -247,8 +251,22 @@ public sealed class OptionEffectTests : IDisposable
             ["l2_bias"] = "l2_bias: 0.5", ["standardize"] = "standardize: false", ["mass_encoding"] = "mass_encoding: scaled",
             ["conditioning"] = "conditioning: {method: affine}",
         };
+        // The boosted trees' own settings, walked on a bdt (the nets' settings above on a pnn).
+        var boosting = new Dictionary<string, string>
+        {
+            ["trees"] = "trees: 7", ["depth"] = "depth: 2", ["learning_rate"] = "learning_rate: 0.5", ["leaves"] = "leaves: 3",
+            ["min_events_per_leaf"] = "min_events_per_leaf: 60", ["bins"] = "bins: 4", ["per_mass"] = "per_mass: true",
+        };
         var documentedModel = ComponentCatalog.BuiltIn.Models.Entries.SelectMany(m => m.Options).Select(o => o.Key).Distinct();
-        Assert.Equal(documentedModel.Order(), model.Keys.Order());
+        Assert.Equal(documentedModel.Order(), model.Keys.Concat(boosting.Keys).Distinct().Order());
+        static string Bdt(string setting)
+        {
+            // The alternative replaces the base's own trees or depth, or is added.
+            var key = setting.Split(':')[0];
+            var settings = new[] { "trees: 10", "depth: 3" }.Where(s => setting == "" || !s.StartsWith(key + ":", StringComparison.Ordinal)).Append(setting).Where(s => s != "");
+            return TrialBase.Replace("PHASE", "{loss: bce, epochs: 1}")
+                .Replace("kind: pnn, hidden: [6], activation: relu, dropout: 0", "kind: bdt, " + string.Join(", ", settings));
+        }
 
         const string sgd = "loss: bce, epochs: 6, lr: 0.5, batch: 64, optimizer: sgd";
         var phase = new Dictionary<string, (string Base, string Changed)>
@@ -292,6 +310,7 @@ public sealed class OptionEffectTests : IDisposable
 
         var silent = new List<string>();
         silent.AddRange(WithoutEffect(model.Select(c => ($"model.{c.Key}", Trial(), Trial(model: c.Value))), Fingerprint));
+        silent.AddRange(WithoutEffect(boosting.Select(c => ($"model.bdt.{c.Key}", Bdt(""), Bdt(c.Value))), Fingerprint));
         silent.AddRange(WithoutEffect(phase.Select(c => ($"phase.{c.Key}", Trial(phase: c.Value.Base), Trial(phase: c.Value.Changed))), Fingerprint));
         silent.AddRange(WithoutEffect(loss.Select(c => ($"loss.{c.Key}", Trial(phase: c.Value.Base), Trial(phase: c.Value.Changed))), Fingerprint));
         // Validation metrics of the training curve are computed when a phase selects or stops on one.

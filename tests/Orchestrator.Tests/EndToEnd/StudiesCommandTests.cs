@@ -92,7 +92,8 @@ public sealed class StudiesCommandTests : IDisposable
             var massCsv = File.ReadAllLines(Path.Combine(outDir, "mass_metrics.csv"));
             Assert.Equal("trial_id,mass,heldout,split,epoch_kind,metric,value,study,method", massCsv[0]);
             Assert.Equal(home.Scalar("SELECT COUNT(*) FROM mass_metrics WHERE study_id = $s", ("$s", study.Id)), massCsv.Length - 1);
-            var fields = massCsv.Skip(1).Select(l => l.Split(',')).ToList();
+            // Commas inside quotes (the method label "bce, dnn") do not split fields.
+            var fields = massCsv.Skip(1).Select(l => System.Text.RegularExpressions.Regex.Split(l, ",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)")).ToList();
             Assert.All(fields, f => Assert.Equal(9, f.Length));
             Assert.Equal(["false", "true"], fields.Select(f => f[2]).Distinct().Order());
             Assert.Equal(["test", "validation"], fields.Select(f => f[3]).Distinct().Order());

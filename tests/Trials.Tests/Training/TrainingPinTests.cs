@@ -85,7 +85,8 @@ public sealed class TrainingPinTests
     public void A_checkpoint_written_by_the_release_before_the_callback_loop_resumes_to_the_same_numbers()
     {
         var fixture = Path.Combine(FixtureDirectory(), "checkpoint-6b2b100");
-        if (Environment.GetEnvironmentVariable("STUDIES_WRITE_PINS") == "1") WriteCheckpointFixture(fixture);
+        // Never with STUDIES_WRITE_PINS: this fixture stands for what the old release wrote, which the current code cannot reproduce.
+        if (Environment.GetEnvironmentVariable("STUDIES_WRITE_OLD_CHECKPOINT_FIXTURE") == "1") WriteCheckpointFixture(fixture);
         var directory = Directory.CreateTempSubdirectory("studies-pin-").FullName;
         try
         {
