@@ -228,7 +228,7 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         using var home = new StudiesHome();
         var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
         await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
-        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 60);
+        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 800); // long enough on a quiet machine (about 30 ms an epoch): 60 finished before the cancel
         var cancel = await StudiesAsync(home.Root, "cancel", "e2e-run", "--store", location);
         Assert.True(cancel.Exit == 0, cancel.Stderr);
         var cancelledAt = StoreClock.Now();
@@ -255,7 +255,7 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         using var home = new StudiesHome();
         var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
         await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
-        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 80);
+        var run = await RunUntilATrialTrainsAsync(home, location, shared, bceEpochs: 500); // trials still running at the outage on a quiet machine (about 30 ms an epoch)
         // Longer than the 10 s lease of these tests: owners stop their workers (by their own clock, at 8 s), trials that
         // finish meanwhile keep their results for when the store is back.
         var atOutage = (await shared.ListTrialsAsync((await shared.FindStudyAsync("e2e-run"))!.Id))

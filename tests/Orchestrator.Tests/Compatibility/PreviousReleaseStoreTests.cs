@@ -25,7 +25,8 @@ public sealed class PreviousReleaseStoreTests
         var run = await home.RunAsync(TimeSpan.FromMinutes(4), "run", study);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.DoesNotContain(run.StdoutLines, l => l.StartsWith("start ", StringComparison.Ordinal));
+        // Neither a live row nor a log line of a trial run now ("start ..." live, "trial k/n ..." in log mode).
+            Assert.DoesNotContain(run.StdoutLines, l => l.StartsWith("start ", StringComparison.Ordinal) || System.Text.RegularExpressions.Regex.IsMatch(l, @"^trial \d+/\d+ "));
         Assert.Contains(run.StdoutLines, l => l.StartsWith("report: ", StringComparison.Ordinal));
         Assert.Equal(attemptsBefore, home.Scalar("SELECT count(*) FROM attempts"));
         Assert.Equal(epochsBefore, home.Scalar("SELECT count(*) FROM epochs"));
