@@ -100,7 +100,9 @@ public sealed class DashboardBrowserTests(ITestOutputHelper log) : IDisposable
         await secondPage.WaitForFunctionAsync("() => document.querySelectorAll(\"#trials-table tr[data-state='cancelled']\").length > 0");
         Assert.Contains("cancelled", await secondPage.Locator("#message").InnerTextAsync());
         var secondRun = await second.WaitAsync(StepTimeout);
-        Assert.True(secondRun.ExitCode == 0, secondRun.ToString());
+        // A cancelled study did not complete: exit 6 with one line saying so (docs/running-studies.md#exit-codes).
+        Assert.True(secondRun.ExitCode == 6, secondRun.ToString());
+        Assert.Contains("the study was cancelled", secondRun.Stderr);
         await secondPage.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots(), "dashboard-cancelled.png") });
         await secondPage.CloseAsync();
 
