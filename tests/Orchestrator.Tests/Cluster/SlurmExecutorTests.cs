@@ -156,10 +156,11 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
     {
         using var home = new StudiesHome();
         var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
-        // Longer trials, so that one is surely mid-way when its task is cancelled.
+        // Longer trials, so that one is surely mid-way when its task is cancelled (about 30 ms an epoch on a quiet machine:
+        // 60 epochs could finish before the scancel reached the task).
         var study = Path.Combine(home.Root, "e2e-run.yaml");
         File.WriteAllText(study, File.ReadAllText(StudiesHome.StudyFile("e2e-run.yaml"))
-            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 60,", StringComparison.Ordinal));
+            .Replace("- {loss: bce, epochs: 4,", "- {loss: bce, epochs: 400,", StringComparison.Ordinal));
         // Opened (and its tables created) before the run starts, to watch it.
         await using var shared = await PostgreSqlStudyStorage.OpenAsync(location);
         var run = StudiesAsync(home.Root, "run", study, "--executor", "slurm", "--store", location, "--workers", "2");
@@ -192,11 +193,11 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
         Assert.Contains("attempts stopped on the cluster", status.Stdout);
         Assert.Contains(status.Stdout.Split('\n'), l => l.Contains(victim.TrialId, StringComparison.Ordinal) && l.Contains(victim.Placement["job"], StringComparison.Ordinal)
             && l.Contains("CANCELLED", StringComparison.Ordinal));
-        // Resumed, not restarted, and nothing twice: the result holds each of the 60 epochs once, each mass row once.
+        // Resumed, not restarted, and nothing twice: the result holds each of the 400 epochs once, each mass row once.
         var rows = await Rows(shared);
         Assert.All(rows, r => Assert.Equal(TrialState.Completed, r.State));
         var resumed = await shared.LoadResultAsync(row.Id, trial);
-        Assert.Equal(Enumerable.Range(1, 60), resumed.Epochs.Select(e => e.Epoch));
+        Assert.Equal(Enumerable.Range(1, 400), resumed.Epochs.Select(e => e.Epoch));
         Assert.Equal(resumed.Masses.Count, resumed.Masses.Select(m => (m.Mass, m.Split, m.EpochKind)).Distinct().Count());
         Assert.Equal("ok", await shared.IntegrityCheckAsync());
     }
