@@ -34,6 +34,15 @@ public static class StoredResult
 /// <summary>Reads the trial rows every backend stores with the same columns (the schemas differ only in types).</summary>
 public static class StoredRows
 {
+    /// <summary>Proposal rows joined with their trials (number, point JSON, created, trial id or null), grouped by proposal.</summary>
+    public static IReadOnlyList<RecordedProposal> Proposals(IEnumerable<(int Number, string Point, double CreatedAt, string? TrialId)> rows) =>
+        rows.GroupBy(r => r.Number).Select(g =>
+        {
+            var first = g.First();
+            var point = JsonSerializer.Deserialize<Dictionary<string, double>>(first.Point) ?? [];
+            return new RecordedProposal(new SearchProposal(g.Key, point, first.CreatedAt), g.Select(r => r.TrialId).OfType<string>().ToList());
+        }).ToList();
+
     public static TrialRow ReadTrial(DbDataReader r) => new(
         r.GetString(r.GetOrdinal("trial_id")), r.GetInt32(r.GetOrdinal("ordinal")), r.GetString(r.GetOrdinal("spec")),
         JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(r.GetOrdinal("axes")))!,

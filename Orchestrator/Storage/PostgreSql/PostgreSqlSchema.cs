@@ -129,5 +129,17 @@ public static class PostgreSqlSchema
                 OR OLD.placement IS DISTINCT FROM NEW.placement OR OLD.error IS DISTINCT FROM NEW.error)
             EXECUTE FUNCTION studies_trial_changed();
         """,
+        // 3 (search): the points an adaptive search proposed, each recorded before its trials run (number unique per
+        // study), and the proposal a trial belongs to (null: planned by the study file's expansion).
+        """
+        CREATE TABLE proposals (
+            study_id BIGINT NOT NULL,
+            number INTEGER NOT NULL,
+            point TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (study_id, number)
+        );
+        ALTER TABLE trials ADD COLUMN proposal INTEGER;
+        """,
     ];
 }
