@@ -54,8 +54,10 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         private readonly CancellationTokenSource pruned = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         /// <summary>The trial's objective values by validation epoch, for the pruner.</summary>
         public readonly List<(int Step, double[] Values)> Curve = [];
-        /// <summary>A pruner's decision is being made (one at a time per trial).</summary>
-        public int Judging;
+        /// <summary>When it was claimed (<see cref="Environment.TickCount64"/>): the pruner reads the study afresh after it.</summary>
+        public long ClaimedAt { get; } = Environment.TickCount64;
+        /// <summary>The pruner's decisions on this trial, one validation epoch after the other.</summary>
+        public Task Judged = Task.CompletedTask;
         /// <summary>Why the pruner stopped it (the worker was asked to stop); null while it may go on.</summary>
         public volatile string? PrunedBecause;
         /// <summary>Cancelled when the orchestrator stops or the pruner stops this trial: the worker checkpoints and exits.</summary>
@@ -417,7 +419,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         var batch = new List<EpochRecord>();
         while (lease.PendingEpochs.TryDequeue(out var e)) batch.Add(e);
         if (batch.Count > 0) await store.RecordEpochsAsync(study.Id, trial.TrialId, Owner, batch, CancellationToken.None);
-        var reason = $"pruned at epoch {lease.Curve[^1].Step}: {why}";
+        var reason = why;
         if (await store.RecordFailureAsync(study.Id, trial.TrialId, Owner, new TrialFailure(TrialState.Pruned, reason, "pruned"), CancellationToken.None) is null)
         {
             logger.LogWarning("trial {Trial}: not recorded here (pruned), another owner holds it now", trial.TrialId);
@@ -434,31 +436,31 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     private void Judge(StudyRow study, Lease lease, TrialProgress p)
     {
         if (Search is not { Prunes: true } search || search.Objectives(p.Metrics) is not { } values) return;
-        IReadOnlyList<(int Step, double[] Values)> curve;
         lock (lease.Curve)
         {
             lease.Curve.Add((p.Epoch, values));
-            curve = lease.Curve.ToList();
+            var curve = lease.Curve.ToList();
+            // Every validation epoch is judged, in order, one after the other: the epoch a trial is pruned at depends on the
+            // store's record and its curve, not on how fast the decisions come.
+            lease.Judged = lease.Judged.ContinueWith(_ => JudgeOneAsync(study, lease, search, curve), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
-        if (Interlocked.CompareExchange(ref lease.Judging, 1, 0) != 0) return;
-        _ = Task.Run(async () =>
+    }
+
+    private async Task JudgeOneAsync(StudyRow study, Lease lease, Search.SearchDriver search, IReadOnlyList<(int Step, double[] Values)> curve)
+    {
+        if (lease.PrunedBecause is not null || lease.Ended) return;
+        try
         {
-            try
-            {
-                var decision = await search.JudgeAsync(store, study, lease.Trial, curve, CancellationToken.None);
-                if (decision.Prune && lease.Prune(decision.Reason))
-                    logger.LogInformation("trial {Trial}: the pruner stops it at epoch {Epoch}: {Reason}", lease.Trial.TrialId, p.Epoch, decision.Reason);
-            }
-            catch (Exception e) when (e is StoreException or ObjectDisposedException)
-            {
-                // A store that does not answer now: the trial goes on, and the next validation epoch is judged again.
-                logger.LogWarning("trial {Trial}: the pruner could not read the study: {Error}", lease.Trial.TrialId, e.Message);
-            }
-            finally
-            {
-                Interlocked.Exchange(ref lease.Judging, 0);
-            }
-        });
+            var decision = await search.JudgeAsync(store, study, lease.Trial, curve, lease.ClaimedAt, CancellationToken.None);
+            if (decision.Prune && lease.Prune($"pruned at epoch {curve[^1].Step}: {decision.Reason}"))
+                logger.LogInformation("trial {Trial}: the pruner stops it at epoch {Epoch}: {Reason}", lease.Trial.TrialId, curve[^1].Step, decision.Reason);
+        }
+        catch (Exception e) when (e is StoreException or ObjectDisposedException)
+        {
+            // A store that does not answer now: the trial goes on, and its next validation epoch is judged again.
+            logger.LogWarning("trial {Trial}: the pruner could not read the study: {Error}", lease.Trial.TrialId, e.Message);
+        }
     }
 
     /// <summary>Shows a worker's progress, queues its epoch for the next heartbeat, and lets the pruner judge it.</summary>

@@ -148,17 +148,20 @@ public sealed class SearchDriver
 
     /// <summary>
     /// Whether a running trial goes on after a validation epoch, judged on its curve so far against every other trial of the
-    /// study as the store holds them (read at most once a second: a rung's competitors finish over minutes, not milliseconds).
+    /// study as the store holds them: read at most once a second (a rung's competitors finish over minutes, not
+    /// milliseconds), and always afresh after <paramref name="startedAt"/> (<see cref="Environment.TickCount64"/> when the
+    /// trial was claimed), so that every trial finished before it started is judged from its full record and one worker
+    /// slot decides the same on every run.
     /// </summary>
     public async Task<PruneDecision> JudgeAsync(IStudyStorage store, StudyRow row, TrialRow trial, IReadOnlyList<(int Step, double[] Values)> curve,
-        CancellationToken ct)
+        long startedAt, CancellationToken ct)
     {
         if (!search.Prunes || curve.Count == 0) return PruneDecision.Continue;
         IReadOnlyList<TrialCurve> others;
         await reading.WaitAsync(ct);
         try
         {
-            if (cached is not { } c || Environment.TickCount64 - c.At > 1000) cached = (Environment.TickCount64, await CurvesAsync(store, row, ct));
+            if (cached is not { } c || c.At < startedAt || Environment.TickCount64 - c.At > 1000) cached = (Environment.TickCount64, await CurvesAsync(store, row, ct));
             others = cached.Value.Curves.Where(t => t.TrialId != trial.TrialId).ToList();
         }
         finally
@@ -185,14 +188,21 @@ public sealed class SearchDriver
         return pruner.Decide(AsSearchTrial(trial), others.Select(AsSearchTrial).ToList());
     }
 
+    /// <summary>The epoch a pruned trial's record names ("pruned at epoch N: reason").</summary>
+    public static int PrunedAt(string? error) =>
+        error is not null && System.Text.RegularExpressions.Regex.Match(error, @"^pruned at epoch (\d+)") is { Success: true } m
+            ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : int.MaxValue;
+
     /// <summary>Every trial of the study's definition with its objective curve.</summary>
     private async Task<IReadOnlyList<TrialCurve>> CurvesAsync(IStudyStorage store, StudyRow row, CancellationToken ct)
     {
         var curves = new List<TrialCurve>();
         foreach (var t in (await store.ListTrialsAsync(row.Id, ct)).Where(t => t.InDefinition))
         {
+            // A pruned trial's curve ends where the pruner stopped it (its worker may have trained an epoch or two more).
+            var until = t.State == TrialState.Pruned ? PrunedAt(t.Error) : int.MaxValue;
             var points = t.State == TrialState.Queued ? [] : (await store.LoadEpochsAsync(row.Id, t.TrialId, ct))
-                .Select(e => (e.Epoch, Values: Objectives(e.Metrics))).Where(e => e.Values is not null).Select(e => (e.Epoch, e.Values!)).ToList();
+                .Select(e => (e.Epoch, Values: Objectives(e.Metrics))).Where(e => e.Values is not null && e.Epoch <= until).Select(e => (e.Epoch, e.Values!)).ToList();
             curves.Add(new TrialCurve(t.TrialId, t.Ordinal, t.State, t.Ordinal >= SearchOrdinals.First ? (t.Ordinal - SearchOrdinals.First) / SearchOrdinals.PerProposal : null, points));
         }
         return curves;
