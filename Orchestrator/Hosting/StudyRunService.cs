@@ -43,6 +43,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             Compare = study.Report.Compare,
             Headline = study.Report.Headline,
             IsSearch = study.Search is not null,
+            Objectives = study.Search?.Objectives.Select(o => o.Metric).ToList() ?? [],
         };
         var row = await store.SyncStudyAsync(new StudyDefinition(study.Name, study.SourcePath, study.Text, study.DefinitionHash, study.Data.Hash, settings),
             StudyExpander.Recorded(study).Select(t => new PlannedTrialRow(t.TrialId, SpecJson.Serialize(t.Spec), t.Axes)).ToList(), request.Force, CancellationToken.None);

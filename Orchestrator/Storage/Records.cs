@@ -17,6 +17,8 @@ public sealed record StudySettings
     /// <summary>The metric the ranking leads with; null: the reports' default.</summary>
     public string? Headline { get; init; }
     public bool IsSearch { get; init; }
+    /// <summary>A search's objectives (validation metrics); empty for studies recorded before searches named them.</summary>
+    public IReadOnlyList<string> Objectives { get; init; } = [];
 
     private static readonly JsonSerializerOptions Json = new(SpecJson.Options) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
