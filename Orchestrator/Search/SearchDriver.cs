@@ -84,6 +84,30 @@ public sealed class SearchDriver
 
     // ---- ask ----------------------------------------------------------------------------------
 
+    /// <summary>How many proposals an adaptive search may still make (0 for any other study): work a cluster executor must wait for.</summary>
+    public async Task<int> ProposalsLeftAsync(IStudyStorage store, StudyRow row, CancellationToken ct) =>
+        sampler is null ? 0 : Math.Max(0, search.Samples - (await store.ListProposalsAsync(row.Id, ct)).Count);
+
+    /// <summary>
+    /// The search of a recorded study, read back from its definition (what a cluster task runs with); null when it has
+    /// nothing to decide or its file no longer reads (then the task only runs what is queued, and says so).
+    /// </summary>
+    public static SearchDriver? FromRecord(StudyRow row, ILogger logger)
+    {
+        if (!row.Settings.IsSearch) return null;
+        try
+        {
+            var file = row.SourcePath ?? $"{row.Name}.yaml";
+            var study = StudyLoader.Parse(row.Definition, Path.GetFileName(file), Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", row.SourcePath);
+            return For(study, logger);
+        }
+        catch (StudyValidationException e)
+        {
+            logger.LogWarning("study {Study}: its recorded definition no longer reads ({Error}); this task proposes and prunes nothing", row.Name, e.Message);
+            return null;
+        }
+    }
+
     /// <summary>
     /// Records the next proposal and its trials, if the study has an adaptive sampler and proposals left. False when none
     /// was added: the budget is spent, or the space holds no point not proposed already.

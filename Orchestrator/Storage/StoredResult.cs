@@ -19,7 +19,8 @@ public static class StoredResult
         {
             TrialState.Completed => TrialOutcome.Completed,
             TrialState.Diverged => TrialOutcome.Diverged,
-            TrialState.Cancelled => TrialOutcome.Cancelled,
+            // A pruned trial was stopped on purpose, as a cancelled one is: its record is a partial curve, not a failure.
+            TrialState.Cancelled or TrialState.Pruned => TrialOutcome.Cancelled,
             _ => TrialOutcome.Failed,
         },
         Error = trial.Error,
