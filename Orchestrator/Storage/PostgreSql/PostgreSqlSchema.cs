@@ -129,5 +129,7 @@ public static class PostgreSqlSchema
                 OR OLD.placement IS DISTINCT FROM NEW.placement OR OLD.error IS DISTINCT FROM NEW.error)
             EXECUTE FUNCTION studies_trial_changed();
         """,
+        // 3 (reports): the score curves of each trial's final evaluation per mass (StoredCurves); additive, older trials have none.
+        StoredCurves.CreateTable("DOUBLE PRECISION", "BIGINT") + ";",
     ];
 }

@@ -132,5 +132,7 @@ public static class SqliteSchema
             WHERE study_id = NEW.study_id AND trial_id = NEW.trial_id;
         END;
         """,
+        // 5 (reports): the score curves of each trial's final evaluation per mass (StoredCurves); additive, older trials have none.
+        StoredCurves.CreateTable("REAL", "INTEGER") + " WITHOUT ROWID;",
     ];
 }
