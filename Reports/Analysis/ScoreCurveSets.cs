@@ -9,7 +9,10 @@ namespace Studies.Reports.Analysis;
 /// on their fixed bins, and the working point's efficiencies and cuts. Trials whose bins differ from the first one's
 /// (scores outside [0, 1]) are left out of the histogram and significance means rather than mixed.
 /// </summary>
-public sealed record MethodScoreCurves(MethodGroup Method, double Mass, bool Heldout, int Trials, ScoreCurves Mean);
+/// <param name="WorkingPoints">Each trial's working point (background, signal efficiency): each lies on its own trial's ROC,
+/// while their mean would not lie on the mean ROC (the seeds' cuts differ, and the ROC is curved).</param>
+public sealed record MethodScoreCurves(MethodGroup Method, double Mass, bool Heldout, int Trials, ScoreCurves Mean,
+    IReadOnlyList<(double Background, double Signal)> WorkingPoints);
 
 /// <summary>Which completed trials recorded score curves, and their per-mass means per method.</summary>
 public sealed record ScoreCurveSet(IReadOnlyList<MethodScoreCurves> Curves, int TrialsWithCurves, int CompletedTrials)
@@ -35,7 +38,8 @@ public static class ScoreCurveSets
             foreach (var perMass in recorded.SelectMany(c => c.Result.Curves).GroupBy(c => c.Mass).OrderBy(g => g.Key))
             {
                 var all = perMass.ToList();
-                list.Add(new MethodScoreCurves(method, perMass.Key, all[0].Heldout, all.Count, Mean(all)));
+                list.Add(new MethodScoreCurves(method, perMass.Key, all[0].Heldout, all.Count, Mean(all),
+                    all.Select(c => (c.WorkingBackgroundEfficiency, c.WorkingSignalEfficiency)).Where(p => double.IsFinite(p.Item1) && double.IsFinite(p.Item2)).ToList()));
             }
         }
         return new ScoreCurveSet(list, with, completed);
@@ -53,11 +57,12 @@ public static class ScoreCurveSets
         return Spread(trained, count - heldoutCount).Concat(Spread(heldout, heldoutCount)).Order().ToList();
     }
 
+    /// <summary>The masses at the centres of <paramref name="count"/> equal parts of the list: interior masses, where held-out ones sit between trained ones.</summary>
     private static IEnumerable<double> Spread(IReadOnlyList<double> masses, int count)
     {
         if (count <= 0 || masses.Count == 0) return [];
         if (masses.Count <= count) return masses;
-        return Enumerable.Range(0, count).Select(i => masses[count == 1 ? masses.Count / 2 : (int)Math.Round(i * (masses.Count - 1) / (double)(count - 1))]).Distinct();
+        return Enumerable.Range(0, count).Select(i => masses[(int)((i + 0.5) * masses.Count / count)]).Distinct();
     }
 
     private static ScoreCurves Mean(IReadOnlyList<ScoreCurves> curves)

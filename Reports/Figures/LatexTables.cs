@@ -6,7 +6,8 @@ namespace Studies.Reports.Figures;
 /// <summary>
 /// <c>studies report --latex</c>: the verdict, ranking and paired tables of the report as booktabs
 /// LaTeX (verdict.tex, ranking.tex, paired.tex), one <c>table</c> environment per report table,
-/// for <c>\input</c> into a paper (needs <c>\usepackage{booktabs}</c>); figures.tex places the
+/// for <c>\input</c> into a paper (needs <c>\usepackage{booktabs}</c>, and graphicx, which scales a table wider
+/// than the text down to its width); figures.tex places the
 /// figures written with <c>--figures</c> (needs graphicx), and report.tex is a standalone document
 /// that inputs them all, compiled by pdflatex in the tests. The numbers are exactly the report's; a
 /// starred (resolved) cell is set bold.
@@ -31,7 +32,7 @@ public static class LatexTables
         {
             var tables = document.Sections.Where(s => s.Title == section).SelectMany(s => s.Blocks.OfType<Table>()).ToList();
             var tex = new StringBuilder();
-            tex.Append("% ").Append(section).Append(" tables of ").Append(OneLine(document.Title)).Append(" (written by studies report --latex; needs \\usepackage{booktabs})\n");
+            tex.Append("% ").Append(section).Append(" tables of ").Append(OneLine(document.Title)).Append(" (written by studies report --latex; needs \\usepackage{booktabs} and \\usepackage{graphicx})\n");
             foreach (var t in tables) tex.Append(Render(t)).Append('\n');
             if (tables.Count == 0) tex.Append("% (no table in this section)\n");
             written.Add(Save(directory, file, tex.ToString()));
@@ -78,11 +79,13 @@ public static class LatexTables
     {
         var tex = new StringBuilder();
         tex.Append("\\begin{table}[htbp]\n\\centering\n\\caption{").Append(Escape(table.Caption)).Append("}\n");
+        // Wide tables (the paired comparisons list every pair and its masses) are scaled down to the text width, never up.
+        tex.Append("\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n");
         tex.Append("\\begin{tabular}{").Append(new string('l', table.Header.Count)).Append("}\n\\toprule\n");
         tex.Append(string.Join(" & ", table.Header.Select(Escape))).Append(" \\\\\n\\midrule\n");
         foreach (var row in table.Rows)
             tex.Append(string.Join(" & ", row.Select(c => c.Best ? $"\\textbf{{{Escape(c.Text)}}}" : Escape(c.Text)))).Append(" \\\\\n");
-        tex.Append("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+        tex.Append("\\bottomrule\n\\end{tabular}}\n\\end{table}\n");
         return tex.ToString();
     }
 

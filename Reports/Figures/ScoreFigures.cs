@@ -28,7 +28,7 @@ public static class ScoreFigures
             var at = set.Curves.Where(c => c.Mass == mass).ToList();
             var name = MassName(mass);
             var label = MassText(mass, units, at[0].Heldout);
-            yield return new PaperFigure($"roc_{name}", $"ROC at {label}: signal versus background efficiency (test split, kept epoch, mean over seeds); the diamond marks the working point, the sigma_min cut chosen on validation (on the left edge when no background passes it)",
+            yield return new PaperFigure($"roc_{name}", $"ROC at {label}: signal versus background efficiency (test split, kept epoch, mean over seeds); diamonds mark each seed's working point, the sigma_min cut chosen on validation (on the left edge when no background passes it)",
                 PaperFigures.Save(Roc(at, methods, units, label), Path.Combine(directory, $"roc_{name}"), formats).ToList());
             yield return new PaperFigure($"significance_vs_cut_{name}", $"Significance Z = s/√b versus the cut on the classifier output at {label} (test split, mean over seeds); dotted: each method's z_best cut chosen on validation",
                 PaperFigures.Save(SignificanceVersusCut(at, methods, units, label), Path.Combine(directory, $"significance_vs_cut_{name}"), formats).ToList());
@@ -58,13 +58,14 @@ public static class ScoreFigures
             line.LegendText = curves[i].Method.Label;
             line.LineWidth = 2;
             line.MarkerSize = 0;
-            // A working point with no background passing sits on the axis' left edge (log scale).
-            if (c.WorkingBackgroundEfficiency >= 0 && double.IsFinite(c.WorkingSignalEfficiency))
+            // Each seed's working point (on its own ROC); one with no background passing sits on the axis' left edge (log scale).
+            var working = curves[i].WorkingPoints.Where(p => p.Background >= 0).ToList();
+            if (working.Count > 0)
             {
-                var working = plot.Add.Scatter(new[] { Math.Log10(Math.Max(c.WorkingBackgroundEfficiency, c.BackgroundEfficiency[0])) }, new[] { c.WorkingSignalEfficiency }, color);
-                working.LineWidth = 0;
-                working.MarkerShape = MarkerShape.FilledDiamond;
-                working.MarkerSize = 14;
+                var marks = plot.Add.Scatter(working.Select(p => Math.Log10(Math.Max(p.Background, c.BackgroundEfficiency[0]))).ToArray(), working.Select(p => p.Signal).ToArray(), color);
+                marks.LineWidth = 0;
+                marks.MarkerShape = MarkerShape.FilledDiamond;
+                marks.MarkerSize = 12;
             }
         }
         LogTicks(plot.Axes.Bottom);

@@ -66,7 +66,6 @@ public static class ReportComposer
             .ToList();
         if (training.Count == 0) training.Add(new Paragraph("No completed trial recorded a training curve."));
         sections.Add(new Section("Training curves", training));
-        sections.Add(FiguresSection(input, methods));
 
         if (input.Studies.Any(s => s.IsSearch))
         {
@@ -83,6 +82,7 @@ public static class ReportComposer
             sections.Add(new Section("Hyperparameter search", blocks));
         }
 
+        sections.Add(FiguresSection(input, methods));
         sections.Add(Problems(input));
         sections.Add(Provenance(input));
         var title = input.Studies.Count == 1 ? $"Study {input.Studies[0].Name}" : $"Studies {string.Join(" vs ", input.Studies.Select(s => s.Name))}";

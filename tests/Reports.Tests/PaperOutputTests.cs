@@ -10,45 +10,6 @@ namespace Studies.Reports.Tests;
 /// <summary>Issue 28: figure files open in real readers (Skia's and file(1) for PNG, poppler for PDF, an XML parser for SVG) and the LaTeX compiles with pdflatex.</summary>
 public sealed class PaperOutputTests
 {
-    private static (int ExitCode, string Output) Run(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var p = Process.Start(info)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output);
-    }
-
-    /// <summary>
-    /// Compiles <paramref name="file"/> with pdflatex as a paper would (no shell escape, stop at the first error) in a copy of
-    /// its folder's parent, so that relative figure paths resolve; fails with pdflatex's own error lines.
-    /// </summary>
-    internal static void AssertCompiles(string file)
-    {
-        var (found, _) = Run("sh", "-c", "command -v pdflatex");
-        Assert.True(found == 0, "pdflatex is not installed: ./test.sh installs texlive-latex-base and texlive-latex-recommended (booktabs)");
-        var work = Directory.CreateTempSubdirectory("latex-").FullName;
-        try
-        {
-            var info = new ProcessStartInfo("pdflatex") { WorkingDirectory = Path.GetDirectoryName(file)!, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-halt-on-error", "-no-shell-escape", "-interaction=nonstopmode", "-output-directory", work, Path.GetFileName(file) })
-                info.ArgumentList.Add(a);
-            using var p = Process.Start(info)!;
-            var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            var errors = string.Join("\n", output.Split('\n').Where(l => l.StartsWith('!') || l.StartsWith("l.", StringComparison.Ordinal)));
-            Assert.True(p.ExitCode == 0, $"pdflatex {file} failed:\n{errors}\n{output[^Math.Min(output.Length, 1500)..]}");
-            var pdf = Path.Combine(work, Path.ChangeExtension(Path.GetFileName(file), ".pdf"));
-            Assert.True(File.Exists(pdf), $"pdflatex wrote no {pdf}");
-            Assert.Equal(0, Run("pdfinfo", pdf).ExitCode);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
-
     [Fact]
     public void Figures_in_png_pdf_and_svg_are_valid_files_and_the_latex_compiles_with_them()
     {
@@ -73,17 +34,17 @@ public sealed class PaperOutputTests
             {
                 using var bitmap = SKBitmap.Decode(png);
                 Assert.True(bitmap is { Width: PaperFigures.Width, Height: PaperFigures.Height }, $"{png} does not decode to {PaperFigures.Width}x{PaperFigures.Height}");
-                Assert.Contains($"PNG image data, {PaperFigures.Width} x {PaperFigures.Height}", Run("file", png).Output);
+                Assert.Contains($"PNG image data, {PaperFigures.Width} x {PaperFigures.Height}", PaperFiles.Run("file", png).Output);
                 // Something is drawn: more than a handful of distinct colours.
                 Assert.True(bitmap.Pixels.Distinct().Take(50).Count() >= 50, $"{png} is nearly blank");
             }
             foreach (var pdf in files.Where(f => f.EndsWith(".pdf", StringComparison.Ordinal)))
             {
-                var info = Run("pdfinfo", pdf);
+                var info = PaperFiles.Run("pdfinfo", pdf);
                 Assert.True(info.ExitCode == 0, $"pdfinfo {pdf}: {info.Output}");
                 Assert.Matches(@"Pages:\s+1\b", info.Output);
                 var raster = Path.Combine(dir, "raster");
-                var render = Run("pdftoppm", "-png", "-r", "36", "-singlefile", pdf, raster);
+                var render = PaperFiles.Run("pdftoppm", "-png", "-r", "36", "-singlefile", pdf, raster);
                 Assert.True(render.ExitCode == 0, $"pdftoppm {pdf}: {render.Output}");
                 using var page = SKBitmap.Decode(raster + ".png");
                 Assert.True(page is { Width: > 100 } && page.Pixels.Distinct().Take(20).Count() >= 20, $"{pdf} renders blank");
@@ -112,7 +73,7 @@ public sealed class PaperOutputTests
             var placed = File.ReadAllText(tex[3]);
             Assert.Equal(figures.Count, Count(placed, "\\includegraphics"));
             Assert.Contains("{../figures/roc_m0p7.pdf}", placed);
-            AssertCompiles(tex[4]);
+            PaperFiles.AssertCompiles(tex[4]);
             // Kept for a look after the run (tests/Reports.Tests/bin/.../paper-figures).
             var keep = Path.Combine(AppContext.BaseDirectory, "paper-figures");
             if (Directory.Exists(keep)) Directory.Delete(keep, recursive: true);
@@ -142,7 +103,7 @@ public sealed class PaperOutputTests
             var table = new Table("caption with σ_min ± 5% & #", ["col_1", "σ (fb)"], texts.Select(t => (IReadOnlyList<Cell>)[new Cell(t), new Cell(t, Best: true)]).ToList());
             var document = new ReportDocument("Study a_b & σ", [new Section("Ranking", [table])]);
             var files = LatexTables.Write(document, dir);
-            AssertCompiles(files.Single(f => f.EndsWith(LatexTables.DocumentFile, StringComparison.Ordinal)));
+            PaperFiles.AssertCompiles(files.Single(f => f.EndsWith(LatexTables.DocumentFile, StringComparison.Ordinal)));
         }
         finally
         {

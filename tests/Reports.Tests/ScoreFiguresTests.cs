@@ -42,6 +42,8 @@ public sealed class ScoreFiguresTests
         Assert.True(double.IsNaN(mean.Mean.Significance[1]));
         Assert.Equal((0.3, 0.6), (Math.Round(mean.Mean.WorkingCut, 12), mean.Mean.WorkingSignalEfficiency));
         Assert.True(double.IsNaN(mean.Mean.ZCut));
+        // Each seed's own working point (b's has no signal efficiency: left out).
+        Assert.Equal([(0.01, 0.6)], set.Curves[0].WorkingPoints);
     }
 
     [Fact]
@@ -51,7 +53,7 @@ public sealed class ScoreFiguresTests
         var heldout = new[] { 1.5, 2.5, 3.5 };
         var curves = trained.Select(m => Curves(m, false, 0.5, 0.5)).Concat(heldout.Select(m => Curves(m, true, 0.5, 0.5))).ToArray();
         var set = ScoreCurveSets.Build(MethodGroups.Build(new ReportInput { Studies = [Study(Trial("a", "dnn", 1, curves))] }));
-        Assert.Equal([1.0, 1.5, 3.5, 5], ScoreCurveSets.FigureMasses(set, 4));
+        Assert.Equal([1.5, 2, 3.5, 4], ScoreCurveSets.FigureMasses(set, 4));
         Assert.Equal([1.0, 1.5, 2.5, 3, 3.5, 5], ScoreCurveSets.FigureMasses(set, 6));
         Assert.Equal(trained.Concat(heldout).Order(), ScoreCurveSets.FigureMasses(set, 20));
     }

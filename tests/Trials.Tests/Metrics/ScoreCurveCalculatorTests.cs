@@ -63,6 +63,8 @@ public sealed class ScoreCurveCalculatorTests
         var (ws, wb) = BruteForce.Passing(sample, 0.5);
         Assert.Equal(ws / sTot, curves.WorkingSignalEfficiency, 12);
         Assert.Equal(wb / bTot, curves.WorkingBackgroundEfficiency, 12);
+        // The working point is a vertex of the exact ROC.
+        Assert.True(BruteForce.SignalEfficiencyAt(sample, curves.WorkingBackgroundEfficiency) >= curves.WorkingSignalEfficiency - 1e-12);
         Assert.Equal((0.5, 0.75), (curves.WorkingCut, curves.ZCut));
     }
 
