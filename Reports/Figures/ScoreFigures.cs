@@ -69,12 +69,8 @@ public static class ScoreFigures
             }
         }
         LogTicks(plot.Axes.Bottom);
-        plot.XLabel("background efficiency");
-        plot.YLabel("signal efficiency");
         plot.Axes.SetLimitsY(0, 1.05);
-        plot.Title(massLabel);
-        plot.ShowLegend(Edge.Right);
-        return plot;
+        return Labelled(plot, "background efficiency", "signal efficiency", massLabel);
     }
 
     private static Plot SignificanceVersusCut(IReadOnlyList<MethodScoreCurves> curves, IReadOnlyList<MethodGroup> methods, StudyUnits units, string massLabel)
@@ -92,11 +88,7 @@ public static class ScoreFigures
             line.MarkerSize = 5;
             if (double.IsFinite(c.ZCut)) CutLine(plot, c.ZCut, color);
         }
-        plot.XLabel("cut on the classifier output");
-        plot.YLabel("Z = s/√b");
-        plot.Title(massLabel);
-        plot.ShowLegend(Edge.Right);
-        return plot;
+        return Labelled(plot, "cut on the classifier output", "Z = s/√b", massLabel);
     }
 
     private static Plot ClassifierOutput(IReadOnlyList<MethodScoreCurves> curves, StudyUnits units, string methodLabel)
@@ -111,9 +103,14 @@ public static class ScoreFigures
             Step(plot, c.Edges, Density(c.BackgroundHistogram, c.Edges), color, LinePattern.Dashed);
             if (double.IsFinite(c.WorkingCut)) CutLine(plot, c.WorkingCut, color);
         }
-        plot.XLabel("classifier output");
-        plot.YLabel("normalised to unit area");
-        plot.Title(methodLabel);
+        return Labelled(plot, "classifier output", "normalised to unit area", methodLabel);
+    }
+
+    private static Plot Labelled(Plot plot, string x, string y, string title)
+    {
+        plot.XLabel(x);
+        plot.YLabel(y);
+        plot.Title(title);
         plot.ShowLegend(Edge.Right);
         return plot;
     }
