@@ -170,7 +170,8 @@ public static class ScoreFigures
         return PaperFigures.Palette[i % methods.Count % PaperFigures.Palette.Length];
     }
 
-    private static string MassText(double mass, StudyUnits units, bool heldout) =>
+    /// <summary>"m = 1000 GeV (held out)".</summary>
+    public static string MassText(double mass, StudyUnits units, bool heldout) =>
         $"m = {mass.ToString("G6", CultureInfo.InvariantCulture)}{(units.Mass.Length > 0 ? " " + units.Mass : "")}{(heldout ? " (held out)" : "")}";
 
     /// <summary>A mass in a file name: "m1000", "m0p5" (one dot only, before the extension: LaTeX's graphicx reads the first dot as the extension's).</summary>
