@@ -141,5 +141,7 @@ public static class PostgreSqlSchema
         );
         ALTER TABLE trials ADD COLUMN proposal INTEGER;
         """,
+        // 4 (reports): the score curves of each trial's final evaluation per mass (StoredCurves); additive, older trials have none.
+        StoredCurves.CreateTable("DOUBLE PRECISION", "BIGINT") + ";",
     ];
 }
