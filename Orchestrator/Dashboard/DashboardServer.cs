@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 
 namespace Studies.Orchestrator.Dashboard;

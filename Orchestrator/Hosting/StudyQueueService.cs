@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Studies;
 
 namespace Studies.Orchestrator.Hosting;
 

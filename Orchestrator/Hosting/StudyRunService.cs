@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Studies;
@@ -102,10 +103,4 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         var record = await Reporting.StudyRecords.LoadAsync(store, study, CancellationToken.None);
         return Reports.Verdict.Verdicts.VerdictLine(record);
     }
-}
-
-/// <summary>Writes the report of one or more recorded studies and returns the path of its HTML file.</summary>
-public interface IReportPublisher
-{
-    Task<string> PublishAsync(IStudyStorage store, IReadOnlyList<string> studies, string outputDirectory, CancellationToken ct);
 }

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Storage;
-using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Scheduling;
@@ -385,8 +384,8 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         if (p.Epoch == 0) return;
         lease.Latest = p;
         // The epoch's seconds are for progress only: the recorded curves keep the metrics the trial computed.
-        var metrics = p.Metrics.ContainsKey(WorkerMessage.EpochSecondsKey)
-            ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
+        var metrics = p.Metrics.ContainsKey(TrialProgress.EpochSecondsKey)
+            ? p.Metrics.Where(m => m.Key != TrialProgress.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
             : p.Metrics;
         lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
     }

@@ -35,7 +35,7 @@ public sealed record Study
     public ComponentCatalog Components { get; init; } = ComponentCatalog.BuiltIn;
 
     /// <summary>Where to say that the study ended, failed or had a trial diverge (<c>notify:</c>); null: nowhere. Not part of any trial.</summary>
-    public Hosting.NotifySettings? Notify { get; init; }
+    public NotifySettings? Notify { get; init; }
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 

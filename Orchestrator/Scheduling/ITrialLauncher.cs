@@ -1,6 +1,4 @@
-using Studies.Orchestrator.Scheduling;
-
-namespace Studies.Orchestrator.Workers;
+namespace Studies.Orchestrator.Scheduling;
 
 /// <summary>Runs one trial on one device slot and reports how it ended.</summary>
 public interface ITrialLauncher

@@ -1,6 +1,6 @@
 using Studies.Trials.Results;
 
-namespace Studies.Orchestrator.Workers;
+namespace Studies.Orchestrator.Scheduling;
 
 /// <summary>How a launched trial ended, as the orchestrator classifies it for the store.</summary>
 public abstract record TrialExit
@@ -14,6 +14,3 @@ public abstract record TrialExit
     /// <summary>The orchestrator is stopping (Ctrl+C / SIGTERM) and the worker exited without a result.</summary>
     public sealed record Interrupted(string Reason) : TrialExit;
 }
-
-/// <summary>Live progress of one trial, for the console and the store's heartbeat.</summary>
-public sealed record TrialProgress(string TrialId, string Device, int Phase, int Epoch, int TotalEpochs, IReadOnlyDictionary<string, double> Metrics);

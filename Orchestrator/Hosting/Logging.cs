@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Studies.Orchestrator.Cli;
+namespace Studies.Orchestrator.Hosting;
 
 /// <summary>Console logging for the foreground commands: warnings and errors only, on standard error, so progress stays readable.</summary>
-internal static class Logging
+public static class Logging
 {
     public static ILoggerFactory CreateFactory(LogLevel minimum = LogLevel.Warning) => CreateFactory(null, minimum);
 

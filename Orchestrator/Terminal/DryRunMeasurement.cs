@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Studies;
 using Studies.Orchestrator.Terminal;
 using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 
-namespace Studies.Orchestrator.Studies;
+namespace Studies.Orchestrator.Terminal;
 
 /// <summary>What one kind of trial costs on this host, measured: start (data), seconds per epoch per phase, end (evaluation).</summary>
 /// <param name="EpochSeconds">Per phase: an ordinary epoch.</param>
