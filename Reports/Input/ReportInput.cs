@@ -27,7 +27,7 @@ public sealed record StudyRecord
     /// <summary>Units of masses, cross-sections and luminosity, from the data source.</summary>
     public StudyUnits Units { get; init; } = StudyUnits.Default;
     /// <summary>Settings that differ between the compared methods beyond the compared axes (from the resolved specs; see <see cref="Analysis.Fairness"/>).</summary>
-    public IReadOnlyList<Analysis.SettingDifference> SettingDifferences { get; init; } = [];
+    public IReadOnlyList<SettingDifference> SettingDifferences { get; init; } = [];
 }
 
 /// <summary>One trial of a study: where it stands and, once it ran, what it produced.</summary>

@@ -1,9 +1,8 @@
-using Studies.Reports.Analysis;
 using Studies.Reports.Input;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
 
-namespace Studies.Reports.Verdict;
+namespace Studies.Reports.Analysis;
 
 /// <summary>Which masses a headline is averaged over.</summary>
 public enum MassRole
