@@ -32,5 +32,5 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SelfTestCommand.Create());
 root.Subcommands.Add(ClusterTaskCommand.Create());
 // A worker builds only what a trial needs (no stores, executors or options of the orchestrator).
-root.Subcommands.Add(WorkerCommand.Create(() => new ServiceCollection().AddTrialRunner().BuildServiceProvider().GetRequiredService<ITrialRunner>()));
+root.Subcommands.Add(WorkerCommand.Create(() => StudiesServices.ForWorker().GetRequiredService<ITrialRunner>()));
 return await ErrorBoundary.InvokeAsync(root.Parse(args));

@@ -89,7 +89,7 @@ internal static class RunCommand
             await using var services = CommonOptions.Services(parse, loggers,
                 s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(output, TimeSpan.FromSeconds(parse.GetValue(summaryEvery)))));
             var service = services.GetRequiredService<IStudyRunner>();
-            var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
+            var outcome = await service.RunAsync(study, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
                     parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)) { Executor = parse.GetValue(executor) },
                 signals.Stopping, signals.Kill);
             Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));

@@ -11,24 +11,18 @@ using Studies.Trials.Specs;
 namespace Studies.Orchestrator.Hosting;
 
 /// <summary>
-/// Runs a study file: validates and expands it, plans it on its executor, records it (resuming what is there), runs the
+/// Runs a parsed study: expands it, plans it on its executor, records it (resuming what is there), runs the
 /// trials that are not done, and writes its report. Used by <c>studies run</c> in the foreground and by
 /// <c>studies serve</c> for queued files.
 /// </summary>
 public sealed class StudyRunService(Workspace workspace, StudyStores stores, IServiceProvider services, IReportPublisher reports,
     IExecutionObserverFactory observers, Notifier notifier, ServeNotifications serveNotifications) : IStudyRunner
 {
-    public async Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
+    public async Task<StudyRunOutcome> RunAsync(Study study, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
     {
-        var study = request.BaseDirectory is null
-            ? StudyLoader.Load(studyFile)
-            : StudyLoader.Parse(await File.ReadAllTextAsync(studyFile, CancellationToken.None), studyFile, request.BaseDirectory, Path.GetFullPath(studyFile));
         var trials = StudyExpander.Expand(study);
-        if (request.Untrusted)
-        {
-            var storeLocation = stores.Locate(study.Store, request.BaseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(studyFile)));
-            QueuedStudyGuard.Check(study, trials, storeLocation, stores.StudyChoosesStore(study.Store), stores.AllowedRoots);
-        }
+        var location = stores.Locate(study.Store, study.BaseDirectory);
+        if (request.Untrusted) QueuedStudyGuard.Check(study, trials, location, stores.StudyChoosesStore(study.Store), stores.AllowedRoots);
         var executorName = request.Executor ?? study.Resources.Executor;
         var executor = services.GetKeyedService<ITrialExecutor>(executorName)
             ?? throw new ResourceException($"{study.SourcePath}: no executor '{executorName}' in this build");
@@ -36,7 +30,6 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         var plan = executor.Plan(study, trials, request.Workers);
 
         Directory.CreateDirectory(workspace.Root);
-        var location = stores.Locate(study.Store, request.BaseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(studyFile)));
         await using var store = await stores.OpenAsync(location, StoreAccess.ReadWrite, CancellationToken.None);
         var settings = new StudySettings
         {

@@ -32,11 +32,10 @@ public sealed record StoreLocation(string Scheme, string Target)
         return new StoreLocation(Sqlite, Path.GetFullPath(trimmed, baseDirectory));
     }
 
-    /// <summary>The store to use: <paramref name="explicitStore"/> (--store), else STUDIES_STORE, else the study file's, else the default.</summary>
+    /// <summary>The store to use: <paramref name="explicitStore"/> (the configured store: --store, else STUDIES_STORE), else the study file's, else the default.</summary>
     public static StoreLocation Resolve(string? explicitStore, string? studyStore, string? studyDirectory, string defaultSqlitePath)
     {
         if (explicitStore is { Length: > 0 }) return Parse(explicitStore, Directory.GetCurrentDirectory());
-        if (Environment.GetEnvironmentVariable("STUDIES_STORE") is { Length: > 0 } env) return Parse(env, Directory.GetCurrentDirectory());
         if (studyStore is { Length: > 0 }) return Parse(studyStore, studyDirectory ?? Directory.GetCurrentDirectory());
         return new StoreLocation(Sqlite, Path.GetFullPath(defaultSqlitePath));
     }

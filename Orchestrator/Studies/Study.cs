@@ -15,6 +15,8 @@ public sealed record Study
     public string Description { get; init; } = "";
     /// <summary>Full path of the study file, or the name given to <see cref="StudyLoader.Parse"/>.</summary>
     public required string SourcePath { get; init; }
+    /// <summary>The folder relative paths of the file (data, <c>store:</c>) resolve against: the file's own, or a queued copy's origin.</summary>
+    public string? BaseDirectory { get; init; }
     /// <summary>First 16 hex digits of SHA-256 of the file's text (<see cref="TrialIdentity.DefinitionHash"/>).</summary>
     public required string DefinitionHash { get; init; }
     public required DataSection Data { get; init; }
