@@ -49,7 +49,7 @@ public static class ClusterTaskCommand
             {
                 var location = parse.GetValue(CommonOptions.Store);
                 if (parse.GetValue(storeFile) is { } file) location = (await File.ReadAllTextAsync(file.FullName)).Trim();
-                if (location is null || !location.StartsWith("postgres", StringComparison.OrdinalIgnoreCase))
+                if (location is null || !StoreLocation.Parse(location, Directory.GetCurrentDirectory()).Backend.Shared)
                 {
                     // Never a local SQLite file: results recorded there would be lost to the study.
                     Console.Error.WriteLine($"error: this task was started without the study's PostgreSQL store ({(location is null ? "no --store or --store-file" : "got " + location)}); " +

@@ -55,7 +55,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         var options = new ExecutionOptions
         {
             ArtifactsDirectory = study.Checkpoints is { } shared ? Path.Combine(shared, study.Name) : workspace.Artifacts(study.Name),
-            Store = location.Scheme == StoreLocation.Sqlite ? $"{StoreLocation.Sqlite}:{location.Target}" : location.Target,
+            Store = location,
             Retry = new RetryPolicy(study.Retries.Max, study.Retries.BackoffSeconds),
             TrialTimeout = request.TrialTimeout,
             FailFastAfter = request.FailFastAfter,

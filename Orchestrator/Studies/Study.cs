@@ -96,7 +96,7 @@ public sealed record SearchParameter(TreePath Path, SearchDistribution Distribut
 /// for cores / threads per trial (<c>auto</c>).
 /// </summary>
 public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null,
-    string Executor = "local", bool Oversubscribe = false)
+    string Executor = ExecutorKinds.LocalName, bool Oversubscribe = false)
 {
     /// <summary>What a cluster executor asks its scheduler for (<c>executor: slurm</c> only).</summary>
     public ClusterRequest Cluster { get; init; } = new();

@@ -310,7 +310,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
     {
         var resources = new ResourcesSection();
         if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.ResourcesKeys, "resources") is not { } map) return resources;
-        if (map["executor"] is { } executor && reader.Name(executor, Vocabulary.Executors, "resources.executor") is { } executorName)
+        if (map["executor"] is { } executor && reader.Name(executor, [.. ExecutorKinds.All.Names], "resources.executor") is { } executorName)
             resources = resources with { Executor = executorName };
         if (map["devices"] is { } devices && !IsAuto(devices))
         {

@@ -62,7 +62,7 @@ public sealed class SlurmRunTests : IDisposable
             EndStateWait = TimeSpan.Zero,
         };
         var plan = executor.Plan(study, trials, workers);
-        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "ckpt"), Store = "postgresql://alice@db.example/studies", FailFastAfter = 3,
+        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "ckpt"), Store = StoreLocation.Parse("postgresql://alice@db.example/studies", folder), FailFastAfter = 3,
             TrialTimeout = TimeSpan.FromMinutes(2.5) };
         var counts = await executor.RunAsync(store, row, plan, options, new QuietObserver(), CancellationToken.None, CancellationToken.None)
             .WaitAsync(TimeSpan.FromMinutes(1));
