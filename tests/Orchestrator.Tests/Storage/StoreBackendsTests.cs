@@ -42,6 +42,7 @@ public sealed class StoreBackendsTests
     public void Only_a_shared_backend_is_shared_and_messages_hide_its_password()
     {
         Assert.Equal(["postgresql"], StoreBackends.All.Entries.Where(b => b.Shared).Select(b => b.Name));
-        Assert.Equal("postgresql://alice:***@db/studies", StoreLocation.Parse("postgres://alice:pw@db/studies", "/").ToString().Replace("postgres://", "postgresql://"));
+        Assert.Equal("postgresql://alice:***@db/studies", StoreLocation.Parse("postgresql://alice:pw@db/studies", "/").ToString());
+        Assert.Equal("/base/x.db", StoreLocation.Parse("sqlite:x.db", "/base").ToString());
     }
 }
