@@ -3,7 +3,7 @@ using Studies.Orchestrator.Cli;
 using Studies.Orchestrator.Storage;
 using Studies.Trials.Data;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Cli;
 
 /// <summary>Which exit code and which line a user gets for each kind of failure (the end-to-end tests see them through the real program).</summary>
 public sealed class ErrorBoundaryTests

@@ -3,7 +3,7 @@ using Studies.Reports.Analysis;
 using Studies.Reports.Input;
 using Studies.Reports.Rendering;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Rendering;
 
 /// <summary>Issue 28's search views: log axes, numeric widths in order, score colouring, best configurations, no "all trials" ranking.</summary>
 public sealed class SearchViewTests

@@ -3,7 +3,7 @@ using Studies.Trials.Data;
 using Studies.Trials.Results;
 using Studies.Trials.Training;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>The ready study files, as tests find them.</summary>
 internal static class ReadyStudies

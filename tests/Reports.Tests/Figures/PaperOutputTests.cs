@@ -5,7 +5,7 @@ using Studies.Reports.Figures;
 using Studies.Reports.Input;
 using Studies.Reports.Rendering;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Figures;
 
 /// <summary>Issue 28: figure files open in real readers (Skia's and file(1) for PNG, poppler for PDF, an XML parser for SVG) and the LaTeX tables are well formed.</summary>
 public sealed class PaperOutputTests

@@ -7,7 +7,7 @@ using Studies.Trials.Data;
 using Studies.Trials.Results;
 using Studies.Trials.Training;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>
 /// Issue 20: NLO Monte Carlo ships negative event weights. A data file with them is accepted, trains

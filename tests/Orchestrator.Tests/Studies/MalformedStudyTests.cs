@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>
 /// Each file under Malformed/ is a study with a known mistake. Its first line says where the

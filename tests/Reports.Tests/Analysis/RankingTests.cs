@@ -3,7 +3,7 @@ using Studies.Reports.Analysis;
 using Studies.Reports.Input;
 using Studies.Trials.Results;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Analysis;
 
 /// <summary>The ranking table's numbers against the same statistics computed by hand from the records.</summary>
 public sealed class RankingTests

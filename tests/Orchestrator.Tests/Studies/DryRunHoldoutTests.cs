@@ -1,6 +1,6 @@
 using Studies.Orchestrator.Studies;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>The dry run names the held-out masses of every value of a holdout axis, not one count for all.</summary>
 public sealed class DryRunHoldoutTests : IDisposable

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Studies.Trials.Specs;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 public sealed class IdentityTests
 {

@@ -1,6 +1,6 @@
 using Studies.Reports.Rendering;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Rendering;
 
 /// <summary>report.md shows the study file's text (names, descriptions, variant names) as text, never as HTML.</summary>
 public sealed class MarkdownEscapeTests

@@ -7,7 +7,7 @@ using Studies.Trials.Results;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>
 /// Short versions of the replication studies in studies/ (docs/replications.md): the shipped file,

@@ -1,6 +1,6 @@
 using Studies.Trials.Specs;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 public sealed class ExpansionTests
 {

@@ -1,6 +1,6 @@
 using Studies.Trials.Specs;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>The study files under Valid/ load, expand, and render a dry run.</summary>
 public sealed class ValidStudyTests

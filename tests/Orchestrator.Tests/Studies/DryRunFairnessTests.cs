@@ -1,6 +1,6 @@
 using Studies.Orchestrator.Studies;
 
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 /// <summary>Issue 28: the dry run lists every setting the compared methods differ in beyond the compared axes.</summary>
 public sealed class DryRunFairnessTests : IDisposable

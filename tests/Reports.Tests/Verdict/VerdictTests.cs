@@ -3,7 +3,7 @@ using Studies.Reports.Input;
 using Studies.Reports.Verdict;
 using Studies.Trials.Results;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Verdict;
 
 public sealed class VerdictTests
 {

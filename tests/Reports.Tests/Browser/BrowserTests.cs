@@ -1,8 +1,9 @@
 using System.Text.RegularExpressions;
 using Studies.Reports.Browser;
 using Studies.Reports.Input;
+using Studies.Reports.Tests.Verdict;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Browser;
 
 /// <summary>Renders synthetic reports in headless chromium: every chart must draw and no error may show.</summary>
 public sealed partial class BrowserTests

@@ -4,7 +4,7 @@ using Studies.Trials.Results;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 
-namespace Studies.Trials.Tests.Training;
+namespace Studies.Trials.Tests.Training.Stopping;
 
 /// <summary>The <c>min-delta</c> early-stopping rule by its effect, alone and in a trial.</summary>
 public sealed class StoppingRuleTests

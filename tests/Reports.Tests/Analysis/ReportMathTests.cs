@@ -1,6 +1,6 @@
 using Studies.Reports.Analysis;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Analysis;
 
 public sealed class ReportMathTests
 {

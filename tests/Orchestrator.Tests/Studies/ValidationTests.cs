@@ -1,4 +1,4 @@
-namespace Studies.Orchestrator.Tests;
+namespace Studies.Orchestrator.Tests.Studies;
 
 public sealed class ValidationTests
 {

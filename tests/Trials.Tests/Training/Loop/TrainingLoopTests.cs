@@ -3,7 +3,7 @@ using Studies.Trials.Results;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 
-namespace Studies.Trials.Tests.Training;
+namespace Studies.Trials.Tests.Training.Loop;
 
 /// <summary>The loop's seams: an outside controller stops a trial where it says, and a checkpoint keeps each callback's state under its name.</summary>
 public sealed class TrainingLoopTests

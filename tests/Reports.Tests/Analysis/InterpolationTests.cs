@@ -2,7 +2,7 @@ using Studies.Reports.Analysis;
 using Studies.Reports.Input;
 using Studies.Trials.Results;
 
-namespace Studies.Reports.Tests;
+namespace Studies.Reports.Tests.Analysis;
 
 public sealed class InterpolationTests
 {
