@@ -30,7 +30,7 @@ root.Subcommands.Add(ServeCommands.Dashboard());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SelfTestCommand.Create());
-root.Subcommands.Add(Studies.Orchestrator.Cluster.ClusterTaskCommand.Create());
+root.Subcommands.Add(ClusterTaskCommand.Create());
 // A worker builds only what a trial needs (no stores, executors or options of the orchestrator).
-root.Subcommands.Add(WorkerCommand.Create(() => new ServiceCollection().AddTrialRunner().BuildServiceProvider().GetRequiredService<ITrialRunner>()));
+root.Subcommands.Add(WorkerCommand.Create(() => StudiesServices.ForWorker().GetRequiredService<ITrialRunner>()));
 return await ErrorBoundary.InvokeAsync(root.Parse(args));

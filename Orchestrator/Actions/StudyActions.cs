@@ -1,4 +1,5 @@
 using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 
 namespace Studies.Orchestrator.Actions;

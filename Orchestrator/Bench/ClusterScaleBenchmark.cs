@@ -89,7 +89,7 @@ internal static class ClusterScaleBenchmark
 
             var idle = cpu is null ? double.NaN : await IdleTasksAsync(location, study.Id, tasks, cpu, ct);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{tasks} idle tasks (a look every {ClusterTaskCommand.IdlePollLimit.TotalSeconds:F0} s each, a new connection per look): {idle:F3} core(s) of server CPU"));
+                $"{tasks} idle tasks (a look every {ClusterTask.IdlePollLimit.TotalSeconds:F0} s each, a new connection per look): {idle:F3} core(s) of server CPU"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cluster store at {trials} trials: poll {pollServer:F1} ms server CPU (target 50), status {statusSeconds:F2} s wall ({statusCpu:F2} s CPU) / {statusMb:F0} MB (targets 2 s, 200 MB), {tasks} idle tasks {idle:F2} core (target 1), {claims:F0} claims/s"));
             return 0;
@@ -186,7 +186,7 @@ internal static class ClusterScaleBenchmark
     /// </summary>
     private static async Task<double> IdleTasksAsync(string location, long study, int tasks, ServerCpu cpu, CancellationToken ct)
     {
-        var window = ClusterTaskCommand.IdlePollLimit; // each task looks once in it
+        var window = ClusterTask.IdlePollLimit; // each task looks once in it
         var builder = PostgreSqlStudyStorage.ConnectionString(location);
         builder.Pooling = false;
         var before = cpu.Seconds();

@@ -113,7 +113,7 @@ internal static class EtaBenchmark
         var dry = DryRunMeasurement.Estimate(trials, slots, services.GetRequiredService<ITrialRunner>(), services.GetRequiredService<WorkerCommandLine>(), CancellationToken.None);
 
         var runner = services.GetRequiredService<IStudyRunner>();
-        var run = runner.RunAsync(file, new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
+        var run = runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
         var epochs = trials.Sum(t => t.Spec.Schedule.Sum(p => p.Epochs));
         (double At, double? Eta)? first = null, tenth = null;
         while (!run.IsCompleted)

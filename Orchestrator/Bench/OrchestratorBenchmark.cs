@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Orchestrator.Studies;
 using Studies.Orchestrator.Terminal;
 
 namespace Studies.Orchestrator.Bench;
@@ -88,7 +89,7 @@ internal static partial class OrchestratorBenchmark
             var runner = services.GetRequiredService<IStudyRunner>();
             var cpuBefore = CpuSeconds();
             var clock = Stopwatch.StartNew();
-            var outcome = await runner.RunAsync(file, new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
+            var outcome = await runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(Workers: slots), CancellationToken.None, CancellationToken.None);
             var wall = clock.Elapsed.TotalSeconds;
             var cpuAfter = CpuSeconds();
             await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);

@@ -7,6 +7,7 @@ using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Storage.Sqlite;
+using Studies.Orchestrator.Studies;
 using Studies.Orchestrator.Terminal;
 using Studies.Trials.Engine;
 using Studies.Trials.Results;
@@ -73,7 +74,7 @@ internal static class PackingBenchmark
                 await using var services = StudiesServices.ForCommand(StudiesServices.Configuration(home: home), loggers,
                     s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(TerminalOutput.Quiet())));
                 var runner = services.GetRequiredService<IStudyRunner>();
-                var outcome = await runner.RunAsync(file, new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
+                var outcome = await runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
                 await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(home, "studies.db"), StoreAccess.ReadOnly);
                 var row = (await store.FindStudyAsync(outcome.StudyName))!;
                 var rows = await store.ListTrialsAsync(row.Id);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Hosting;
@@ -21,11 +22,14 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    public static Workspace Workspace(ParseResult parse) => Hosting.Workspace.Resolve(parse.GetValue(Home));
+    /// <summary>The configuration of a command: its --home and --store over the environment and the defaults.</summary>
+    public static IConfiguration Configuration(ParseResult parse) => StudiesServices.Configuration(parse.GetValue(Home), parse.GetValue(Store));
+
+    public static Workspace Workspace(ParseResult parse) => Hosting.Workspace.From(Configuration(parse));
 
     /// <summary>The composition root of a foreground command, with the command line's --home and --store.</summary>
     public static ServiceProvider Services(ParseResult parse, ILoggerFactory loggers, Action<IServiceCollection>? customise = null) =>
-        StudiesServices.ForCommand(StudiesServices.Configuration(parse.GetValue(Home), parse.GetValue(Store)), loggers, customise);
+        StudiesServices.ForCommand(Configuration(parse), loggers, customise);
 
     /// <summary>Opens the store a command reads or steers, or explains that nothing is recorded yet (null).</summary>
     public static async Task<CommandStore?> OpenExistingStoreAsync(ParseResult parse, StoreAccess access, CancellationToken ct, bool quickCheck = true)

@@ -21,7 +21,7 @@ internal static class RunCommand
         var timeout = new Option<double?>("--trial-timeout") { Description = "Minutes a trial may run before it is stopped and retried (default: no limit)" };
         var failFast = new Option<int>("--fail-fast") { Description = "Stop starting trials after this many failures with the same error (default: never)" };
         var executor = new Option<string?>("--executor") { Description = "Where trials run: local or slurm (default: the study's resources.executor)" };
-        executor.AcceptOnlyFromAmong(Vocabulary.Executors);
+        executor.AcceptOnlyFromAmong([.. ExecutorKinds.All.Names]);
         var progress = new Option<ProgressMode>("--progress")
         {
             Description = "auto: a live table on a terminal, one line per finished trial otherwise (nohup, Slurm); live; log",
@@ -89,7 +89,7 @@ internal static class RunCommand
             await using var services = CommonOptions.Services(parse, loggers,
                 s => s.AddSingleton<IExecutionObserverFactory>(new ConsoleProgressFactory(output, TimeSpan.FromSeconds(parse.GetValue(summaryEvery)))));
             var service = services.GetRequiredService<IStudyRunner>();
-            var outcome = await service.RunAsync(path, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
+            var outcome = await service.RunAsync(study, new StudyRunRequest(parse.GetValue(force), parse.GetValue(workers), Interactive: true,
                     parse.GetValue(timeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null, parse.GetValue(failFast)) { Executor = parse.GetValue(executor) },
                 signals.Stopping, signals.Kill);
             Console.WriteLine(string.Join(", ", outcome.States.Where(s => s.Value > 0).Select(s => $"{s.Value} {s.Key.Name()}")));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Studies.Orchestrator.Dashboard;
 using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Studies;
 
 namespace Studies.Orchestrator.Cli;

@@ -18,7 +18,8 @@ namespace Studies.Orchestrator.Cluster;
 public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILogger<SlurmTrialExecutor> logger)
     : ITrialExecutor
 {
-    public const string Name = "slurm";
+    /// <summary>Its name in <see cref="ExecutorKinds"/>, the key it is registered under.</summary>
+    public static string Name => ExecutorKinds.Slurm.Name;
 
     /// <summary>Default array size when the study does not say: enough to fill a few nodes, not the whole queue.</summary>
     private const int DefaultTasks = 8;
@@ -109,7 +110,7 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
     public async Task<StateCounts> RunAsync(IStudyStorage store, StudyRow study, ExecutorPlan plan, ExecutionOptions options, IExecutionObserver observer,
         CancellationToken stopping, CancellationToken kill)
     {
-        if (options.Store is not { } location || !location.StartsWith("postgres", StringComparison.Ordinal))
+        if (options.Store is not { } location || ExecutorKinds.Slurm.NeedsSharedStore && !location.Backend.Shared)
             throw new ResourceException($"{study.Name}: the slurm executor needs a store every node reaches: a PostgreSQL database " +
                 "(store: postgresql://USER@HOST:PORT/DATABASE in the study, or --store); see docs/cluster.md");
         if (!requests.TryRemove(study.Name, out var planned)) throw new InvalidOperationException($"{study.Name} was not planned by this executor");
@@ -118,7 +119,7 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
         {
             CheckpointDirectory = options.ArtifactsDirectory,
             LogDirectory = logs,
-            StoreArguments = StoreArguments(location, logs),
+            StoreArguments = StoreArguments(location.Text, logs),
             TrialTimeoutMinutes = options.TrialTimeout?.TotalMinutes,
             FailFast = options.FailFastAfter,
         };

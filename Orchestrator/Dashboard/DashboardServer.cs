@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 
 namespace Studies.Orchestrator.Dashboard;
@@ -88,7 +89,7 @@ public sealed class DashboardServer : IAsyncDisposable
         // A port that is taken made the host log its failure with an 18-frame stack trace before the command's own
         // clear line; the failure still reaches the command as an exception (one line there).
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
-        builder.Logging.SetMinimumLevel(Environment.GetEnvironmentVariable("STUDIES_LOG") is { } level && Enum.TryParse<LogLevel>(level, true, out var parsed) ? parsed : LogLevel.Warning);
+        builder.Logging.SetMinimumLevel(StudiesOptions.From(StudiesServices.Configuration()).LogLevelOr(LogLevel.Warning));
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd HH:mm:ss "; });
         builder.WebHost.UseKestrel(k => k.Listen(options.Address, options.Port));
         // Ctrl+C and SIGTERM belong to the command that started the dashboard (serve checkpoints its trials first).

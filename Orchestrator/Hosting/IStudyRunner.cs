@@ -1,16 +1,15 @@
 namespace Studies.Orchestrator.Hosting;
 
-/// <summary>Runs one study file to the end (or until stopped) and writes its report.</summary>
+/// <summary>Runs one parsed study to the end (or until stopped) and writes its report.</summary>
 public interface IStudyRunner
 {
-    Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill);
+    /// <param name="study">The study as <see cref="Studies.StudyLoader"/> read it: the caller parses it once, with its components.</param>
+    Task<StudyRunOutcome> RunAsync(Studies.Study study, StudyRunRequest request, CancellationToken stopping, CancellationToken kill);
 }
 
 /// <param name="TrialTimeout">A trial running longer is stopped and retried (an infrastructure failure); null: no limit.</param>
 /// <param name="FailFastAfter">Stop starting trials after this many failures with the same error; 0: never.</param>
-/// <param name="BaseDirectory">Folder relative data paths resolve against; null: the study file's own (a queued copy passes its origin).</param>
-public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bool Interactive = false, TimeSpan? TrialTimeout = null, int FailFastAfter = 0,
-    string? BaseDirectory = null)
+public sealed record StudyRunRequest(bool Force = false, int? Workers = null, bool Interactive = false, TimeSpan? TrialTimeout = null, int FailFastAfter = 0)
 {
     /// <summary>Overrides the study's <c>resources.executor</c> (<c>studies run --executor</c>).</summary>
     public string? Executor { get; init; }

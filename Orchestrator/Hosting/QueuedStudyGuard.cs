@@ -27,7 +27,7 @@ public static partial class QueuedStudyGuard
         if (study.Checkpoints is { } checkpoints) Require(checkpoints, "checkpoints folder", where, resolvedRoots);
         if (storeFromStudy)
         {
-            if (store.Scheme != StoreLocation.Sqlite)
+            if (!store.Backend.IsFile)
                 throw new ResourceException($"{where}: a queued study may not choose a {store.Scheme} store ('store:'); the server's store is set with --store or STUDIES_STORE");
             Require(store.Target, "store", where, resolvedRoots);
         }

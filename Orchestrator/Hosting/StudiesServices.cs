@@ -75,17 +75,45 @@ public static class StudiesServices
         return services;
     }
 
-    /// <summary>Configuration of every entry point: <c>STUDIES_</c> environment variables, then what the command line says.</summary>
-    public static IConfiguration Configuration(string? home = null, string? store = null, IReadOnlyList<string>? dataRoots = null) =>
-        new ConfigurationBuilder()
-            .AddEnvironmentVariables("STUDIES_")
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                [$"{StudiesOptions.Section}:{nameof(StudiesOptions.Home)}"] = home,
-                [$"{StudiesOptions.Section}:{nameof(StudiesOptions.Store)}"] = store,
-            }.Concat((dataRoots ?? []).Select((root, i) => KeyValuePair.Create($"{StudiesOptions.Section}:{nameof(StudiesOptions.DataRoots)}:{i}", (string?)root)))
-            .Where(kv => kv.Value is not null))
+    /// <summary>The services of a worker process (<c>studies worker</c>): <see cref="AddTrialRunner"/> alone, no configuration.</summary>
+    public static ServiceProvider ForWorker() => new ServiceCollection().AddTrialRunner().BuildServiceProvider();
+
+    /// <summary>
+    /// Configuration of every entry point, later sources winning: the defaults (home <c>./runs</c>), the environment
+    /// (<c>STUDIES_HOME</c>, <c>STUDIES_STORE</c>, <c>STUDIES_LOG</c>, and any option as <c>STUDIES_Section__Name</c>, e.g.
+    /// <c>STUDIES_Scheduling__WorkerSilenceSeconds</c>), then the command line (<c>--home</c>, <c>--store</c>, <c>--data-root</c>).
+    /// An empty value counts as not set.
+    /// </summary>
+    /// <param name="environment">The environment variables (default: this process's); a test passes its own.</param>
+    public static IConfiguration Configuration(string? home = null, string? store = null, IReadOnlyList<string>? dataRoots = null,
+        System.Collections.IDictionary? environment = null)
+    {
+        static string Key(string name) => $"{StudiesOptions.Section}:{name}";
+        var commandLine = new Dictionary<string, string?> { [Key(nameof(StudiesOptions.Home))] = home, [Key(nameof(StudiesOptions.Store))] = store };
+        foreach (var (root, i) in (dataRoots ?? []).Select((r, i) => (r, i))) commandLine[Key($"{nameof(StudiesOptions.DataRoots)}:{i}")] = root;
+        return new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [Key(nameof(StudiesOptions.Home))] = Workspace.DefaultHome })
+            .AddInMemoryCollection(FromEnvironment(environment ?? Environment.GetEnvironmentVariables()))
+            .AddInMemoryCollection(commandLine.Where(kv => kv.Value is { Length: > 0 }))
             .Build();
+    }
+
+    /// <summary>The short names users set (STUDIES_HOME, ...) and their options.</summary>
+    private static readonly Dictionary<string, string> ShortNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["HOME"] = nameof(StudiesOptions.Home), ["STORE"] = nameof(StudiesOptions.Store), ["LOG"] = nameof(StudiesOptions.Log),
+    };
+
+    private static IEnumerable<KeyValuePair<string, string?>> FromEnvironment(System.Collections.IDictionary environment)
+    {
+        const string prefix = "STUDIES_";
+        foreach (System.Collections.DictionaryEntry e in environment)
+        {
+            if (e.Key is not string name || !name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || e.Value is not string { Length: > 0 } value) continue;
+            var rest = name[prefix.Length..];
+            yield return KeyValuePair.Create(ShortNames.TryGetValue(rest, out var option) ? $"{StudiesOptions.Section}:{option}" : rest.Replace("__", ":"), (string?)value);
+        }
+    }
 
     /// <summary>
     /// The services of a foreground command (no host): options are validated here, at start, so a bad interval is one clear

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Studies;
+using Studies.Trials.Components;
 
 namespace Studies.Orchestrator.Hosting;
 
@@ -11,7 +13,7 @@ namespace Studies.Orchestrator.Hosting;
 /// checkpoint its trials and goes back to the head of the queue, to resume on the next start.
 /// </summary>
 public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOptions<SchedulingOptions> scheduling, ILogger<StudyQueueService> logger,
-    Notifier? notifier = null, ServeNotifications? notifications = null)
+    Notifier? notifier = null, ServeNotifications? notifications = null, ComponentCatalog? components = null)
     : BackgroundService
 {
     /// <summary>How often the folder is looked at when idle.</summary>
@@ -38,7 +40,9 @@ public sealed class StudyQueueService(StudyQueue queue, IStudyRunner runner, IOp
             logger.LogInformation("running study file {File}", Path.GetFileName(file));
             try
             {
-                var outcome = await runner.RunAsync(file, new StudyRunRequest(BaseDirectory: queue.OriginOf(file)) { Untrusted = true }, stoppingToken, CancellationToken.None);
+                // A queued copy's relative paths resolve against the folder it was submitted from.
+                var study = StudyLoader.Load(file, components, queue.OriginOf(file));
+                var outcome = await runner.RunAsync(study, new StudyRunRequest { Untrusted = true }, stoppingToken, CancellationToken.None);
                 if (outcome.Stopped)
                 {
                     queue.Return(file);

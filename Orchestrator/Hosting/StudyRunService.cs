@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Studies;
@@ -10,24 +11,18 @@ using Studies.Trials.Specs;
 namespace Studies.Orchestrator.Hosting;
 
 /// <summary>
-/// Runs a study file: validates and expands it, plans it on its executor, records it (resuming what is there), runs the
+/// Runs a parsed study: expands it, plans it on its executor, records it (resuming what is there), runs the
 /// trials that are not done, and writes its report. Used by <c>studies run</c> in the foreground and by
 /// <c>studies serve</c> for queued files.
 /// </summary>
 public sealed class StudyRunService(Workspace workspace, StudyStores stores, IServiceProvider services, IReportPublisher reports,
     IExecutionObserverFactory observers, Notifier notifier, ServeNotifications serveNotifications) : IStudyRunner
 {
-    public async Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
+    public async Task<StudyRunOutcome> RunAsync(Study study, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
     {
-        var study = request.BaseDirectory is null
-            ? StudyLoader.Load(studyFile)
-            : StudyLoader.Parse(await File.ReadAllTextAsync(studyFile, CancellationToken.None), studyFile, request.BaseDirectory, Path.GetFullPath(studyFile));
         var trials = StudyExpander.Expand(study);
-        if (request.Untrusted)
-        {
-            var storeLocation = stores.Locate(study.Store, request.BaseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(studyFile)));
-            QueuedStudyGuard.Check(study, trials, storeLocation, stores.StudyChoosesStore(study.Store), stores.AllowedRoots);
-        }
+        var location = stores.Locate(study.Store, study.BaseDirectory);
+        if (request.Untrusted) QueuedStudyGuard.Check(study, trials, location, stores.StudyChoosesStore(study.Store), stores.AllowedRoots);
         var executorName = request.Executor ?? study.Resources.Executor;
         var executor = services.GetKeyedService<ITrialExecutor>(executorName)
             ?? throw new ResourceException($"{study.SourcePath}: no executor '{executorName}' in this build");
@@ -35,7 +30,6 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         var plan = executor.Plan(study, trials, request.Workers);
 
         Directory.CreateDirectory(workspace.Root);
-        var location = stores.Locate(study.Store, request.BaseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(studyFile)));
         await using var store = await stores.OpenAsync(location, StoreAccess.ReadWrite, CancellationToken.None);
         var settings = new StudySettings
         {
@@ -64,12 +58,12 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         var options = new ExecutionOptions
         {
             ArtifactsDirectory = study.Checkpoints is { } shared ? Path.Combine(shared, study.Name) : workspace.Artifacts(study.Name),
-            Store = location.Scheme == StoreLocation.Sqlite ? $"{StoreLocation.Sqlite}:{location.Target}" : location.Target,
+            Store = location,
             Retry = new RetryPolicy(study.Retries.Max, study.Retries.BackoffSeconds),
             TrialTimeout = request.TrialTimeout,
             FailFastAfter = request.FailFastAfter,
             Provenance = Provenance.OfOrchestrator(),
-            Search = Search.SearchDriver.For(study, services.GetRequiredService<ILoggerFactory>().CreateLogger<Search.SearchDriver>()),
+            Search = SearchDriver.For(study, services.GetRequiredService<ILoggerFactory>().CreateLogger<SearchDriver>()),
         };
         StateCounts counts;
         try
@@ -106,10 +100,4 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
         var record = await Reporting.StudyRecords.LoadAsync(store, study, CancellationToken.None);
         return Reports.Verdict.Verdicts.VerdictLine(record);
     }
-}
-
-/// <summary>Writes the report of one or more recorded studies and returns the path of its HTML file.</summary>
-public interface IReportPublisher
-{
-    Task<string> PublishAsync(IStudyStorage store, IReadOnlyList<string> studies, string outputDirectory, CancellationToken ct);
 }

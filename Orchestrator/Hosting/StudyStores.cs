@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Studies.Orchestrator.Storage;
 
@@ -8,17 +10,25 @@ public sealed class StudiesOptions
 {
     public const string Section = "Studies";
 
-    /// <summary>Workspace folder (database, trial folders, reports, queue); null: $STUDIES_HOME or ./runs.</summary>
+    /// <summary>Workspace folder (database, trial folders, reports, queue): <c>--home</c>, else $STUDIES_HOME, else ./runs.</summary>
     public string? Home { get; set; }
 
-    /// <summary>The store to use (<c>sqlite:PATH</c> or <c>postgresql://...</c>); null: $STUDIES_STORE, the study's <c>store:</c>, or the workspace database.</summary>
+    /// <summary>The store to use (<c>sqlite:PATH</c> or <c>postgresql://...</c>): <c>--store</c>, else $STUDIES_STORE; null: the study's <c>store:</c>, or the workspace database.</summary>
     public string? Store { get; set; }
+
+    /// <summary>The least level of log lines (Trace, Debug, Information, Warning, Error): $STUDIES_LOG; null: the command's own (warnings, or information for a cluster task).</summary>
+    public string? Log { get; set; }
 
     /// <summary>
     /// Folders besides the workspace whose files a study taken off the serve queue may read or write (data, an SQLite
     /// <c>store:</c>, <c>checkpoints:</c>): <c>serve --data-root DIR</c>, or <c>STUDIES_Studies__DataRoots__0</c>, <c>__1</c>, ...
     /// </summary>
     public List<string> DataRoots { get; set; } = [];
+
+    public static StudiesOptions From(IConfiguration configuration) => configuration.GetSection(Section).Get<StudiesOptions>() ?? new();
+
+    /// <summary>The configured <see cref="Log"/> level, or <paramref name="fallback"/> when none (or not a level) is set.</summary>
+    public LogLevel LogLevelOr(LogLevel fallback) => Enum.TryParse<LogLevel>(Log, true, out var level) ? level : fallback;
 }
 
 /// <summary>Resolves and opens the store a command works on, whichever backend it is.</summary>
@@ -29,7 +39,7 @@ public sealed class StudyStores(StudyStorageFactory factory, Workspace workspace
 
     /// <summary>Whether a study's own <c>store:</c> decides where it is recorded (no --store, no STUDIES_STORE).</summary>
     public bool StudyChoosesStore(string? studyStore) =>
-        studyStore is { Length: > 0 } && options.Value.Store is not { Length: > 0 } && Environment.GetEnvironmentVariable("STUDIES_STORE") is not { Length: > 0 };
+        studyStore is { Length: > 0 } && options.Value.Store is not { Length: > 0 };
 
     /// <summary>Where a queued study may read and write: the workspace and the configured data folders.</summary>
     public IReadOnlyList<string> AllowedRoots => [workspace.Root, .. options.Value.DataRoots.Where(r => r.Length > 0).Select(r => Path.GetFullPath(r))];

@@ -1,5 +1,4 @@
 using Studies.Orchestrator.Storage;
-using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Scheduling;

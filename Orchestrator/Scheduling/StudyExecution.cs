@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Storage;
-using Studies.Orchestrator.Workers;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Scheduling;
@@ -45,7 +44,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     public TimeSpan? MaxIdlePoll { get; init; }
 
     /// <summary>The study's search: proposes trials when none is claimable and judges running ones after validation epochs; null: none.</summary>
-    public Search.SearchDriver? Search { get; init; }
+    public SearchDriver? Search { get; init; }
 
     /// <summary>A trial this execution holds: its progress for the next beat, and the way to stop it if the lease is lost.</summary>
     private sealed class Lease(TrialRow trial, string device, int packing, CancellationToken kill, CancellationToken stopping) : IDisposable
@@ -447,7 +446,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         }
     }
 
-    private async Task JudgeOneAsync(StudyRow study, Lease lease, Search.SearchDriver search, IReadOnlyList<(int Step, double[] Values)> curve)
+    private async Task JudgeOneAsync(StudyRow study, Lease lease, SearchDriver search, IReadOnlyList<(int Step, double[] Values)> curve)
     {
         if (lease.PrunedBecause is not null || lease.Ended) return;
         try
@@ -471,8 +470,8 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         if (p.Epoch == 0) return;
         lease.Latest = p;
         // The epoch's seconds are for progress only: the recorded curves keep the metrics the trial computed.
-        var metrics = p.Metrics.ContainsKey(WorkerMessage.EpochSecondsKey)
-            ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
+        var metrics = p.Metrics.ContainsKey(TrialProgress.EpochSecondsKey)
+            ? p.Metrics.Where(m => m.Key != TrialProgress.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
             : p.Metrics;
         lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
         Judge(study, lease, p);

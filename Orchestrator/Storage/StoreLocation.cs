@@ -10,39 +10,42 @@ public enum StoreAccess { ReadWrite, ReadOnly }
 /// </summary>
 public sealed record StoreLocation(string Scheme, string Target)
 {
-    public const string Sqlite = "sqlite";
-    public const string PostgreSql = "postgresql";
+    /// <summary>What this location's backend is and can do (<see cref="StoreBackends"/>).</summary>
+    public StoreBackendEntry Backend => StoreBackends.All.Get(Scheme);
 
-    /// <summary>A plain path (no scheme) is an SQLite file; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
+    /// <summary>The location as it is written on a command line (<c>sqlite:PATH</c>, or the URI).</summary>
+    public string Text => Backend.IsFile ? $"{Backend.Prefixes[0]}{Target}" : Target;
+
+    /// <summary>
+    /// A location as written: the backend whose prefix it starts with, a plain path meaning a file store. A file
+    /// backend's relative path resolves against <paramref name="baseDirectory"/>; other targets are kept as written.
+    /// </summary>
     public static StoreLocation Parse(string text, string baseDirectory)
     {
         var trimmed = text.Trim();
-        if (trimmed.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase))
-            return new StoreLocation(PostgreSql, trimmed);
+        var backend = StoreBackends.All.Entries.FirstOrDefault(b => b.Names(trimmed));
         var colon = trimmed.IndexOf(':');
-        // "C:\..." never occurs on the Linux hosts this runs on, so any "word:" prefix is a scheme.
-        if (colon > 1 && trimmed[..colon].All(char.IsAsciiLetterLower))
-        {
-            var scheme = trimmed[..colon];
-            if (scheme != Sqlite)
-                throw new StoreException($"unknown store '{trimmed}': use sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE");
-            trimmed = trimmed[(colon + 1)..];
-        }
-        if (trimmed.Length == 0) throw new StoreException("the store location is empty: use sqlite:PATH or postgresql://...");
-        return new StoreLocation(Sqlite, Path.GetFullPath(trimmed, baseDirectory));
+        // "C:\..." never occurs on the Linux hosts this runs on, so any other "word:" prefix is an unknown scheme.
+        if (backend is null && colon > 1 && trimmed[..colon].All(char.IsAsciiLetterLower))
+            throw new StoreException($"unknown store '{trimmed}': use {string.Join(" or ", StoreBackends.All.Entries.Select(b => b.Form))}");
+        backend ??= StoreBackends.ForPlainPath;
+        if (!backend.IsFile) return new StoreLocation(backend.Name, trimmed);
+        var prefix = backend.Prefixes.FirstOrDefault(p => trimmed.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+        if (prefix is not null) trimmed = trimmed[prefix.Length..];
+        if (trimmed.Length == 0) throw new StoreException($"the store location is empty: use {string.Join(" or ", StoreBackends.All.Entries.Select(b => b.Form))}");
+        return new StoreLocation(backend.Name, Path.GetFullPath(trimmed, baseDirectory));
     }
 
-    /// <summary>The store to use: <paramref name="explicitStore"/> (--store), else STUDIES_STORE, else the study file's, else the default.</summary>
+    /// <summary>The store to use: <paramref name="explicitStore"/> (the configured store: --store, else STUDIES_STORE), else the study file's, else the default.</summary>
     public static StoreLocation Resolve(string? explicitStore, string? studyStore, string? studyDirectory, string defaultSqlitePath)
     {
         if (explicitStore is { Length: > 0 }) return Parse(explicitStore, Directory.GetCurrentDirectory());
-        if (Environment.GetEnvironmentVariable("STUDIES_STORE") is { Length: > 0 } env) return Parse(env, Directory.GetCurrentDirectory());
         if (studyStore is { Length: > 0 }) return Parse(studyStore, studyDirectory ?? Directory.GetCurrentDirectory());
-        return new StoreLocation(Sqlite, Path.GetFullPath(defaultSqlitePath));
+        return new StoreLocation(StoreBackends.ForPlainPath.Name, Path.GetFullPath(defaultSqlitePath));
     }
 
     /// <summary>For messages: the target without a password.</summary>
-    public override string ToString() => Scheme == Sqlite ? Target : RedactPassword(Target);
+    public override string ToString() => Backend.IsFile ? Target : RedactPassword(Target);
 
     private static string RedactPassword(string uri)
     {
@@ -58,7 +61,8 @@ public sealed record StoreLocation(string Scheme, string Target)
 /// <summary>One kind of store (SQLite, PostgreSQL): opens a location of its scheme.</summary>
 public interface IStorageBackend
 {
-    string Scheme { get; }
+    /// <summary>Its entry in <see cref="StoreBackends"/>.</summary>
+    StoreBackendEntry Entry { get; }
 
     /// <summary>Whether a store exists at the location (an SQLite file, a PostgreSQL schema with studies tables).</summary>
     Task<bool> ExistsAsync(StoreLocation location, CancellationToken ct);
@@ -70,8 +74,8 @@ public interface IStorageBackend
 public sealed class StudyStorageFactory(IEnumerable<IStorageBackend> backends)
 {
     private IStorageBackend Backend(StoreLocation location) =>
-        backends.FirstOrDefault(b => b.Scheme == location.Scheme)
-        ?? throw new StoreException($"no store backend for '{location.Scheme}' in this build (known: {string.Join(", ", backends.Select(b => b.Scheme))})");
+        backends.FirstOrDefault(b => b.Entry.Name == location.Scheme)
+        ?? throw new StoreException($"no store backend for '{location.Scheme}' in this build (known: {string.Join(", ", backends.Select(b => b.Entry.Name))})");
 
     public Task<bool> ExistsAsync(StoreLocation location, CancellationToken ct = default) => Backend(location).ExistsAsync(location, ct);
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Studies.Orchestrator.Storage;
 using Studies.Trials.Components;
 
 namespace Studies.Orchestrator.Studies;
@@ -19,9 +20,27 @@ public static partial class FormatTables
         ["losses"] = Losses(catalog.Losses),
         ["optimizers"] = Names("optimizer", catalog.Optimizers),
         ["stopping-rules"] = Losses(catalog.StoppingRules, "rule"),
-        ["samplers"] = Losses(Search.SearchComponents.Samplers, "sampler"),
-        ["pruners"] = Losses(Search.SearchComponents.Pruners, "pruner"),
+        ["samplers"] = Losses(global::Studies.Orchestrator.Search.Components.SearchComponents.Samplers, "sampler"),
+        ["pruners"] = Losses(global::Studies.Orchestrator.Search.Components.SearchComponents.Pruners, "pruner"),
+        ["executors"] = Executors(ExecutorKinds.All),
+        ["store-backends"] = StoreBackendTable(StoreBackends.All),
     };
+
+    private static string Executors(Registry<ExecutorEntry> executors)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| executor | what it is | needs a shared store |").AppendLine("|---|---|---|");
+        foreach (var e in executors.Entries) sb.AppendLine($"| `{e.Name}` | {e.Doc} | {(e.NeedsSharedStore ? "yes" : "no")} |");
+        return sb.ToString();
+    }
+
+    private static string StoreBackendTable(Registry<StoreBackendEntry> backends)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| backend | written as | shared by a cluster's hosts | what it is |").AppendLine("|---|---|---|---|");
+        foreach (var b in backends.Entries) sb.AppendLine($"| `{b.Name}` | `{b.Form}` | {(b.Shared ? "yes" : "no")} | {b.Doc} |");
+        return sb.ToString();
+    }
 
     /// <summary>The document with every generated region replaced by what the catalog gives now.</summary>
     public static string Apply(string document, ComponentCatalog catalog)

@@ -15,6 +15,8 @@ public sealed record Study
     public string Description { get; init; } = "";
     /// <summary>Full path of the study file, or the name given to <see cref="StudyLoader.Parse"/>.</summary>
     public required string SourcePath { get; init; }
+    /// <summary>The folder relative paths of the file (data, <c>store:</c>) resolve against: the file's own, or a queued copy's origin.</summary>
+    public string? BaseDirectory { get; init; }
     /// <summary>First 16 hex digits of SHA-256 of the file's text (<see cref="TrialIdentity.DefinitionHash"/>).</summary>
     public required string DefinitionHash { get; init; }
     public required DataSection Data { get; init; }
@@ -35,7 +37,7 @@ public sealed record Study
     public ComponentCatalog Components { get; init; } = ComponentCatalog.BuiltIn;
 
     /// <summary>Where to say that the study ended, failed or had a trial diverge (<c>notify:</c>); null: nowhere. Not part of any trial.</summary>
-    public Hosting.NotifySettings? Notify { get; init; }
+    public NotifySettings? Notify { get; init; }
     /// <summary>The study file's text, as recorded with the study.</summary>
     public string Text { get; init; } = "";
 
@@ -88,13 +90,13 @@ public enum SearchDistribution { LogUniform, Uniform, Int, Choice }
 /// </summary>
 public sealed record SearchSection(int Samples, ulong Seed, IReadOnlyList<SearchParameter> Space)
 {
-    public string Sampler { get; init; } = Search.SearchComponents.RandomSampler;
+    public string Sampler { get; init; } = global::Studies.Orchestrator.Search.Components.SearchComponents.RandomSampler;
     public System.Text.Json.Nodes.JsonObject SamplerOptions { get; init; } = [];
-    public Search.PrunerChoice Pruner { get; init; } = Search.PrunerChoice.None;
-    public IReadOnlyList<Search.SearchObjective> Objectives { get; init; } = [];
+    public global::Studies.Orchestrator.Search.Components.PrunerChoice Pruner { get; init; } = global::Studies.Orchestrator.Search.Components.PrunerChoice.None;
+    public IReadOnlyList<global::Studies.Orchestrator.Search.Components.SearchObjective> Objectives { get; init; } = [];
     /// <summary>Proposals are made during the run (the sampler learns from results), not when the study is loaded.</summary>
-    public bool Adaptive => Search.SearchComponents.Samplers.Get(Sampler).Adaptive;
-    public bool Prunes => Pruner.Name != Search.SearchComponents.NoPruner;
+    public bool Adaptive => global::Studies.Orchestrator.Search.Components.SearchComponents.Samplers.Get(Sampler).Adaptive;
+    public bool Prunes => Pruner.Name != global::Studies.Orchestrator.Search.Components.SearchComponents.NoPruner;
     internal SourcePosition Position { get; init; }
 }
 
@@ -117,7 +119,7 @@ public sealed record SearchParameter(TreePath Path, SearchDistribution Distribut
 /// for cores / threads per trial (<c>auto</c>).
 /// </summary>
 public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int TrialsPerDevice = 1, int ThreadsPerTrial = 1, int? CpuWorkers = null,
-    string Executor = "local", bool Oversubscribe = false)
+    string Executor = ExecutorKinds.LocalName, bool Oversubscribe = false)
 {
     /// <summary>What a cluster executor asks its scheduler for (<c>executor: slurm</c> only).</summary>
     public ClusterRequest Cluster { get; init; } = new();

@@ -9,7 +9,8 @@ namespace Studies.Orchestrator.Studies;
 public static class StudyLoader
 {
     /// <param name="components">The losses, models and data sources the study may name (default: the built-in ones).</param>
-    public static Study Load(string path, ComponentCatalog? components = null)
+    /// <param name="baseDirectory">The folder relative paths resolve against (default: the file's own; a queued copy's origin).</param>
+    public static Study Load(string path, ComponentCatalog? components = null, string? baseDirectory = null)
     {
         string text;
         try
@@ -30,7 +31,7 @@ public static class StudyLoader
             throw Problem(path, $"cannot read the study file: {e.Message}");
         }
         var full = Path.GetFullPath(path);
-        return Parse(text, path, Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), full, components);
+        return Parse(text, path, baseDirectory ?? Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), full, components);
     }
 
     private static StudyValidationException Problem(string path, string message) => new([new StudyError(path, new SourcePosition(1, 1), message)]);
@@ -46,6 +47,6 @@ public static class StudyLoader
         var root = YamlTreeReader.Read(text, diagnostics);
         var study = root is null ? null : new StudyReader(reader, directory).Read(root, sourcePath ?? fileName, text);
         diagnostics.ThrowIfAny();
-        return study ?? throw new InvalidOperationException("study reader returned nothing without reporting why");
+        return (study ?? throw new InvalidOperationException("study reader returned nothing without reporting why")) with { BaseDirectory = directory };
     }
 }

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
 using Studies.Orchestrator.Search;
+using Studies.Orchestrator.Search.Components;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Studies;
@@ -431,7 +432,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
     {
         var resources = new ResourcesSection();
         if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.ResourcesKeys, "resources") is not { } map) return resources;
-        if (map["executor"] is { } executor && reader.Name(executor, Vocabulary.Executors, "resources.executor") is { } executorName)
+        if (map["executor"] is { } executor && reader.Name(executor, [.. ExecutorKinds.All.Names], "resources.executor") is { } executorName)
             resources = resources with { Executor = executorName };
         if (map["devices"] is { } devices && !IsAuto(devices))
         {
@@ -498,7 +499,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
     }
 
     /// <summary><c>notify: {webhook: URL, command: CMD, on: [end, failure, divergence]}</c>: at least a webhook or a command.</summary>
-    private Hosting.NotifySettings? ReadNotify(YNode? node)
+    private NotifySettings? ReadNotify(YNode? node)
     {
         if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.NotifyKeys, "notify") is not { } map) return null;
         string? webhook = null, command = null;
@@ -508,13 +509,13 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             else reader.Error(w, $"notify.webhook is an http:// or https:// address, got '{url}'");
         }
         if (map["command"] is { } c && reader.Text(c, "notify.command") is { Length: > 0 } text) command = text;
-        var events = Hosting.NotifySettings.AllEvents;
+        var events = NotifySettings.AllEvents;
         if (map["on"] is { } on)
         {
             var items = on is YSeq seq ? seq.Items : [on];
             var chosen = new List<string>();
             foreach (var item in items)
-                if (reader.Name(item, Hosting.NotifySettings.AllEvents.ToArray(), "notify.on") is { } e) chosen.Add(e);
+                if (reader.Name(item, NotifySettings.AllEvents.ToArray(), "notify.on") is { } e) chosen.Add(e);
             events = chosen;
         }
         if (webhook is null && command is null)
@@ -522,7 +523,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             if (map["webhook"] is null && map["command"] is null) reader.Error(node!, "notify needs a webhook (an http:// address) or a command, or both");
             return null;
         }
-        return new Hosting.NotifySettings(webhook, command, events);
+        return new NotifySettings(webhook, command, events);
     }
 
     private ReportSection ReadReport(YNode? node, List<MatrixAxis> matrix, SearchSection? search)

@@ -32,8 +32,6 @@ internal static class Vocabulary
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
     public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe",
         "partition", "gres", "time", "array_parallel", "sbatch_args"];
-    /// <summary>Executors a study may name in <c>resources.executor</c> (registered in the composition root).</summary>
-    public static readonly string[] Executors = ["local", "slurm"];
     public static readonly string[] RetriesKeys = ["max", "backoff"];
     public static readonly string[] NotifyKeys = ["webhook", "command", "on"];
     public static readonly string[] ReportKeys = ["compare", "headline"];

@@ -70,7 +70,7 @@ public sealed class TerminalOutput(IAnsiConsole console, bool live, TextWriter? 
     /// </summary>
     private static string Fit(string text) => text.Split('\n')[0];
 
-    /// <summary>A writer whose lines are <see cref="ErrorLine"/>s (for <see cref="Cli.StopSignals"/>' messages).</summary>
+    /// <summary>A writer whose lines are <see cref="ErrorLine"/>s (for <c>Cli.StopSignals</c>' messages).</summary>
     public TextWriter ErrorWriter() => new LineWriter(ErrorLine);
 
     /// <summary>The foreground commands' warnings and errors, as lines through here.</summary>

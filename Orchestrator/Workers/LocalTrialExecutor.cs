@@ -22,7 +22,8 @@ public sealed class LibtorchHostDevices : IHostDevices
 public sealed class LocalTrialExecutor(ITrialLauncher launcher, IHostDevices host, IOptions<SchedulingOptions> scheduling, ILoggerFactory loggers)
     : ITrialExecutor
 {
-    public const string Name = "local";
+    /// <summary>Its name in <see cref="ExecutorKinds"/>, the key it is registered under.</summary>
+    public static string Name => ExecutorKinds.Local.Name;
 
     /// <summary>CUDA trials go to the study's GPUs (all visible ones by default), CPU trials to CPU workers.</summary>
     public ExecutorPlan Plan(Study study, IReadOnlyList<PlannedTrial> trials, int? workers)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Studies.Orchestrator.Scheduling;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
 
@@ -39,9 +40,9 @@ public sealed record WorkerMessage
     public const string Heartbeat = "heartbeat";
     public const string Result = "result";
     /// <summary>In an epoch message's metrics: the epoch's own seconds (progress only; the recorded epochs are the result's).</summary>
-    public const string EpochSecondsKey = "epoch_seconds";
+    public const string EpochSecondsKey = TrialProgress.EpochSecondsKey;
     /// <summary>In a progress report at epoch 0 (no epoch yet): the seconds a worker started for the trial took to be ready.</summary>
-    public const string WorkerStartSecondsKey = "worker_start_seconds";
+    public const string WorkerStartSecondsKey = TrialProgress.WorkerStartSecondsKey;
 
     public required string Kind { get; init; }
     public int? Phase { get; init; }

@@ -50,11 +50,11 @@ public static class PairedComparison
 
     /// <summary>
     /// A against B seed by seed, each side averaged over the masses BOTH trials of a pair have in the
-    /// role (<see cref="Verdict.SharedMasses"/>): never a method's own masses against different ones.
+    /// role (<see cref="SharedMasses"/>): never a method's own masses against different ones.
     /// </summary>
     public static PairedRow Compare(MethodGroup a, MethodGroup b, string metric, bool heldout)
     {
-        var pairs = Verdict.SharedMasses.Pairs(a, b, metric, heldout ? Verdict.MassRole.Heldout : Verdict.MassRole.Trained);
+        var pairs = SharedMasses.Pairs(a, b, metric, heldout ? MassRole.Heldout : MassRole.Trained);
         var differences = pairs.Select(p => p.Difference).ToList();
         var higher = MetricDirection.HigherIsBetter(metric);
         var (mean, low, high) = MeanInterval(differences);

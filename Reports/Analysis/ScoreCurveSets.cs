@@ -25,6 +25,13 @@ public sealed record ScoreCurveSet(IReadOnlyList<MethodScoreCurves> Curves, int 
 
 public static class ScoreCurveSets
 {
+    /// <summary>At most this many masses get score figures (spread over trained and held-out ones).</summary>
+    public const int MaxFigureMasses = 4;
+
+    /// <summary>A mass as a figure's title names it, with its unit and whether it was held out.</summary>
+    public static string MassText(double mass, StudyUnits units, bool heldout) =>
+        $"m = {mass.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}{(units.Mass.Length > 0 ? " " + units.Mass : "")}{(heldout ? " (held out)" : "")}";
+
     public static ScoreCurveSet Build(IReadOnlyList<MethodGroup> methods)
     {
         ArgumentNullException.ThrowIfNull(methods);

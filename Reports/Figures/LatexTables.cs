@@ -1,3 +1,4 @@
+using Studies.Reports.Input;
 using System.Text;
 using Studies.Reports.Rendering;
 

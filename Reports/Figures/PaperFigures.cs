@@ -192,6 +192,3 @@ public static class PaperFigures
         }
     }
 }
-
-/// <summary>One figure as written: its file name without extension, a caption for LaTeX and the reports, and its files (one per format).</summary>
-public sealed record PaperFigure(string Stem, string Caption, IReadOnlyList<string> Files);

@@ -16,7 +16,7 @@ namespace Studies.Reports.Figures;
 public static class ScoreFigures
 {
     /// <summary>Per-mass figures (ROC, significance versus cut) are drawn at this many masses at most, spread over trained and held-out masses.</summary>
-    public const int MaxMasses = 4;
+    public const int MaxMasses = ScoreCurveSets.MaxFigureMasses;
 
     public static IEnumerable<PaperFigure> Draw(IReadOnlyList<MethodGroup> methods, StudyUnits units, string directory, IReadOnlyList<string> formats)
     {
@@ -171,8 +171,7 @@ public static class ScoreFigures
     }
 
     /// <summary>"m = 1000 GeV (held out)".</summary>
-    public static string MassText(double mass, StudyUnits units, bool heldout) =>
-        $"m = {mass.ToString("G6", CultureInfo.InvariantCulture)}{(units.Mass.Length > 0 ? " " + units.Mass : "")}{(heldout ? " (held out)" : "")}";
+    public static string MassText(double mass, StudyUnits units, bool heldout) => ScoreCurveSets.MassText(mass, units, heldout);
 
     /// <summary>A mass in a file name: "m1000", "m0p5" (one dot only, before the extension: LaTeX's graphicx reads the first dot as the extension's).</summary>
     private static string MassName(double mass) => "m" + mass.ToString("G6", CultureInfo.InvariantCulture).Replace('.', 'p').Replace('-', 'n');

@@ -7,7 +7,7 @@ public sealed record ReportInput
 {
     public required IReadOnlyList<StudyRecord> Studies { get; init; }
     /// <summary>Figures already written as files (studies report --figures), their files relative to the report's folder: linked from the report.</summary>
-    public IReadOnlyList<Figures.PaperFigure> Figures { get; init; } = [];
+    public IReadOnlyList<PaperFigure> Figures { get; init; } = [];
 }
 
 /// <summary>One study as stored: its definition, which axes define a method, and every trial.</summary>
@@ -31,7 +31,7 @@ public sealed record StudyRecord
     /// <summary>Units of masses, cross-sections and luminosity, from the data source.</summary>
     public StudyUnits Units { get; init; } = StudyUnits.Default;
     /// <summary>Settings that differ between the compared methods beyond the compared axes (from the resolved specs; see <see cref="Analysis.Fairness"/>).</summary>
-    public IReadOnlyList<Analysis.SettingDifference> SettingDifferences { get; init; } = [];
+    public IReadOnlyList<SettingDifference> SettingDifferences { get; init; } = [];
 }
 
 /// <summary>One trial of a study: where it stands and, once it ran, what it produced.</summary>

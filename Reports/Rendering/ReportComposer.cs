@@ -155,10 +155,10 @@ public static class ReportComposer
                     : $"{ScoreFigures[..1].ToUpperInvariant()}{ScoreFigures[1..]} come from the score curves every completed trial recorded (test split, kept epoch, mean over seeds)."));
         }
         var units = input.Studies[0].Units;
-        foreach (var mass in ScoreCurveSets.FigureMasses(curves, Figures.ScoreFigures.MaxMasses))
+        foreach (var mass in ScoreCurveSets.FigureMasses(curves, ScoreCurveSets.MaxFigureMasses))
         {
             var at = curves.Curves.Where(c => c.Mass == mass).ToList();
-            var label = Figures.ScoreFigures.MassText(mass, units, at[0].Heldout);
+            var label = ScoreCurveSets.MassText(mass, units, at[0].Heldout);
             blocks.Add(new Chart(nextId(), $"ROC at {label}", Charts.Roc(at, label)));
             blocks.Add(new Chart(nextId(), $"Z vs cut at {label}", Charts.SignificanceVersusCut(at, label)));
         }

@@ -118,9 +118,9 @@ public static class Verdicts
         var searched = best.Trial.Axes.Where(a => a.Key != Analysis.SearchSpaces.SeedAxis).Select(a => $"{a.Key} {a.Value}");
         var test = best.Trial.Result is { } r
             ? string.Join(", ", new[] { false, true }.Select(held => (held, value: Analysis.ReportMath.MassAverage(r, study.Headline, heldout: held)))
-                .Where(x => double.IsFinite(x.value)).Select(x => $"{Rendering.Format.Value(x.value)} {(x.held ? "held-out" : "trained")}"))
+                .Where(x => double.IsFinite(x.value)).Select(x => $"{x.value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} {(x.held ? "held-out" : "trained")}"))
             : "";
-        return head + $"; best trial {best.Trial.TrialId[..8]} ({string.Join(", ", searched)}): validation {metric} {Rendering.Format.Value(best.Values[0])}"
+        return head + $"; best trial {best.Trial.TrialId[..8]} ({string.Join(", ", searched)}): validation {metric} {best.Values[0].ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}"
             + (test.Length > 0 ? $"; test {study.Headline} {test}" : "");
     }
 

@@ -10,7 +10,7 @@ namespace Studies.Orchestrator.Storage.PostgreSql;
 /// <summary>The shared store of a cluster: a PostgreSQL database that every node reaches over the network.</summary>
 public sealed class PostgreSqlBackend(ILoggerFactory? loggers = null) : IStorageBackend
 {
-    public string Scheme => StoreLocation.PostgreSql;
+    public StoreBackendEntry Entry => StoreBackends.PostgreSql;
 
     public Task<bool> ExistsAsync(StoreLocation location, CancellationToken ct) =>
         PostgreSqlStudyStorage.ExistsAsync(location.Target, ct);
@@ -76,11 +76,11 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
         }
         catch (UriFormatException e)
         {
-            throw new StoreException($"'{new StoreLocation(StoreLocation.PostgreSql, uri)}' is not a PostgreSQL location: use postgresql://USER@HOST:PORT/DATABASE ({e.Message})");
+            throw new StoreException($"'{new StoreLocation(StoreBackends.PostgreSql.Name, uri)}' is not a PostgreSQL location: use postgresql://USER@HOST:PORT/DATABASE ({e.Message})");
         }
         var database = Uri.UnescapeDataString(parsed.AbsolutePath.Trim('/'));
         if (parsed.Host.Length == 0 || database.Length == 0)
-            throw new StoreException($"'{new StoreLocation(StoreLocation.PostgreSql, uri)}' needs a host and a database: postgresql://USER@HOST:PORT/DATABASE");
+            throw new StoreException($"'{new StoreLocation(StoreBackends.PostgreSql.Name, uri)}' needs a host and a database: postgresql://USER@HOST:PORT/DATABASE");
         var builder = new NpgsqlConnectionStringBuilder
         {
             Host = parsed.Host,
@@ -113,7 +113,7 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
                 // A folder: the server's Unix socket there (a database on the same host, reached without TCP).
                 case "host": builder.Host = value; break;
                 case "sslmode": builder.SslMode = Enum.Parse<SslMode>(value, ignoreCase: true); break;
-                default: throw new StoreException($"'{new StoreLocation(StoreLocation.PostgreSql, uri)}': unknown option '{kv[0]}' (known: schema, sslmode, host)");
+                default: throw new StoreException($"'{new StoreLocation(StoreBackends.PostgreSql.Name, uri)}': unknown option '{kv[0]}' (known: schema, sslmode, host)");
             }
         }
         return builder;
@@ -134,14 +134,14 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
         }
         catch (NpgsqlException e)
         {
-            throw new StoreException($"cannot reach the study database {new StoreLocation(StoreLocation.PostgreSql, uri)}: {Describe(e)}", e);
+            throw new StoreException($"cannot reach the study database {new StoreLocation(StoreBackends.PostgreSql.Name, uri)}: {Describe(e)}", e);
         }
     }
 
     public static async Task<PostgreSqlStudyStorage> OpenAsync(string uri, StoreAccess access = StoreAccess.ReadWrite, ILogger? logger = null,
         CancellationToken ct = default)
     {
-        var location = new StoreLocation(StoreLocation.PostgreSql, uri).ToString();
+        var location = new StoreLocation(StoreBackends.PostgreSql.Name, uri).ToString();
         var source = NpgsqlDataSource.Create(ConnectionString(uri));
         var storage = new PostgreSqlStudyStorage(source, location, access == StoreAccess.ReadOnly, logger ?? NullLogger.Instance);
         try

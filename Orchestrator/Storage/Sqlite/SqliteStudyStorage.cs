@@ -8,7 +8,7 @@ namespace Studies.Orchestrator.Storage.Sqlite;
 /// <summary>The embedded store: one SQLite file per workspace.</summary>
 public sealed class SqliteBackend : IStorageBackend
 {
-    public string Scheme => StoreLocation.Sqlite;
+    public StoreBackendEntry Entry => StoreBackends.Sqlite;
 
     public Task<bool> ExistsAsync(StoreLocation location, CancellationToken ct) => Task.FromResult(File.Exists(location.Target));
 

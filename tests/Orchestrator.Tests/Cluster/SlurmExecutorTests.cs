@@ -50,7 +50,7 @@ public sealed class SlurmScriptTests
     public void A_task_records_its_job_array_task_and_node()
     {
         var env = new Dictionary<string, string> { ["SLURM_JOB_ID"] = "17", ["SLURM_ARRAY_JOB_ID"] = "15", ["SLURM_ARRAY_TASK_ID"] = "2", ["SLURMD_NODENAME"] = "wn042" };
-        var placement = ClusterTaskCommand.Placement(n => env.GetValueOrDefault(n));
+        var placement = ClusterTask.Placement(n => env.GetValueOrDefault(n));
         Assert.Equal(("17", "15", "2", "wn042", "RUNNING"), (placement["slurm_job_id"], placement["slurm_array_job_id"], placement["slurm_array_task_id"], placement["node"], placement["slurm_state"]));
         Assert.Equal("15_2", placement["job"]);
         Assert.False(placement.ContainsKey("partition"));

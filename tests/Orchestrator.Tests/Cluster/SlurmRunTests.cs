@@ -62,7 +62,7 @@ public sealed class SlurmRunTests : IDisposable
             EndStateWait = TimeSpan.Zero,
         };
         var plan = executor.Plan(study, trials, workers);
-        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "ckpt"), Store = "postgresql://alice@db.example/studies", FailFastAfter = 3,
+        var options = new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "ckpt"), Store = StoreLocation.Parse("postgresql://alice@db.example/studies", folder), FailFastAfter = 3,
             TrialTimeout = TimeSpan.FromMinutes(2.5) };
         var counts = await executor.RunAsync(store, row, plan, options, new QuietObserver(), CancellationToken.None, CancellationToken.None)
             .WaitAsync(TimeSpan.FromMinutes(1));
@@ -139,11 +139,11 @@ public sealed class SlurmRunTests : IDisposable
         Assert.Equal([0, 1, 4, 3, 0, 0], new[] { null, "gpu:1", "gpu:a100:4", "gpu:a100:1,gpu:v100:2,mps:100", "mps:100", "" }.Select(SlurmTrialExecutor.GpuCount));
         Assert.Equal(1, SlurmTrialExecutor.GpuCount("gpu"));
         // 4 GPUs x 2 trials each, filled round-robin so that all four are busy before any takes a second trial.
-        var slots = ClusterTaskCommand.Slots("cuda", gpus: 4, perDevice: 2, threads: 3);
+        var slots = ClusterTask.Slots("cuda", gpus: 4, perDevice: 2, threads: 3);
         Assert.Equal(["cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1", "cuda:2", "cuda:3"], slots.Select(s => s.Device));
         Assert.All(slots, s => Assert.Equal(3, s.Threads));
         Assert.Equal([0, 1, 2, 3, 0, 1, 2, 3], slots.Select(s => s.CudaOrdinal!.Value));
-        Assert.Equal(["cpu"], ClusterTaskCommand.Slots("cpu", gpus: 0, perDevice: 1, threads: 2).Select(s => s.Device));
+        Assert.Equal(["cpu"], ClusterTask.Slots("cpu", gpus: 0, perDevice: 1, threads: 2).Select(s => s.Device));
     }
 
     [Fact]

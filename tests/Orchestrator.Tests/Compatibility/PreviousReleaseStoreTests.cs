@@ -1,4 +1,5 @@
 using Studies.Orchestrator.Tests.EndToEnd;
+using Studies.Orchestrator.Tests.Studies;
 
 namespace Studies.Orchestrator.Tests.Compatibility;
 

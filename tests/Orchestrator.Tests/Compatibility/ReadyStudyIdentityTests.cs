@@ -1,4 +1,5 @@
 using System.Text;
+using Studies.Orchestrator.Tests.Studies;
 
 namespace Studies.Orchestrator.Tests.Compatibility;
 

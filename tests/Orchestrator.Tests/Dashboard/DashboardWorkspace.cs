@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Studies.Orchestrator.Dashboard;
 using Studies.Orchestrator.Hosting;
+using Studies.Orchestrator.Reporting;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Reports;

@@ -1,3 +1,4 @@
+using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Search;
 using Studies.Trials.Results;
 

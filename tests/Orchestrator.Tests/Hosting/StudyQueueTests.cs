@@ -12,18 +12,20 @@ public sealed class StudyQueueTests : IDisposable
     private string StudyFile(string name)
     {
         var path = Path.Combine(dir, name);
-        File.WriteAllText(path, $"study: {Path.GetFileNameWithoutExtension(name)}\n");
+        File.WriteAllText(path, $"study: {Path.GetFileNameWithoutExtension(name)}\ndata: {{source: gaussian-toy}}\nbase:\n  schedule:\n    - {{loss: bce, epochs: 5}}\n");
         return path;
     }
 
+    /// <summary>Records the name of each study it is given, as the service parsed it.</summary>
     private sealed class RecordingRunner(Func<string, StudyRunOutcome> outcome) : IStudyRunner
     {
         public readonly List<string> Ran = new();
 
-        public Task<StudyRunOutcome> RunAsync(string studyFile, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
+        public Task<StudyRunOutcome> RunAsync(Study study, StudyRunRequest request, CancellationToken stopping, CancellationToken kill)
         {
-            lock (Ran) Ran.Add(File.ReadAllText(studyFile).Trim());
-            return Task.FromResult(outcome(studyFile));
+            Assert.True(request.Untrusted);
+            lock (Ran) Ran.Add(study.Name);
+            return Task.FromResult(outcome(study.SourcePath));
         }
     }
 
@@ -98,7 +100,7 @@ public sealed class StudyQueueTests : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (Directory.GetFiles(queue.Done).Length < 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
         await service.StopAsync(CancellationToken.None);
-        Assert.Equal(["study: one", "study: two"], runner.Ran);
+        Assert.Equal(["one", "two"], runner.Ran);
         Assert.Equal(2, Directory.GetFiles(queue.Done).Length);
     }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Search;
+using Studies.Orchestrator.Search.Components;
 using Studies.Orchestrator.Search.Samplers;
 
 namespace Studies.Orchestrator.Tests.Search;

@@ -29,7 +29,7 @@ public sealed class PostgreSqlStorageTests(PostgreSqlServer server) : IClassFixt
         Assert.Equal(("db.example.org", 6543, "studies", "alice", "s3cret", "group_a"),
             (builder.Host, builder.Port, builder.Database, builder.Username, builder.Password, builder.SearchPath));
         Assert.Equal(5432, PostgreSqlStudyStorage.ConnectionString("postgres://bob@host/db").Port);
-        Assert.Equal("postgresql://alice:***@db.example.org:6543/studies", new StoreLocation(StoreLocation.PostgreSql, "postgresql://alice:s3cret@db.example.org:6543/studies").ToString());
+        Assert.Equal("postgresql://alice:***@db.example.org:6543/studies", new StoreLocation(StoreBackends.PostgreSql.Name, "postgresql://alice:s3cret@db.example.org:6543/studies").ToString());
         var error = Assert.Throws<StoreException>(() => PostgreSqlStudyStorage.ConnectionString("postgresql://alice:s3cret@host/db?colour=red"));
         Assert.Contains("unknown option 'colour'", error.Message);
         Assert.DoesNotContain("s3cret", error.Message);

@@ -1,0 +1,82 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Storage;
+using Studies.Trials.Results;
+
+namespace Studies.Orchestrator.Cluster;
+
+/// <summary>What one task of a study's job array needs besides its command line (<c>Cli/ClusterTaskCommand</c>): its slots,
+/// where it runs, its time left and how long it waits while idle.</summary>
+public static class ClusterTask
+{
+    /// <summary>How long an idle task waits at most between looks at the store (waits double from the scheduler's idle poll).</summary>
+    /// <remarks>60 s: an idle task opens a connection per look (it keeps none while idle), ~30 ms of server CPU here; 1,000
+    /// idle tasks looking every 30 s cost about a core (bench cluster --simulate-tasks 1000), every 60 s half that.</remarks>
+    public static readonly TimeSpan IdlePollLimit = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The slots of a task: on a GPU task, <paramref name="perDevice"/> trials on each of the <paramref name="gpus"/> GPUs its
+    /// gres gives it (Slurm numbers them cuda:0..N-1 inside the task through CUDA_VISIBLE_DEVICES), filled round-robin; on
+    /// a CPU task, <paramref name="perDevice"/> CPU slots.
+    /// </summary>
+    public static IReadOnlyList<DeviceSlot> Slots(string device, int gpus, int perDevice, int threads)
+    {
+        perDevice = Math.Max(1, perDevice);
+        if (!device.StartsWith("cuda", StringComparison.Ordinal))
+            return Enumerable.Range(0, perDevice).Select(i => new DeviceSlot(i, "cpu", Math.Max(1, threads))).ToList();
+        var count = Math.Max(1, gpus);
+        return DeviceInventory.Slots(new ResourceRequest(Enumerable.Range(0, count).Select(g => $"cuda:{g}").ToList(), perDevice, threads), count, Environment.ProcessorCount);
+    }
+
+    /// <summary>The task's time left before its limit, as Slurm sees it; null when unlimited or Slurm cannot be asked.</summary>
+    public static async Task<TimeSpan?> TimeLeftAsync(ISlurm slurm, string job, ILogger logger)
+    {
+        try
+        {
+            return (await slurm.TaskStatesAsync(job, CancellationToken.None)).FirstOrDefault()?.TimeLeft;
+        }
+        catch (SlurmException e)
+        {
+            logger.LogWarning("the time left of job {Job} is not known ({Error}): trials are claimed until Slurm stops the task", job, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Where this task runs, from Slurm's variables: recorded with every attempt it makes.</summary>
+    public static IReadOnlyDictionary<string, string> Placement(Func<string, string?> variable)
+    {
+        var placement = new Dictionary<string, string>
+        {
+            ["host"] = Environment.MachineName,
+            ["pid"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+            ["slurm_state"] = "RUNNING",
+        };
+        foreach (var (key, name) in new[]
+                 {
+                     ("slurm_job_id", "SLURM_JOB_ID"), ("slurm_array_job_id", "SLURM_ARRAY_JOB_ID"), ("slurm_array_task_id", "SLURM_ARRAY_TASK_ID"),
+                     ("node", "SLURMD_NODENAME"), ("partition", "SLURM_JOB_PARTITION"),
+                 })
+        {
+            if (variable(name) is { Length: > 0 } value) placement[key] = value;
+        }
+        // As Slurm names an array task (squeue, scancel): JOB_TASK; what `studies status` shows.
+        if (placement.TryGetValue("slurm_array_job_id", out var array) && placement.TryGetValue("slurm_array_task_id", out var task)) placement["job"] = $"{array}_{task}";
+        else if (placement.TryGetValue("slurm_job_id", out var job)) placement["job"] = job;
+        return placement;
+    }
+
+    public sealed class LoggingObserver(ILogger logger) : IExecutionObserver
+    {
+        /// <summary>The attempts this task started: those a stop signal ended get Slurm's reason.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<(string Trial, int Attempt)> Started { get; } = new();
+
+        public void TrialStarted(TrialRow trial, DeviceSlot slot)
+        {
+            Started.Enqueue((trial.TrialId, trial.Attempts));
+            logger.LogInformation("trial {Trial} started on {Slot} (attempt {Attempt})", trial.TrialId, slot, trial.Attempts);
+        }
+
+        public void TrialEnded(string trialId, TrialState state, string? error) => logger.LogInformation("trial {Trial}: {State} {Error}", trialId, state.Name(), error);
+    }
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Studies;
+using Studies.Orchestrator.Terminal;
+using Studies.Orchestrator.Workers;
+using Studies.Trials.Results;
+using Studies.Trials.Specs;
+using Studies.Trials.Training;
+
+namespace Studies.Orchestrator.Terminal;
+
+/// <summary>What one kind of trial costs on this host, measured: start (data), seconds per epoch per phase, end (evaluation).</summary>
+/// <param name="EpochSeconds">Per phase: an ordinary epoch.</param>
+/// <param name="PhaseStartSeconds">Per phase: what its first epoch costs beyond an ordinary one (setting up its loss).</param>
+/// <param name="EvaluationSeconds">Per phase: one validation of the phase's selection metric (every <c>validation_every</c> epochs and at its end).</param>
+public sealed record KindCost(double StartSeconds, IReadOnlyList<double> EpochSeconds, IReadOnlyList<double> PhaseStartSeconds,
+    IReadOnlyList<double> EvaluationSeconds, double EndSeconds)
+{
+    /// <summary>Seconds of a whole trial of this kind with the epochs of <paramref name="spec"/>.</summary>
+    public double TrialSeconds(TrialSpec spec)
+    {
+        var total = StartSeconds + EndSeconds;
+        for (var p = 0; p < spec.Schedule.Count; p++)
+        {
+            var phase = spec.Schedule[p];
+            total += PhaseStartSeconds[p] + phase.Epochs * EpochSeconds[p] + Evaluations(spec, p) * EvaluationSeconds[p];
+        }
+        return total;
+    }
+
+    /// <summary>How many epochs of a phase compute its selection metric (the trial runner's rule: every validation_every epochs and the last).</summary>
+    public static int Evaluations(TrialSpec spec, int phase)
+    {
+        var p = spec.Schedule[phase];
+        var extra = new[] { p.KeepBest, p.EarlyStopping?.Metric }.Any(m => m is not null and not (MetricNames.Loss or MetricNames.ValidationLoss));
+        if (!extra) return 0;
+        var every = spec.Evaluation.ValidationEvery;
+        return every > 0 ? p.Epochs / every + (p.Epochs % every == 0 ? 0 : 1) : 1;
+    }
+}
+
+/// <summary>
+/// The dry run's duration, calibrated by a short measurement on this host instead of assumed throughputs: one trial of
+/// each kind (<see cref="EtaTrial.KindOf"/>) is trained in this process with three epochs per phase, timed per epoch,
+/// and one worker is started and timed. A study's time is then its trials' measured costs dealt to the slots in the
+/// order they run, plus one worker start per slot. Trials of different kinds share nothing, so a kind's three epochs
+/// tell its ordinary epoch (the second), the extra of an epoch that evaluates the selection metric (the third, the
+/// phase's last, less the second) and the phase's set-up (the first, less the second).
+/// </summary>
+public static class DryRunMeasurement
+{
+    private const int EpochsPerPhase = 3;
+
+    public static (double Seconds, double MeasuredIn, IReadOnlyDictionary<string, KindCost> Costs, double WorkerStart) Estimate(
+        IReadOnlyList<PlannedTrial> trials, int slots, ITrialRunner runner, WorkerCommandLine? worker, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var costs = new Dictionary<string, KindCost>(StringComparer.Ordinal);
+        foreach (var trial in trials)
+        {
+            ct.ThrowIfCancellationRequested();
+            var kind = EtaTrial.KindOf(trial.Spec);
+            if (!costs.ContainsKey(kind)) costs[kind] = Measure(trial.Spec, runner, ct);
+        }
+        var workerStart = worker is null ? 0 : WorkerStartSeconds(worker, trials[0].Spec.Device);
+        var seconds = EtaEstimator.Deal(trials.Select(t => costs[EtaTrial.KindOf(t.Spec)].TrialSeconds(t.Spec)), Math.Max(1, slots), []) + workerStart;
+        return (seconds, clock.Elapsed.TotalSeconds, costs, workerStart);
+    }
+
+    /// <summary>Trains one trial of the kind with three epochs per phase and splits its time (see the class).</summary>
+    public static KindCost Measure(TrialSpec spec, ITrialRunner runner, CancellationToken ct)
+    {
+        var shortened = spec with { Schedule = spec.Schedule.Select(p => p with { Epochs = Math.Min(p.Epochs, EpochsPerPhase) }).ToList() };
+        var stamps = new List<(int Phase, double At)>();
+        var clock = Stopwatch.StartNew();
+        var result = runner.Run(shortened, new TrialRunOptions { OnEpoch = (record, _) => stamps.Add((record.Phase, clock.Elapsed.TotalSeconds)) }, ct);
+        var total = clock.Elapsed.TotalSeconds;
+        if (result.Outcome == TrialOutcome.Diverged || stamps.Count == 0)
+        {
+            // Nothing to time per epoch (it diverged at once): the whole of it as its start, epochs as free.
+            return new KindCost(total, spec.Schedule.Select(_ => 0.0).ToList(), spec.Schedule.Select(_ => 0.0).ToList(), spec.Schedule.Select(_ => 0.0).ToList(), 0);
+        }
+        var epoch = new List<double>();
+        var setup = new List<double>();
+        var evaluation = new List<double>();
+        double start = 0;
+        var previous = 0.0;
+        for (var p = 0; p < spec.Schedule.Count; p++)
+        {
+            var times = stamps.Where(s => s.Phase == p).Select(s => s.At).ToList();
+            var intervals = new List<double>();
+            var last = previous;
+            foreach (var t in times)
+            {
+                intervals.Add(t - last);
+                last = t;
+            }
+            previous = times.Count > 0 ? times[^1] : previous;
+            // The ordinary epoch: the second; with fewer epochs, the only one there is.
+            var ordinary = intervals.Count >= 2 ? intervals[1] : intervals.Count == 1 ? intervals[0] : 0;
+            var evaluates = KindCost.Evaluations(shortened, p) > 0;
+            var eval = evaluates && intervals.Count >= 3 ? Math.Max(0, intervals[2] - ordinary) : 0;
+            var first = intervals.Count > 0 ? Math.Max(0, intervals[0] - ordinary) : 0;
+            if (p == 0)
+            {
+                start = first;
+                first = 0;
+            }
+            epoch.Add(ordinary);
+            setup.Add(first);
+            evaluation.Add(eval);
+        }
+        return new KindCost(start, epoch, setup, evaluation, Math.Max(0, total - previous));
+    }
+
+    /// <summary>Starts one worker and waits until it says it is ready; its seconds (a slot's first trial pays them once).</summary>
+    private static double WorkerStartSeconds(WorkerCommandLine commandLine, string device)
+    {
+        var clock = Stopwatch.StartNew();
+        using var worker = WorkerProcess.Start(commandLine, new DeviceSlot(0, device, 1));
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (worker.Messages.Reader.WaitToReadAsync(limit.Token).AsTask().GetAwaiter().GetResult())
+                if (worker.Messages.Reader.TryRead(out var m) && m.Kind == WorkerMessage.Ready) return clock.Elapsed.TotalSeconds;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            if (!worker.HasExited) worker.Kill();
+        }
+        return clock.Elapsed.TotalSeconds;
+    }
+}
