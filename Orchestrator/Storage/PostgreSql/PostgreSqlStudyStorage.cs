@@ -584,15 +584,19 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
         return new TrialChanges(rows, Math.Max(cursor, next));
     }, ct);
 
-    public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default) =>
+    public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default, int offset = 0) =>
         ReadAsync(async c =>
         {
             const string where = "study_id = @s AND in_definition AND (state = ANY(@states) OR attempts >= @m)";
-            (string, object?)[] args = [("s", studyId), ("states", states.Select(s => s.Name()).ToArray()), ("m", minAttempts), ("l", limit)];
+            (string, object?)[] args = [("s", studyId), ("states", states.Select(s => s.Name()).ToArray()), ("m", minAttempts), ("l", limit), ("o", Math.Max(0, offset))];
             var total = Convert.ToInt32(await ScalarAsync(c, null, $"SELECT COUNT(*) FROM trials WHERE {where}", ct, args), System.Globalization.CultureInfo.InvariantCulture);
-            var rows = await ListAsync(c, null, $"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT @l", ReadTrial, ct, args);
+            var rows = await ListAsync(c, null, $"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT @l OFFSET @o", ReadTrial, ct, args);
             return new TrialPage(rows, total);
         }, ct);
+
+    public Task<(double? MeanSeconds, int Count)> CompletedSecondsAsync(long studyId, CancellationToken ct = default) => ReadAsync(async c =>
+        (await ListAsync(c, null, $"SELECT AVG(seconds)::float8, COUNT(*)::int FROM trials WHERE study_id = @s AND in_definition AND state = {S(TrialState.Completed)} AND seconds > 0",
+            r => (r.IsDBNull(0) ? (double?)null : r.GetDouble(0), r.GetInt32(1)), ct, ("s", studyId)))[0], ct);
 
     public Task<int> CountOutsideDefinitionAsync(long studyId, CancellationToken ct = default) => ReadAsync(async c =>
         Convert.ToInt32(await ScalarAsync(c, null, "SELECT COUNT(*) FROM trials WHERE study_id = @s AND NOT in_definition", ct, ("s", studyId)),
