@@ -53,6 +53,8 @@ internal static class EtaBenchmark
     private sealed record Outcome(string Name, int Trials, int Epochs, double DryRun, double DryRunMeasuredIn, double Actual,
         double? FirstEpochAt, double? EtaAtFirstEpoch, double TenPercentAt, double EtaAtTenPercent)
     {
+        public string Measured { get; init; } = "";
+        public string DryCosts { get; init; } = "";
         public double LeftAtTenPercent => Actual - TenPercentAt;
         public double EtaError => EtaAtTenPercent / LeftAtTenPercent - 1;
         public double DryRunRatio => DryRun / Actual;
@@ -78,6 +80,8 @@ internal static class EtaBenchmark
                 await File.WriteAllTextAsync(file, text);
                 outcomes.Add(await MeasureAsync(c.Name, file, home));
                 var o = outcomes[^1];
+                output.WriteLine($"  measured by the ETA: {o.Measured}");
+                output.WriteLine($"  dry run's costs: {o.DryCosts}");
                 output.WriteLine(string.Create(inv, $"{o.Name}: {o.Trials} trials, {o.Epochs} epochs, {o.Actual:F1} s; dry run {o.DryRun:F1} s (x{o.DryRunRatio:F2}, measured in {o.DryRunMeasuredIn:F1} s); "
                     + $"ETA at the first epoch ({o.FirstEpochAt:F1} s) {o.EtaAtFirstEpoch:F1} s vs {o.Actual - o.FirstEpochAt:F1} s left; "
                     + $"at 10 % of epochs ({o.TenPercentAt:F1} s) {o.EtaAtTenPercent:F1} s vs {o.LeftAtTenPercent:F1} s left ({o.EtaError * 100:+0;-0} %)"));
@@ -128,7 +132,12 @@ internal static class EtaBenchmark
         if (outcome.States.GetValueOrDefault(TrialState.Completed) != trials.Count)
             throw new InvalidOperationException($"{name}: not every trial completed ({string.Join(", ", outcome.States.Select(s => $"{s.Value} {s.Key.Name()}"))})");
         if (tenth is not { Eta: { } eta10 } ten) throw new InvalidOperationException($"{name}: no ETA was shown at 10 % of the epochs");
-        return new Outcome(name, trials.Count, epochs, dry.Seconds, dry.MeasuredIn, p.LastEnd, first?.At, first?.Eta, ten.At, eta10);
+        return new Outcome(name, trials.Count, epochs, dry.Seconds, dry.MeasuredIn, p.LastEnd, first?.At, first?.Eta, ten.At, eta10)
+        {
+            Measured = p.Inner.DescribeEta(),
+            DryCosts = string.Create(CultureInfo.InvariantCulture, $"worker start {dry.WorkerStart:F2} s; ") + string.Join("; ", dry.Costs.Values.Select(k => string.Create(CultureInfo.InvariantCulture,
+                $"start {k.StartSeconds:F2} s, epochs {string.Join("/", k.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture)))} s, end {k.EndSeconds:F2} s"))),
+        };
     }
 
     private sealed class ProbeFactory : IExecutionObserverFactory

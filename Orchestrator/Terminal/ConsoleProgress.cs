@@ -178,6 +178,9 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     /// <summary>The estimated seconds left (null until the first epoch), for the benchmark.</summary>
     public double? RemainingSeconds() => eta.RemainingSeconds(Now);
 
+    /// <summary>What the ETA has measured, for the benchmark.</summary>
+    public string DescribeEta() => eta.Describe();
+
     private Spectre.Console.Rendering.IRenderable Render()
     {
         var table = new Table().Border(TableBorder.Simple)

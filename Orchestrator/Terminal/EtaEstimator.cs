@@ -155,6 +155,17 @@ public sealed class EtaEstimator(int slots)
         }
     }
 
+    /// <summary>What has been measured so far, in words (medians): for the benchmark, to tell where an estimate went wrong.</summary>
+    public string Describe()
+    {
+        lock (gate)
+        {
+            static string M(IEnumerable<double> v) => v.Any() ? Median(v.ToList()).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "-";
+            return $"worker start {M(workerStarts)} s, start of a slot's first trial {M(firstStartSeconds)} s, start of later trials {M(startSeconds.Values.SelectMany(x => x))} s, "
+                + $"end {M(endSeconds.Values.SelectMany(x => x))} s, epochs " + string.Join(", ", epochSeconds.Select(e => $"{e.Key[(e.Key.LastIndexOf('|') + 1)..]} {M(e.Value)} s x{e.Value.Count}"));
+        }
+    }
+
     /// <summary>The measured seconds per epoch of a kind's phase (null: not measured yet); for tests and the benchmark.</summary>
     public double? MeasuredEpochSeconds(EtaTrial trial, int phase)
     {

@@ -564,7 +564,9 @@ public sealed class SqliteStudyStorage : IStudyStorage
     public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default, int offset = 0) =>
         ReadAsync(async () =>
         {
-            var where = $"study_id = $s AND in_definition = 1 AND (state IN ({(states.Count == 0 ? "''" : string.Join(", ", states.Select(S)))}) OR attempts >= $m)";
+            var inStates = $"state IN ({(states.Count == 0 ? "''" : string.Join(", ", states.Select(S)))})";
+            // Without an attempts bound the states alone: the state index gives the first rows in order (no scan of the study).
+            var where = $"study_id = $s AND in_definition = 1 AND " + (minAttempts == int.MaxValue ? inStates : $"({inStates} OR attempts >= $m)");
             var total = Convert.ToInt32(await ScalarAsync($"SELECT COUNT(*) FROM trials WHERE {where}", ct, ("$s", studyId), ("$m", minAttempts)),
                 CultureInfo.InvariantCulture);
             await using var cmd = Command($"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT $l OFFSET $o", null, ("$s", studyId), ("$m", minAttempts), ("$l", limit),
