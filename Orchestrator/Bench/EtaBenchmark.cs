@@ -16,7 +16,7 @@ namespace Studies.Orchestrator.Bench;
 
 /// <summary>
 /// <c>studies bench eta</c>: how good the times a user is shown are. For the quickstart and two other ready studies
-/// (gaussian-pnn and lovasz-toy with a tenth of their events and two seeds, so that each runs in minutes: their
+/// (gaussian-pnn and lovasz-toy with a tenth of their events, so that each runs in minutes: their
 /// trial kinds and schedules are those of the ready files) it measures the dry run's estimate (the short measurement of
 /// <see cref="DryRunMeasurement"/>), runs the study as <c>studies run</c> does, and reads the ETA the progress shows
 /// at the first epoch and once 10 % of the epochs are done, against the time that was actually left.
@@ -29,8 +29,10 @@ internal static class EtaBenchmark
     private static readonly IReadOnlyList<Case> Cases =
     [
         new("quickstart", "quickstart.yaml", []),
-        new("gaussian-pnn (1/10 events, 2 seeds)", "gaussian-pnn.yaml", [("events_per_mass: 50000", "events_per_mass: 5000"), ("seed: [1, 2, 3]", "seed: [1, 2]")]),
-        new("lovasz-toy (1/10 events, 2 seeds)", "lovasz-toy.yaml", [("events_per_process: 150000", "events_per_process: 15000"), ("seed: [1, 2, 3, 4, 5]", "seed: [1, 2]")]),
+        // Every seed of the file: with two seeds a run was 22-35 s, and the 10 % mark came 8 s in, where a few seconds of the
+        // machine's other load moved the ETA by half.
+        new("gaussian-pnn (1/10 events)", "gaussian-pnn.yaml", [("events_per_mass: 50000", "events_per_mass: 5000")]),
+        new("lovasz-toy (1/10 events)", "lovasz-toy.yaml", [("events_per_process: 150000", "events_per_process: 15000")]),
     ];
 
     public static Command Command()
