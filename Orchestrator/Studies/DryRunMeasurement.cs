@@ -83,12 +83,7 @@ public static class DryRunMeasurement
             Each(c => c.EvaluationSeconds), Median(costs.Select(c => c.EndSeconds)));
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var n = sorted.Count;
-        return n == 0 ? 0 : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => EtaEstimator.Median(values.ToList());
 
     /// <summary>Trains one trial of the kind with three epochs per phase and splits its time (see the class).</summary>
     public static KindCost Measure(TrialSpec spec, ITrialRunner runner, CancellationToken ct)

@@ -287,7 +287,7 @@ public sealed class EtaEstimator(int slots)
         return ratios;
     }
 
-    private static double Median(IReadOnlyList<double> values)
+    internal static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToList();
         var n = sorted.Count;
