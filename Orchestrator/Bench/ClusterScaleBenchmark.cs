@@ -20,7 +20,7 @@ namespace Studies.Orchestrator.Bench;
 /// as <see cref="SlurmTrialExecutor"/> runs it) while tasks finish and claim about 30 trials between polls: the server's
 /// CPU time per poll (the server's processes in /proc) and the wall time;</item>
 /// <item>claims per second by 64 concurrent claimers;</item>
-/// <item><c>studies status</c> as a process: wall time and peak memory (VmHWM);</item>
+/// <item><c>studies status</c> as a process, five times: wall time, CPU time and peak memory (best, spread, load average);</item>
 /// <item>the server's CPU for the tasks' idle looks: each task, idle, looks at the store at most every 30 s (the cap of its
 /// doubling wait), opening a connection for each look (tasks hold none while idle); the tasks' looks are spread over the window.</item>
 /// </list>

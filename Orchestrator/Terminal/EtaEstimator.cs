@@ -24,8 +24,10 @@ public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> Ph
 /// result: the per-mass evaluation). Trials of a kind or phase not yet seen take the cost model's time per epoch
 /// scaled by what was measured so far (the median ratio measured/model). The remaining trials are then dealt to the
 /// slots in claim order, each to the slot that frees first, and the ETA is when the last slot is done.
-/// The worker start is kept apart: it is paid once per slot (long-lived workers), so a slot's first trial does not
-/// set the start time of the later ones once a later one has started. Times are seconds on any monotonic clock.
+/// One-off costs are kept apart from what every trial pays: the worker start is paid once per slot (long-lived workers,
+/// which also run a warm-up trial before they are ready), and a slot's first trial's start, end and first epoch of each
+/// phase (where the worker meets that code first) are used only until a later trial, or a later epoch, has been measured.
+/// Times are seconds on any monotonic clock.
 /// </summary>
 public sealed class EtaEstimator(int slots)
 {
