@@ -87,6 +87,7 @@ public static class ClusterTaskCommand
                     StopClaiming = claiming.Token,
                     LeaveWhenNothingQueued = true,
                     MaxIdlePoll = IdlePollLimit,
+                    Search = Search.SearchDriver.FromRecord(row, logger),
                 };
                 var slotList = Slots(parse.GetValue(device)!, parse.GetValue(gpus), parse.GetValue(slots), parse.GetValue(threads));
                 var options = new ExecutionOptions

@@ -95,7 +95,9 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
     {
         var device = Device(trials);
         var gpus = device == "cuda" ? GpuCount(study.Resources.Cluster.Gres) : 0;
-        return new SlurmJobRequest(study.Name, Tasks(study, trials.Count, workers), device == "cuda" ? Math.Max(1, study.Resources.TrialsPerDevice) : 1,
+        // An adaptive search's trials come as it proposes them: its array is sized for all it may propose.
+        var planned = study.Search is { Adaptive: true } search ? search.Samples * trials.Count : trials.Count;
+        return new SlurmJobRequest(study.Name, Tasks(study, planned, workers), device == "cuda" ? Math.Max(1, study.Resources.TrialsPerDevice) : 1,
             study.Resources.ThreadsPerTrial, device, checkpoints, Path.Combine(checkpoints, "slurm"), [self.FileName, .. self.PrefixArguments],
             study.Retries.Max, study.Retries.BackoffSeconds, study.Resources.Cluster)
         {
@@ -132,9 +134,10 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
             await follower.PollAsync(CancellationToken.None);
             var counts = follower.Counts;
             await endStates.RecordAsync(follower.MayHaveStoppedAttempts, CancellationToken.None);
+            var proposalsLeft = options.Search is { } search ? await search.ProposalsLeftAsync(store, study, CancellationToken.None) : 0;
             string? why = null;
             if (cancelled) why = "the study was cancelled (`studies cancel`); its job arrays are cancelled";
-            else if (counts.Left == 0) why = "";
+            else if (counts.Left == 0 && proposalsLeft == 0) why = "";
             else if (follower.FailFast(options.FailFastAfter) is { } failFast) why = failFast;
             if (why is not null)
             {
@@ -156,6 +159,9 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
             if (!await AnyActiveAsync(jobs))
             {
                 counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
+                // An adaptive search with nothing queued and no task to propose: the first proposal is made here, the tasks make the rest.
+                if (counts.Count(TrialState.Queued) == 0 && proposalsLeft > 0 && await options.Search!.ProposeAsync(store, study, CancellationToken.None))
+                    counts = await store.CountStatesAsync(study.Id, CancellationToken.None);
                 // Trials still running under a live lease (a task just killed): their lease expires, then they are queued.
                 if (counts.Count(TrialState.Queued) > 0)
                 {
@@ -169,7 +175,7 @@ public sealed class SlurmTrialExecutor(ISlurm slurm, WorkerCommandLine self, ILo
                         };
                     }
                     finishedAtSubmit = counts.Finished;
-                    jobs.AddRange(await SubmitAsync(store, study, request with { Tasks = Math.Min(request.Tasks, counts.Count(TrialState.Queued)) }, maxArraySize));
+                    jobs.AddRange(await SubmitAsync(store, study, request with { Tasks = Math.Min(request.Tasks, counts.Count(TrialState.Queued) + proposalsLeft) }, maxArraySize));
                 }
             }
             try

@@ -43,16 +43,19 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             Compare = study.Report.Compare,
             Headline = study.Report.Headline,
             IsSearch = study.Search is not null,
+            Objectives = study.Search?.Objectives.Select(o => o.Metric).ToList() ?? [],
         };
         var row = await store.SyncStudyAsync(new StudyDefinition(study.Name, study.SourcePath, study.Text, study.DefinitionHash, study.Data.Hash, settings),
-            trials.Select(t => new PlannedTrialRow(t.TrialId, SpecJson.Serialize(t.Spec), t.Axes)).ToList(), request.Force, CancellationToken.None);
+            StudyExpander.Recorded(study).Select(t => new PlannedTrialRow(t.TrialId, SpecJson.Serialize(t.Spec), t.Axes)).ToList(), request.Force, CancellationToken.None);
 
         var before = await store.CountStatesAsync(row.Id, CancellationToken.None);
         IReadOnlyList<NotifySettings> targets = [.. serveNotifications.Targets, .. study.Notify is { } own ? [own] : Array.Empty<NotifySettings>()];
         var observer = observers.Create(study.Name);
         NotifyingObserver? notifying = null;
         if (targets.Count > 0) observer = notifying = new NotifyingObserver(observer, notifier, targets, study.Name);
-        observer.RunStarting(new RunOverview(study.Name, before.Total, before.Finished, plan.Describe())
+        // An adaptive search records its trials as it proposes them: progress counts every trial its budget allows.
+        var total = study.Search is { Adaptive: true } search ? Math.Max(before.Total, search.Samples * trials.Count) : before.Total;
+        observer.RunStarting(new RunOverview(study.Name, total, before.Finished, plan.Describe())
         {
             Settings = settings,
             Trials = (await store.ListTrialsAsync(row.Id, CancellationToken.None)).Where(t => t.InDefinition).ToList(),
@@ -66,6 +69,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             TrialTimeout = request.TrialTimeout,
             FailFastAfter = request.FailFastAfter,
             Provenance = Provenance.OfOrchestrator(),
+            Search = Search.SearchDriver.For(study, services.GetRequiredService<ILoggerFactory>().CreateLogger<Search.SearchDriver>()),
         };
         StateCounts counts;
         try

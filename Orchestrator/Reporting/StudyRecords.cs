@@ -22,7 +22,7 @@ public static class StudyRecords
         var provenance = new Dictionary<string, string>();
         foreach (var row in (await store.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).OrderBy(t => t.Ordinal))
         {
-            TrialResult? result = row.State is TrialState.Completed or TrialState.Diverged || row.LastEpoch is > 0
+            TrialResult? result = row.State is TrialState.Completed or TrialState.Diverged or TrialState.Pruned || row.LastEpoch is > 0
                 ? await store.LoadResultAsync(study.Id, row, ct)
                 : null;
             if (result is not null && trim is not null) result = trim(result);
@@ -61,6 +61,7 @@ public static class StudyRecords
         CompareAxes = study.Settings.Compare,
         Headline = study.Settings.Headline ?? MetricNames.SigmaMinBestCut,
         IsSearch = study.Settings.IsSearch,
+        SearchObjectives = study.Settings.Objectives,
     };
 
     /// <summary>The trial's resolved spec; null when it cannot be read (the report then assumes GeV and fb and lists no differing settings).</summary>

@@ -41,6 +41,8 @@ public sealed record ExecutionOptions
     public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
     /// <summary>The store as <c>--store</c> names it (with its password), for executors whose workers open it themselves.</summary>
     public string? Store { get; init; }
+    /// <summary>The study's search (adaptive proposals, pruning); null when it has nothing to decide during the run.</summary>
+    public Search.SearchDriver? Search { get; init; }
 }
 
 /// <summary>The study asks for resources this host or executor does not have (e.g. CUDA where there is none).</summary>

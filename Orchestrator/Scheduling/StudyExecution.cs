@@ -44,10 +44,36 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     /// </summary>
     public TimeSpan? MaxIdlePoll { get; init; }
 
+    /// <summary>The study's search: proposes trials when none is claimable and judges running ones after validation epochs; null: none.</summary>
+    public Search.SearchDriver? Search { get; init; }
+
     /// <summary>A trial this execution holds: its progress for the next beat, and the way to stop it if the lease is lost.</summary>
-    private sealed class Lease(TrialRow trial, string device, int packing, CancellationToken kill) : IDisposable
+    private sealed class Lease(TrialRow trial, string device, int packing, CancellationToken kill, CancellationToken stopping) : IDisposable
     {
         private readonly CancellationTokenSource lost = CancellationTokenSource.CreateLinkedTokenSource(kill);
+        private readonly CancellationTokenSource pruned = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        /// <summary>The trial's objective values by validation epoch, for the pruner.</summary>
+        public readonly List<(int Step, double[] Values)> Curve = [];
+        /// <summary>When it was claimed (<see cref="Environment.TickCount64"/>): the pruner reads the study afresh after it.</summary>
+        public long ClaimedAt { get; } = Environment.TickCount64;
+        /// <summary>The pruner's decisions on this trial, one validation epoch after the other.</summary>
+        public Task Judged = Task.CompletedTask;
+        /// <summary>Why the pruner stopped it (the worker was asked to stop); null while it may go on.</summary>
+        public volatile string? PrunedBecause;
+        /// <summary>Cancelled when the orchestrator stops or the pruner stops this trial: the worker checkpoints and exits.</summary>
+        public CancellationToken StopToken => pruned.Token;
+
+        /// <summary>Asks the worker to stop because the pruner said so; false when it had already ended.</summary>
+        public bool Prune(string reason)
+        {
+            lock (gate)
+            {
+                if (ended || PrunedBecause is not null) return false;
+                PrunedBecause = reason;
+                pruned.Cancel();
+                return true;
+            }
+        }
         private readonly Lock gate = new();
         private bool ended;
 
@@ -87,6 +113,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             {
                 ended = true;
                 lost.Dispose();
+                pruned.Dispose();
             }
         }
     }
@@ -119,11 +146,14 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                 var trial = await store.ClaimNextAsync(study.Id, new TrialClaim(Owner, slot.Device, scheduling.Lease, Placement), CancellationToken.None);
                 if (trial is null)
                 {
+                    // Nothing to claim: an adaptive search proposes the next point (recorded with its trials before they run).
+                    if (Search is { } search && !await IsCancelledAsync(study, CancellationToken.None)
+                        && await search.ProposeAsync(store, study, CancellationToken.None)) continue;
                     if (!await WaitForWorkAsync(study, noMoreStarts.Token)) return;
                     continue;
                 }
                 idleLooks = 0;
-                var lease = new Lease(trial, slot.Device, packing.Limit(slot.Device), kill) { RenewedAt = sent };
+                var lease = new Lease(trial, slot.Device, packing.Limit(slot.Device), kill, stopping) { RenewedAt = sent };
                 leases[trial.TrialId] = lease;
                 try
                 {
@@ -293,8 +323,13 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         await store.SetArtifactAsync(study.Id, trial.TrialId, "directory", directory, CancellationToken.None);
         var clock = Stopwatch.StartNew();
 
-        var exit = await LaunchAsync(lease, slot, directory, options, p => RecordProgress(lease, observer, p), stopping);
+        var exit = await LaunchAsync(lease, slot, directory, options, p => RecordProgress(study, lease, observer, p), lease.StopToken);
         lease.End();
+        if (lease.PrunedBecause is { } why && !stopping.IsCancellationRequested && exit is not TrialExit.Finished { Result.Outcome: TrialOutcome.Completed })
+        {
+            await RecordPrunedAsync(study, lease, why, observer);
+            return;
+        }
 
         TrialState state;
         string? error;
@@ -377,8 +412,59 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         if (options.FailFastAfter > 0 && state == TrialState.Failed && error is not null) CountFailure(error, options, failures, failFast);
     }
 
-    /// <summary>Shows a worker's progress and queues its epoch for the next heartbeat.</summary>
-    private static void RecordProgress(Lease lease, IExecutionObserver observer, TrialProgress p)
+    /// <summary>Records a trial the pruner stopped: its epochs so far, then the state pruned with the epoch and the rule's reason.</summary>
+    private async Task RecordPrunedAsync(StudyRow study, Lease lease, string why, IExecutionObserver observer)
+    {
+        var trial = lease.Trial;
+        var batch = new List<EpochRecord>();
+        while (lease.PendingEpochs.TryDequeue(out var e)) batch.Add(e);
+        if (batch.Count > 0) await store.RecordEpochsAsync(study.Id, trial.TrialId, Owner, batch, CancellationToken.None);
+        var reason = why;
+        if (await store.RecordFailureAsync(study.Id, trial.TrialId, Owner, new TrialFailure(TrialState.Pruned, reason, "pruned"), CancellationToken.None) is null)
+        {
+            logger.LogWarning("trial {Trial}: not recorded here (pruned), another owner holds it now", trial.TrialId);
+            return;
+        }
+        logger.LogInformation("trial {Trial}: {Reason}", trial.TrialId, reason);
+        observer.TrialFinished(trial, TrialState.Pruned, reason, null);
+    }
+
+    /// <summary>
+    /// After a validation epoch that measured the search's objectives, asks the pruner (beside the worker, one decision at
+    /// a time per trial) and stops the trial if it says so.
+    /// </summary>
+    private void Judge(StudyRow study, Lease lease, TrialProgress p)
+    {
+        if (Search is not { Prunes: true } search || search.Objectives(p.Metrics) is not { } values) return;
+        lock (lease.Curve)
+        {
+            lease.Curve.Add((p.Epoch, values));
+            var curve = lease.Curve.ToList();
+            // Every validation epoch is judged, in order, one after the other: the epoch a trial is pruned at depends on the
+            // store's record and its curve, not on how fast the decisions come.
+            lease.Judged = lease.Judged.ContinueWith(_ => JudgeOneAsync(study, lease, search, curve), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private async Task JudgeOneAsync(StudyRow study, Lease lease, Search.SearchDriver search, IReadOnlyList<(int Step, double[] Values)> curve)
+    {
+        if (lease.PrunedBecause is not null || lease.Ended) return;
+        try
+        {
+            var decision = await search.JudgeAsync(store, study, lease.Trial, curve, lease.ClaimedAt, CancellationToken.None);
+            if (decision.Prune && lease.Prune($"pruned at epoch {curve[^1].Step}: {decision.Reason}"))
+                logger.LogInformation("trial {Trial}: the pruner stops it at epoch {Epoch}: {Reason}", lease.Trial.TrialId, curve[^1].Step, decision.Reason);
+        }
+        catch (Exception e) when (e is StoreException or ObjectDisposedException)
+        {
+            // A store that does not answer now: the trial goes on, and its next validation epoch is judged again.
+            logger.LogWarning("trial {Trial}: the pruner could not read the study: {Error}", lease.Trial.TrialId, e.Message);
+        }
+    }
+
+    /// <summary>Shows a worker's progress, queues its epoch for the next heartbeat, and lets the pruner judge it.</summary>
+    private void RecordProgress(StudyRow study, Lease lease, IExecutionObserver observer, TrialProgress p)
     {
         observer.TrialProgress(p);
         // Epoch 0: news from before the first epoch (a worker's start), nothing to record.
@@ -389,6 +475,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             ? p.Metrics.Where(m => m.Key != WorkerMessage.EpochSecondsKey).ToDictionary(m => m.Key, m => m.Value)
             : p.Metrics;
         lease.PendingEpochs.Enqueue(new EpochRecord(p.Phase, p.Epoch, metrics));
+        Judge(study, lease, p);
     }
 
     /// <summary>Runs the trial in a worker under its folder's lock; a launch that fails is a crash of the trial, not of the run.</summary>
@@ -401,7 +488,8 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             return folderLock is null
                 // The lease says this owner holds the trial, yet a worker elsewhere still writes its folder: never two at once.
                 ? new TrialExit.Crashed($"its folder {directory} is still held by another worker ({TrialFolderLock.Name}); not started here", "folder-held")
-                : await launcher.RunAsync(trial.TrialId, trial.SpecJson, slot, directory, options.TrialTimeout, progress, stopping, lease.LostToken);
+                : await launcher.RunAsync(trial.TrialId, trial.SpecJson, Search?.Monitor ?? [], slot, directory, options.TrialTimeout, progress, stopping,
+                    lease.LostToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

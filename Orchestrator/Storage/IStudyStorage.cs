@@ -61,6 +61,18 @@ public interface IStudyStorage : IAsyncDisposable
     /// <summary>The cluster jobs submitted for a study, oldest first.</summary>
     Task<IReadOnlyList<ClusterJob>> ListJobsAsync(long studyId, CancellationToken ct = default);
 
+    // ---- adaptive search ----------------------------------------------------------------------
+
+    /// <summary>
+    /// Records a proposal and queues its trials, in one transaction, unless its number is taken or one of its trials is
+    /// already recorded (the same point proposed again): then nothing is written and the result is false, and the caller
+    /// asks again with what the store now holds. Proposal trials stay in the study's definition across runs.
+    /// </summary>
+    Task<bool> AddProposalAsync(long studyId, SearchProposal proposal, IReadOnlyList<PlannedTrialRow> trials, CancellationToken ct = default);
+
+    /// <summary>The proposals of a study, by number, each with the ids of its trials.</summary>
+    Task<IReadOnlyList<RecordedProposal>> ListProposalsAsync(long studyId, CancellationToken ct = default);
+
     // ---- trial life cycle ---------------------------------------------------------------------
 
     /// <summary>

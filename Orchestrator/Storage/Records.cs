@@ -17,6 +17,8 @@ public sealed record StudySettings
     /// <summary>The metric the ranking leads with; null: the reports' default.</summary>
     public string? Headline { get; init; }
     public bool IsSearch { get; init; }
+    /// <summary>A search's objectives (validation metrics); empty for studies recorded before searches named them.</summary>
+    public IReadOnlyList<string> Objectives { get; init; } = [];
 
     private static readonly JsonSerializerOptions Json = new(SpecJson.Options) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -47,6 +49,27 @@ public sealed record StudySettings
     }
 }
 
+/// <summary>
+/// One point an adaptive search proposed, recorded before any of its trials runs: its number (proposal order, unique per
+/// study, so two orchestrators never record the same proposal twice) and its values by search parameter (a choice as its index).
+/// </summary>
+public sealed record SearchProposal(int Number, IReadOnlyDictionary<string, double> Point, double CreatedAt = 0);
+
+/// <summary>A recorded proposal and the ids of its trials (one per matrix combination).</summary>
+public sealed record RecordedProposal(SearchProposal Proposal, IReadOnlyList<string> TrialIds);
+
+/// <summary>
+/// Where a proposal's trials sit in the claim order: after every planned trial, in proposal order, so a worker finishes
+/// what was proposed first (its results inform the next proposals) and a study's file-planned trials keep their ordinals.
+/// </summary>
+public static class SearchOrdinals
+{
+    public const int First = 1_000_000_000;
+    public const int PerProposal = 10_000;
+
+    public static int Of(int number, int k) => checked(First + number * PerProposal + k);
+}
+
 /// <summary>A trial as planned by the expansion of a study file.</summary>
 public sealed record PlannedTrialRow(string TrialId, string SpecJson, IReadOnlyDictionary<string, string> Axes);
 
@@ -74,8 +97,8 @@ public sealed record StateCounts(IReadOnlyDictionary<TrialState, int> ByState)
 {
     public int Total => ByState.Values.Sum();
     public int Count(TrialState state) => ByState.TryGetValue(state, out var n) ? n : 0;
-    /// <summary>Completed, failed or diverged: nothing more will happen to them.</summary>
-    public int Finished => Count(TrialState.Completed) + Count(TrialState.Failed) + Count(TrialState.Diverged);
+    /// <summary>Completed, failed, diverged or pruned: nothing more will happen to them.</summary>
+    public int Finished => Count(TrialState.Completed) + Count(TrialState.Failed) + Count(TrialState.Diverged) + Count(TrialState.Pruned);
     /// <summary>Queued, running or interrupted: trials the run did not finish.</summary>
     public int Left => Count(TrialState.Queued) + Count(TrialState.Running) + Count(TrialState.Interrupted);
     /// <summary>Why an executor stopped with trials left (a cancel, job arrays that ended without progress); null when it ran to the end.</summary>

@@ -19,7 +19,8 @@ public static class StoredResult
         {
             TrialState.Completed => TrialOutcome.Completed,
             TrialState.Diverged => TrialOutcome.Diverged,
-            TrialState.Cancelled => TrialOutcome.Cancelled,
+            // A pruned trial was stopped on purpose, as a cancelled one is: its record is a partial curve, not a failure.
+            TrialState.Cancelled or TrialState.Pruned => TrialOutcome.Cancelled,
             _ => TrialOutcome.Failed,
         },
         Error = trial.Error,
@@ -34,6 +35,15 @@ public static class StoredResult
 /// <summary>Reads the trial rows every backend stores with the same columns (the schemas differ only in types).</summary>
 public static class StoredRows
 {
+    /// <summary>Proposal rows joined with their trials (number, point JSON, created, trial id or null), grouped by proposal.</summary>
+    public static IReadOnlyList<RecordedProposal> Proposals(IEnumerable<(int Number, string Point, double CreatedAt, string? TrialId)> rows) =>
+        rows.GroupBy(r => r.Number).Select(g =>
+        {
+            var first = g.First();
+            var point = JsonSerializer.Deserialize<Dictionary<string, double>>(first.Point) ?? [];
+            return new RecordedProposal(new SearchProposal(g.Key, point, first.CreatedAt), g.Select(r => r.TrialId).OfType<string>().ToList());
+        }).ToList();
+
     public static TrialRow ReadTrial(DbDataReader r) => new(
         r.GetString(r.GetOrdinal("trial_id")), r.GetInt32(r.GetOrdinal("ordinal")), r.GetString(r.GetOrdinal("spec")),
         JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(r.GetOrdinal("axes")))!,

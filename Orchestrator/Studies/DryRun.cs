@@ -45,6 +45,12 @@ public static class DryRun
         output.WriteLine($"matrix: {(study.Matrix.Count == 0 ? "none" : string.Join(" x ", study.Matrix.Select(a => a.Values.Count)) + $" = {combinations} combinations")}"
             + (study.Exclude.Count > 0 ? $", {study.Exclude.Count} exclude rule{(study.Exclude.Count == 1 ? "" : "s")}" : "")
             + (study.Search is { } s ? $", x {s.Samples} search samples (seed {s.Seed})" : ""));
+        if (study.Search is { Adaptive: true } adaptive)
+            output.WriteLine($"search: sampler {adaptive.Sampler}, pruner {adaptive.Pruner.Name}, objective{(adaptive.Objectives.Count > 1 ? "s" : "")} "
+                + $"{string.Join(", ", adaptive.Objectives.Select(o => o.Metric))}: up to {adaptive.Samples} proposals x {trials.Count} trial(s) each, "
+                + "proposed during the run; the trials below are the shape of one proposal (a random draw), the estimate is for all of them unpruned");
+        else if (study.Search is { Prunes: true } pruning)
+            output.WriteLine($"search: pruner {pruning.Pruner.Name} on {string.Join(", ", pruning.Objectives.Select(o => o.Metric))}; the estimate assumes no trial is pruned");
 
         var axisNames = trials.SelectMany(t => t.Axes.Keys).Distinct().ToList();
         if (axisNames.Count > 0)
@@ -72,6 +78,7 @@ public static class DryRun
         foreach (var row in rows) output.WriteLine("  " + string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
 
         var (seconds, cpuSlots, cudaSlots) = EstimateStudySeconds(study, trials, Environment.ProcessorCount);
+        if (study.Search is { Adaptive: true } proposals) seconds *= proposals.Samples;
         output.WriteLine();
         output.WriteLine($"estimated duration: {Duration(seconds)} on {cpuSlots} CPU worker slot{(cpuSlots == 1 ? "" : "s")}"
             + (trials.Any(t => t.Spec.Device != "cpu") ? $" and {cudaSlots} CUDA slot{(cudaSlots == 1 ? "" : "s")}" : ""));

@@ -19,6 +19,8 @@ public static partial class FormatTables
         ["losses"] = Losses(catalog.Losses),
         ["optimizers"] = Names("optimizer", catalog.Optimizers),
         ["stopping-rules"] = Losses(catalog.StoppingRules, "rule"),
+        ["samplers"] = Losses(Search.SearchComponents.Samplers, "sampler"),
+        ["pruners"] = Losses(Search.SearchComponents.Pruners, "pruner"),
     };
 
     /// <summary>The document with every generated region replaced by what the catalog gives now.</summary>

@@ -45,8 +45,11 @@ public sealed record Study
     /// </summary>
     internal IReadOnlyDictionary<string, SourcePosition> DataPositions { get; init; } = new Dictionary<string, SourcePosition>();
 
-    /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it.</summary>
+    /// <summary>The expansion computed during validation; <see cref="StudyExpander.Expand"/> returns it (for an adaptive search: its first proposal's shape).</summary>
     internal IReadOnlyList<PlannedTrial> Trials { get; init; } = [];
+
+    /// <summary>The trials of one proposed point of an adaptive search (<see cref="StudyExpander.ForPoint"/>); null otherwise.</summary>
+    internal Func<IReadOnlyDictionary<string, double>, IReadOnlyList<PlannedTrial>>? ExpandPoint { get; init; }
 }
 
 /// <summary>The data definition shared by the trials (matrix axes under <c>data.</c> may still vary it per trial).</summary>
@@ -77,12 +80,32 @@ public sealed record ExcludeRule(IReadOnlyDictionary<string, IReadOnlyList<strin
 
 public enum SearchDistribution { LogUniform, Uniform, Int, Choice }
 
-/// <summary>Random search: <see cref="Samples"/> points, each applied to every matrix combination.</summary>
-public sealed record SearchSection(int Samples, ulong Seed, IReadOnlyList<SearchParameter> Space);
+/// <summary>
+/// A search: <see cref="Samples"/> points, each applied to every matrix combination (e.g. every seed). With the
+/// <c>random</c> sampler the points are drawn when the study is loaded; an adaptive sampler proposes them during the run
+/// from the results so far. A pruner may stop trials after a validation epoch; the objectives are validation metrics
+/// at the trained masses (the first is what samplers optimise; two make pruning keep the Pareto front).
+/// </summary>
+public sealed record SearchSection(int Samples, ulong Seed, IReadOnlyList<SearchParameter> Space)
+{
+    public string Sampler { get; init; } = Search.SearchComponents.RandomSampler;
+    public System.Text.Json.Nodes.JsonObject SamplerOptions { get; init; } = [];
+    public Search.PrunerChoice Pruner { get; init; } = Search.PrunerChoice.None;
+    public IReadOnlyList<Search.SearchObjective> Objectives { get; init; } = [];
+    /// <summary>Proposals are made during the run (the sampler learns from results), not when the study is loaded.</summary>
+    public bool Adaptive => Search.SearchComponents.Samplers.Get(Sampler).Adaptive;
+    public bool Prunes => Pruner.Name != Search.SearchComponents.NoPruner;
+    internal SourcePosition Position { get; init; }
+}
+
+/// <summary>A search parameter exists only when the earlier choice parameter <see cref="Parameter"/> took one of <see cref="Choices"/> (indices).</summary>
+public sealed record SearchCondition(string Parameter, IReadOnlyList<int> Choices);
 
 /// <summary>One searched setting: its path and distribution (bounds for the numeric ones, values for <c>choice</c>).</summary>
 public sealed record SearchParameter(TreePath Path, SearchDistribution Distribution, double Low, double High, IReadOnlyList<AxisValue> Choices)
 {
+    /// <summary>Null: always present.</summary>
+    public SearchCondition? When { get; init; }
     internal SourcePosition Position { get; init; }
     /// <summary>Values tried in the base before sampling (bounds, every choice), so a bad one is reported even if never drawn.</summary>
     internal IReadOnlyList<YNode> Probes { get; init; } = [];

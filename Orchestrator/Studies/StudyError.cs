@@ -46,6 +46,9 @@ internal sealed class Diagnostics(string file)
         if (_seen.Add((at, message))) _errors.Add(new StudyError(File, at, message));
     }
 
+    /// <summary>The errors reported after the first <paramref name="count"/>, in the order they were found.</summary>
+    public IReadOnlyList<StudyError> Since(int count) => _errors.Skip(count).ToList();
+
     public IReadOnlyList<StudyError> Sorted() =>
         _errors.OrderBy(e => e.Position).ThenBy(e => e.Message, StringComparer.Ordinal).ToList();
 

@@ -45,23 +45,52 @@ public static class StudyExpander
 
     private static double Round6(double v) => double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    private static YNode SampleNode(SearchParameter parameter, ulong seed, int sample, out string display)
+    /// <summary>The trials recorded when the study is run: its whole expansion, or none for an adaptive search (its proposals come during the run).</summary>
+    public static IReadOnlyList<PlannedTrial> Recorded(Study study) => study.Search is { Adaptive: true } ? [] : study.Trials;
+
+    /// <summary>
+    /// The trials of one proposal of an adaptive search: <paramref name="point"/> (parameter path -> value, a choice as its
+    /// index; parameters whose condition fails are left out) applied to every matrix combination, as a random-search sample is.
+    /// </summary>
+    public static IReadOnlyList<PlannedTrial> ForPoint(Study study, IReadOnlyDictionary<string, double> point) =>
+        study.ExpandPoint?.Invoke(point) ?? throw new InvalidOperationException($"study '{study.Name}' has no adaptive search");
+
+    /// <summary>A drawn value of a search parameter: the node applied to the tree, its display, and for a choice its index.</summary>
+    internal readonly record struct Draw(YNode Node, string Display, int Choice);
+
+    /// <summary>The random-search draw of sample <paramref name="sample"/>.</summary>
+    internal static Draw RandomDraw(SearchParameter parameter, ulong seed, int sample)
     {
         if (parameter.Distribution == SearchDistribution.Choice)
         {
-            var choice = parameter.Choices[(int)Math.Floor(Uniform01(seed, sample, parameter.Path.Text) * parameter.Choices.Count)];
-            display = choice.Display;
-            return choice.Node;
+            var index = (int)Math.Floor(Uniform01(seed, sample, parameter.Path.Text) * parameter.Choices.Count);
+            return new Draw(parameter.Choices[index].Node, parameter.Choices[index].Display, index);
         }
         // Shortest round-trip text of the number; it reads back as the same double.
-        display = Sample(parameter, seed, sample)!.ToJsonString();
-        return new YScalar(parameter.Position, display, plain: true);
+        var display = Sample(parameter, seed, sample)!.ToJsonString();
+        return new Draw(new YScalar(parameter.Position, display, plain: true), display, -1);
+    }
+
+    /// <summary>A proposed value (as a sampler gives it: a number, or a choice's index) as a draw; rounded as random draws are.</summary>
+    internal static Draw PointDraw(SearchParameter parameter, double value)
+    {
+        if (parameter.Distribution == SearchDistribution.Choice)
+        {
+            var index = Math.Clamp((int)Math.Round(value), 0, parameter.Choices.Count - 1);
+            return new Draw(parameter.Choices[index].Node, parameter.Choices[index].Display, index);
+        }
+        var number = parameter.Distribution == SearchDistribution.Int ? Math.Round(value) : Round6(value);
+        var display = parameter.Distribution == SearchDistribution.Int
+            ? ((long)number).ToString(CultureInfo.InvariantCulture)
+            : JsonValue.Create(number).ToJsonString();
+        return new Draw(new YScalar(parameter.Position, display, plain: true), display, -1);
     }
 
     internal static IReadOnlyList<PlannedTrial> Plan(
         YMap trial, IReadOnlyList<MatrixAxis> matrix, IReadOnlyList<ExcludeRule> exclude, SearchSection? search,
-        SpecReader specs, NodeReader reader, SourcePosition matrixPosition)
+        SpecReader specs, NodeReader reader, SourcePosition matrixPosition, int? samples = null, Func<SearchParameter, int, Draw>? draw = null)
     {
+        draw ??= (parameter, sample) => RandomDraw(parameter, search!.Seed, sample);
         // Whole sub-trees first, then settings inside them: `schedule` variants, then `schedule[0].lr`,
         // whatever order the file lists them in.
         var applyOrder = Enumerable.Range(0, matrix.Count).OrderBy(i => matrix[i].Path.Depth).ToArray();
@@ -90,16 +119,23 @@ public static class StudyExpander
             }
             if (tree is null) continue;
 
-            for (var sample = 0; sample < (search?.Samples ?? 1); sample++)
+            for (var sample = 0; sample < (samples ?? search?.Samples ?? 1); sample++)
             {
                 var sampled = tree;
                 var axes = new OrderedDictionary<string, string>(StringComparer.Ordinal);
                 for (var i = 0; i < matrix.Count; i++) axes[matrix[i].Path.Text] = matrix[i].Values[combination[i]].Display;
+                var draws = (search?.Space ?? []).ToDictionary(p => p.Path.Text, p => draw(p, sample), StringComparer.Ordinal);
                 var searchDisplays = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var parameter in searchOrder)
                 {
-                    var node = SampleNode(parameter, search!.Seed, sample, out var display);
-                    searchDisplays[parameter.Path.Text] = display;
+                    // A conditional parameter is left out (shown as "-") unless its choice took one of the values it needs.
+                    if (parameter.When is { } when && !when.Choices.Contains(draws[when.Parameter].Choice))
+                    {
+                        searchDisplays[parameter.Path.Text] = "-";
+                        continue;
+                    }
+                    var node = draws[parameter.Path.Text].Node;
+                    searchDisplays[parameter.Path.Text] = draws[parameter.Path.Text].Display;
                     sampled = TreePaths.Apply(sampled!, parameter.Path, node, out var problem);
                     if (sampled is null)
                     {

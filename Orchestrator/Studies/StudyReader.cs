@@ -1,6 +1,9 @@
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
+using Studies.Orchestrator.Search;
+using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Studies;
 
@@ -38,6 +41,8 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         var search = ReadSearch(top["search"], trial, matrix);
         var retries = ReadRetries(top["retries"]);
         var report = ReadReport(top["report"], matrix, search);
+        if (search is { Objectives.Count: 0 })
+            search = search with { Objectives = [new SearchObjective(report.Headline, MetricDirection.HigherIsBetter(report.Headline))] };
         var store = top["store"] is { } storeNode && !NodeReader.IsNull(storeNode) ? reader.Text(storeNode, "store") : null;
         var checkpoints = top["checkpoints"] is { } checkpointsNode && !NodeReader.IsNull(checkpointsNode)
             && reader.Text(checkpointsNode, "checkpoints") is { Length: > 0 } folder ? Path.GetFullPath(folder, studyDirectory) : null;
@@ -46,6 +51,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
 
         var baseSpec = specs.Read(trial);
         IReadOnlyList<PlannedTrial> trials = [];
+        Func<IReadOnlyDictionary<string, double>, IReadOnlyList<PlannedTrial>>? expandPoint = null;
         // Counted before anything is expanded; a product that overflows is clearly over the limit too.
         var combinations = matrix.Aggregate(1.0, (p, a) => p * a.Values.Count);
         var count = combinations * (search?.Samples ?? 1);
@@ -55,7 +61,28 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
                 + (search is null ? "" : $" ({combinations:N0} matrix combinations x {search.Samples:N0} search samples)") + $"; at most {MaxTrials:N0}");
         else
         {
-            trials = StudyExpander.Plan(trial, matrix, exclude, search, specs, reader, top["matrix"]?.Position ?? top.Position);
+            var matrixPosition = top["matrix"]?.Position ?? top.Position;
+            // An adaptive search's trials come during the run; its first proposal's shape (one draw) is planned now, which
+            // checks every matrix combination and serves the executor's plan and the dry run as examples.
+            trials = StudyExpander.Plan(trial, matrix, exclude, search, specs, reader, matrixPosition, samples: search is { Adaptive: true } ? 1 : null);
+            if (search is { Adaptive: true } adaptive)
+            {
+                if (combinations > Storage.SearchOrdinals.PerProposal)
+                    reader.Diagnostics.Error(top["matrix"]!.Position, $"an adaptive search applies each proposal to every matrix combination; {combinations:N0} are more than {Storage.SearchOrdinals.PerProposal:N0}");
+                var gate = new Lock();
+                expandPoint = point =>
+                {
+                    lock (gate)
+                    {
+                        var before = reader.Diagnostics.Count;
+                        var planned = StudyExpander.Plan(trial, matrix, exclude, adaptive, specs, reader, matrixPosition, samples: 1,
+                            draw: (p, _) => StudyExpander.PointDraw(p, point.TryGetValue(p.Path.Text, out var v) ? v : p.Low));
+                        if (reader.Diagnostics.Count > before)
+                            throw new StudyValidationException(reader.Diagnostics.Since(before));
+                        return planned;
+                    }
+                };
+            }
             if (trials.Count == 0 && exclude.Count > 0 && reader.Diagnostics.Count == 0)
                 reader.Diagnostics.Error(top["exclude"]!.Position, $"the exclude rules remove all {combinations:N0} matrix combinations; nothing would run");
         }
@@ -65,7 +92,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         {
             Name = name, Description = description, SourcePath = sourcePath, DefinitionHash = TrialIdentity.DefinitionHash(text),
             Data = new DataSection(data, grid), Base = baseSpec, Matrix = matrix, Exclude = exclude, Search = search,
-            Resources = resources, Retries = retries, Report = report, Trials = trials, Store = store, Text = text,
+            Resources = resources, Retries = retries, Report = report, Trials = trials, ExpandPoint = expandPoint, Store = store, Text = text,
             Checkpoints = checkpoints, Components = reader.Components.Catalog, Notify = notify,
             DataPositions = (top["data"] is YMap dataMap ? dataMap.Entries.Select(e => KeyValuePair.Create(e.Key.Text, e.Value.Position)) : [])
                 .Append(KeyValuePair.Create("", top["data"]?.Position ?? top.Position)).DistinctBy(kv => kv.Key).ToDictionary(),
@@ -227,7 +254,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         if (NodeReader.IsNull(node) || reader.Section(node, Vocabulary.SearchKeys, "search") is not { } map) return null;
         var samples = 0L;
         if (map["samples"] is { } s) samples = reader.IntegerIn(s, "search.samples", 1, MaxTrials) ?? 0;
-        else reader.Error(map, "search needs 'samples': how many random points to draw");
+        else reader.Error(map, "search needs 'samples': how many points to try");
         ulong seed = 1;
         if (map["seed"] is { } sd && reader.IntegerAtLeast(sd, "search.seed", 0) is { } seedValue) seed = (ulong)seedValue;
         var space = new List<SearchParameter>();
@@ -246,7 +273,7 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
                     reader.Error(key, $"'{path}' is both a matrix axis and a search parameter; choose one");
                     path = null;
                 }
-                if (ReadDistribution(value, key.Text) is not { } parameter || path is null) continue;
+                if (ReadDistribution(value, key.Text, space) is not { } parameter || path is null) continue;
                 var integerTarget = path.Steps[^1].Key is { } last
                     ? reader.Components.IntegerKeys.Contains(last)
                     : path.Steps.Count >= 2 && path.Steps[^2].Key == "hidden";
@@ -255,25 +282,119 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
                 else space.Add(parameter with { Path = path, Position = key.Position });
             }
         }
-        return samples > 0 && space.Count > 0 ? new SearchSection((int)samples, seed, space) : null;
+        var sampler = SearchComponents.Samplers.Entries[0];
+        var samplerOptions = new JsonObject();
+        if (map["sampler"] is { } samplerNode) (sampler, samplerOptions) = ReadSearchComponent(samplerNode, SearchComponents.Samplers, "search.sampler") ?? (sampler, samplerOptions);
+        var pruner = PrunerChoice.None;
+        if (map["pruner"] is { } prunerNode && ReadSearchComponent(prunerNode, SearchComponents.Pruners, "search.pruner") is { } p) pruner = new PrunerChoice(p.Entry.Name, p.Options);
+        var objectives = ReadObjectives(map);
+        if (objectives.Count == 2 && SearchComponents.Pruners.Get(pruner.Name) is { CreateTwoObjective: null, Name: not SearchComponents.NoPruner } single)
+            reader.Error(map["pruner"]!, $"pruner '{single.Name}' judges one objective; with two objectives use asha (by Pareto front) or none");
+        return samples > 0 && space.Count > 0
+            ? new SearchSection((int)samples, seed, space)
+                { Sampler = sampler.Name, SamplerOptions = samplerOptions, Pruner = pruner, Objectives = objectives, Position = map.Position }
+            : null;
     }
 
-    private SearchParameter? ReadDistribution(YNode node, string name)
+    /// <summary><c>name</c> or <c>{kind: name, option: value, ...}</c>, checked against the registry entry's options.</summary>
+    private (T Entry, JsonObject Options)? ReadSearchComponent<T>(YNode node, global::Studies.Trials.Components.Registry<T> registry, string what)
+        where T : global::Studies.Trials.Components.IComponentEntry
     {
-        if (reader.Section(node, Vocabulary.Distributions, $"search parameter '{name}'") is not { } map) return null;
-        if (map.Entries.Count != 1)
+        if (node is YScalar)
+            return reader.Name(node, [.. registry.Names], what) is { } plain ? (registry.Get(plain), new JsonObject()) : null;
+        if (node is not YMap map || map["kind"] is not { } kindNode)
+        {
+            reader.Error(node, $"{what} is a name ({Vocabulary.List(registry.Names)}) or {{kind: name, options...}}, got {NodeReader.Describe(node)}");
+            return null;
+        }
+        if (reader.Name(kindNode, [.. registry.Names], $"{what}.kind") is not { } name) return null;
+        var entry = registry.Get(name);
+        var options = new JsonObject();
+        reader.CheckDuplicates(map, "key");
+        foreach (var (key, value) in map.Entries.Where(e => e.Key.Text != "kind").DistinctBy(e => e.Key.Text))
+        {
+            if (entry.Options.FirstOrDefault(o => o.Key == key.Text) is not { } option)
+                reader.Error(key, $"'{key.Text}' is not an option of {registry.Kind} '{name}'"
+                    + (entry.Options.Count == 0 ? " (it takes none)" : $"; valid: {Vocabulary.List(entry.Options.Select(o => o.Key))}"));
+            else if (reader.Option(value, option, $"{what}.{key.Text}") is { } json) options[key.Text] = json;
+        }
+        return (entry, options);
+    }
+
+    /// <summary><c>objective: metric</c> or <c>objectives: [metric, metric]</c>; empty: the report's headline (filled in by the caller).</summary>
+    private List<SearchObjective> ReadObjectives(YMap map)
+    {
+        if (map["objective"] is { } one && map["objectives"] is not null)
+            reader.Error(one, "search has both 'objective' and 'objectives'; write one");
+        var items = map["objectives"] is { } many ? many is YSeq seq ? seq.Items : [many] : map["objective"] is { } single ? [single] : [];
+        if (items.Count > 2) reader.Error(map["objectives"]!, $"search takes one or two objectives, got {items.Count}");
+        var objectives = new List<SearchObjective>();
+        foreach (var item in items.Take(2))
+        {
+            if (reader.Name(item, Vocabulary.Metrics, "search objective") is not { } metric) continue;
+            if (objectives.Any(o => o.Metric == metric)) reader.Error(item, $"search objective '{metric}' is given twice");
+            else objectives.Add(new SearchObjective(metric, MetricDirection.HigherIsBetter(metric)));
+        }
+        return objectives;
+    }
+
+    private SearchParameter? ReadDistribution(YNode node, string name, IReadOnlyList<SearchParameter> earlier)
+    {
+        if (reader.Section(node, [.. Vocabulary.Distributions, "when"], $"search parameter '{name}'") is not { } map) return null;
+        var kinds = map.Entries.Where(e => e.Key.Text != "when").ToList();
+        if (kinds.Count != 1)
         {
             reader.Error(map, $"search parameter '{name}' needs exactly one distribution ({Vocabulary.List(Vocabulary.Distributions)})");
             return null;
         }
-        var (kindKey, args) = map.Entries[0];
+        var parameter = ReadDistributionKind(kinds[0].Key, kinds[0].Value);
+        if (parameter is null || map["when"] is not { } whenNode) return parameter;
+        return ReadCondition(whenNode, name, earlier) is { } condition ? parameter with { When = condition } : null;
+    }
+
+    /// <summary><c>when: {earlier-choice-path: [value, ...]}</c>: the parameter exists only for those values of an earlier choice.</summary>
+    private SearchCondition? ReadCondition(YNode node, string name, IReadOnlyList<SearchParameter> earlier)
+    {
+        if (node is not YMap { Entries.Count: 1 } map)
+        {
+            reader.Error(node, $"search parameter '{name}': when is {{choice-path: [values]}} naming one earlier choice parameter, got {NodeReader.Describe(node)}");
+            return null;
+        }
+        var (key, values) = map.Entries[0];
+        var on = earlier.FirstOrDefault(p => p.Path.Text == key.Text && p.Distribution == SearchDistribution.Choice);
+        if (on is null)
+        {
+            reader.Error(key, $"search parameter '{name}': when names '{key.Text}', which is not an earlier choice parameter of the space");
+            return null;
+        }
+        var wanted = (values is YSeq seq ? seq.Items : [values]).Select(v => v.Display()).ToList();
+        var indices = new List<int>();
+        foreach (var (w, item) in wanted.Zip(values is YSeq s2 ? s2.Items : [values]))
+        {
+            var i = on.Choices.ToList().FindIndex(c => c.Display == w);
+            if (i < 0) reader.Error(item, $"'{w}' is not a choice of '{key.Text}'; choices: {Vocabulary.List(on.Choices.Select(c => c.Display))}");
+            else indices.Add(i);
+        }
+        return indices.Count == wanted.Count ? new SearchCondition(on.Path.Text, indices) : null;
+    }
+
+    private SearchParameter? ReadDistributionKind(YScalar kindKey, YNode args)
+    {
         var placeholder = TreePath.TryParse("x")!;
         switch (kindKey.Text)
         {
             case "choice":
+                if (args is YMap { Entries.Count: > 0 } named)
+                {
+                    // Named alternatives, as matrix variants: {bce: [...], punzi: [...]}; the name is what reports and `when` show.
+                    reader.CheckDuplicates(named, "choice");
+                    return new SearchParameter(placeholder, SearchDistribution.Choice, 0, 0,
+                        named.Entries.DistinctBy(e => e.Key.Text).Select(e => new AxisValue(e.Key.Text, YamlJson.ToJson(e.Value)) { Node = e.Value }).ToList())
+                        { Probes = named.Entries.Select(e => e.Value).ToList() };
+                }
                 if (args is not YSeq { Items.Count: > 0 } choices)
                 {
-                    reader.Error(args, $"choice needs a non-empty list of values, got {NodeReader.Describe(args)}");
+                    reader.Error(args, $"choice needs a non-empty list of values (or a mapping of named alternatives), got {NodeReader.Describe(args)}");
                     return null;
                 }
                 return new SearchParameter(placeholder, SearchDistribution.Choice, 0, 0,

@@ -28,7 +28,7 @@ internal static class Vocabulary
     /// <summary>Keys of <c>early_stopping</c> every rule takes; a rule's own options come on top (<see cref="ComponentNames.EarlyStoppingKeys"/>).</summary>
     public static readonly string[] EarlyStoppingOwnKeys = ["rule", "patience", "metric"];
     public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency", "background_uncertainty"];
-    public static readonly string[] SearchKeys = ["samples", "seed", "space"];
+    public static readonly string[] SearchKeys = ["samples", "seed", "space", "sampler", "pruner", "objective", "objectives"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
     public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe",
         "partition", "gres", "time", "array_parallel", "sbatch_args"];

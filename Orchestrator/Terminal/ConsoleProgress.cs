@@ -108,7 +108,7 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
             var seconds = row?.Clock.Elapsed.TotalSeconds ?? RecordedSeconds(trial);
             var what = state.IsFinal() ? $"trial {number}/{total} {state.Name()}" : state == TrialState.Queued ? "retrying" : state.Name();
             var head = $"{what}: {label} ({Short(trialId)})" + (seconds is { } s ? $" {(state.IsFinal() ? "in" : "after")} {s:F1} s" : "");
-            colour = state switch { TrialState.Completed => "green", TrialState.Queued or TrialState.Interrupted => "yellow", _ => "red" };
+            colour = state switch { TrialState.Completed => "green", TrialState.Queued or TrialState.Interrupted => "yellow", TrialState.Pruned => "grey", _ => "red" };
             if (state == TrialState.Completed && result is not null)
             {
                 var (trained, heldout) = TrialLabels.Headline(result, headline);

@@ -12,6 +12,14 @@ public interface ITrialLauncher
     Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
         Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill);
 
+    /// <summary>
+    /// As above, the trial measuring the validation metrics <paramref name="monitor"/> at every validation epoch besides its
+    /// own (a search's objectives, for its pruner). Launchers that train nothing themselves ignore them.
+    /// </summary>
+    Task<TrialExit> RunAsync(string trialId, string specJson, IReadOnlyList<string> monitor, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+        Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill) =>
+        RunAsync(trialId, specJson, slot, checkpointDirectory, timeout, progress, stopping, kill);
+
     /// <summary>The run is over: ends whatever the launcher keeps between trials (idle worker processes).</summary>
     Task ReleaseWorkersAsync() => Task.CompletedTask;
 }

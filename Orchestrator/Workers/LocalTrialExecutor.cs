@@ -51,6 +51,6 @@ public sealed class LocalTrialExecutor(ITrialLauncher launcher, IHostDevices hos
 
     public Task<StateCounts> RunAsync(IStudyStorage store, StudyRow study, ExecutorPlan plan, ExecutionOptions options, IExecutionObserver observer,
         CancellationToken stopping, CancellationToken kill) =>
-        new StudyExecution(store, launcher, scheduling.Value, loggers.CreateLogger<StudyExecution>())
+        new StudyExecution(store, launcher, scheduling.Value, loggers.CreateLogger<StudyExecution>()) { Search = options.Search }
             .RunAsync(study, plan.Slots, options, observer, stopping, kill);
 }

@@ -27,8 +27,12 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
     public int WorkersStarted => workersStarted;
     private int workersStarted;
 
-    public async Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
-        Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
+    public Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+        Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill) =>
+        RunAsync(trialId, specJson, [], slot, checkpointDirectory, timeout, progress, stopping, kill);
+
+    public async Task<TrialExit> RunAsync(string trialId, string specJson, IReadOnlyList<string> monitor, DeviceSlot slot, string checkpointDirectory,
+        TimeSpan? timeout, Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
     {
         Directory.CreateDirectory(checkpointDirectory);
         var specPath = Path.Combine(checkpointDirectory, "spec.json");
@@ -58,7 +62,7 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", trialId, worker.Pid, slot);
         try
         {
-            await worker.SendAsync(new WorkerRequest(trialId, specPath, checkpointDirectory));
+            await worker.SendAsync(new WorkerRequest(trialId, specPath, checkpointDirectory, monitor.Count > 0 ? monitor : null));
         }
         catch (IOException e)
         {

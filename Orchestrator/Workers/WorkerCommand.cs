@@ -130,6 +130,7 @@ internal static partial class WorkerCommand
             result = runner.Run(spec, new TrialRunOptions
             {
                 CheckpointDirectory = run.CheckpointDirectory,
+                Monitor = run.Monitor ?? [],
                 // Standard error is the trial's worker.log: the full exception belongs there.
                 OnFailure = e => Console.Error.WriteLine($"trial failed: {e}"),
                 OnWarning = Console.Error.WriteLine,

@@ -6,7 +6,8 @@ using Studies.Trials.Specs;
 namespace Studies.Orchestrator.Workers;
 
 /// <summary>One line of JSON the orchestrator writes to a worker's standard input: run this trial next.</summary>
-public sealed record WorkerRequest(string TrialId, string SpecFile, string CheckpointDirectory)
+/// <param name="Monitor">Validation metrics to measure at every validation epoch besides the trial's own (a search's objectives); null: none.</param>
+public sealed record WorkerRequest(string TrialId, string SpecFile, string CheckpointDirectory, IReadOnlyList<string>? Monitor = null)
 {
     private static readonly JsonSerializerOptions Options = new(SpecJson.Options) { TypeInfoResolver = WorkerProtocolJson.Default };
 

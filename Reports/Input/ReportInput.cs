@@ -24,6 +24,8 @@ public sealed record StudyRecord
     public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
     /// <summary>A hyperparameter search: adds parallel coordinates and metric-versus-hyperparameter charts.</summary>
     public bool IsSearch { get; init; }
+    /// <summary>A search's objectives (validation metrics at the trained masses, the first the samplers optimise); empty when it named none.</summary>
+    public IReadOnlyList<string> SearchObjectives { get; init; } = [];
     /// <summary>Units of masses, cross-sections and luminosity, from the data source.</summary>
     public StudyUnits Units { get; init; } = StudyUnits.Default;
     /// <summary>Settings that differ between the compared methods beyond the compared axes (from the resolved specs; see <see cref="Analysis.Fairness"/>).</summary>

@@ -273,6 +273,83 @@ public static class Charts
         };
     }
 
+    /// <summary>Each trial's objective in proposal order (pruned ones marked as such) and the best completed value so far.</summary>
+    public static JsonObject OptimisationHistory(IReadOnlyList<SearchTrialValue> values, IReadOnlyList<double> bestSoFar, string metric)
+    {
+        var rows = new JsonArray();
+        for (var i = 0; i < values.Count; i++)
+        {
+            var row = new JsonObject { ["trial"] = values[i].Order, ["id"] = values[i].Trial.TrialId, ["value"] = values[i].Values[0],
+                ["state"] = values[i].Pruned ? "pruned" : "completed" };
+            if (double.IsFinite(bestSoFar[i])) row["best"] = bestSoFar[i];
+            rows.Add(row);
+        }
+        var x = new JsonObject { ["field"] = "trial", ["type"] = "quantitative", ["title"] = "trial (proposal order)" };
+        return new JsonObject
+        {
+            ["width"] = Width, ["height"] = Height,
+            ["title"] = $"Optimisation history: validation {metric}",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["layer"] = new JsonArray(
+                new JsonObject
+                {
+                    ["mark"] = new JsonObject { ["type"] = "point", ["filled"] = true },
+                    ["encoding"] = new JsonObject
+                    {
+                        ["x"] = x.DeepClone(), ["y"] = new JsonObject { ["field"] = "value", ["type"] = "quantitative", ["title"] = metric, ["scale"] = new JsonObject { ["zero"] = false } },
+                        ["color"] = Field("state", "nominal", "trial"), ["shape"] = Field("state", "nominal", "trial"), ["tooltip"] = Tooltip("id", "state", "value"),
+                    },
+                },
+                new JsonObject
+                {
+                    ["mark"] = new JsonObject { ["type"] = "line", ["interpolate"] = "step-after", ["color"] = "black" },
+                    ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = new JsonObject { ["field"] = "best", ["type"] = "quantitative" } },
+                }),
+        };
+    }
+
+    /// <summary>Parameter importance (eta squared of the first objective) as bars.</summary>
+    public static JsonObject Importance(IReadOnlyList<(string Parameter, double Importance)> importance, string metric)
+    {
+        var rows = new JsonArray(importance.Select(i => (JsonNode)new JsonObject { ["parameter"] = i.Parameter, ["importance"] = i.Importance }).ToArray());
+        return new JsonObject
+        {
+            ["width"] = Width / 2, ["height"] = Math.Max(60, 24 * importance.Count),
+            ["title"] = $"Parameter importance for validation {metric} (share of variance, one-way ANOVA)",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["mark"] = "bar",
+            ["encoding"] = new JsonObject
+            {
+                ["y"] = new JsonObject { ["field"] = "parameter", ["type"] = "nominal", ["sort"] = "-x" },
+                ["x"] = new JsonObject { ["field"] = "importance", ["type"] = "quantitative", ["scale"] = new JsonObject { ["domain"] = new JsonArray(0, 1) } },
+                ["tooltip"] = Tooltip("parameter", "importance"),
+            },
+        };
+    }
+
+    /// <summary>Two objectives of every completed trial, the Pareto front marked.</summary>
+    public static JsonObject ParetoFront(IReadOnlyList<SearchTrialValue> values, IReadOnlyList<SearchTrialValue> front, IReadOnlyList<string> objectives)
+    {
+        var onFront = front.Select(f => f.Trial.TrialId).ToHashSet(StringComparer.Ordinal);
+        var rows = new JsonArray(values.Where(v => !v.Pruned).Select(v => (JsonNode)new JsonObject
+        {
+            ["id"] = v.Trial.TrialId, ["a"] = v.Values[0], ["b"] = v.Values[1], ["front"] = onFront.Contains(v.Trial.TrialId) ? "Pareto front" : "dominated",
+        }).ToArray());
+        return new JsonObject
+        {
+            ["width"] = Width / 2, ["height"] = Height * 3 / 4,
+            ["title"] = $"Pareto front: validation {objectives[0]} and {objectives[1]}",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["mark"] = new JsonObject { ["type"] = "point", ["filled"] = true },
+            ["encoding"] = new JsonObject
+            {
+                ["x"] = new JsonObject { ["field"] = "a", ["type"] = "quantitative", ["title"] = objectives[0], ["scale"] = new JsonObject { ["zero"] = false } },
+                ["y"] = new JsonObject { ["field"] = "b", ["type"] = "quantitative", ["title"] = objectives[1], ["scale"] = new JsonObject { ["zero"] = false } },
+                ["color"] = Field("front", "nominal", ""), ["tooltip"] = Tooltip("id", "a", "b", "front"),
+            },
+        };
+    }
+
     public const string TrainedLabel = "trained mass";
     public const string HeldoutLabel = "held-out mass (not trained)";
 

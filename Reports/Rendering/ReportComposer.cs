@@ -79,6 +79,7 @@ public static class ReportComposer
                 blocks.Add(new Chart(NextId(), "Parallel coordinates", Charts.ParallelCoordinates(space, scoreTitle, Studies.Trials.Training.MetricDirection.HigherIsBetter(headline))));
                 blocks.AddRange(space.Axes.Select(a => (Block)new Chart(NextId(), $"{scoreTitle} vs {a.Name}", Charts.ScoreVersusHyperparameter(space, a, scoreTitle))));
             }
+            foreach (var study in input.Studies.Where(st => st.SearchObjectives.Count > 0)) blocks.AddRange(SearchViews(study, space, NextId));
             sections.Add(new Section("Hyperparameter search", blocks));
         }
 
@@ -86,6 +87,36 @@ public static class ReportComposer
         sections.Add(Provenance(input));
         var title = input.Studies.Count == 1 ? $"Study {input.Studies[0].Name}" : $"Studies {string.Join(" vs ", input.Studies.Select(s => s.Name))}";
         return new ReportDocument(title, sections);
+    }
+
+    /// <summary>What a search decided: its optimisation history (pruned trials marked), parameter importance, and the Pareto front of two objectives.</summary>
+    private static IEnumerable<Block> SearchViews(StudyRecord study, SearchSpace space, Func<string> nextId)
+    {
+        var values = SearchProgress.Values(study);
+        var metric = study.SearchObjectives[0];
+        var pruned = study.Trials.Count(t => t.State == TrialState.Pruned);
+        yield return new Paragraph($"Search of {study.Name}: objective{(study.SearchObjectives.Count > 1 ? "s" : "")} {string.Join(" and ", study.SearchObjectives)} "
+            + $"(validation, trained masses; the best value over each trial's validation epochs); {values.Count(v => !v.Pruned)} trials completed, {pruned} pruned "
+            + "(stopped by the pruner after a validation epoch, shown as pruned: not failures).");
+        if (values.Count == 0) yield break;
+        yield return new Chart(nextId(), "Optimisation history", Charts.OptimisationHistory(values, SearchProgress.BestSoFar(values, metric), metric));
+        var importance = SearchProgress.Importance(values, space.Axes);
+        if (importance.Count > 0)
+        {
+            yield return new Chart(nextId(), "Parameter importance", Charts.Importance(importance, metric));
+            yield return new Table($"Parameter importance for validation {metric}: share of its variance over completed trials explained by each parameter alone "
+                + "(eta squared of a one-way analysis of variance, numeric parameters in quartiles; interactions not counted)",
+                ["parameter", "importance"], importance.Select(i => (IReadOnlyList<Cell>)[i.Parameter, Format.Value(i.Importance)]).ToList());
+        }
+        if (study.SearchObjectives.Count == 2)
+        {
+            var front = SearchProgress.ParetoFront(values, study.SearchObjectives);
+            yield return new Chart(nextId(), "Pareto front", Charts.ParetoFront(values, front, study.SearchObjectives));
+            yield return new Table($"Pareto front of validation {study.SearchObjectives[0]} and {study.SearchObjectives[1]} (no other completed trial is better in both)",
+                ["trial", .. space.Axes.Select(a => a.Name), .. study.SearchObjectives],
+                front.Select(f => (IReadOnlyList<Cell>)[f.Trial.TrialId[..8], .. space.Axes.Select(a => (Cell)f.Trial.Axes.GetValueOrDefault(a.Name, "")),
+                    .. f.Values.Select(v => (Cell)Format.Value(v))]).ToList());
+        }
     }
 
     private static Section Summary(StudyRecord study)

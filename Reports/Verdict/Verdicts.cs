@@ -97,7 +97,32 @@ public static class Verdicts
     }
 
     /// <summary>The one-line summary of one study's verdict (for `studies run` and notifications).</summary>
-    public static string VerdictLine(StudyRecord study) => Compute(study).Line();
+    /// <remarks>A search without compared methods gets its best trial instead (<see cref="SearchLine"/>).</remarks>
+    public static string VerdictLine(StudyRecord study) =>
+        study.SearchObjectives.Count > 0 && study.CompareAxes.Count == 0 ? SearchLine(study) : Compute(study).Line();
+
+    /// <summary>
+    /// A search's outcome in one line: its best completed trial by the first objective on validation (what the search chose
+    /// by), with its searched settings and its test headline at the trained and held-out masses.
+    /// </summary>
+    public static string SearchLine(StudyRecord study)
+    {
+        var values = Analysis.SearchProgress.Values(study);
+        var metric = study.SearchObjectives[0];
+        var higher = MetricDirection.HigherIsBetter(metric);
+        var completed = values.Where(v => !v.Pruned).ToList();
+        var pruned = study.Trials.Count(t => t.State == Trials.Results.TrialState.Pruned);
+        var head = $"verdict {study.Name} (search, validation {metric}, {(higher ? "higher" : "lower")} is better): {study.Trials.Count} trials, {completed.Count} completed, {pruned} pruned";
+        if (completed.Count == 0) return head + "; no trial completed";
+        var best = higher ? completed.MaxBy(v => v.Values[0])! : completed.MinBy(v => v.Values[0])!;
+        var searched = best.Trial.Axes.Where(a => a.Key != Analysis.SearchSpaces.SeedAxis).Select(a => $"{a.Key} {a.Value}");
+        var test = best.Trial.Result is { } r
+            ? string.Join(", ", new[] { false, true }.Select(held => (held, value: Analysis.ReportMath.MassAverage(r, study.Headline, heldout: held)))
+                .Where(x => double.IsFinite(x.value)).Select(x => $"{Rendering.Format.Value(x.value)} {(x.held ? "held-out" : "trained")}"))
+            : "";
+        return head + $"; best trial {best.Trial.TrialId[..8]} ({string.Join(", ", searched)}): validation {metric} {Rendering.Format.Value(best.Values[0])}"
+            + (test.Length > 0 ? $"; test {study.Headline} {test}" : "");
+    }
 
     private static StudyVerdict Compute(StudyRecord study, IReadOnlyList<MethodGroup> methods)
     {

@@ -17,13 +17,15 @@ public enum TrialState
     /// <summary>Stopped by Ctrl+C/SIGTERM, or its owner's lease ran out; resumes from its checkpoint.</summary>
     Interrupted,
     Cancelled,
+    /// <summary>Stopped by a search's pruner after a validation epoch (the epoch and the rule's reason are recorded); not a failure, not run again.</summary>
+    Pruned,
 }
 
 public static class TrialStates
 {
     /// <summary>Every state, in the order tables show them.</summary>
     public static readonly IReadOnlyList<TrialState> All =
-        [TrialState.Queued, TrialState.Running, TrialState.Completed, TrialState.Failed, TrialState.Diverged, TrialState.Interrupted, TrialState.Cancelled];
+        [TrialState.Queued, TrialState.Running, TrialState.Completed, TrialState.Failed, TrialState.Diverged, TrialState.Interrupted, TrialState.Cancelled, TrialState.Pruned];
 
     private static readonly string[] Names = All.Select(s => s.ToString().ToLowerInvariant()).ToArray();
 
@@ -41,7 +43,7 @@ public static class TrialStates
     }
 
     /// <summary>States a study run leaves alone: done for good until the user asks again.</summary>
-    public static bool IsFinal(this TrialState state) => state is TrialState.Completed or TrialState.Failed or TrialState.Diverged or TrialState.Cancelled;
+    public static bool IsFinal(this TrialState state) => state is TrialState.Completed or TrialState.Failed or TrialState.Diverged or TrialState.Cancelled or TrialState.Pruned;
 
     /// <summary>States whose trials ended badly and deserve a reason in reports and status.</summary>
     public static bool IsProblem(this TrialState state) => state is TrialState.Failed or TrialState.Diverged or TrialState.Interrupted;

@@ -31,6 +31,11 @@ public sealed record TrialRunOptions
     public Action<string>? OnWarning { get; init; }
     /// <summary>Sees every epoch's record and may stop the phase or the trial (a pruner, a pack of trials); null: none.</summary>
     public ITrainingController? Controller { get; init; }
+    /// <summary>
+    /// Validation metrics to measure (averaged over the trained masses) at every validation epoch besides those keep-best
+    /// and early stopping watch: what a search's pruner judges a trial by. Measuring changes nothing of the training.
+    /// </summary>
+    public IReadOnlyList<string> Monitor { get; init; } = [];
     /// <summary>Checkpoint every this many epochs (1: every epoch boundary).</summary>
     public int CheckpointEvery { get; init; } = 1;
 }

@@ -392,7 +392,8 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
                     ("settings", settings), ("now", now), ("id", existing.Id));
             }
             var row = (await FindStudyCoreAsync(c, tx, study.Name, ct))!;
-            await ExecuteAsync(c, tx, "UPDATE trials SET in_definition = FALSE WHERE study_id = @s", ct, ("s", row.Id));
+            // A search's proposals belong to the study whatever the file now plans (their number orders the search's history).
+            await ExecuteAsync(c, tx, "UPDATE trials SET in_definition = FALSE WHERE study_id = @s AND proposal IS NULL", ct, ("s", row.Id));
             await ExecuteAsync(c, tx, $"""
                 INSERT INTO trials(study_id, trial_id, ordinal, spec, axes, in_definition, state)
                 SELECT @s, t.id, t.ordinal, t.spec, t.axes, TRUE, {S(TrialState.Queued)}
@@ -425,6 +426,34 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             WHERE study_id = @s AND in_definition AND state IN {states}
             """, ct, ("s", studyId));
     }, ct);
+
+    public Task<bool> AddProposalAsync(long studyId, SearchProposal proposal, IReadOnlyList<PlannedTrialRow> trials, CancellationToken ct = default) =>
+        WriteAsync(async (c, tx) =>
+        {
+            // Serialises the proposals of one study: the second of two orchestrators asking at once then sees the number taken.
+            await ExecuteAsync(c, tx, "SELECT pg_advisory_xact_lock(7270123, @s)", ct, ("s", (int)studyId));
+            if (await ScalarAsync(c, tx, "SELECT 1 FROM proposals WHERE study_id = @s AND number = @n", ct, ("s", studyId), ("n", proposal.Number)) is not null)
+                return false;
+            if (await ScalarAsync(c, tx, "SELECT 1 FROM trials WHERE study_id = @s AND trial_id = ANY(@ids)", ct,
+                    ("s", studyId), ("ids", trials.Select(t => t.TrialId).ToArray())) is not null)
+                return false;
+            await ExecuteAsync(c, tx, "INSERT INTO proposals VALUES (@s, @n, @p, @now)", ct,
+                ("s", studyId), ("n", proposal.Number), ("p", JsonSerializer.Serialize(proposal.Point)), ("now", Now()));
+            await ExecuteAsync(c, tx, $"""
+                INSERT INTO trials(study_id, trial_id, ordinal, spec, axes, in_definition, state, proposal)
+                SELECT @s, t.id, t.ordinal, t.spec, t.axes, TRUE, {S(TrialState.Queued)}, @n
+                FROM unnest(@ids, @ordinals, @specs, @axes) AS t(id, ordinal, spec, axes)
+                """, ct, ("s", studyId), ("n", proposal.Number), ("ids", trials.Select(t => t.TrialId).ToArray()),
+                ("ordinals", trials.Select((_, k) => SearchOrdinals.Of(proposal.Number, k)).ToArray()),
+                ("specs", trials.Select(t => t.SpecJson).ToArray()), ("axes", trials.Select(t => JsonSerializer.Serialize(t.Axes)).ToArray()));
+            return true;
+        }, ct);
+
+    public Task<IReadOnlyList<RecordedProposal>> ListProposalsAsync(long studyId, CancellationToken ct = default) =>
+        ReadAsync(async c => StoredRows.Proposals(await ListAsync(c, null, """
+            SELECT p.number, p.point, p.created_at, t.trial_id FROM proposals p LEFT JOIN trials t ON t.study_id = p.study_id AND t.proposal = p.number
+            WHERE p.study_id = @s ORDER BY p.number, t.ordinal
+            """, r => (r.GetInt32(0), r.GetString(1), r.GetDouble(2), r.IsDBNull(3) ? null : r.GetString(3)), ct, ("s", studyId))), ct);
 
     public Task RecordJobAsync(long studyId, ClusterJob job, CancellationToken ct = default) => WriteAsync(async (c, tx) =>
         await ExecuteAsync(c, tx, "INSERT INTO jobs VALUES (@s, @e, @j, @at) ON CONFLICT DO NOTHING", ct,

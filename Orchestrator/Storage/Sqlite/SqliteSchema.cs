@@ -132,5 +132,17 @@ public static class SqliteSchema
             WHERE study_id = NEW.study_id AND trial_id = NEW.trial_id;
         END;
         """,
+        // 5 (search): the points an adaptive search proposed, each recorded before its trials run (number unique per
+        // study), and the proposal a trial belongs to (null: planned by the study file's expansion).
+        """
+        CREATE TABLE proposals (
+            study_id INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            point TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (study_id, number)
+        ) WITHOUT ROWID;
+        ALTER TABLE trials ADD COLUMN proposal INTEGER;
+        """,
     ];
 }

@@ -309,7 +309,8 @@ public sealed class SqliteStudyStorage : IStudyStorage
                     ("$settings", settings), ("$now", now), ("$id", existing.Id));
             }
             var row = (await FindStudyCoreAsync(study.Name, tx, ct))!;
-            await ExecuteAsync("UPDATE trials SET in_definition = 0 WHERE study_id = $s", ct, tx, ("$s", row.Id));
+            // A search's proposals belong to the study whatever the file now plans (their number orders the search's history).
+            await ExecuteAsync("UPDATE trials SET in_definition = 0 WHERE study_id = $s AND proposal IS NULL", ct, tx, ("$s", row.Id));
             await using var upsert = Command($"""
                 INSERT INTO trials(study_id, trial_id, ordinal, spec, axes, in_definition, state)
                 VALUES ($s, $t, $o, $spec, $axes, 1, {S(TrialState.Queued)})
@@ -350,6 +351,42 @@ public sealed class SqliteStudyStorage : IStudyStorage
             WHERE study_id = $s AND in_definition = 1 AND state IN {states}
             """, ct, tx, ("$s", studyId));
     }, ct);
+
+    public Task<bool> AddProposalAsync(long studyId, SearchProposal proposal, IReadOnlyList<PlannedTrialRow> trials, CancellationToken ct = default) =>
+        WriteAsync(async tx =>
+        {
+            if (await ScalarAsync("SELECT 1 FROM proposals WHERE study_id = $s AND number = $n", ct, tx, ("$s", studyId), ("$n", proposal.Number)) is not null)
+                return false;
+            foreach (var trial in trials)
+            {
+                if (await ScalarAsync("SELECT 1 FROM trials WHERE study_id = $s AND trial_id = $t", ct, tx, ("$s", studyId), ("$t", trial.TrialId)) is not null)
+                    return false;
+            }
+            await ExecuteAsync("INSERT INTO proposals VALUES ($s, $n, $p, $now)", ct, tx,
+                ("$s", studyId), ("$n", proposal.Number), ("$p", JsonSerializer.Serialize(proposal.Point)), ("$now", Now()));
+            for (var k = 0; k < trials.Count; k++)
+            {
+                await ExecuteAsync($"""
+                    INSERT INTO trials(study_id, trial_id, ordinal, spec, axes, in_definition, state, proposal)
+                    VALUES ($s, $t, $o, $spec, $axes, 1, {S(TrialState.Queued)}, $n)
+                    """, ct, tx, ("$s", studyId), ("$t", trials[k].TrialId), ("$o", SearchOrdinals.Of(proposal.Number, k)), ("$spec", trials[k].SpecJson),
+                    ("$axes", JsonSerializer.Serialize(trials[k].Axes)), ("$n", proposal.Number));
+            }
+            return true;
+        }, ct);
+
+    public Task<IReadOnlyList<RecordedProposal>> ListProposalsAsync(long studyId, CancellationToken ct = default) =>
+        ReadAsync(async () =>
+        {
+            await using var cmd = Command("""
+                SELECT p.number, p.point, p.created_at, t.trial_id FROM proposals p LEFT JOIN trials t ON t.study_id = p.study_id AND t.proposal = p.number
+                WHERE p.study_id = $s ORDER BY p.number, t.ordinal
+                """, null, ("$s", studyId));
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            var rows = new List<(int, string, double, string?)>();
+            while (await reader.ReadAsync(ct)) rows.Add((reader.GetInt32(0), reader.GetString(1), reader.GetDouble(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            return StoredRows.Proposals(rows);
+        }, ct);
 
     public Task RecordJobAsync(long studyId, ClusterJob job, CancellationToken ct = default) => WriteAsync(async tx =>
         await ExecuteAsync("INSERT OR IGNORE INTO jobs VALUES ($s, $e, $j, $at)", ct, tx,

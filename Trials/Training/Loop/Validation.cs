@@ -17,7 +17,7 @@ internal sealed class Validation(IMassEvaluator evaluator) : ITrainingCallback
     public void OnPhaseStart(TrainingContext run)
     {
         var phase = run.PhaseSpec;
-        extraMetrics = new[] { phase.KeepBest ?? MetricNames.ValidationLoss, phase.EarlyStopping?.Metric }.OfType<string>()
+        extraMetrics = new[] { phase.KeepBest ?? MetricNames.ValidationLoss, phase.EarlyStopping?.Metric }.Concat(run.Options.Monitor).OfType<string>()
             .Where(m => m is not (MetricNames.Loss or MetricNames.ValidationLoss)).Distinct().ToArray();
     }
 

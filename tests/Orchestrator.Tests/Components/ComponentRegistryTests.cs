@@ -85,10 +85,11 @@ public sealed class ComponentRegistryTests
         var path = Path.Combine(RepositoryRoot(), "docs", "study-format.md");
         var text = File.ReadAllText(path);
         var expected = FormatTables.Apply(text, Catalog);
-        Assert.Equal(5, expected.Split("<!-- generated: ").Length - 1);
+        Assert.Equal(7, expected.Split("<!-- generated: ").Length - 1);
         if (Environment.GetEnvironmentVariable("STUDIES_UPDATE_DOCS") == "1") File.WriteAllText(path, expected);
         else Assert.True(text == expected, "docs/study-format.md is out of date with the component registry; run the tests with STUDIES_UPDATE_DOCS=1");
-        foreach (var name in Catalog.Losses.Names.Concat(Catalog.Models.Names).Concat(Catalog.DataSources.Names).Concat(Catalog.Optimizers.Names).Concat(Catalog.StoppingRules.Names))
+        foreach (var name in Catalog.Losses.Names.Concat(Catalog.Models.Names).Concat(Catalog.DataSources.Names).Concat(Catalog.Optimizers.Names).Concat(Catalog.StoppingRules.Names)
+                     .Concat(global::Studies.Orchestrator.Search.SearchComponents.Samplers.Names).Concat(global::Studies.Orchestrator.Search.SearchComponents.Pruners.Names))
             Assert.Contains($"| `{name}` |", expected);
     }
 
