@@ -3,7 +3,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"
-tools/setup.sh chromium postgresql slurm-wlm munge poppler-utils
+# The report tests open figures with poppler and compile the LaTeX output with pdflatex (texlive-latex-base; booktabs
+# is in texlive-latex-recommended).
+tools/setup.sh chromium postgresql slurm-wlm munge poppler-utils texlive-latex-base texlive-latex-recommended
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

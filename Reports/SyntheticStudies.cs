@@ -18,6 +18,8 @@ public sealed record SyntheticStudyShape
     /// <summary>Trials at the end of each method that end failed, diverged or interrupted instead of completing.</summary>
     public int ProblemTrialsPerMethod { get; init; } = 1;
     public int Seed { get; init; } = 1;
+    /// <summary>Completed trials also carry score curves, computed from made-up scored events per mass (off: results as recorded before curves were kept).</summary>
+    public bool ScoreCurves { get; init; }
 }
 
 /// <summary>
@@ -141,7 +143,35 @@ public static class SyntheticStudies
         {
             Outcome = TrialOutcome.Completed, Epochs = epochs, Masses = list, BestEpoch = best, LastEpoch = shape.Epochs,
             Phases = [new PhaseTiming(0, "bce", phase1, 3), new PhaseTiming(1, "punzi", shape.Epochs - phase1, 7)],
+            Curves = shape.ScoreCurves ? Curves(rng, masses, shape, quality, best) : [],
         };
+    }
+
+    /// <summary>Per mass 300 signal and 1,500 background events with sigmoid scores, signal separated the more the better the method.</summary>
+    private static List<ScoreCurves> Curves(Random rng, double[] masses, SyntheticStudyShape shape, double quality, int epoch)
+    {
+        var curves = new List<ScoreCurves>(masses.Length);
+        for (var i = 0; i < masses.Length; i++)
+        {
+            var heldout = shape.HeldoutEvery > 0 && i % shape.HeldoutEvery == 1;
+            var separation = 4 * quality * (heldout ? 0.9 : 1);
+            var n = 1800;
+            var score = new double[n];
+            var isSignal = new bool[n];
+            var weight = new double[n];
+            for (var k = 0; k < n; k++)
+            {
+                isSignal[k] = k < 300;
+                score[k] = 1 / (1 + Math.Exp(-(Gaussian(rng) + (isSignal[k] ? separation / 2 : -separation / 2))));
+                weight[k] = isSignal[k] ? 0.9 / 300 : 0.9 * 0.2;
+            }
+            var input = new Trials.Metrics.MassInput(masses[i], heldout, new Trials.Metrics.MassSample(score, isSignal, weight));
+            var parameters = new Trials.Metrics.SignificanceParameters { WeightScale = 0.9 };
+            var scan = Trials.Metrics.CutScan.Build(input.Sample);
+            curves.Add(Trials.Metrics.ScoreCurveCalculator.Compute(input, Trials.Metrics.PunziSensitivity.Best(scan, Trials.Metrics.PunziParameters.Default).Cut,
+                Trials.Metrics.Significance.Best(scan, parameters).SOverSqrtB.Cut, parameters) with { Epoch = epoch });
+        }
+        return curves;
     }
 
     private static double Gaussian(Random rng) =>

@@ -15,8 +15,8 @@ internal static class ReportCommands
     {
         var studies = new Argument<string[]>("study") { Description = "One study, or several to compare side by side", Arity = ArgumentArity.OneOrMore };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Output folder (default: the workspace's <study>/report, or compare-<a>-<b>/report)" };
-        var figures = new Option<string?>("--figures") { Description = "Also write every chart as files in a HEP style under figures/: a comma-separated list of png, pdf, svg" };
-        var latex = new Option<bool>("--latex") { Description = "Also write the verdict, ranking and paired tables as booktabs LaTeX under latex/" };
+        var figures = new Option<string?>("--figures") { Description = "Also write every chart, and the ROC, classifier-output and significance-versus-cut figures, as files in a HEP style under figures/: a comma-separated list of png, pdf, svg" };
+        var latex = new Option<bool>("--latex") { Description = "Also write the verdict, ranking and paired tables as booktabs LaTeX under latex/, with figures.tex placing the figures and a standalone report.tex" };
         var command = new Command("report", "Write report.html, report.md and the CSV exports for recorded studies") { studies, output, figures, latex };
         command.SetAction(async (parse, ct) =>
         {

@@ -1,4 +1,5 @@
 using Studies.Orchestrator.Storage;
+using Studies.Reports;
 using Studies.Reports.Figures;
 using Studies.Reports.Input;
 using Studies.Reports.Rendering;
@@ -23,8 +24,15 @@ public static class PaperOutput
         }
         var input = new ReportInput { Studies = records };
         var files = new List<string>();
-        if (figureFormats.Count > 0) files.AddRange(PaperFigures.Write(input, Path.Combine(reportDirectory, FiguresFolder), figureFormats));
-        if (latex) files.AddRange(LatexTables.Write(ReportComposer.Compose(input), Path.Combine(reportDirectory, LatexFolder)));
+        var figures = figureFormats.Count > 0 ? PaperFigures.Draw(input, Path.Combine(reportDirectory, FiguresFolder), figureFormats) : [];
+        files.AddRange(figures.SelectMany(f => f.Files));
+        if (latex) files.AddRange(LatexTables.Write(ReportComposer.Compose(input), Path.Combine(reportDirectory, LatexFolder), figures));
+        if (figures.Count > 0)
+        {
+            // The report written a moment ago again, now linking the figure files (same records, same numbers).
+            var linked = figures.Select(f => f with { Files = f.Files.Select(p => Path.GetRelativePath(reportDirectory, p)).ToList() }).ToList();
+            ReportBuilder.Write(input with { Figures = linked }, reportDirectory, writeCsv: false);
+        }
         return files;
     }
 }

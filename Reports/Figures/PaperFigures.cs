@@ -13,9 +13,8 @@ namespace Studies.Reports.Figures;
 /// files in a HEP style: a closed frame, no grid, the "Studies Simulation" label and the luminosity
 /// top left and right as CMS/ATLAS plots carry them, held-out masses as open markers, the Bayes
 /// optimum dashed. ScottPlot 5 draws PNG and SVG; the PDF is the same drawing on Skia's PDF canvas.
-/// Not drawn, because the store does not record what they need: ROC curves (only AUC and the
-/// signal efficiency at 1 % and 10 % background are kept), classifier-output distributions per
-/// mass, and significance scanned over the cut (only Z at the chosen cut is kept).
+/// The seed papers' score figures (ROC with the working point, classifier output per mass with the cut,
+/// significance versus cut) come from the trials' recorded score curves (<see cref="ScoreFigures"/>).
 /// </summary>
 public static class PaperFigures
 {
@@ -34,26 +33,33 @@ public static class PaperFigures
     }
 
     /// <summary>Writes every figure in every format into <paramref name="directory"/>; returns the files written.</summary>
-    public static IReadOnlyList<string> Write(ReportInput input, string directory, IReadOnlyList<string> formats)
+    public static IReadOnlyList<string> Write(ReportInput input, string directory, IReadOnlyList<string> formats) =>
+        Draw(input, directory, formats).SelectMany(f => f.Files).ToList();
+
+    /// <summary>Writes every figure in every format into <paramref name="directory"/>; returns each figure with its caption and files.</summary>
+    public static IReadOnlyList<PaperFigure> Draw(ReportInput input, string directory, IReadOnlyList<string> formats)
     {
         Directory.CreateDirectory(directory);
         var methods = MethodGroups.Build(input);
         var units = input.Studies[0].Units;
-        var files = new List<string>();
+        var figures = new List<PaperFigure>();
         var metrics = Ranking.MetricsShown(methods).ToList();
         if (methods.Any(g => g.Completed.Any(c => c.Result.Masses.Any(m => m.Metrics.ContainsKey(MetricNames.BestCut)))))
             metrics.Add(MetricNames.BestCut);
         foreach (var metric in metrics)
         {
             var plot = MetricVersusMass(methods.Select(g => MassCurves.Build(g, metric)).ToList(), metric, units);
-            files.AddRange(Save(plot, Path.Combine(directory, $"{metric}_vs_mass"), formats));
+            figures.Add(new PaperFigure($"{metric}_vs_mass", $"{units.Label(metric)} versus {units.MassLabel} (test split, kept epoch): mean over seeds with ±1 std, open markers at held-out masses",
+                Save(plot, Path.Combine(directory, $"{metric}_vs_mass"), formats).ToList()));
         }
         foreach (var metric in TrainingCurves.RecordedMetrics(methods))
-            files.AddRange(Save(TrainingCurve(TrainingCurves.Build(methods, metric).Where(c => c.Representative).ToList(), metric, units), Path.Combine(directory, $"{metric}_per_epoch"), formats));
-        return files;
+            figures.Add(new PaperFigure($"{metric}_per_epoch", $"{metric} per epoch of each method's representative trial",
+                Save(TrainingCurve(TrainingCurves.Build(methods, metric).Where(c => c.Representative).ToList(), metric, units), Path.Combine(directory, $"{metric}_per_epoch"), formats).ToList()));
+        figures.AddRange(ScoreFigures.Draw(methods, units, directory, formats));
+        return figures;
     }
 
-    private static readonly Color[] Palette =
+    internal static readonly Color[] Palette =
     [
         // The Petroff colour sequence recommended for HEP plots (mplhep's default since 2024).
         Color.FromHex("#3f90da"), Color.FromHex("#ffa90e"), Color.FromHex("#bd1f01"), Color.FromHex("#94a4a2"),
@@ -126,7 +132,7 @@ public static class PaperFigures
     }
 
     /// <summary>A closed frame without grid, large sans labels, and the experiment and luminosity labels above the frame.</summary>
-    private static Plot HepStyle(StudyUnits units)
+    internal static Plot HepStyle(StudyUnits units)
     {
         var plot = new Plot();
         plot.HideGrid();
@@ -155,7 +161,7 @@ public static class PaperFigures
         return plot;
     }
 
-    private static IEnumerable<string> Save(Plot plot, string stem, IReadOnlyList<string> formats)
+    internal static IEnumerable<string> Save(Plot plot, string stem, IReadOnlyList<string> formats)
     {
         foreach (var format in formats)
         {
@@ -186,3 +192,6 @@ public static class PaperFigures
         }
     }
 }
+
+/// <summary>One figure as written: its file name without extension, a caption for LaTeX and the reports, and its files (one per format).</summary>
+public sealed record PaperFigure(string Stem, string Caption, IReadOnlyList<string> Files);

@@ -6,6 +6,8 @@ namespace Studies.Reports.Input;
 public sealed record ReportInput
 {
     public required IReadOnlyList<StudyRecord> Studies { get; init; }
+    /// <summary>Figures already written as files (studies report --figures), their files relative to the report's folder: linked from the report.</summary>
+    public IReadOnlyList<Figures.PaperFigure> Figures { get; init; } = [];
 }
 
 /// <summary>One study as stored: its definition, which axes define a method, and every trial.</summary>

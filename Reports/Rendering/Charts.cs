@@ -144,6 +144,91 @@ public static class Charts
         };
     }
 
+    /// <summary>The ROC at one mass from the score curves: each method's seed-mean curve on a log background-efficiency axis, each seed's working point a diamond.</summary>
+    public static JsonObject Roc(IReadOnlyList<MethodScoreCurves> curves, string massLabel)
+    {
+        var rows = new JsonArray();
+        var points = new JsonArray();
+        foreach (var c in curves)
+        {
+            var grid = c.Mean.BackgroundEfficiency;
+            for (var i = 0; i < grid.Count; i++)
+                if (grid[i] > 0 && double.IsFinite(c.Mean.SignalEfficiency[i]))
+                    rows.Add(new JsonObject { ["method"] = c.Method.Label, ["background"] = grid[i], ["signal"] = c.Mean.SignalEfficiency[i] });
+            // A working point with no background passing is drawn at the axis' left end (log axis).
+            foreach (var (b, sig) in c.WorkingPoints.Where(p => p.Background >= 0))
+                points.Add(new JsonObject { ["method"] = c.Method.Label, ["background"] = Math.Max(b, grid.Count > 0 ? grid[0] : 1e-4), ["signal"] = sig });
+        }
+        var x = new JsonObject { ["field"] = "background", ["type"] = "quantitative", ["title"] = "background efficiency", ["scale"] = new JsonObject { ["type"] = "log" } };
+        var y = new JsonObject { ["field"] = "signal", ["type"] = "quantitative", ["title"] = "signal efficiency", ["scale"] = new JsonObject { ["domain"] = new JsonArray(0, 1) } };
+        var layers = new JsonArray
+        {
+            new JsonObject
+            {
+                ["mark"] = "line",
+                ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = y.DeepClone(), ["color"] = MethodColor(), ["tooltip"] = Tooltip("method", "background", "signal") },
+            },
+        };
+        if (points.Count > 0)
+        {
+            layers.Add(new JsonObject
+            {
+                ["data"] = new JsonObject { ["values"] = points },
+                ["mark"] = new JsonObject { ["type"] = "point", ["shape"] = "diamond", ["filled"] = true, ["size"] = 120, ["opacity"] = 1 },
+                ["encoding"] = new JsonObject { ["x"] = x.DeepClone(), ["y"] = y.DeepClone(), ["color"] = MethodColor(), ["tooltip"] = Tooltip("method", "background", "signal") },
+            });
+        }
+        return new JsonObject
+        {
+            ["width"] = Width, ["height"] = Height,
+            ["title"] = $"ROC at {massLabel} (test, kept epoch, mean over seeds; diamonds: each seed's working point, the sigma_min cut chosen on validation)",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["layer"] = layers,
+        };
+    }
+
+    /// <summary>Z = s/sqrt(b) versus the cut at one mass from the score curves (where the cut qualifies for z_best), each method's z_best cut a dotted rule.</summary>
+    public static JsonObject SignificanceVersusCut(IReadOnlyList<MethodScoreCurves> curves, string massLabel)
+    {
+        var rows = new JsonArray();
+        var cuts = new JsonArray();
+        foreach (var c in curves)
+        {
+            for (var k = 0; k < c.Mean.Significance.Count; k++)
+                if (double.IsFinite(c.Mean.Significance[k]))
+                    rows.Add(new JsonObject { ["method"] = c.Method.Label, ["cut"] = c.Mean.Edges[k], ["z"] = c.Mean.Significance[k] });
+            if (double.IsFinite(c.Mean.ZCut)) cuts.Add(new JsonObject { ["method"] = c.Method.Label, ["cut"] = c.Mean.ZCut });
+        }
+        var layers = new JsonArray
+        {
+            new JsonObject
+            {
+                ["mark"] = new JsonObject { ["type"] = "line", ["point"] = true },
+                ["encoding"] = new JsonObject
+                {
+                    ["x"] = Field("cut", "quantitative", "cut on the classifier output"), ["y"] = Field("z", "quantitative", "Z = s/√b"),
+                    ["color"] = MethodColor(), ["tooltip"] = Tooltip("method", "cut", "z"),
+                },
+            },
+        };
+        if (cuts.Count > 0)
+        {
+            layers.Add(new JsonObject
+            {
+                ["data"] = new JsonObject { ["values"] = cuts },
+                ["mark"] = new JsonObject { ["type"] = "rule", ["strokeDash"] = new JsonArray(2, 3) },
+                ["encoding"] = new JsonObject { ["x"] = Field("cut", "quantitative", null), ["color"] = MethodColor(), ["tooltip"] = Tooltip("method", "cut") },
+            });
+        }
+        return new JsonObject
+        {
+            ["width"] = Width, ["height"] = Height,
+            ["title"] = $"Z = s/√b versus the cut at {massLabel} (test, mean over seeds, where the cut qualifies for z_best; dotted: z_best cut chosen on validation)",
+            ["data"] = new JsonObject { ["values"] = rows },
+            ["layer"] = layers,
+        };
+    }
+
     /// <summary>Parallel coordinates over the searched hyperparameters and the headline score, values pre-normalised to [0, 1] per axis.</summary>
     public static JsonObject ParallelCoordinates(SearchSpace space, string scoreTitle, bool higherIsBetter = true)
     {

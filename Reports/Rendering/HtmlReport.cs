@@ -55,6 +55,15 @@ public static class HtmlReport
                     case Table t:
                         AppendTable(html, t);
                         break;
+                    case FigureLinks f:
+                        html.Append("<figure>");
+                        if (f.Files.FirstOrDefault(x => x.EndsWith(".png", StringComparison.Ordinal) || x.EndsWith(".svg", StringComparison.Ordinal)) is { } image)
+                            html.Append("<img src=\"").Append(Enc(Href(image))).Append("\" alt=\"").Append(Enc(f.Caption)).Append("\" style=\"max-width:100%\">");
+                        html.Append("<figcaption>").Append(Enc(f.Caption));
+                        foreach (var file in f.Files)
+                            html.Append(" <a href=\"").Append(Enc(Href(file))).Append("\">").Append(Enc(Path.GetExtension(file).TrimStart('.'))).Append("</a>");
+                        html.Append("</figcaption></figure>\n");
+                        break;
                     case Chart c:
                         html.Append("<div class=\"chart\" id=\"").Append(Enc(c.Id)).Append("\" title=\"").Append(Enc(c.Title)).Append("\"></div>\n");
                         charts.Add(new JsonObject { ["id"] = c.Id, ["spec"] = c.Spec.DeepClone() });
@@ -72,6 +81,9 @@ public static class HtmlReport
         html.Append("<script>\n").Append(DrawCharts).Append("</script>\n</body>\n</html>\n");
         return html.ToString();
     }
+
+    /// <summary>A relative file path as a link target (forward slashes, each part escaped).</summary>
+    internal static string Href(string path) => string.Join('/', path.Replace('\\', '/').Split('/').Select(Uri.EscapeDataString));
 
     private static void AppendTable(StringBuilder html, Table t)
     {

@@ -28,6 +28,13 @@ public static class MarkdownReport
                     case Table t:
                         AppendTable(md, t);
                         break;
+                    case FigureLinks f:
+                        if (f.Files.FirstOrDefault(x => x.EndsWith(".png", StringComparison.Ordinal) || x.EndsWith(".svg", StringComparison.Ordinal)) is { } image)
+                            md.Append("![").Append(Escape(f.Caption)).Append("](").Append(HtmlReport.Href(image)).Append(")\n\n");
+                        md.Append(Escape(f.Caption)).Append(':');
+                        foreach (var file in f.Files) md.Append(" [").Append(Path.GetExtension(file).TrimStart('.')).Append("](").Append(HtmlReport.Href(file)).Append(')');
+                        md.Append("\n\n");
+                        break;
                     case Chart:
                         charts++;
                         break;

@@ -83,6 +83,7 @@ public static class ReportComposer
             sections.Add(new Section("Hyperparameter search", blocks));
         }
 
+        sections.Add(FiguresSection(input, methods, NextId));
         sections.Add(Problems(input));
         sections.Add(Provenance(input));
         var title = input.Studies.Count == 1 ? $"Study {input.Studies[0].Name}" : $"Studies {string.Join(" vs ", input.Studies.Select(s => s.Name))}";
@@ -135,6 +136,37 @@ public static class ReportComposer
         ]));
         blocks.Add(new Paragraph($"Compared axes: {(study.CompareAxes.Count == 0 ? "none" : string.Join(", ", study.CompareAxes))}; headline metric: {study.Headline}{(study.IsSearch ? "; hyperparameter search" : "")}."));
         return new Section($"Study {study.Name}", blocks);
+    }
+
+    public const string FiguresTitle = "Figures";
+
+    /// <summary>The figure files of studies report --figures, linked; and which trials the score figures could be drawn from.</summary>
+    private static Section FiguresSection(ReportInput input, IReadOnlyList<MethodGroup> methods, Func<string> nextId)
+    {
+        var blocks = new List<Block>();
+        var curves = ScoreCurveSets.Build(methods);
+        const string ScoreFigures = "the ROC with its working point, the classifier output per mass with its cut, and the significance versus the cut";
+        if (curves.CompletedTrials > 0)
+        {
+            blocks.Add(new Paragraph(curves.TrialsWithCurves == 0
+                ? $"No completed trial recorded score curves, so {ScoreFigures} cannot be drawn: the curves are recorded at a trial's final evaluation from this release on, and these trials were recorded by an earlier one (their metrics are complete)."
+                : curves.TrialsWithout > 0
+                    ? $"{curves.TrialsWithout} of {curves.CompletedTrials} completed trials were recorded by an earlier release without score curves; {ScoreFigures} average the other {curves.TrialsWithCurves}."
+                    : $"{ScoreFigures[..1].ToUpperInvariant()}{ScoreFigures[1..]} come from the score curves every completed trial recorded (test split, kept epoch, mean over seeds)."));
+        }
+        var units = input.Studies[0].Units;
+        foreach (var mass in ScoreCurveSets.FigureMasses(curves, Figures.ScoreFigures.MaxMasses))
+        {
+            var at = curves.Curves.Where(c => c.Mass == mass).ToList();
+            var label = Figures.ScoreFigures.MassText(mass, units, at[0].Heldout);
+            blocks.Add(new Chart(nextId(), $"ROC at {label}", Charts.Roc(at, label)));
+            blocks.Add(new Chart(nextId(), $"Z vs cut at {label}", Charts.SignificanceVersusCut(at, label)));
+        }
+        if (input.Figures.Count == 0)
+            blocks.Add(new Paragraph("`studies report --figures png,pdf,svg` writes every chart of this report and the score figures as files under figures/ in a HEP style; with --latex, latex/figures.tex places them."));
+        else
+            blocks.AddRange(input.Figures.Select(f => (Block)new FigureLinks(f.Caption, f.Files)));
+        return new Section(FiguresTitle, blocks);
     }
 
     /// <summary>Provenance and the study definitions, at the end: needed to reproduce, not to read the answer.</summary>

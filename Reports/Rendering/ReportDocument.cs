@@ -27,3 +27,6 @@ public sealed record Table(string Caption, IReadOnlyList<string> Header, IReadOn
 
 /// <summary>A Vega-Lite chart: its container id, a title, and the spec with data inlined.</summary>
 public sealed record Chart(string Id, string Title, JsonObject Spec) : Block;
+
+/// <summary>A figure written as files (studies report --figures): its caption and its files, relative to the report's folder.</summary>
+public sealed record FigureLinks(string Caption, IReadOnlyList<string> Files) : Block;

@@ -103,10 +103,12 @@ public static class BdtTrainer
 
         // Evaluation of the last and the best round's ensemble, cuts chosen on validation as for nets.
         var masses = new List<MassMetrics>();
+        var curves = new List<ScoreCurves>();
         try
         {
-            masses.AddRange(EvaluateRounds(fit, EpochKind.Last, lastRound));
-            if (bestRound > 0 && bestRound != lastRound) masses.AddRange(EvaluateRounds(fit, EpochKind.Best, bestRound));
+            var separateBest = bestRound > 0 && bestRound != lastRound;
+            masses.AddRange(EvaluateRounds(fit, EpochKind.Last, lastRound, separateBest ? null : curves));
+            if (separateBest) masses.AddRange(EvaluateRounds(fit, EpochKind.Best, bestRound, curves));
             else
             {
                 bestRound = lastRound;
@@ -120,6 +122,7 @@ public static class BdtTrainer
         return new TrialResult
         {
             Outcome = TrialOutcome.Completed, Epochs = epochs, Masses = masses, Phases = phases, BestEpoch = bestRound, LastEpoch = lastRound,
+            Curves = curves.Select(c => c with { Epoch = bestRound }).ToList(),
         };
 
         TrialResult Interrupted() => new() { Outcome = TrialOutcome.Cancelled, Error = "interrupted; a bdt trial keeps no checkpoint and starts again on resume" };
@@ -199,7 +202,7 @@ public static class BdtTrainer
     }
 
     /// <summary>Per-mass metrics of the ensemble cut after <paramref name="roundsUsed"/> rounds, cuts chosen on validation as for nets.</summary>
-    private static List<MassMetrics> EvaluateRounds(FittedBoost fit, EpochKind kind, int roundsUsed)
+    private static List<MassMetrics> EvaluateRounds(FittedBoost fit, EpochKind kind, int roundsUsed, List<ScoreCurves>? curves)
     {
         var (spec, data, encoding, model, parallel) = (fit.Spec, fit.Data, fit.Encoding, fit.Model, fit.Parallel);
         var masses = new List<MassMetrics>();
@@ -212,7 +215,7 @@ public static class BdtTrainer
         }
         var validation = MassEvaluator.Evaluate(Scores, usesMass: true, data, data.Validation, spec, trainedOnly: false, includeOptimal: true);
         var test = MassEvaluator.Evaluate(Scores, usesMass: true, data, data.Test, spec, trainedOnly: false, includeOptimal: true,
-            cutsFrom: data.Validation.Length > 0 ? validation : null);
+            cutsFrom: data.Validation.Length > 0 ? validation : null, curves: curves);
         foreach (var (split, rows) in new[] { (SplitKind.Validation, validation), (SplitKind.Test, test) })
         foreach (var (mass, heldout, metrics) in rows)
             masses.Add(new MassMetrics(mass, heldout, split, kind, roundsUsed, metrics));

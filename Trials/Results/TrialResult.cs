@@ -20,6 +20,8 @@ public sealed record TrialResult
     public IReadOnlyList<EpochRecord> Epochs { get; init; } = [];
     public IReadOnlyList<MassMetrics> Masses { get; init; } = [];
     public IReadOnlyList<PhaseTiming> Phases { get; init; } = [];
+    /// <summary>The score curves of every mass (test split, kept epoch) for the ROC, classifier-output and significance-vs-cut figures; empty in results recorded before they were.</summary>
+    public IReadOnlyList<ScoreCurves> Curves { get; init; } = [];
     /// <summary>The global epoch (1-based, counted over all phases) selected as best; 0 when none.</summary>
     public int BestEpoch { get; init; }
     public int LastEpoch { get; init; }

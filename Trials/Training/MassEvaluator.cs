@@ -22,14 +22,15 @@ public sealed class MassEvaluator : IMassEvaluator
 
     public IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
         ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
-        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null) =>
-        Evaluate((sample, m) => Scores(model, data, sample, massEncoding.Encode(m)), model.UsesMass, data, events, spec, trainedOnly, includeOptimal, cutsFrom);
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null, ICollection<ScoreCurves>? curves = null) =>
+        Evaluate((sample, m) => Scores(model, data, sample, massEncoding.Encode(m)), model.UsesMass, data, events, spec, trainedOnly, includeOptimal, cutsFrom, curves);
 
     /// <summary>The same metrics for any classifier: <paramref name="scores"/> gives the signal probability of events at a mass
-    /// hypothesis (in GeV, not encoded); a classifier that does not <paramref name="usesMass"/> is asked once, at mass NaN.</summary>
+    /// hypothesis (in GeV, not encoded); a classifier that does not <paramref name="usesMass"/> is asked once, at mass NaN.
+    /// <paramref name="curves"/>, when given, receives each mass's <see cref="ScoreCurves"/> at the cuts the metrics used.</summary>
     public static IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
         Func<long[], double, double[]> scores, bool usesMass, TrialData data, long[] events, TrialSpec spec, bool trainedOnly, bool includeOptimal,
-        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null)
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null, ICollection<ScoreCurves>? curves = null)
     {
         // One definition of sigma_min for every method of a study: the reference Punzi settings at the
         // data set's luminosity, whatever options a Punzi training phase used.
@@ -83,6 +84,11 @@ public sealed class MassEvaluator : IMassEvaluator
             },
         };
         var values = MassMetricsCalculator.Compute(inputs, options, Chosen(cutsFrom, masses, ""));
+        if (curves is not null)
+        {
+            for (var i = 0; i < inputs.Count; i++)
+                curves.Add(ScoreCurveCalculator.Compute(inputs[i], values[i].Metrics[MetricNames.BestCut], values[i].Metrics[MetricNames.ZCut], options.Significance));
+        }
         var optimalValues = optimal.Count > 0 ? MassMetricsCalculator.Compute(optimal, options, Chosen(cutsFrom, masses, MetricNames.OptimalSuffix)) : null;
         return values.Select((v, i) =>
         {

@@ -21,9 +21,10 @@ public interface IMassEvaluator
     /// <param name="trainedOnly">Only trained masses (model selection never sees held-out signal).</param>
     /// <param name="cutsFrom">Metrics of the validation split whose cuts (best_cut, z_cut, global_cut) the headline
     /// cut metrics of this split are measured at; null: this split's own optima.</param>
+    /// <param name="curves">When given, receives the <see cref="ScoreCurves"/> of every mass (the final evaluation's test split only).</param>
     IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
         ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
-        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null);
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null, ICollection<ScoreCurves>? curves = null);
 }
 
 /// <summary>
@@ -128,17 +129,20 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         return callbacks;
     }
 
-    /// <summary>Evaluation at the last epoch, then at the best one (the snapshot of the last phase).</summary>
+    /// <summary>Evaluation at the last epoch, then at the best one (the snapshot of the last phase); the score curves at the kept one.</summary>
     private TrialResult Evaluate(TrainingContext run, KeepBest keepBest)
     {
         var masses = new List<MassMetrics>();
+        var curves = new List<ScoreCurves>();
         run.Model.Eval();
-        EvaluateAll(run, EpochKind.Last, run.GlobalEpoch, masses);
         var bestEpoch = keepBest.BestEpoch;
-        if (keepBest.Snapshot is { } best && bestEpoch > 0)
+        var snapshot = keepBest.Snapshot is { } && bestEpoch > 0;
+        EvaluateAll(run, EpochKind.Last, run.GlobalEpoch, masses, snapshot ? null : curves);
+        if (snapshot)
         {
+            var best = keepBest.Snapshot!;
             for (var k = 0; k < best.Count; k++) run.Parameters[k].Parameter.Copy_(best[k]);
-            EvaluateAll(run, EpochKind.Best, bestEpoch, masses);
+            EvaluateAll(run, EpochKind.Best, bestEpoch, masses, curves);
         }
         else
         {
@@ -153,10 +157,11 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
             Phases = run.Phases,
             BestEpoch = bestEpoch,
             LastEpoch = run.GlobalEpoch,
+            Curves = curves.Select(c => c with { Epoch = bestEpoch }).ToList(),
         };
     }
 
-    private void EvaluateAll(TrainingContext run, EpochKind kind, int epoch, List<MassMetrics> masses)
+    private void EvaluateAll(TrainingContext run, EpochKind kind, int epoch, List<MassMetrics> masses, List<ScoreCurves>? curves)
     {
         using var scope = TensorScope.Begin();
         using var noGrad = Torch.NoGrad();
@@ -164,7 +169,7 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
         // Honest cuts: the test split's headline cut metrics use the cuts chosen on validation.
         var validation = evaluator.Evaluate(model, data, data.Validation, run.MassEncoding, spec, trainedOnly: false, includeOptimal: true);
         var test = evaluator.Evaluate(model, data, data.Test, run.MassEncoding, spec, trainedOnly: false, includeOptimal: true,
-            cutsFrom: data.Validation.Length > 0 ? validation : null);
+            cutsFrom: data.Validation.Length > 0 ? validation : null, curves: curves);
         foreach (var (split, rows) in new[] { (SplitKind.Validation, validation), (SplitKind.Test, test) })
         {
             foreach (var (mass, heldout, metrics) in rows)

@@ -14,7 +14,7 @@ public sealed partial class BrowserTests
         {
             Studies =
             [
-                SyntheticStudies.Create(new SyntheticStudyShape { Name = "grid", Methods = 3, TrialsPerMethod = 4, Masses = 9, Epochs = 30 }),
+                SyntheticStudies.Create(new SyntheticStudyShape { Name = "grid", Methods = 3, TrialsPerMethod = 4, Masses = 9, Epochs = 30, ScoreCurves = true }),
                 SyntheticStudies.Create(new SyntheticStudyShape { Name = "search", Methods = 2, TrialsPerMethod = 12, Masses = 9, Epochs = 30, IsSearch = true, Seed = 2 }),
             ],
         };
@@ -30,8 +30,11 @@ public sealed partial class BrowserTests
         Assert.Equal("", errors.Groups[1].Value.Trim());
 
         var containers = ChartContainer().Matches(dom).Select(m => m.Groups[1].Value).ToList();
-        // Four metric-vs-mass charts, loss/val_loss/roc_auc curves, parallel coordinates and three hyperparameter charts at least.
-        Assert.True(containers.Count >= 10, $"expected at least 10 chart containers, found {containers.Count}");
+        // Four metric-vs-mass charts, loss/val_loss/roc_auc curves, parallel coordinates and three hyperparameter charts at least,
+        // and the ROC and Z-versus-cut charts of the score curves at four masses.
+        Assert.True(containers.Count >= 18, $"expected at least 18 chart containers, found {containers.Count}");
+        Assert.Contains("title=\"ROC at m = ", dom);
+        Assert.Contains("title=\"Z vs cut at m = ", dom);
         foreach (var id in containers)
         {
             var chart = ChartBody(dom, id);

@@ -141,7 +141,9 @@ public static class PostgreSqlSchema
         );
         ALTER TABLE trials ADD COLUMN proposal INTEGER;
         """,
-        // 4: what `studies status` and the dashboard ask of a study of any size without reading every row: the counts per
+        // 4 (reports): the score curves of each trial's final evaluation per mass (StoredCurves); additive, older trials have none.
+        StoredCurves.CreateTable("DOUBLE PRECISION", "BIGINT") + ";",
+        // 5: what `studies status` and the dashboard ask of a study of any size without reading every row: the counts per
         // state (an index-only scan: 26-30 ms instead of a 80-88 ms scan of 100,000 rows), the trials retried
         // (attempts >= 2: the attempts a cluster may have stopped) and those outside the definition (each was a whole scan,
         // ~35 ms; now 0-2 ms). Measured with EXPLAIN ANALYZE on bench cluster --simulate-trials 100000's store. The last

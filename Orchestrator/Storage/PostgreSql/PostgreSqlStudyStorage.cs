@@ -586,6 +586,7 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
             await ExecuteAsync(c, tx, "INSERT INTO phases VALUES (@s, @t, @p, @loss, @epochs, @seconds)", ct,
                 ("s", studyId), ("t", trialId), ("p", phase.Phase), ("loss", phase.Loss), ("epochs", phase.Epochs), ("seconds", phase.Seconds));
         }
+        await StoredCurves.ReplaceAsync(tx, studyId, trialId, result.Curves, ct);
         var now = Now();
         await ExecuteAsync(c, tx, """
             UPDATE trials SET state = @state, owner = NULL, lease_until = NULL, finished_at = @now, seconds = @seconds, error = @error,
@@ -733,9 +734,10 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
         }
         var phases = await ListAsync(c, tx, "SELECT phase, loss, epochs, seconds FROM phases WHERE study_id = @s AND trial_id = @t ORDER BY phase",
             r => new PhaseTiming(r.GetInt32(0), r.GetString(1), r.GetInt32(2), r.GetDouble(3)), ct, ("s", studyId), ("t", trial.TrialId));
+        var curves = await StoredCurves.LoadAsync(c, tx, studyId, trial.TrialId, ct);
         await tx.CommitAsync(ct);
         return StoredResult.Compose(trial, epochs, masses.Select(m => new MassMetrics(m.Key.Item1, m.Key.Item2, Enum.Parse<SplitKind>(m.Key.Item3, true),
-            Enum.Parse<EpochKind>(m.Key.Item4, true), m.Key.Item5, m.Value)).ToList(), phases);
+            Enum.Parse<EpochKind>(m.Key.Item4, true), m.Key.Item5, m.Value)).ToList(), phases) with { Curves = curves };
     }, ct);
 
     public Task<IReadOnlyList<AttemptRow>> ListAttemptsAsync(long studyId, string trialId, CancellationToken ct = default) => ReadAsync(async c =>
@@ -748,7 +750,7 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
     public Task<string> IntegrityCheckAsync(CancellationToken ct = default) => ReadAsync(async c =>
     {
         var problems = new List<string>();
-        foreach (var table in new[] { "epochs", "mass_metrics", "phases", "attempts" })
+        foreach (var table in new[] { "epochs", "mass_metrics", "phases", "attempts", StoredCurves.Table })
         {
             var orphans = (long)(await ScalarAsync(c, null,
                 $"SELECT COUNT(*) FROM {table} x WHERE NOT EXISTS (SELECT 1 FROM trials t WHERE t.study_id = x.study_id AND t.trial_id = x.trial_id)", ct))!;

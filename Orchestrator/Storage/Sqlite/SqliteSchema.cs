@@ -144,5 +144,7 @@ public static class SqliteSchema
         ) WITHOUT ROWID;
         ALTER TABLE trials ADD COLUMN proposal INTEGER;
         """,
+        // 6 (reports): the score curves of each trial's final evaluation per mass (StoredCurves); additive, older trials have none.
+        StoredCurves.CreateTable("REAL", "INTEGER") + " WITHOUT ROWID;",
     ];
 }

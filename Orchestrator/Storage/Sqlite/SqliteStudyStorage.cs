@@ -499,6 +499,7 @@ public sealed class SqliteStudyStorage : IStudyStorage
             await ExecuteAsync("INSERT INTO phases VALUES ($s, $t, $p, $loss, $epochs, $seconds)", ct, tx,
                 ("$s", studyId), ("$t", trialId), ("$p", phase.Phase), ("$loss", phase.Loss), ("$epochs", phase.Epochs), ("$seconds", phase.Seconds));
         }
+        await StoredCurves.ReplaceAsync(tx, studyId, trialId, result.Curves, ct);
         var now = Now();
         await ExecuteAsync("""
             UPDATE trials SET state = $state, owner = NULL, lease_until = NULL, finished_at = $now, seconds = $seconds, error = $error,
@@ -697,8 +698,9 @@ public sealed class SqliteStudyStorage : IStudyStorage
         {
             while (await reader.ReadAsync(ct)) phases.Add(new PhaseTiming(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetDouble(3)));
         }
+        var curves = await StoredCurves.LoadAsync(connection, null, studyId, trial.TrialId, ct);
         return StoredResult.Compose(trial, epochs, masses.Select(m => new MassMetrics(m.Key.Item1, m.Key.Item2, Enum.Parse<SplitKind>(m.Key.Item3, true),
-            Enum.Parse<EpochKind>(m.Key.Item4, true), m.Key.Item5, m.Value)).ToList(), phases);
+            Enum.Parse<EpochKind>(m.Key.Item4, true), m.Key.Item5, m.Value)).ToList(), phases) with { Curves = curves };
     }, ct);
 
     public Task<IReadOnlyList<AttemptRow>> ListAttemptsAsync(long studyId, string trialId, CancellationToken ct = default) => ReadAsync(async () =>

@@ -32,6 +32,14 @@ public sealed class PreviousReleaseStoreTests
         Assert.Equal(epochsBefore, home.Scalar("SELECT count(*) FROM epochs"));
         Assert.Equal(12, home.Scalar("SELECT count(*) FROM trials WHERE state = 'completed'"));
         Assert.Equal(12, home.Scalar("SELECT count(*) FROM trials"));
+
+        // Its trials have no score curves: the paper output is written without the score figures, and the report says why.
+        var report = await home.RunAsync(TimeSpan.FromMinutes(2), "report", "quickstart", "--figures", "png", "--latex");
+        Assert.True(report.ExitCode == 0, report.ToString());
+        var folder = Path.GetDirectoryName(report.StdoutLines.First(l => l.StartsWith("report: ", StringComparison.Ordinal))["report: ".Length..])!;
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(folder, "figures")), f => Path.GetFileName(f).StartsWith("roc_m", StringComparison.Ordinal));
+        Assert.Contains("No completed trial recorded score curves", File.ReadAllText(Path.Combine(folder, "report.md")));
+        global::Studies.Reports.Tests.PaperFiles.AssertCompiles(Path.Combine(folder, "latex", "report.tex"));
     }
 
     [Fact]

@@ -52,12 +52,30 @@ public sealed class StudiesCommandTests : IDisposable
         var last = run.StdoutLines[^1];
         Assert.StartsWith("report: ", last);
         Assert.True(File.Exists(last["report: ".Length..]), run.ToString());
-        var (store, _, trials) = await OpenAsync("quickstart");
+        var (store, study, trials) = await OpenAsync("quickstart");
         await using (store)
         {
             Assert.Equal(12, trials.Count);
             Assert.All(trials, t => Assert.Equal(TrialState.Completed, t.State));
+            // Every trial kept its score curves: one per mass (0.5 to 8.5 GeV).
+            foreach (var t in trials) Assert.Equal(9, (await store.LoadResultAsync(study.Id, t)).Curves.Count);
         }
+
+        // Issue 28: the paper output of the quickstart opens in real readers and its LaTeX compiles with the figures in it.
+        var report = await home.RunAsync(CommandTimeout, "report", "quickstart", "--figures", "png,pdf,svg", "--latex");
+        Assert.True(report.ExitCode == 0, report.ToString());
+        var folder = Path.GetDirectoryName(last["report: ".Length..])!;
+        var figures = Directory.GetFiles(Path.Combine(folder, "figures"));
+        foreach (var prefix in new[] { "roc_m", "significance_vs_cut_m", "classifier_output_", "sigma_min_best_cut_vs_mass" })
+            Assert.True(figures.Count(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal)) >= 3, $"no {prefix}* figure in {string.Join(", ", figures)}");
+        foreach (var png in figures.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
+            Assert.Contains("PNG image data", global::Studies.Reports.Tests.PaperFiles.Run("file", png).Output);
+        foreach (var pdf in figures.Where(f => f.EndsWith(".pdf", StringComparison.Ordinal)))
+            Assert.Equal(0, global::Studies.Reports.Tests.PaperFiles.Run("pdfinfo", pdf).ExitCode);
+        global::Studies.Reports.Tests.PaperFiles.AssertCompiles(Path.Combine(folder, "latex", "report.tex"));
+        // The report written again links them.
+        Assert.Contains("<img src=\"figures/roc_m", File.ReadAllText(Path.Combine(folder, "report.html")));
+        Assert.Contains("](figures/classifier_output_", File.ReadAllText(Path.Combine(folder, "report.md")));
     }
 
     [Fact]

@@ -145,6 +145,39 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Equal("ok", await Store.IntegrityCheckAsync());
     }
 
+    private static ScoreCurves Curves(double mass, double scale) => new()
+    {
+        Mass = mass, Heldout = mass > 1, Epoch = 3, BackgroundEfficiency = [1e-4, 0.01, 1], SignalEfficiency = [double.NaN, 0.25 * scale, 1],
+        Edges = [0, 0.5, 1], SignalHistogram = [0.1, 0.8 * scale], BackgroundHistogram = [90, 10], Significance = [3.5, double.NaN],
+        WorkingCut = 0.75, WorkingSignalEfficiency = 0.6, WorkingBackgroundEfficiency = 0.02, ZCut = double.PositiveInfinity,
+    };
+
+    [Fact]
+    public async Task Score_curves_round_trip_with_the_result_and_a_result_without_has_none()
+    {
+        var study = await StudyAsync(2);
+        await Store.ClaimNextAsync(study.Id, Claim("me"));
+        var recorded = Result(3) with { Curves = [Curves(0.5, 1), Curves(1.5, 1)] };
+        Assert.True(await Store.RecordResultAsync(study.Id, "t000", "me", TrialState.Completed, recorded, 1, "{}"));
+        var loaded = await Store.LoadResultAsync(study.Id, (await Store.FindTrialAsync(study.Id, "t000"))!);
+        Assert.Equal(2, loaded.Curves.Count);
+        foreach (var (a, b) in recorded.Curves.Zip(loaded.Curves))
+        {
+            // Every field, NaN and infinity included, exactly.
+            Assert.Equal((a.Mass, a.Heldout, a.Epoch, a.WorkingCut, a.WorkingSignalEfficiency, a.WorkingBackgroundEfficiency, a.ZCut),
+                (b.Mass, b.Heldout, b.Epoch, b.WorkingCut, b.WorkingSignalEfficiency, b.WorkingBackgroundEfficiency, b.ZCut));
+            foreach (var (x, y) in new[] { (a.BackgroundEfficiency, b.BackgroundEfficiency), (a.SignalEfficiency, b.SignalEfficiency), (a.Edges, b.Edges),
+                         (a.SignalHistogram, b.SignalHistogram), (a.BackgroundHistogram, b.BackgroundHistogram), (a.Significance, b.Significance) })
+                Assert.Equal(x, y);
+        }
+
+        var other = (await Store.ClaimNextAsync(study.Id, Claim("me")))!;
+        Assert.True(await Store.RecordResultAsync(study.Id, other.TrialId, "me", TrialState.Completed, Result(2), 1, "{}"));
+        Assert.Empty((await Store.LoadResultAsync(study.Id, (await Store.FindTrialAsync(study.Id, other.TrialId))!)).Curves);
+        Assert.Equal(2, (await Store.LoadResultAsync(study.Id, (await Store.FindTrialAsync(study.Id, "t000"))!)).Curves.Count);
+        Assert.Equal("ok", await Store.IntegrityCheckAsync());
+    }
+
     [Fact]
     public async Task Epoch_batches_while_running_are_replaced_by_the_result_and_nothing_is_duplicated()
     {

@@ -173,6 +173,8 @@ public sealed class BdtTests
         Assert.NotEmpty(auc);
         Assert.Equal(auc.MaxBy(e => e.Metrics[MetricNames.RocAuc])!.Epoch, result.BestEpoch);
         Assert.All(result.Masses, m => Assert.Equal(m.EpochKind == EpochKind.Best ? result.BestEpoch : result.LastEpoch, m.Epoch));
+        // The score curves come from the kept ensemble, as the nets' from their kept epoch.
+        Training.ScoreCurveRecordingTests.AssertMatchesMetrics(result);
     }
 
     [Fact]
