@@ -64,7 +64,7 @@ public sealed class SlurmCommands : ISlurm
         }
         try
         {
-            return SlurmTaskState.ParseSacct(await RunAsync("sacct", ["-n", "-P", "-X", "-j", jobId, "-o", "JobID,State,NodeList"], new Dictionary<string, string>(), ct));
+            return SlurmTaskState.ParseSacct(await RunAsync("sacct", ["-n", "-P", "-X", "-j", jobId, "-o", "JobID,State,NodeList,ExitCode"], new Dictionary<string, string>(), ct));
         }
         catch (SlurmException)
         {

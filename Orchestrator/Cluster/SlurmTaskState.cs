@@ -5,7 +5,8 @@ namespace Studies.Orchestrator.Cluster;
 /// <param name="State">Slurm's job state: RUNNING, COMPLETED, CANCELLED, TIMEOUT, PREEMPTED, NODE_FAIL, FAILED, OUT_OF_MEMORY, ...</param>
 /// <param name="Reason">Slurm's reason, when it gives one (e.g. TimeLimit); null for None.</param>
 /// <param name="TimeLeft">Until the task's time limit (scontrol's TimeLimit - RunTime); null when unlimited or not known.</param>
-public sealed record SlurmTaskState(string Job, string State, string? Reason, string? Node, TimeSpan? TimeLeft = null)
+/// <param name="ExitCode">Slurm's EXIT:SIGNAL of the task's batch script (<c>0:0</c>, <c>1:0</c>, <c>0:9</c>); null when not given.</param>
+public sealed record SlurmTaskState(string Job, string State, string? Reason, string? Node, TimeSpan? TimeLeft = null, string? ExitCode = null)
 {
     /// <summary>States in which the task still runs or may run again: not yet how it ended.</summary>
     private static readonly HashSet<string> Live = new(StringComparer.Ordinal)
@@ -40,14 +41,15 @@ public sealed record SlurmTaskState(string Job, string State, string? Reason, st
                 job = $"{array}_{task}";
             }
             var left = Duration(fields.GetValueOrDefault("TimeLimit")) is { } limit && Duration(fields.GetValueOrDefault("RunTime")) is { } run ? limit - run : (TimeSpan?)null;
-            tasks.Add(new SlurmTaskState(job, state, Value(fields.GetValueOrDefault("Reason")), Value(fields.GetValueOrDefault("NodeList")), left));
+            tasks.Add(new SlurmTaskState(job, state, Value(fields.GetValueOrDefault("Reason")), Value(fields.GetValueOrDefault("NodeList")), left,
+                Value(fields.GetValueOrDefault("ExitCode"))));
         }
         return tasks;
     }
 
     /// <summary>
-    /// The tasks in <c>sacct -n -P -X -o JobID,State,NodeList</c> output (a cluster with accounting keeps ended jobs there
-    /// after slurmctld forgot them): <c>15_2|CANCELLED by 1000|wn042</c>.
+    /// The tasks in <c>sacct -n -P -X -o JobID,State,NodeList,ExitCode</c> output (a cluster with accounting keeps ended jobs
+    /// there after slurmctld forgot them): <c>15_2|CANCELLED by 1000|wn042|0:15</c> (the exit code column may be absent).
     /// </summary>
     public static IReadOnlyList<SlurmTaskState> ParseSacct(string output)
     {
@@ -57,7 +59,7 @@ public sealed record SlurmTaskState(string Job, string State, string? Reason, st
             var parts = line.Split('|');
             if (parts.Length < 3 || parts[0].Contains('[', StringComparison.Ordinal)) continue;
             var state = parts[1].Split(' ', 2);
-            tasks.Add(new SlurmTaskState(parts[0], state[0], state.Length > 1 ? state[1] : null, Value(parts[2])));
+            tasks.Add(new SlurmTaskState(parts[0], state[0], state.Length > 1 ? state[1] : null, Value(parts[2]), ExitCode: parts.Length > 3 ? Value(parts[3]) : null));
         }
         return tasks;
     }

@@ -8,7 +8,8 @@ namespace Studies.Orchestrator.Cluster;
 /// <summary>
 /// What the submitting process learns from the store while a cluster runs its study, one poll at a time: it tells the
 /// observer about trials that ended, keeps the failures for fail-fast, and the trials whose attempts a task may have
-/// stopped (for their Slurm end states). Each poll reads only the trial rows changed since the previous one
+/// stopped (for their Slurm end states). Ended trials go to the observer with their rows, so that their run time is the
+/// one the task recorded (this process never saw them start). Each poll reads only the trial rows changed since the previous one
 /// (<see cref="IStudyStorage.ListTrialsChangedAsync"/>), so that a poll costs what changed, not the study's size.
 /// </summary>
 public sealed class StudyFollower(IStudyStorage store, StudyRow study, IExecutionObserver observer)
@@ -41,7 +42,7 @@ public sealed class StudyFollower(IStudyStorage store, StudyRow study, IExecutio
             if (t.State == TrialState.Failed && t.InDefinition && t.Error is { } error) failures[t.TrialId] = error.Split('\n')[0];
             else failures.Remove(t.TrialId);
             if (!t.InDefinition || t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted) continue;
-            if (announced.Add(t.TrialId + ":" + t.Attempts.ToString(CultureInfo.InvariantCulture))) observer.TrialEnded(t.TrialId, t.State, t.Error);
+            if (announced.Add(t.TrialId + ":" + t.Attempts.ToString(CultureInfo.InvariantCulture))) observer.TrialFinished(t, t.State, t.Error, null);
         }
     }
 

@@ -150,12 +150,12 @@ public sealed class DashboardServer : IAsyncDisposable
         app.MapGet("/assets/{file}", (string file) => Asset(file));
 
         app.MapGet("/api/overview", async (CancellationToken ct) => Json(await views.OverviewAsync(ct)));
-        app.MapGet("/api/studies/{name}", async (string name, CancellationToken ct) => Json(await views.StudyAsync(name, ct)));
+        app.MapGet("/api/studies/{name}", async (string name, int? from, CancellationToken ct) => Json(await views.StudyAsync(name, ct, from ?? 0)));
         app.MapGet("/api/studies/{name}/trials/{id}", async (string name, string id, CancellationToken ct) => Json(await views.TrialAsync(name, id, ct)));
         app.MapGet("/api/studies/{name}/charts", async (string name, CancellationToken ct) =>
             await views.ChartsAsync(name, ct) is { } json ? Results.Text(json, "application/json") : NotFound(name));
-        app.MapGet("/events", (string view, string? study, string? trial, HttpContext context) =>
-            TypedResults.ServerSentEvents(Push(views, view, study, trial, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping).Token), "snapshot"));
+        app.MapGet("/events", (string view, string? study, string? trial, int? from, HttpContext context) =>
+            TypedResults.ServerSentEvents(Push(views, view, study, trial, from ?? 0, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping).Token), "snapshot"));
 
         app.MapPost("/api/studies/{name}/cancel", (string name, CancellationToken ct) => Act(views, store, name, async study =>
         {
@@ -195,7 +195,7 @@ public sealed class DashboardServer : IAsyncDisposable
     }
 
     /// <summary>The page's view, pushed whenever it differs from the last one sent (and every 15 s regardless, to keep proxies from closing the stream).</summary>
-    private static async IAsyncEnumerable<string> Push(DashboardViews views, string view, string? study, string? trial, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<string> Push(DashboardViews views, string view, string? study, string? trial, int from, [EnumeratorCancellation] CancellationToken ct)
     {
         string? last = null;
         var sent = DateTime.MinValue;
@@ -206,7 +206,7 @@ public sealed class DashboardServer : IAsyncDisposable
             {
                 JsonObject? snapshot = view switch
                 {
-                    "study" when study is not null => await views.StudyAsync(study, ct),
+                    "study" when study is not null => await views.StudyAsync(study, ct, from),
                     "trial" when study is not null && trial is not null => await views.TrialAsync(study, trial, ct),
                     _ => await views.OverviewAsync(ct),
                 };

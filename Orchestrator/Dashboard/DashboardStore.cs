@@ -39,9 +39,20 @@ public sealed class DashboardStore(StudyStores stores, IReportPublisher reports,
 
     public Task<StudyRow?> StudyAsync(string name, CancellationToken ct) => ReadAsync(s => s.FindStudyAsync(name, ct), null, ct);
 
-    /// <summary>Trials of the current definition, in study order.</summary>
-    public Task<IReadOnlyList<TrialRow>> TrialsAsync(StudyRow study, CancellationToken ct) =>
-        ReadAsync<IReadOnlyList<TrialRow>>(async s => (await s.ListTrialsAsync(study.Id, ct)).Where(t => t.InDefinition).ToList(), [], ct);
+    // Every read here is bounded (a page, one trial, or an aggregate): a page of a study of 100,000 trials reads what it
+    // shows, not the study (tests/Orchestrator.Tests/Dashboard/DashboardScaleTests.cs).
+
+    /// <summary>A page of the trials of the current definition in <paramref name="states"/>, in study order, and how many there are.</summary>
+    public Task<TrialPage> PageAsync(StudyRow study, IReadOnlyList<TrialState> states, int limit, int offset, CancellationToken ct) =>
+        ReadAsync(s => s.ListTrialsWhereAsync(study.Id, states, int.MaxValue, limit, ct, offset), new TrialPage([], 0), ct);
+
+    /// <summary>One trial of the current definition; null when there is none of that id.</summary>
+    public Task<TrialRow?> TrialAsync(StudyRow study, string trialId, CancellationToken ct) =>
+        ReadAsync(async s => await s.FindTrialAsync(study.Id, trialId, ct) is { InDefinition: true } t ? t : null, null, ct);
+
+    /// <summary>The mean run time of the completed trials, aggregated by the store.</summary>
+    public Task<(double? MeanSeconds, int Count)> CompletedSecondsAsync(StudyRow study, CancellationToken ct) =>
+        ReadAsync(s => s.CompletedSecondsAsync(study.Id, ct), (null, 0), ct);
 
     public Task<StateCounts> CountsAsync(StudyRow study, CancellationToken ct) =>
         ReadAsync(s => s.CountStatesAsync(study.Id, ct), new StateCounts(new Dictionary<TrialState, int>()), ct);

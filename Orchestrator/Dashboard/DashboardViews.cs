@@ -31,6 +31,22 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
     private const int CollectEveryTrials = 200;
     private const string LiveMetric = MetricNames.Loss;
 
+    // What one view reads at most, whatever the study's size: a page of the trial table, the running trials the ETA and
+    // the live curves look at, the problems listed. The rest is counted by the store, not read.
+    /// <summary>Rows of the trial table per page (<c>?from=N</c> pages on).</summary>
+    public const int TrialsPerPage = 200;
+    /// <summary>Running trials whose heartbeats the ETA projects from before a trial completed.</summary>
+    public const int RunningForEta = 200;
+    /// <summary>Running trials drawn as live curves (each curve is downsampled already).</summary>
+    public const int LiveCurves = 24;
+    /// <summary>Failed, diverged and interrupted trials listed with their reasons; the rest are counted.</summary>
+    public const int ProblemsShown = 50;
+    /// <summary>
+    /// Completed trials up to which the report's charts are composed live: composing reads every completed trial's result
+    /// (bench dashboard: 1,000 trials composed within the page's budget); beyond it the page says to write the report.
+    /// </summary>
+    public const int ChartTrialLimit = 2000;
+
     private readonly ConcurrentDictionary<(long Study, string Trial), (double? FinishedAt, double Score)> scores = new();
     private readonly ConcurrentDictionary<long, ChartSet> charts = new();
     private readonly SemaphoreSlim chartGate = new(1, 1);
@@ -44,16 +60,16 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         var studies = new JsonArray();
         foreach (var study in await store.StudiesAsync(ct))
         {
-            var trials = await store.TrialsAsync(study, ct);
+            var counts = await store.CountsAsync(study, ct);
             studies.Add(new JsonObject
             {
                 ["name"] = study.Name,
                 ["description"] = study.Settings.Description,
                 ["cancelled"] = study.Cancelled,
                 ["updated"] = study.UpdatedAt,
-                ["counts"] = Counts(trials),
-                ["total"] = trials.Count,
-                ["eta"] = EtaSeconds(trials),
+                ["counts"] = Counts(counts),
+                ["total"] = counts.Total,
+                ["eta"] = await EtaAsync(study, counts, null, ct),
             });
         }
         var queue = new StudyQueue(store.Workspace.Queue);
@@ -73,26 +89,36 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         };
     }
 
-    public async Task<JsonObject?> StudyAsync(string name, CancellationToken ct)
+    /// <param name="from">The first row of the trial table's page (0-based; pages of <see cref="TrialsPerPage"/>).</param>
+    public async Task<JsonObject?> StudyAsync(string name, CancellationToken ct, int from = 0)
     {
         var study = await store.StudyAsync(name, ct);
         if (study is null) return null;
         var record = StudyRecords.Describe(study);
-        var trials = await store.TrialsAsync(study, ct);
-        await FillScoresAsync(study, trials, TimeSpan.FromMilliseconds(200), ct);
-        var rows = new JsonArray();
-        var failures = new JsonArray();
+        var counts = await store.CountsAsync(study, ct);
+        from = Math.Clamp(from, 0, Math.Max(0, counts.Total - 1));
+        var page = await store.PageAsync(study, TrialStates.All, TrialsPerPage, from, ct);
+        var running = await store.PageAsync(study, [TrialState.Running], RunningForEta, 0, ct);
+        var problems = await store.PageAsync(study, TrialStates.All.Where(st => st.IsProblem()).ToList(), ProblemsShown, 0, ct);
+        await FillScoresAsync(study, page.Trials, TimeSpan.FromMilliseconds(200), ct);
         var liveCurves = new List<(TrialRow Trial, IReadOnlyList<EpochRecord> Epochs)>();
-        foreach (var t in trials)
+        foreach (var t in running.Trials.Take(LiveCurves))
         {
-            var epochs = t.State == TrialState.Running ? await store.EpochsAsync(study, t, ct) : [];
+            var epochs = await store.EpochsAsync(study, t, ct);
             if (epochs.Count > 0) liveCurves.Add((t, epochs));
-            var row = TrialFields(t, epochs);
+        }
+        var loaded = liveCurves.ToDictionary(c => c.Trial.TrialId, c => c.Epochs, StringComparer.Ordinal);
+        var rows = new JsonArray();
+        foreach (var t in page.Trials)
+        {
+            var row = TrialFields(t, loaded.GetValueOrDefault(t.TrialId) ?? []);
             row["headline"] = Score(study, t) is { } s && double.IsFinite(s) ? Format.Value(s) : null;
             rows.Add(row);
-            if (t.State.IsProblem())
-                failures.Add(new JsonObject { ["id"] = t.TrialId, ["state"] = t.State.Name(), ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded" });
         }
+        var failures = new JsonArray(problems.Trials.Select(t => (JsonNode)new JsonObject
+        {
+            ["id"] = t.TrialId, ["state"] = t.State.Name(), ["attempts"] = t.Attempts, ["error"] = t.Error ?? "no reason recorded",
+        }).ToArray());
         return new JsonObject
         {
             ["page"] = "study",
@@ -102,14 +128,18 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
             ["readOnly"] = readOnly,
             ["headline"] = record.Headline,
             ["states"] = States(),
-            ["counts"] = Counts(trials),
-            ["total"] = trials.Count,
-            ["eta"] = EtaSeconds(trials),
+            ["counts"] = Counts(counts),
+            ["total"] = counts.Total,
+            ["eta"] = await EtaAsync(study, counts, running, ct),
             ["trials"] = rows,
+            ["trialsFrom"] = from,
+            ["trialsPerPage"] = TrialsPerPage,
             ["failures"] = failures,
-            ["live"] = liveCurves.Count == 0 ? null : LiveData(record, liveCurves, "of the running trials (live)"),
-            ["best"] = Best(study, record, trials),
-            ["chartsVersion"] = trials.Count(t => t.State == TrialState.Completed),
+            ["failuresTotal"] = problems.Total,
+            ["live"] = liveCurves.Count == 0 ? null : LiveData(record, liveCurves,
+                "of the running trials (live)" + (running.Total > liveCurves.Count ? $"; {liveCurves.Count} of {running.Total} drawn" : "")),
+            ["best"] = await BestAsync(study, record, ct),
+            ["chartsVersion"] = counts.Count(TrialState.Completed),
         };
     }
 
@@ -117,7 +147,7 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
     {
         var study = await store.StudyAsync(name, ct);
         if (study is null) return null;
-        var trial = (await store.TrialsAsync(study, ct)).FirstOrDefault(t => t.TrialId == trialId);
+        var trial = await store.TrialAsync(study, trialId, ct);
         if (trial is null) return null;
         var record = StudyRecords.Describe(study);
         var result = trial.State is TrialState.Completed or TrialState.Diverged || trial.LastEpoch is > 0 ? await store.ResultAsync(study, trial, ct) : null;
@@ -165,6 +195,9 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
             if (charts.TryGetValue(study.Id, out var cached)
                 && (cached.Completed == completed || DateTime.UtcNow - cached.ComposedAt < ChartRefresh))
                 return cached.Json;
+            if (completed > ChartTrialLimit)
+                return Empty(completed, $"{completed} completed trials: the report's charts are drawn here up to {ChartTrialLimit}; " +
+                    $"write the report (the button above, or `studies report {study.Name}`) and open it");
             var json = completed == 0 ? Empty(completed) : await ComposeAsync(study, completed, ct);
             // Composing a large study leaves a large heap behind: give it back rather than keep it
             // resident. (The records were only referenced by ComposeAsync's state machine, gone now.)
@@ -211,7 +244,8 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         Epochs = result.Epochs.Select(e => e with { Metrics = pool.Compact(e.Metrics) }).ToList(),
     };
 
-    private static string Empty(int completed) => new JsonObject { ["completed"] = completed, ["charts"] = new JsonArray() }.ToJsonString();
+    private static string Empty(int completed, string? note = null) =>
+        new JsonObject { ["completed"] = completed, ["charts"] = new JsonArray(), ["note"] = note }.ToJsonString();
 
     /// <summary>Headline scores of completed trials not scored yet, loaded one trial at a time within a time budget so a large study's first view is not held up.</summary>
     private async Task FillScoresAsync(StudyRow study, IReadOnlyList<TrialRow> trials, TimeSpan budget, CancellationToken ct)
@@ -243,19 +277,39 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
     /// </summary>
     public static double? EtaSeconds(IReadOnlyList<TrialRow> trials, double now)
     {
-        var remaining = trials.Count(t => t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted);
-        if (remaining == 0) return null;
         var times = trials.Where(t => t.State == TrialState.Completed && t.Seconds is > 0).Select(t => t.Seconds!.Value).ToList();
         var running = trials.Where(t => t.State == TrialState.Running).ToList();
-        var parallel = Math.Max(1, running.Count);
-        if (times.Count > 0) return Math.Round(times.Average() * remaining / parallel);
+        return EtaSeconds(trials.Count(t => t.State is TrialState.Queued or TrialState.Running or TrialState.Interrupted),
+            times.Count > 0 ? times.Average() : null, running, running.Count, now);
+    }
+
+    /// <summary>
+    /// The ETA from what the store aggregates: <paramref name="remaining"/> trials (queued, running, interrupted), the mean
+    /// time of a completed trial, and the running trials (<paramref name="runningCount"/> of them; their first rows in
+    /// <paramref name="runningSample"/>, for the projection before a trial completed).
+    /// </summary>
+    public static double? EtaSeconds(int remaining, double? completedMeanSeconds, IReadOnlyList<TrialRow> runningSample, int runningCount, double now)
+    {
+        if (remaining == 0) return null;
+        var parallel = Math.Max(1, runningCount);
+        if (completedMeanSeconds is { } mean) return Math.Round(mean * remaining / parallel);
         var projected = new List<double>();
-        foreach (var t in running)
+        foreach (var t in runningSample)
         {
             if (t.StartedAt is not { } started || t.Epoch is not { } epoch || epoch <= 0 || PlannedEpochs(t) is not { } total || total <= 0) continue;
             projected.Add((now - started) / epoch * total);
         }
         return projected.Count == 0 ? null : Math.Round(projected.Average() * remaining / parallel);
+    }
+
+    /// <summary>A study's ETA from bounded reads: counts, the store's mean of completed times, a page of running trials.</summary>
+    private async Task<double?> EtaAsync(StudyRow study, StateCounts counts, TrialPage? running, CancellationToken ct)
+    {
+        var remaining = counts.Count(TrialState.Queued) + counts.Count(TrialState.Running) + counts.Count(TrialState.Interrupted);
+        if (remaining == 0) return null;
+        var (mean, _) = await store.CompletedSecondsAsync(study, ct);
+        if (mean is null && running is null) running = await store.PageAsync(study, [TrialState.Running], RunningForEta, 0, ct);
+        return EtaSeconds(remaining, mean, running?.Trials ?? [], counts.Count(TrialState.Running), StoreClock.Now());
     }
 
     /// <summary>Epochs of a trial's schedule (null when its spec cannot be read).</summary>
@@ -271,11 +325,11 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         }
     }
 
-    private static JsonObject Counts(IReadOnlyList<TrialRow> trials)
+    private static JsonObject Counts(StateCounts counts)
     {
-        var counts = new JsonObject();
-        foreach (var state in TrialStates.All) counts[state.Name()] = trials.Count(t => t.State == state);
-        return counts;
+        var json = new JsonObject();
+        foreach (var state in TrialStates.All) json[state.Name()] = counts.Count(state);
+        return json;
     }
 
     private static JsonArray States() => new(TrialStates.All.Select(s => (JsonNode)s.Name()).ToArray());
@@ -318,20 +372,33 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
     /// <summary>What the worker sends with each epoch for progress bars, not a metric of the trial.</summary>
     private const string ProgressOnlyMetric = "total_epochs";
 
-    /// <summary>The best completed trial by the headline so far (held-out masses where there are any), as the trial table scores them.</summary>
-    private JsonObject? Best(StudyRow study, StudyRecord record, IReadOnlyList<TrialRow> trials)
+    /// <summary>
+    /// The best completed trial by the headline so far (held-out masses where there are any), among the trials scored so far
+    /// (those the trial table or the charts loaded: all of a study of one page); only that trial's row is read.
+    /// </summary>
+    private async Task<JsonObject?> BestAsync(StudyRow study, StudyRecord record, CancellationToken ct)
     {
-        var scored = trials.Select(t => (Trial: t, Score: Score(study, t))).Where(x => x.Score is { } v && double.IsFinite(v)).ToList();
-        if (scored.Count == 0) return null;
         var higher = Trials.Training.MetricDirection.HigherIsBetter(record.Headline);
-        var best = higher ? scored.MaxBy(x => x.Score!.Value) : scored.MinBy(x => x.Score!.Value);
-        return new JsonObject
+        while (true)
         {
-            ["id"] = best.Trial.TrialId,
-            ["label"] = Terminal.TrialLabels.Of(record.CompareAxes, best.Trial.Axes),
-            ["value"] = Format.Value(best.Score!.Value),
-            ["of"] = scored.Count,
-        };
+            var scored = scores.Where(s => s.Key.Study == study.Id && double.IsFinite(s.Value.Score)).ToList();
+            if (scored.Count == 0) return null;
+            var best = higher ? scored.MaxBy(x => x.Value.Score) : scored.MinBy(x => x.Value.Score);
+            var trial = await store.TrialAsync(study, best.Key.Trial, ct);
+            if (trial is null || Score(study, trial) is not { } score)
+            {
+                // Run again since it was scored, or gone from the definition: not a result of this study any more.
+                scores.TryRemove(best.Key, out _);
+                continue;
+            }
+            return new JsonObject
+            {
+                ["id"] = trial.TrialId,
+                ["label"] = Terminal.TrialLabels.Of(record.CompareAxes, trial.Axes),
+                ["value"] = Format.Value(score),
+                ["of"] = scored.Count,
+            };
+        }
     }
 
     /// <summary>Test-split metrics at the best epoch, one row per mass.</summary>

@@ -132,9 +132,15 @@ public interface IStudyStorage : IAsyncDisposable
     /// <summary>
     /// Trials of the current definition in one of <paramref name="states"/> or with at least <paramref name="minAttempts"/>
     /// attempts: the first <paramref name="limit"/> by ordinal, and how many there are in all. What <c>studies status</c>
-    /// shows of a study of any size, in bounded memory.
+    /// shows of a study of any size, in bounded memory. <paramref name="offset"/>: skip that many first (a later page).
     /// </summary>
-    Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default);
+    Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default, int offset = 0);
+
+    /// <summary>
+    /// The mean run time (seconds) of the completed trials of the current definition, aggregated by the store (no row is
+    /// read here), and how many there are: what an ETA of a study of any size is made from. Null mean when none has a time.
+    /// </summary>
+    Task<(double? MeanSeconds, int Count)> CompletedSecondsAsync(long studyId, CancellationToken ct = default);
 
     /// <summary>Recorded trials that are outside the study's current definition (kept, not run).</summary>
     Task<int> CountOutsideDefinitionAsync(long studyId, CancellationToken ct = default);

@@ -105,9 +105,9 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
             ended[state] = ended.GetValueOrDefault(state) + 1;
             var number = done + alreadyDone;
             var label = row?.Label ?? (trial is null ? trialId : TrialLabels.Of(run.Settings.Compare, trial.Axes));
-            var seconds = row?.Clock.Elapsed.TotalSeconds ?? 0;
+            var seconds = row?.Clock.Elapsed.TotalSeconds ?? RecordedSeconds(trial);
             var what = state.IsFinal() ? $"trial {number}/{total} {state.Name()}" : state == TrialState.Queued ? "retrying" : state.Name();
-            var head = $"{what}: {label} ({Short(trialId)}) {(state.IsFinal() ? "in" : "after")} {seconds:F1} s";
+            var head = $"{what}: {label} ({Short(trialId)})" + (seconds is { } s ? $" {(state.IsFinal() ? "in" : "after")} {s:F1} s" : "");
             colour = state switch { TrialState.Completed => "green", TrialState.Queued or TrialState.Interrupted => "yellow", TrialState.Pruned => "grey", _ => "red" };
             if (state == TrialState.Completed && result is not null)
             {
@@ -126,6 +126,13 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
         }
         output.Line(line, colour);
     }
+
+    /// <summary>
+    /// The run time of a trial this process did not start (a cluster task ran it): as the task recorded it, else from its
+    /// start to its end; null when neither is known (then no time is printed rather than "0.0 s").
+    /// </summary>
+    public static double? RecordedSeconds(TrialRow? trial) =>
+        trial?.Seconds is { } s ? s : trial is { StartedAt: { } from, FinishedAt: { } to } && to >= from ? to - from : null;
 
     /// <summary>Shows the live view (or, in log mode, the periodic summary line) until <paramref name="work"/> finishes.</summary>
     public async Task<T> ShowWhile<T>(Task<T> work)
@@ -170,6 +177,9 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
 
     /// <summary>The estimated seconds left (null until the first epoch), for the benchmark.</summary>
     public double? RemainingSeconds() => eta.RemainingSeconds(Now);
+
+    /// <summary>What the ETA has measured, for the benchmark.</summary>
+    public string DescribeEta() => eta.Describe();
 
     private Spectre.Console.Rendering.IRenderable Render()
     {

@@ -56,16 +56,35 @@ public static class DryRunMeasurement
     {
         var clock = Stopwatch.StartNew();
         var costs = new Dictionary<string, KindCost>(StringComparer.Ordinal);
+        // As many copies at once as the run has slots (up to the cores): the run's trials share the cores, the memory
+        // bandwidth and the machine's other load with each other, and one trial measured alone ran its epochs about twice
+        // as fast as the run's (bench eta at load ~23 on 2 cores: dry run / actual 0.44-0.54 measured one at a time).
+        var copies = Math.Clamp(slots, 1, Environment.ProcessorCount);
         foreach (var trial in trials)
         {
             ct.ThrowIfCancellationRequested();
             var kind = EtaTrial.KindOf(trial.Spec);
-            if (!costs.ContainsKey(kind)) costs[kind] = Measure(trial.Spec, runner, ct);
+            if (!costs.ContainsKey(kind)) costs[kind] = MeasureAtOnce(trial.Spec, runner, copies, ct);
         }
-        var workerStart = worker is null ? 0 : WorkerStartSeconds(worker, trials[0].Spec.Device);
+        var workerStart = worker is null ? 0 : WorkerStartSeconds(worker, trials[0].Spec.Device, copies);
         var seconds = EtaEstimator.Deal(trials.Select(t => costs[EtaTrial.KindOf(t.Spec)].TrialSeconds(t.Spec)), Math.Max(1, slots), []) + workerStart;
         return (seconds, clock.Elapsed.TotalSeconds, costs, workerStart);
     }
+
+    /// <summary><paramref name="copies"/> measurements of the kind at once; each part of the cost is their median.</summary>
+    public static KindCost MeasureAtOnce(TrialSpec spec, ITrialRunner runner, int copies, CancellationToken ct)
+    {
+        if (copies <= 1) return Measure(spec, runner, ct);
+        var runs = Enumerable.Range(0, copies).Select(_ => Task.Run(() => Measure(spec, runner, ct), ct)).ToArray();
+        Task.WaitAll(runs, ct);
+        var costs = runs.Select(r => r.Result).ToList();
+        IReadOnlyList<double> Each(Func<KindCost, IReadOnlyList<double>> part) =>
+            Enumerable.Range(0, part(costs[0]).Count).Select(i => Median(costs.Select(c => part(c)[i]))).ToList();
+        return new KindCost(Median(costs.Select(c => c.StartSeconds)), Each(c => c.EpochSeconds), Each(c => c.PhaseStartSeconds),
+            Each(c => c.EvaluationSeconds), Median(costs.Select(c => c.EndSeconds)));
+    }
+
+    private static double Median(IEnumerable<double> values) => EtaEstimator.Median(values.ToList());
 
     /// <summary>Trains one trial of the kind with three epochs per phase and splits its time (see the class).</summary>
     public static KindCost Measure(TrialSpec spec, ITrialRunner runner, CancellationToken ct)
@@ -111,6 +130,14 @@ public static class DryRunMeasurement
             evaluation.Add(eval);
         }
         return new KindCost(start, epoch, setup, evaluation, Math.Max(0, total - previous));
+    }
+
+    /// <summary>Starts <paramref name="copies"/> workers at once, as a run starts its slots; the median of their start times.</summary>
+    private static double WorkerStartSeconds(WorkerCommandLine commandLine, string device, int copies)
+    {
+        var starts = Enumerable.Range(0, Math.Max(1, copies)).Select(_ => Task.Run(() => WorkerStartSeconds(commandLine, device))).ToArray();
+        Task.WaitAll(starts);
+        return Median(starts.Select(s => s.Result));
     }
 
     /// <summary>Starts one worker and waits until it says it is ready; its seconds (a slot's first trial pays them once).</summary>

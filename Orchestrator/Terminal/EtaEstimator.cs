@@ -24,8 +24,10 @@ public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> Ph
 /// result: the per-mass evaluation). Trials of a kind or phase not yet seen take the cost model's time per epoch
 /// scaled by what was measured so far (the median ratio measured/model). The remaining trials are then dealt to the
 /// slots in claim order, each to the slot that frees first, and the ETA is when the last slot is done.
-/// The worker start is kept apart: it is paid once per slot (long-lived workers), so a slot's first trial does not
-/// set the start time of the later ones once a later one has started. Times are seconds on any monotonic clock.
+/// One-off costs are kept apart from what every trial pays: the worker start is paid once per slot (long-lived workers,
+/// which also run a warm-up trial before they are ready), and a slot's first trial's start, end and first epoch of each
+/// phase (where the worker meets that code first) are used only until a later trial, or a later epoch, has been measured.
+/// Times are seconds on any monotonic clock.
 /// </summary>
 public sealed class EtaEstimator(int slots)
 {
@@ -35,6 +37,8 @@ public sealed class EtaEstimator(int slots)
         public double Started { get; } = started;
         public bool FirstOnSlot { get; } = firstOnSlot;
         public double? FirstEpochAt;
+        /// <summary>The first epoch's own seconds, as the worker timed it (null: not reported).</summary>
+        public double? FirstEpochSeconds;
         public double? LastEpochAt;
         public int Phase;
         /// <summary>Epochs done, counted over all phases.</summary>
@@ -49,6 +53,14 @@ public sealed class EtaEstimator(int slots)
     private readonly Dictionary<string, Running> running = new(StringComparer.Ordinal);
     // Medians, not means: on a loaded machine one epoch now and then takes many times the others (the process was not scheduled).
     private readonly Dictionary<string, List<double>> epochSeconds = new(StringComparer.Ordinal);
+    /// <summary>
+    /// First epochs of a phase in a slot's first trial: the worker meets that phase's loss and model code for the first time
+    /// (compiling it, the tensor library's first use), so they are slower than the rest. Used only while a kind's phase has
+    /// no other epoch measured. (lovasz-toy before this, bench eta at load ~23: the ETA at the first epoch was 172.5 s for
+    /// 21.8 s left.)
+    /// </summary>
+    private readonly Dictionary<string, List<double>> coldEpochSeconds = new(StringComparer.Ordinal);
+    private readonly List<double> firstEndSeconds = [];
     private readonly Dictionary<string, List<double>> startSeconds = new(StringComparer.Ordinal);
     private readonly List<double> firstStartSeconds = [];
     private readonly Dictionary<string, List<double>> endSeconds = new(StringComparer.Ordinal);
@@ -92,10 +104,12 @@ public sealed class EtaEstimator(int slots)
         lock (gate)
         {
             if (!running.TryGetValue(trialId, out var r)) return;
-            if (seconds is { } own && double.IsFinite(own) && own >= 0) epochSeconds.GetOrAdd(RateKey(r.Trial, phase)).Add(own);
-            else if (r.LastEpochAt is { } last && phase == r.Phase) epochSeconds.GetOrAdd(RateKey(r.Trial, phase)).Add(now - last);
             if (phase != r.Phase) r.EpochsDoneInPhase = 0;
+            var rates = r.FirstOnSlot && r.EpochsDoneInPhase == 0 ? coldEpochSeconds : epochSeconds;
+            if (seconds is { } own && double.IsFinite(own) && own >= 0) rates.GetOrAdd(RateKey(r.Trial, phase)).Add(own);
+            else if (r.LastEpochAt is { } last && phase == r.Phase) rates.GetOrAdd(RateKey(r.Trial, phase)).Add(now - last);
             // The first epoch's time from the claim holds the start; once the epoch's rate is known the start is what is left (below).
+            if (r.FirstEpochAt is null && seconds is { } firstOwn && double.IsFinite(firstOwn) && firstOwn >= 0) r.FirstEpochSeconds = firstOwn;
             r.FirstEpochAt ??= now;
             r.Phase = phase;
             r.EpochsDone++;
@@ -112,10 +126,12 @@ public sealed class EtaEstimator(int slots)
             if (!running.Remove(trialId, out var r)) return;
             if (r.FirstEpochAt is { } first && !requeued)
             {
-                var start = first - r.Started - EpochTime(r.Trial, 0) - r.WorkerStart;
-                // A slot's first trial without a reported worker start (another executor) holds the start-up: kept apart.
-                (r.FirstOnSlot && workerStarts.Count == 0 ? firstStartSeconds : startSeconds.GetOrAdd(r.Trial.Kind)).Add(Math.Max(0, start));
-                if (r.EpochsDone >= r.Trial.PhaseEpochs.Sum()) endSeconds.GetOrAdd(r.Trial.Kind).Add(Math.Max(0, now - r.LastEpochAt!.Value));
+                var start = first - r.Started - (r.FirstEpochSeconds ?? EpochTime(r.Trial, 0)) - r.WorkerStart;
+                // A slot's first trial meets the data, model and evaluation code first (and, without a reported worker start,
+                // holds the worker's start-up): its start and end are kept apart, used only until a later trial has ended.
+                (r.FirstOnSlot ? firstStartSeconds : startSeconds.GetOrAdd(r.Trial.Kind)).Add(Math.Max(0, start));
+                if (r.EpochsDone >= r.Trial.PhaseEpochs.Sum())
+                    (r.FirstOnSlot ? firstEndSeconds : endSeconds.GetOrAdd(r.Trial.Kind)).Add(Math.Max(0, now - r.LastEpochAt!.Value));
             }
             if (requeued) queued.Add(r.Trial);
         }
@@ -126,7 +142,8 @@ public sealed class EtaEstimator(int slots)
     {
         lock (gate)
         {
-            if (epochSeconds.Count == 0 && !running.Values.Any(r => r.FirstEpochAt is not null)) return queued.Count == 0 && running.Count == 0 ? 0 : null;
+            if (epochSeconds.Count == 0 && coldEpochSeconds.Count == 0 && !running.Values.Any(r => r.FirstEpochAt is not null))
+                return queued.Count == 0 && running.Count == 0 ? 0 : null;
             var busy = running.Values.Select(r => RunningLeft(r, now)).ToList();
             return Deal(queued.Select(TrialTime), slots, busy);
         }
@@ -152,6 +169,18 @@ public sealed class EtaEstimator(int slots)
         {
             free.TryDequeue(out var slot, out var at);
             free.Enqueue(slot, at + seconds);
+        }
+    }
+
+    /// <summary>What has been measured so far, in words (medians): for the benchmark, to tell where an estimate went wrong.</summary>
+    public string Describe()
+    {
+        lock (gate)
+        {
+            static string M(IEnumerable<double> v) => v.Any() ? Median(v.ToList()).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "-";
+            return $"worker start {M(workerStarts)} s; a slot's first trial: start {M(firstStartSeconds)} s, end {M(firstEndSeconds)} s, first epochs of a phase "
+                + string.Join("/", coldEpochSeconds.Values.Select(M)) + $" s; later trials: start {M(startSeconds.Values.SelectMany(x => x))} s, "
+                + $"end {M(endSeconds.Values.SelectMany(x => x))} s; epochs " + string.Join(", ", epochSeconds.Select(e => $"{e.Key[(e.Key.LastIndexOf('|') + 1)..]} {M(e.Value)} s x{e.Value.Count}"));
         }
     }
 
@@ -195,7 +224,7 @@ public sealed class EtaEstimator(int slots)
         if (firstStartSeconds.Count > 0) return Median(firstStartSeconds);
         // Nothing finished yet: the running trials' time from claim to first epoch, less that epoch.
         var observed = running.Values.Where(r => r.FirstEpochAt is not null)
-            .Select(r => Math.Max(0, r.FirstEpochAt!.Value - r.Started - EpochTime(r.Trial, 0) - r.WorkerStart)).ToList();
+            .Select(r => Math.Max(0, r.FirstEpochAt!.Value - r.Started - (r.FirstEpochSeconds ?? EpochTime(r.Trial, 0)) - r.WorkerStart)).ToList();
         return observed.Count > 0 ? Median(observed) : 0;
     }
 
@@ -204,6 +233,7 @@ public sealed class EtaEstimator(int slots)
         if (endSeconds.TryGetValue(t.Kind, out var own)) return Median(own);
         var any = endSeconds.Values.SelectMany(s => s).ToList();
         if (any.Count > 0) return Median(any);
+        if (firstEndSeconds.Count > 0) return Median(firstEndSeconds);
         // No trial ended yet: the end's per-mass evaluation passes over the whole data set (both splits, two epochs' models),
         // as the start did loading it; taken as long as the start (quickstart's dry run on the 2-core VM at load ~50: the first
         // kind's start 2.0 s and end 1.9 s; later kinds, their data already loaded, start 0.1-0.3 s and end 0.8-1.0 s).
@@ -215,6 +245,7 @@ public sealed class EtaEstimator(int slots)
     {
         if (phase < 0 || phase >= t.PhaseEpochs.Count) return 0;
         if (epochSeconds.TryGetValue(RateKey(t, phase), out var s)) return Median(s);
+        if (coldEpochSeconds.TryGetValue(RateKey(t, phase), out var cold)) return Median(cold);
         // Measured/model ratios of phases like this one (same loss and batch) first: a full-batch phase and a mini-batch
         // one differ far more from the cost model than two mini-batch phases of different nets do.
         var signature = Signature(t, phase);
@@ -250,12 +281,15 @@ public sealed class EtaEstimator(int slots)
     private List<double> Ratios(Func<string, bool> which)
     {
         var ratios = new List<double>();
-        foreach (var (key, samples) in epochSeconds)
+        foreach (var key in epochSeconds.Keys.Union(coldEpochSeconds.Keys))
+        {
+            var samples = epochSeconds.TryGetValue(key, out var warm) ? warm : coldEpochSeconds[key];
             if (keyInfo.TryGetValue(key, out var info) && info.Model > 0 && which(key)) ratios.Add(Median(samples) / info.Model);
+        }
         return ratios;
     }
 
-    private static double Median(IReadOnlyList<double> values)
+    internal static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToList();
         var n = sorted.Count;

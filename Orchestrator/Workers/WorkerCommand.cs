@@ -53,6 +53,7 @@ internal static partial class WorkerCommand
         using var heartbeat = new Timer(_ => Send(new WorkerMessage { Kind = WorkerMessage.Heartbeat }), null, TimeSpan.Zero, TimeSpan.FromSeconds(10));
         var provenance = Provenance.OfWorker(threads, device);
         var trials = 0;
+        WarmUp(runner, threads, device);
         Send(new WorkerMessage { Kind = WorkerMessage.Ready, Provenance = Memory(trials) });
 
         var input = Console.OpenStandardInput();
@@ -81,6 +82,35 @@ internal static partial class WorkerCommand
         // (Here no trial runs: input is read only between trials; during one, end of input is noticed by the watcher.)
         ExitNow(0);
         return 0;
+    }
+
+    /// <summary>
+    /// A tiny trial before the worker says it is ready: the training, validation and per-mass evaluation code is compiled
+    /// and the tensor library's first-use costs are paid here, once per worker, as part of its start (which progress and
+    /// the dry run count once per slot), rather than by the slot's first trial. Without it the first trial's start and
+    /// first epoch were slower than the later ones' (bench eta, quickstart at load ~23: the ETA shown at the first epoch
+    /// was 137.6 s for 56.8 s left, since every trial was taken to start and run as the cold first one). Its result is
+    /// discarded; a failure here is left for the real trial to report.
+    /// </summary>
+    private static void WarmUp(ITrialRunner runner, int threads, string device)
+    {
+        var spec = new TrialSpec
+        {
+            Data = new DataSpec { Source = "gaussian-toy", Options = new System.Text.Json.Nodes.JsonObject { ["masses"] = new System.Text.Json.Nodes.JsonArray(-1.0, 1.0), ["events_per_mass"] = 200 } },
+            Model = new ModelSpec { Kind = "pnn", Hidden = [8] },
+            Schedule = [new PhaseSpec { Loss = "bce", Epochs = 2, Batch = 64 }],
+            Device = device == "cuda" ? "cuda:0" : "cpu",
+            Threads = threads,
+        };
+        try
+        {
+            runner.Run(spec, new TrialRunOptions(), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"worker: warm-up trial failed ({e.GetType().Name}: {e.Message}); trials run cold");
+        }
+        Release();
     }
 
     private static TrialResult RunOne(ITrialRunner runner, WorkerRequest run, int threads, string device, CancellationToken cancel,

@@ -219,9 +219,14 @@
         el('td', { class: 'num' }, t.epoch === null ? '' : t.epoch + (t.epochs ? '/' + t.epochs : '')),
         el('td', { class: 'num' }, t.headline || ''), el('td', { class: 'num' }, t.seconds ? t.seconds.toFixed(1) : ''), el('td', {}, t.axes));
     });
-    fill('trials', el('h2', {}, 'Trials'),
+    // A page of the table at a time (a study of 100,000 trials sends 200 rows, not all): ?from=N pages on.
+    var paged = v.total > v.trials.length;
+    var pageLink = function (from, text) { return el('a', { href: studyUrl(v.name) + '?from=' + from, class: 'page-link' }, text); };
+    fill('trials', el('h2', {}, 'Trials', paged ? ' ' + (v.trialsFrom + 1) + '–' + (v.trialsFrom + v.trials.length) + ' of ' + v.total : ''),
+      paged ? el('p', { id: 'trial-pages' }, v.trialsFrom > 0 ? pageLink(Math.max(0, v.trialsFrom - v.trialsPerPage), '‹ previous') : null, ' ',
+        v.trialsFrom + v.trials.length < v.total ? pageLink(v.trialsFrom + v.trialsPerPage, 'next ›') : null) : null,
       el('div', { class: 'scroll' }, table(['trial', 'state', 'attempt', 'device', 'phase', 'epoch', v.headline, 'seconds', 'axes'], rows, { id: 'trials-table' })));
-    fill('failures', v.failures.length ? [el('h2', {}, 'Failed, diverged and interrupted trials'),
+    fill('failures', v.failures.length ? [el('h2', {}, 'Failed, diverged and interrupted trials', v.failuresTotal > v.failures.length ? ' (first ' + v.failures.length + ' of ' + v.failuresTotal + ')' : ''),
       table(['trial', 'state', 'attempts', 'reason'], v.failures.map(function (f) {
         return el('tr', {}, el('td', {}, f.id), el('td', {}, state(f.state)), el('td', { class: 'num' }, f.attempts), el('td', {}, el('pre', {}, f.error)));
       }))] : null);
@@ -238,7 +243,7 @@
       if (c.completed === chartsVersion) return;
       chartsVersion = c.completed;
       var box = section('report-charts');
-      if (!c.charts.length) { box.replaceChildren(el('h2', {}, 'Report charts'), el('p', { class: 'muted' }, 'Drawn once a trial completed.')); return; }
+      if (!c.charts.length) { box.replaceChildren(el('h2', {}, 'Report charts'), el('p', { class: 'muted', id: 'charts-note' }, c.note || 'Drawn once a trial completed.')); return; }
       var children = [el('h2', {}, 'Report charts (' + c.completed + ' completed trials; as in report.html)')];
       var lastSection = null;
       c.charts.forEach(function (chart) {
@@ -296,7 +301,9 @@
     }).observe({ type: 'paint', buffered: true });
   }
 
-  var query = 'view=' + encodeURIComponent(view) + (studyName ? '&study=' + encodeURIComponent(studyName) : '') + (trialId ? '&trial=' + encodeURIComponent(trialId) : '');
+  var pageFrom = new URLSearchParams(location.search).get('from');
+  var query = 'view=' + encodeURIComponent(view) + (studyName ? '&study=' + encodeURIComponent(studyName) : '') + (trialId ? '&trial=' + encodeURIComponent(trialId) : '')
+    + (pageFrom && /^[0-9]+$/.test(pageFrom) ? '&from=' + pageFrom : '');
   var source = new EventSource('/events?' + query);
   var connection = document.getElementById('connection');
   source.onopen = function () { connection.textContent = 'live'; connection.className = 'connection live'; };

@@ -143,5 +143,15 @@ public static class PostgreSqlSchema
         """,
         // 4 (reports): the score curves of each trial's final evaluation per mass (StoredCurves); additive, older trials have none.
         StoredCurves.CreateTable("DOUBLE PRECISION", "BIGINT") + ";",
+        // 5: what `studies status` and the dashboard ask of a study of any size without reading every row: the counts per
+        // state (an index-only scan: 26-30 ms instead of a 80-88 ms scan of 100,000 rows), the trials retried
+        // (attempts >= 2: the attempts a cluster may have stopped) and those outside the definition (each was a whole scan,
+        // ~35 ms; now 0-2 ms). Measured with EXPLAIN ANALYZE on bench cluster --simulate-trials 100000's store. The last
+        // index is empty but for trials a changed study file left out.
+        """
+        CREATE INDEX trials_state_counts ON trials(study_id, in_definition, state);
+        CREATE INDEX trials_by_attempts ON trials(study_id, attempts);
+        CREATE INDEX trials_outside_definition ON trials(study_id) WHERE NOT in_definition;
+        """,
     ];
 }

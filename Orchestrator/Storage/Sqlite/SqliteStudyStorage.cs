@@ -599,18 +599,30 @@ public sealed class SqliteStudyStorage : IStudyStorage
         return new TrialChanges(list, top + 1);
     }, ct);
 
-    public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default) =>
+    public Task<TrialPage> ListTrialsWhereAsync(long studyId, IReadOnlyList<TrialState> states, int minAttempts, int limit, CancellationToken ct = default, int offset = 0) =>
         ReadAsync(async () =>
         {
-            var where = $"study_id = $s AND in_definition = 1 AND (state IN ({(states.Count == 0 ? "''" : string.Join(", ", states.Select(S)))}) OR attempts >= $m)";
+            var inStates = $"state IN ({(states.Count == 0 ? "''" : string.Join(", ", states.Select(S)))})";
+            // Without an attempts bound the states alone: the state index gives the first rows in order (no scan of the study).
+            var where = $"study_id = $s AND in_definition = 1 AND " + (minAttempts == int.MaxValue ? inStates : $"({inStates} OR attempts >= $m)");
             var total = Convert.ToInt32(await ScalarAsync($"SELECT COUNT(*) FROM trials WHERE {where}", ct, ("$s", studyId), ("$m", minAttempts)),
                 CultureInfo.InvariantCulture);
-            await using var cmd = Command($"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT $l", null, ("$s", studyId), ("$m", minAttempts), ("$l", limit));
+            await using var cmd = Command($"SELECT * FROM trials WHERE {where} ORDER BY ordinal LIMIT $l OFFSET $o", null, ("$s", studyId), ("$m", minAttempts), ("$l", limit),
+                ("$o", Math.Max(0, offset)));
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             var list = new List<TrialRow>();
             while (await reader.ReadAsync(ct)) list.Add(ReadTrial(reader));
             return new TrialPage(list, total);
         }, ct);
+
+    public Task<(double? MeanSeconds, int Count)> CompletedSecondsAsync(long studyId, CancellationToken ct = default) => ReadAsync(async () =>
+    {
+        await using var cmd = Command($"SELECT AVG(seconds), COUNT(*) FROM trials WHERE study_id = $s AND in_definition = 1 AND state = {S(TrialState.Completed)} AND seconds > 0",
+            null, ("$s", studyId));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.IsDBNull(0) ? (double?)null : reader.GetDouble(0), reader.GetInt32(1));
+    }, ct);
 
     public Task<int> CountOutsideDefinitionAsync(long studyId, CancellationToken ct = default) => ReadAsync(async () =>
         Convert.ToInt32(await ScalarAsync("SELECT COUNT(*) FROM trials WHERE study_id = $s AND in_definition = 0", ct, ("$s", studyId)),

@@ -100,6 +100,72 @@ public sealed class SlurmEndStateTests : IDisposable
     }
 
     [Theory]
+    // The task ended the attempt: Slurm's state, and for FAILED how the script exited.
+    [InlineData("NODE_FAIL", null, "0:0", "lease-expired", "NODE_FAIL", null)]
+    [InlineData("CANCELLED", "by 0", "0:15", "interrupted", "CANCELLED", "by 0")]
+    [InlineData("FAILED", "NonZeroExitCode", "1:0", "lease-expired", "FAILED", "NonZeroExitCode, exit code 1")]
+    [InlineData("FAILED", null, "0:9", "crash", "FAILED", "killed by signal 9")]
+    [InlineData("OUT_OF_MEMORY", "OutOfMemory", "0:125", "crash", "OUT_OF_MEMORY", "OutOfMemory")]
+    // The task went on and exited 0: COMPLETED is never shown for an attempt that did not finish.
+    [InlineData("COMPLETED", null, "0:0", "crash", "FAILED", "the trial's worker crashed; the task went on")]
+    [InlineData("COMPLETED", null, "0:0", "timeout", "FAILED", "the trial ran past --trial-timeout; the task went on")]
+    [InlineData("COMPLETED", null, "0:0", "out_of_memory", "OUT_OF_MEMORY", "the device ran out of memory; the task went on")]
+    [InlineData("COMPLETED", null, "0:0", "interrupted", "FAILED", "the attempt ended interrupted while its task exited 0")]
+    // Still running: an attempt that ended on its own is shown at once.
+    [InlineData("RUNNING", null, "0:0", "hang", "FAILED", "the trial's worker stopped responding; the task went on")]
+    public void An_attempts_end_is_the_tasks_end_unless_the_task_went_on(string task, string? reason, string exit, string outcome, string state, string? shown)
+    {
+        Assert.Equal((state, shown), SlurmEndStates.AttemptEnd(new SlurmTaskState("1_0", task, reason, "node1", ExitCode: exit), outcome));
+    }
+
+    [Fact]
+    public void An_attempt_slurm_forgot_is_unknown_unless_its_own_end_says_more()
+    {
+        Assert.Equal(("UNKNOWN", null), SlurmEndStates.AttemptEnd(null, "lease-expired"));
+        Assert.Equal("FAILED", SlurmEndStates.AttemptEnd(null, "crash").State);
+    }
+
+    [Fact]
+    public void Exit_codes_are_read_from_scontrol_and_sacct()
+    {
+        Assert.Equal("0:15", SlurmTaskState.ParseScontrol(TimedOut)[0].ExitCode);
+        var tasks = SlurmTaskState.ParseSacct("15_0|FAILED|wn001|1:0\n15_1|COMPLETED|wn002\n");
+        Assert.Equal(["1:0", null], tasks.Select(t => t.ExitCode));
+    }
+
+    [Fact]
+    public async Task A_crashed_attempt_in_a_task_that_went_on_is_recorded_failed_not_completed()
+    {
+        await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(folder, "c.db"));
+        var study = await store.SyncStudyAsync(new StudyDefinition("s", null, "def", "h", "d", new StudySettings()),
+            [new PlannedTrialRow("a", "{}", new Dictionary<string, string>()), new PlannedTrialRow("b", "{}", new Dictionary<string, string>())], false);
+        var placement = new Dictionary<string, string> { ["job"] = "1_0", ["slurm_array_job_id"] = "1", ["slurm_array_task_id"] = "0", ["slurm_state"] = "RUNNING" };
+        // Trial a's worker crashed on task 1_0 (retried later); trial b, on the same task, was interrupted by its stop.
+        await store.ClaimNextAsync(study.Id, new TrialClaim("task0", "cpu", TimeSpan.FromHours(1), placement));
+        await store.RecordFailureAsync(study.Id, "a", "task0", new TrialFailure(TrialState.Queued, "worker exited with code 139", "crash", RequeueAt: 0));
+        await store.ClaimNextAsync(study.Id, new TrialClaim("task0", "cpu", TimeSpan.FromHours(1), placement));
+        await store.ClaimNextAsync(study.Id, new TrialClaim("task0", "cpu", TimeSpan.FromHours(1), placement));
+        var running = (await store.ListTrialsAsync(study.Id)).Where(t => t.State == TrialState.Running).Select(t => t.TrialId).ToList();
+        Assert.Equal(["a", "b"], running.Order());
+        await store.RecordFailureAsync(study.Id, "b", "task0", new TrialFailure(TrialState.Interrupted, "stopped", "interrupted"));
+
+        // While the task runs, the crash is shown at once; the interrupted attempt waits for how the task ends.
+        var slurm = new CapturedSlurm("JobId=5 ArrayJobId=1 ArrayTaskId=0 JobState=RUNNING Reason=None ExitCode=0:0 NodeList=node1");
+        var recorder = new SlurmEndStates(slurm, store, study);
+        Assert.False(await recorder.RecordAsync(await store.ListTrialsAsync(study.Id), CancellationToken.None));
+        var crashed = (await store.ListAttemptsAsync(study.Id, "a"))[0];
+        Assert.Equal(("crash", "FAILED"), (crashed.Outcome, crashed.Placement["slurm_state"]));
+        Assert.Equal("RUNNING", (await store.ListAttemptsAsync(study.Id, "b"))[0].Placement["slurm_state"]);
+
+        // The task exits 0: the interrupted attempt is not shown COMPLETED either.
+        slurm.Output = "JobId=5 ArrayJobId=1 ArrayTaskId=0 JobState=COMPLETED Reason=None ExitCode=0:0 NodeList=node1";
+        Assert.True(await recorder.RecordAsync(await store.ListTrialsAsync(study.Id), CancellationToken.None));
+        var all = (await store.ListAttemptsAsync(study.Id, "a")).Concat(await store.ListAttemptsAsync(study.Id, "b")).Where(SlurmEndStates.StoppedOnCluster).ToList();
+        Assert.Equal(2, all.Count);
+        Assert.All(all, a => Assert.Equal("FAILED", a.Placement["slurm_state"]));
+    }
+
+    [Theory]
     [InlineData("00:00:20", true)]   // 40 s left: the script's warning (60 s ahead of the limit) stopped it
     [InlineData("00:00:05", false)]  // 55 min left: a stop for another reason (a person's kill, a node going down)
     public async Task A_task_stopped_at_the_time_limits_warning_records_its_attempts_timeout(string runTime, bool timeLimit)

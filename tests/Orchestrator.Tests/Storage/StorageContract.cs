@@ -76,6 +76,35 @@ public abstract class StorageContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pages_of_trials_and_the_mean_completed_time_are_read_without_reading_every_row()
+    {
+        var study = await StudyAsync(25);
+        var all = TrialStates.All;
+        var pages = new List<string>();
+        for (var from = 0; from < 25; from += 10)
+        {
+            var page = await Store.ListTrialsWhereAsync(study.Id, all, int.MaxValue, 10, CancellationToken.None, from);
+            Assert.Equal(25, page.Total);
+            pages.AddRange(page.Trials.Select(t => t.TrialId));
+        }
+        // Every trial once, in study order, pages of at most 10.
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"t{i:D3}"), pages);
+        Assert.Empty((await Store.ListTrialsWhereAsync(study.Id, all, int.MaxValue, 10, CancellationToken.None, 30)).Trials);
+
+        Assert.Equal((null, 0), await Store.CompletedSecondsAsync(study.Id));
+        // Completed in 2 s and 4 s; a failed trial's time does not count.
+        foreach (var seconds in new[] { 2.0, 4.0 })
+        {
+            var t = (await Store.ClaimNextAsync(study.Id, Claim("w")))!;
+            Assert.True(await Store.RecordResultAsync(study.Id, t.TrialId, "w", TrialState.Completed, Result(1), seconds, "{}"));
+        }
+        var failed = (await Store.ClaimNextAsync(study.Id, Claim("w")))!;
+        Assert.True(await Store.RecordResultAsync(study.Id, failed.TrialId, "w", TrialState.Failed, Result(1) with { Outcome = TrialOutcome.Failed }, 100, "{}"));
+        var (mean, count) = await Store.CompletedSecondsAsync(study.Id);
+        Assert.Equal((3.0, 2), (mean!.Value, count));
+    }
+
+    [Fact]
     public async Task A_cancelled_study_gives_no_trial_to_claimers_even_when_one_is_queued_again_until_it_is_run_again()
     {
         var study = await StudyAsync(3);

@@ -61,6 +61,48 @@ public sealed class EtaEstimatorTests
         Assert.Equal(13.5, eta.RemainingSeconds(1)!.Value, 9);
     }
 
+    /// <summary>
+    /// One slot, two trials of ten epochs. The slot's first trial meets the code cold: its first epoch takes 3 s, the others
+    /// 1 s. Once a warm epoch is measured the cold one no longer sets the rate (a median of both would say 2 s an epoch).
+    /// </summary>
+    [Fact]
+    public void A_slots_first_epoch_sets_the_rate_only_until_a_warm_epoch_is_measured()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([Trial("a"), Trial("b")]);
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 3, seconds: 3);
+        // Only the cold epoch: 9 x 3 s + an end of one epoch (no start measured: 3 - 0 - 3) = 30 s; b: 10 x 3 + 3 = 33 s.
+        Assert.Equal(63, eta.RemainingSeconds(3)!.Value, 9);
+        eta.Epoch("a", 0, 4, seconds: 1);
+        // Warm: 8 x 1 + 1 = 9 s; b: 10 x 1 + 1 = 11 s.
+        Assert.Equal(20, eta.RemainingSeconds(4)!.Value, 9);
+        Assert.Equal(1, eta.MeasuredEpochSeconds(Trial("b"), 0));
+    }
+
+    /// <summary>
+    /// One slot, three trials of two 1-s epochs. The slot's first trial starts in 4 s (its data, and the code met cold) and
+    /// ends in 3 s; the second starts in 0.5 s and ends in 0.5 s, as every later trial will. Once the second has ended the
+    /// third is taken to need 0.5 + 2 + 0.5 s: the first trial's start and end are not mixed in (medians of both: 4.25 s).
+    /// </summary>
+    [Fact]
+    public void A_slots_first_trial_sets_start_and_end_only_until_a_later_trial_ended()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([Trial("a", epochs: 2), Trial("b", epochs: 2), Trial("c", epochs: 2)]);
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 5, seconds: 1);
+        eta.Epoch("a", 0, 6, seconds: 1);
+        eta.Ended("a", 9, requeued: false);
+        // Only the first trial measured: b and c as it was, 4 + 2 + 3 = 9 s each.
+        Assert.Equal(18, eta.RemainingSeconds(9)!.Value, 9);
+        eta.Started("b", "cpu#0", 9);
+        eta.Epoch("b", 0, 10.5, seconds: 1);
+        eta.Epoch("b", 0, 11.5, seconds: 1);
+        eta.Ended("b", 12, requeued: false);
+        Assert.Equal(3, eta.RemainingSeconds(12)!.Value, 9);
+    }
+
     [Fact]
     public void Trials_are_dealt_to_the_slot_that_frees_first()
     {
