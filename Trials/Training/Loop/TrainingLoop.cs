@@ -54,7 +54,7 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
         run.Model.Train();
         var trainLoss = TrainSteps();
         run.GlobalEpoch++;
-        if (!double.IsFinite(trainLoss)) return Diverged(trainLoss);
+        if (!double.IsFinite(trainLoss)) return Diverged(run, trainLoss);
 
         run.Model.Eval();
         run.Metrics = new Dictionary<string, double> { [MetricNames.Loss] = trainLoss, [MetricNames.LearningRate] = run.Optimizer.LearningRate };
@@ -100,7 +100,8 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
         return sum!.Item() / seen;
     }
 
-    private TrialResult Diverged(double trainLoss)
+    /// <summary>The result of a trial whose training loss became NaN or infinite (also a fused pack's member, alone).</summary>
+    internal static TrialResult Diverged(TrainingContext run, double trainLoss)
     {
         run.Epochs.Add(new EpochRecord(run.Phase, run.GlobalEpoch, new Dictionary<string, double> { [MetricNames.Loss] = trainLoss }));
         return new TrialResult
