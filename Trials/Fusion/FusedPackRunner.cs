@@ -22,7 +22,7 @@ public sealed record PackMember(TrialSpec Spec, TrialRunOptions Options);
 /// leaves the pack at the epoch's end and the pack is rebuilt without it, so it costs nothing afterwards.
 /// Trials that cannot be fused, or whose preparation fails, run alone through <see cref="TrialRunner"/>.
 /// </summary>
-public sealed class FusedPackRunner(TrialRunner runner)
+public sealed class FusedPackRunner(TrialRunner trials)
 {
     /// <summary>Member training steps done (a step of a pack of k members counts k): what the pack's arithmetic scales with.</summary>
     public long MemberSteps { get; private set; }
@@ -33,6 +33,7 @@ public sealed class FusedPackRunner(TrialRunner runner)
     {
         var results = new TrialResult?[members.Count];
         var alone = new List<int>();
+        var runner = trials.WithData(data => new SharedData(data));
         using (var scope = TensorScope.Begin())
         {
             var pack = new List<Member>();
@@ -40,10 +41,10 @@ public sealed class FusedPackRunner(TrialRunner runner)
             {
                 for (var i = 0; i < members.Count; i++)
                 {
-                    if (Prepare(i, members[i]) is { } member) pack.Add(member);
+                    if (Prepare(runner, i, members[i]) is { } member) pack.Add(member);
                     else alone.Add(i);
                 }
-                if (pack.Count > 0) Train(pack, results, alone, cancellation);
+                if (pack.Count > 0) Train(runner, pack, results, alone, cancellation);
                 foreach (var m in pack.Where(m => results[m.Index] is null && !alone.Contains(m.Index)))
                     results[m.Index] = Finish(m, () => runner.Evaluate(m.Run, m.Setup.KeepBest));
             }
@@ -56,7 +57,7 @@ public sealed class FusedPackRunner(TrialRunner runner)
         return results.Select(r => r!).ToList();
     }
 
-    private Member? Prepare(int index, PackMember member)
+    private static Member? Prepare(TrialRunner runner, int index, PackMember member)
     {
         if (FusionKey.Of(member.Spec) is null) return null;
         TrialSetup? setup = null;
@@ -87,7 +88,7 @@ public sealed class FusedPackRunner(TrialRunner runner)
         }
     }
 
-    private void Train(List<Member> pack, TrialResult?[] results, List<int> alone, CancellationToken cancellation)
+    private void Train(TrialRunner runner, List<Member> pack, TrialResult?[] results, List<int> alone, CancellationToken cancellation)
     {
         var phases = pack[0].Run.Spec.Schedule.Count;
         for (var p = 0; p < phases; p++)
@@ -96,7 +97,7 @@ public sealed class FusedPackRunner(TrialRunner runner)
             if (inPhase.Count == 0) continue;
             try
             {
-                RunPhase(p, inPhase, results, alone, cancellation);
+                RunPhase(runner, p, inPhase, results, alone, cancellation);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -111,7 +112,7 @@ public sealed class FusedPackRunner(TrialRunner runner)
         }
     }
 
-    private void RunPhase(int p, List<Member> inPhase, TrialResult?[] results, List<int> alone, CancellationToken cancellation)
+    private void RunPhase(TrialRunner runner, int p, List<Member> inPhase, TrialResult?[] results, List<int> alone, CancellationToken cancellation)
     {
         foreach (var m in inPhase.ToList())
         {
@@ -184,6 +185,7 @@ public sealed class FusedPackRunner(TrialRunner runner)
         using var optimizer = new PackOptimizer(active.Select(m => (MemberOptimizer)m.Run.Optimizer).ToList());
         var plans = active.Select(m => m.Plan()).ToList();
         var inputs = new PackInputs(active.Select(m => m.Run).ToList());
+        using var bce = PackBce.For(active.Select(m => m.Run).ToList());
         var steps = plans.Max(b => b.Count);
         var sums = new double[active.Count];
         var seen = new long[active.Count];
@@ -204,20 +206,11 @@ public sealed class FusedPackRunner(TrialRunner runner)
             }
             var (features, mass, rows) = inputs.Of(batches);
             var logits = stacked.Logits(features, mass);
-            var memberLosses = new List<Tensor>();
-            var stepped = new List<int>();
-            for (var k = 0; k < active.Count; k++)
-            {
-                if (!stepping[k]) continue;
-                var run = active[k].Run;
-                var replay = active[k].Replay;
-                replay.Next = logits.Narrow(0, k, 1).Squeeze(0).Narrow(0, 0, rows[k]);
-                memberLosses.Add(run.Loss.Compute(replay, batches[k].Whole ? null : batches[k].Positions));
-                replay.Next = null;
-                run.Train.BatchMass = null;
-                stepped.Add(k);
-            }
-            var perMember = Torch.Stack(memberLosses);
+                        var stepped = Enumerable.Range(0, active.Count).Where(k => stepping[k]).ToList();
+            var perMember = all && bce is not null && rows.All(r => r == rows[0])
+                ? bce.Losses(logits, batches)
+                : Torch.Stack(stepped.Select(k => MemberLoss(active[k], logits, k, rows[k], batches[k])).ToList());
+            foreach (var m in active) m.Run.Train.BatchMass = null;
             perMember.Sum().Backward();
             optimizer.Step(stacked.Flat, all ? null : stepping);
             var values = perMember.Detach().ToArray<float>();
@@ -233,6 +226,21 @@ public sealed class FusedPackRunner(TrialRunner runner)
         optimizer.WriteBack();
         for (var k = 0; k < active.Count; k++) stacked.WriteBack(k, active[k].Run.Parameters);
         return sums.Select((sum, k) => sum / seen[k]).ToArray();
+    }
+
+    /// <summary>A member's loss on its rows of the pack's scores, computed by its own loss object (any loss).</summary>
+    private static Tensor MemberLoss(Member member, Tensor logits, int k, int rows, PackBatch batch)
+    {
+        var replay = member.Replay;
+        replay.Next = logits.Narrow(0, k, 1).Squeeze(0).Narrow(0, 0, rows);
+        try
+        {
+            return member.Run.Loss.Compute(replay, batch.Whole ? null : batch.Positions);
+        }
+        finally
+        {
+            replay.Next = null;
+        }
     }
 
     /// <summary>A member of the pack: its prepared trial and, during a phase, its optimiser and losses.</summary>
@@ -301,3 +309,16 @@ public sealed class FusedPackRunner(TrialRunner runner)
 
 /// <summary>A member's batch: positions into its training set; whole: the set itself, in order (the loss then scores it unindexed).</summary>
 internal readonly record struct PackBatch(long[] Positions, bool Whole);
+
+/// <summary>The data of a pack: members with the same data and seed load it once and share it (read-only).</summary>
+internal sealed class SharedData(ITrialDataProvider inner) : ITrialDataProvider
+{
+    private readonly Dictionary<(string Data, ulong Seed), TrialData> loaded = [];
+
+    public TrialData Load(DataSpec spec, ulong seed)
+    {
+        var key = (SpecJson.Serialize(spec), seed);
+        if (!loaded.TryGetValue(key, out var data)) loaded[key] = data = inner.Load(spec, seed);
+        return data;
+    }
+}

@@ -87,6 +87,9 @@ public sealed class TrialRunner(ITrialDataProvider dataProvider, IPhaseLossFacto
     }
 
     internal IPhaseLossFactory Losses => losses;
+
+    /// <summary>The same runner reading its data through <paramref name="data"/> (a pack shares the data of members with one seed).</summary>
+    internal TrialRunner WithData(Func<ITrialDataProvider, ITrialDataProvider> data) => new(data(dataProvider), losses, evaluator, components);
     internal ComponentCatalog Components => components;
 
     /// <summary>Everything a trial trains with, up to the loop: data, sets, model, callbacks, the checkpoint to resume from.
