@@ -63,13 +63,15 @@ public sealed class FusedPackRunnerTests : IDisposable
         return (result, result.Outcome == TrialOutcome.Completed ? Weights(spec, path) : []);
     }
 
-    private (IReadOnlyList<TrialResult> Results, FusedPackRunner Pack) Fused(IReadOnlyList<TrialSpec> specs, Func<int, ITrainingController?>? controller = null)
+    private (IReadOnlyList<TrialResult> Results, FusedPackRunner Pack) Fused(IReadOnlyList<TrialSpec> specs, Func<int, ITrainingController?>? controller = null,
+        string prefix = "fused", Action<int, EpochRecord>? onEpoch = null, CancellationToken cancellation = default)
     {
         var pack = new FusedPackRunner(Runner);
         var results = pack.Run(specs.Select((s, k) => new PackMember(s, new TrialRunOptions
         {
-            CheckpointDirectory = Path.Combine(dir.FullName, $"fused-{k}"), Controller = controller?.Invoke(k),
-        })).ToList(), CancellationToken.None);
+            CheckpointDirectory = Path.Combine(dir.FullName, $"{prefix}-{k}"), Controller = controller?.Invoke(k),
+            OnEpoch = (record, _) => onEpoch?.Invoke(k, record),
+        })).ToList(), cancellation);
         return (results, pack);
     }
 
@@ -162,5 +164,48 @@ public sealed class FusedPackRunnerTests : IDisposable
         Assert.Equal(10 * (6 + 2 + 6), pack.MemberSteps);
         Assert.Equal(10 * 6, pack.PackSteps);
         AssertClose(Alone(specs[2], "2").Weights, Weights(specs[2], Path.Combine(dir.FullName, "fused-2")), "member beside a stopped one");
+    }
+
+    [Fact]
+    public void An_interrupted_pack_resumes_each_member_from_its_checkpoint_and_ends_as_an_uninterrupted_one()
+    {
+        TrialSpec[] specs = [Spec("pnn", "bce", 3, 0.02, 4), Spec("pnn", "bce", 4, 0.01, 4), Spec("pnn", "bce", 5, 0.02, 4)];
+        var (whole, _) = Fused(specs, prefix: "whole");
+
+        using var stop = new CancellationTokenSource();
+        var (interrupted, _) = Fused(specs, onEpoch: (k, record) => { if (record.Epoch == 2) stop.Cancel(); }, cancellation: stop.Token);
+        Assert.All(interrupted, r => Assert.Equal(TrialOutcome.Cancelled, r.Outcome));
+        Assert.All(interrupted, r => Assert.Equal(2, r.Epochs.Count));
+
+        var resumedEpochs = new int[specs.Length];
+        var (resumed, pack) = Fused(specs, onEpoch: (k, _) => resumedEpochs[k]++);
+        // Only the two epochs left are trained again, for every member: nothing lost, nothing done twice.
+        Assert.Equal([2, 2, 2], resumedEpochs);
+        Assert.Equal(10 * 2 * 3, pack.MemberSteps);
+        for (var k = 0; k < specs.Length; k++)
+        {
+            Assert.True(resumed[k].Outcome == TrialOutcome.Completed, resumed[k].Error);
+            Assert.Equal(whole[k].Epochs.Select(e => e.Epoch), resumed[k].Epochs.Select(e => e.Epoch));
+            Assert.Equal(whole[k].Epochs[^1].Metrics[MetricNames.Loss], resumed[k].Epochs[^1].Metrics[MetricNames.Loss], 5);
+            AssertClose(Weights(specs[k], Path.Combine(dir.FullName, $"whole-{k}")), Weights(specs[k], Path.Combine(dir.FullName, $"fused-{k}")), $"resumed member {k}");
+        }
+    }
+
+    [Fact]
+    public void A_members_final_metrics_are_its_unfused_runs_within_the_seed_spread()
+    {
+        TrialSpec[] specs = [Spec("pnn", "bce", 3, 0.02, 3), Spec("pnn", "bce", 5, 0.02, 3)];
+        var (fused, _) = Fused(specs);
+        var alone = specs.Select((s, k) => Alone(s, $"{k}").Result).ToList();
+        static double Headline(TrialResult r) => r.Masses.Where(m => m.Split == SplitKind.Test && m.EpochKind == EpochKind.Best)
+            .Average(m => m.Metrics[MetricNames.RocAuc]);
+        var spread = Math.Abs(Headline(alone[0]) - Headline(alone[1]));
+        Assert.True(spread > 0, "the two seeds give different nets");
+        for (var k = 0; k < specs.Length; k++)
+        {
+            Assert.Equal(alone[k].BestEpoch, fused[k].BestEpoch);
+            Assert.True(Math.Abs(Headline(fused[k]) - Headline(alone[k])) <= spread / 10,
+                $"member {k}: test ROC AUC {Headline(fused[k]):F6} fused, {Headline(alone[k]):F6} alone, seed spread {spread:F6}");
+        }
     }
 }
