@@ -1,7 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
 using Studies.Trials.Components;
+using Studies.Trials.Data;
+using Studies.Trials.Engine;
 using Studies.Trials.Fusion;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
@@ -12,9 +16,12 @@ namespace Studies.Orchestrator.Bench;
 /// <summary>
 /// <c>studies bench fusion</c>: a seed x learning-rate scan of quickstart-sized trials (the quickstart's data,
 /// a 16-8 tanh dnn, BCE with Adam, batch 1,024) trained as fused packs of 1, 4, 16 and 32 members and one
-/// trial at a time on each of two slots, interleaved and repeated; the best rate of each way is compared.
-/// Both ways run in this process on two threads (one per core), so the orchestrator's per-trial cost
-/// (0.009 s, <c>studies bench orchestrator</c>) is left out of both.
+/// trial at a time on each of two slots, and as the same scan in PyTorch driven by Optuna's grid sampler
+/// (Debian's python3-torch and python3-optuna; fusion_bench.py: two processes sharing an SQLite storage, the
+/// identical net, initialisation scheme, optimiser, batches and validation, each seed's split and weights
+/// handed over as CSV), interleaved and repeated; the best rate of each way is compared. The C# ways run in
+/// this process on two threads (one per core), so the orchestrator's per-trial cost (0.009 s,
+/// <c>studies bench orchestrator</c>) is left out of them; the PyTorch side's process start and imports count.
 /// </summary>
 internal static class FusionBenchmark
 {
@@ -62,8 +69,11 @@ internal static class FusionBenchmark
         // The data of each seed is generated once before timing (both ways load it per trial afterwards).
         Time(() => Slots(specs.Take(1).Select(s => s with { Schedule = [s.Schedule[0] with { Epochs = 1 }] }).ToList(), spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None))));
         var rounds = new Dictionary<string, List<double>>();
+        var folder = Directory.CreateTempSubdirectory("studies-fusion-bench-");
+        var python = PythonSide.Prepare(specs, folder.FullName, output);
         for (var round = 0; round < repeats; round++)
         {
+            if (python is not null) Record(rounds, "PyTorch+Optuna", python.Run(round), python.LastCompleted, output);
             Record(rounds, "unfused", Time(() => Slots(specs, spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None)))), specs.Count, output);
             foreach (var k in sizes)
             {
@@ -78,8 +88,10 @@ internal static class FusionBenchmark
         output.WriteLine($"{"way",-22} {"best trials/min",16} {"spread",10}");
         foreach (var (way, rates_) in rounds) output.WriteLine($"{way,-22} {rates_.Max(),16:F1} {rates_.Max() - rates_.Min(),10:F1}");
         var unfused = rounds["unfused"].Max();
-        var (bestWay, bestRate) = rounds.Where(r => r.Key != "unfused").Select(r => (r.Key, r.Value.Max())).MaxBy(r => r.Item2);
-        output.WriteLine($"fused: {bestRate / unfused:F1}x over unfused ({bestWay}; PyTorch+Optuna: not measured by this benchmark yet)");
+        var (bestWay, bestRate) = rounds.Where(r => r.Key.StartsWith("fused", StringComparison.Ordinal)).Select(r => (r.Key, r.Value.Max())).MaxBy(r => r.Item2);
+        var versus = rounds.TryGetValue("PyTorch+Optuna", out var py) ? $"{bestRate / py.Max():F1}x over PyTorch+Optuna" : "PyTorch+Optuna not measured (python3-torch or python3-optuna missing)";
+        folder.Delete(recursive: true);
+        output.WriteLine($"fused: {bestRate / unfused:F1}x over unfused, {versus} ({bestWay}, best of {repeats} at load {LoadAverage()})");
         return 0;
     }
 
@@ -119,5 +131,91 @@ internal static class FusionBenchmark
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
         catch (IOException) { return "unknown"; }
+    }
+
+    /// <summary>The PyTorch + Optuna way: each seed's events written once, then the scan in two Python processes per round.</summary>
+    private sealed class PythonSide(string python, string script, string folder, IReadOnlyList<TrialSpec> specs)
+    {
+        public int LastCompleted { get; private set; }
+
+        public static PythonSide? Prepare(IReadOnlyList<TrialSpec> specs, string folder, TextWriter output)
+        {
+            const string python = "/usr/bin/python3";
+            if (!File.Exists(python) || Exec(python, ["-c", "import torch, optuna, numpy"], out _) != 0)
+            {
+                output.WriteLine("PyTorch+Optuna: not found (apt-get install python3-torch python3-optuna)");
+                return null;
+            }
+            var script = Path.Combine(folder, "fusion_bench.py");
+            using (var resource = typeof(FusionBenchmark).Assembly.GetManifestResourceStream("fusion_bench.py")!)
+            using (var file = File.Create(script))
+                resource.CopyTo(file);
+            foreach (var spec in specs.DistinctBy(s => s.Seed)) Export(spec, folder);
+            return new PythonSide(python, script, folder, specs);
+        }
+
+        /// <summary>Seconds for the whole scan: two processes on one storage, each taking grid points until none is left.</summary>
+        public double Run(int round)
+        {
+            var storage = $"sqlite:///{Path.Combine(folder, $"optuna-{round}.db")}";
+            var name = $"fusion-{round}";
+            var clock = Stopwatch.StartNew();
+            if (Exec(python, ["-c", $"import optuna; optuna.create_study(study_name='{name}', storage='{storage}')"], out var error) != 0)
+                throw new InvalidOperationException($"optuna: {error}");
+            var seeds = string.Join(",", specs.Select(s => s.Seed).Distinct());
+            var lrs = string.Join(",", specs.Select(s => s.Schedule[0].LearningRate.ToString("R", CultureInfo.InvariantCulture)).Distinct());
+            var epochs = specs[0].Schedule[0].Epochs.ToString(CultureInfo.InvariantCulture);
+            var workers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => Exec(python, [script, folder, storage, name, seeds, lrs, epochs], out var e) == 0 ? "" : e)).ToArray();
+            Task.WaitAll(workers);
+            var seconds = clock.Elapsed.TotalSeconds;
+            if (workers.FirstOrDefault(w => w.Result.Length > 0) is { } failed) throw new InvalidOperationException($"fusion_bench.py: {failed.Result}");
+            Exec(python, ["-c", $"import optuna; s = optuna.load_study(study_name='{name}', storage='{storage}'); print(sum(t.state.name == 'COMPLETE' for t in s.trials))"], out var count);
+            LastCompleted = int.Parse(count.Trim(), CultureInfo.InvariantCulture);
+            return seconds;
+        }
+
+        /// <summary>The seed's standardised events as the C# trial sees them: features, label, BCE weight, mass (test: NaN for background).</summary>
+        private static void Export(TrialSpec spec, string folder)
+        {
+            using var scope = TensorScope.Begin();
+            var loaded = new TrialDataProvider().Load(spec.Data, spec.Seed);
+            var train = loaded.Train.Where(i => !loaded.IsHeldoutSignal(i)).ToArray();
+            var selection = loaded.Validation.Where(i => !loaded.IsHeldoutSignal(i)).ToArray();
+            var inputs = InputStandardization.For(spec.Model, loaded, train, spec.Data.MassScale ?? loaded.AllMasses.Max(Math.Abs));
+            var data = inputs.Apply(loaded);
+            foreach (var (part, events) in new[] { ("train", train), ("selection", selection) })
+            {
+                using var set = new TrainingSet(data, events, inputs.Mass, Device.CPU);
+                using var bce = new BceLoss(set, balancedBatches: false);
+                Write(Path.Combine(folder, $"seed{spec.Seed}_{part}.csv"), data, events, k => bce.EventWeights[k]);
+            }
+            Write(Path.Combine(folder, $"seed{spec.Seed}_test.csv"), data, data.Test, k => data.Weight[data.Test[k]]);
+        }
+
+        private static void Write(string path, TrialData data, long[] events, Func<int, double> weight)
+        {
+            var d = data.FeatureCount;
+            var text = new StringBuilder(string.Join(",", Enumerable.Range(0, d).Select(j => $"f{j}").Append("label").Append("weight").Append("mass"))).Append('\n');
+            for (var k = 0; k < events.Length; k++)
+            {
+                var i = events[k];
+                for (var j = 0; j < d; j++) text.Append(data.Features[i * d + j].ToString("R", CultureInfo.InvariantCulture)).Append(',');
+                var mass = data.IsSignal[i] ? data.Mass[i] : double.NaN;
+                text.Append(data.IsSignal[i] ? '1' : '0').Append(',').Append(weight(k).ToString("R", CultureInfo.InvariantCulture)).Append(',')
+                    .Append(double.IsNaN(mass) ? "nan" : mass.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+            }
+            File.WriteAllText(path, text.ToString());
+        }
+
+        private static int Exec(string file, string[] arguments, out string text)
+        {
+            var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            text = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0) text = stderr.Result.Trim().Split('\n').LastOrDefault() ?? "";
+            return process.ExitCode;
+        }
     }
 }
