@@ -100,7 +100,7 @@ internal static class FusionBenchmark
         var rate = trials / (seconds / 60);
         if (!rounds.TryGetValue(way, out var list)) rounds[way] = list = [];
         list.Add(rate);
-        output.WriteLine($"  {way}: {seconds:F1} s, {rate:F1} trials/min");
+        output.WriteLine($"  {way}: {seconds:F1} s, {rate:F1} trials/min ({trials} trials)");
     }
 
     private static void Completed(TrialResult r)

@@ -150,17 +150,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
                     results[active[k].Index] = TrainingLoop.Diverged(run, losses[k]);
                     continue;
                 }
-                run.Model.Eval();
-                run.Metrics = new Dictionary<string, double> { [MetricNames.Loss] = losses[k], [MetricNames.LearningRate] = run.Optimizer.LearningRate };
-                foreach (var callback in run.Callbacks) callback.OnTrainingEpochEnd(run);
-                var record = new EpochRecord(run.Phase, run.GlobalEpoch, run.Metrics);
-                run.Epochs.Add(record);
-                run.Options.OnEpoch?.Invoke(record, run.TotalEpochs);
-                foreach (var callback in run.Callbacks)
-                {
-                    var decision = callback.OnEpochEnd(run);
-                    if (decision > run.Decision) run.Decision = decision;
-                }
+                TrainingLoop.EndEpoch(run, losses[k]);
             }
         }
         foreach (var m in inPhase.Where(m => results[m.Index] is null))

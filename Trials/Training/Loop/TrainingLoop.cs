@@ -56,6 +56,13 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
         run.GlobalEpoch++;
         if (!double.IsFinite(trainLoss)) return Diverged(run, trainLoss);
 
+        EndEpoch(run, trainLoss);
+        return null;
+    }
+
+    /// <summary>A trained epoch with a finite loss: the callbacks measure it, it is recorded, and they decide (also for a fused pack's member).</summary>
+    internal static void EndEpoch(TrainingContext run, double trainLoss)
+    {
         run.Model.Eval();
         run.Metrics = new Dictionary<string, double> { [MetricNames.Loss] = trainLoss, [MetricNames.LearningRate] = run.Optimizer.LearningRate };
         foreach (var callback in run.Callbacks) callback.OnTrainingEpochEnd(run);
@@ -67,7 +74,6 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
             var decision = callback.OnEpochEnd(run);
             if (decision > run.Decision) run.Decision = decision;
         }
-        return null;
     }
 
     /// <summary>One pass over the training set in batches; the mean loss per event.</summary>
