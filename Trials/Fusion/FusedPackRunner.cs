@@ -45,6 +45,12 @@ public sealed class FusedPackRunner(TrialRunner trials)
                     else alone.Add(i);
                 }
                 if (pack.Count > 0) Train(runner, pack, results, alone, cancellation);
+                // Interrupted: members not yet trained in full (one resumed in a later phase included) are not evaluated.
+                if (cancellation.IsCancellationRequested)
+                {
+                    foreach (var m in pack.Where(m => results[m.Index] is null && !m.Left))
+                        results[m.Index] = new TrialResult { Outcome = TrialOutcome.Cancelled, Error = "interrupted; resumes from the last checkpoint", Epochs = m.Run.Epochs, Phases = m.Run.Phases };
+                }
                 foreach (var m in pack.Where(m => results[m.Index] is null && !alone.Contains(m.Index)))
                     results[m.Index] = Finish(m, () => runner.Evaluate(m.Run, m.Setup.KeepBest));
             }
@@ -134,12 +140,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 if (inPhase.All(m => results[m.Index] is not null || m.Run.Decision != EpochDecision.Continue)) break;
                 continue;
             }
-            if (cancellation.IsCancellationRequested)
-            {
-                foreach (var m in inPhase.Where(m => results[m.Index] is null))
-                    results[m.Index] = new TrialResult { Outcome = TrialOutcome.Cancelled, Error = "interrupted; resumes from the last checkpoint", Epochs = m.Run.Epochs, Phases = m.Run.Phases };
-                return;
-            }
+            if (cancellation.IsCancellationRequested) return; // Run records every unfinished member interrupted
             var losses = TrainEpoch(e, active);
             for (var k = 0; k < active.Count; k++)
             {
