@@ -20,9 +20,9 @@ public sealed class FusionBenchTests : IDisposable
         var headline = Regex.Match(result.StdoutLines[^1], @"^fused: (\d+\.\d)x over unfused, (\d+\.\d)x over PyTorch\+Optuna \(fused, packs of (1|4),");
         Assert.True(headline.Success, result.ToString());
         foreach (var way in new[] { "unfused", "fused, packs of 1", "fused, packs of 4", "PyTorch+Optuna" })
-            Assert.Contains(result.StdoutLines, l => l.StartsWith("  " + way + ":", StringComparison.Ordinal));
+            Assert.Contains(result.StdoutLines, l => l.TrimStart().StartsWith(way + ":", StringComparison.Ordinal));
         // Every grid point of the Optuna side was trained (the rate counts completed trials only).
-        Assert.Contains(result.StdoutLines, l => l.StartsWith("  PyTorch+Optuna:", StringComparison.Ordinal) && l.EndsWith("(4 trials)", StringComparison.Ordinal));
+        Assert.Contains(result.StdoutLines, l => l.TrimStart().StartsWith("PyTorch+Optuna:", StringComparison.Ordinal) && l.EndsWith("(4 trials)", StringComparison.Ordinal));
         Assert.True(double.Parse(headline.Groups[1].Value, CultureInfo.InvariantCulture) > 0);
     }
 }
