@@ -61,6 +61,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BdtBenchmark.Command());
         bench.Subcommands.Add(EtaBenchmark.Command());
         bench.Subcommands.Add(SearchBenchmark.Command());
+        bench.Subcommands.Add(FusionBenchmark.Command());
 
         var keep = new Option<DirectoryInfo?>("--keep") { Description = "Record the synthetic study in this folder and keep it; a later run reuses it (default: a temporary folder)" };
         var dashboard = new Command("dashboard", "Memory of serve --dashboard with a 1,000-trial study open, and the page's first paint in headless Chromium (targets: 300 MB, 2 s)") { keep };

@@ -67,19 +67,7 @@ public static class ClusterTaskCommand
                 }
                 var slurm = services.GetRequiredService<ISlurm>();
                 using var claiming = new CancellationTokenSource();
-                if (Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 } self && await ClusterTask.TimeLeftAsync(slurm, self, logger) is { } left)
-                {
-                    // Inside the warning window Slurm is about to stop the task: a trial started there would only be interrupted.
-                    var claimFor = left - TimeSpan.FromSeconds(SlurmScript.WarningSeconds);
-                    if (claimFor <= TimeSpan.Zero)
-                    {
-                        logger.LogWarning("job {Job} has {Left:0} s left, inside its time limit's {Warning} s warning window: it claims no trial", self,
-                            left.TotalSeconds, SlurmScript.WarningSeconds);
-                        return 0;
-                    }
-                    // (A timer takes at most ~49 days; a limit that far off is no limit for a trial.)
-                    if (claimFor < TimeSpan.FromDays(40)) claiming.CancelAfter(claimFor);
-                }
+                if (!await ClusterTask.LimitClaimingAsync(slurm, claiming, logger)) return 0;
                 var execution = new StudyExecution(store, services.GetRequiredService<ITrialLauncher>(),
                     services.GetRequiredService<IOptions<SchedulingOptions>>().Value, loggers.CreateLogger<StudyExecution>())
                 {

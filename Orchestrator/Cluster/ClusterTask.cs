@@ -79,4 +79,23 @@ public static class ClusterTask
 
         public void TrialEnded(string trialId, TrialState state, string? error) => logger.LogInformation("trial {Trial}: {State} {Error}", trialId, state.Name(), error);
     }
+
+    /// <summary>
+    /// Inside a Slurm job, stops claiming before the time limit's warning window (a trial started there would only be
+    /// interrupted); false when the task is already inside it and should claim nothing at all.
+    /// </summary>
+    public static async Task<bool> LimitClaimingAsync(ISlurm slurm, CancellationTokenSource claiming, ILogger logger)
+    {
+        if (Environment.GetEnvironmentVariable("SLURM_JOB_ID") is not { Length: > 0 } self || await TimeLeftAsync(slurm, self, logger) is not { } left) return true;
+        var claimFor = left - TimeSpan.FromSeconds(SlurmScript.WarningSeconds);
+        if (claimFor <= TimeSpan.Zero)
+        {
+            logger.LogWarning("job {Job} has {Left:0} s left, inside its time limit's {Warning} s warning window: it claims no trial", self,
+                left.TotalSeconds, SlurmScript.WarningSeconds);
+            return false;
+        }
+        // (A timer takes at most ~49 days; a limit that far off is no limit for a trial.)
+        if (claimFor < TimeSpan.FromDays(40)) claiming.CancelAfter(claimFor);
+        return true;
+    }
 }

@@ -11,7 +11,12 @@ public abstract class Optimizer : IDisposable
 {
     private protected enum Kind { Sgd = 0, Adam = 1, AdamW = 2, RAdam = 3 }
 
-    private readonly OptimizerHandle handle;
+    private readonly OptimizerHandle? handle;
+
+    /// <summary>An optimiser whose state lives elsewhere (a member of a fused pack, <c>Trials/Fusion</c>): it overrides every operation.</summary>
+    private protected Optimizer() { }
+
+    private OptimizerHandle Handle => handle ?? throw new InvalidOperationException("this optimiser has no libtorch state");
 
     private protected unsafe Optimizer(Kind kind, IReadOnlyList<ParamGroup> groups, double lr, double momentum = 0,
         double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, bool nesterov = false)
@@ -31,28 +36,28 @@ public abstract class Optimizer : IDisposable
         handle = new OptimizerHandle(h);
     }
 
-    public void Step() => Native.Check(Native.st_optim_step(handle));
+    public virtual void Step() => Native.Check(Native.st_optim_step(Handle));
 
-    public void ZeroGrad() => Native.Check(Native.st_optim_zero_grad(handle));
+    public virtual void ZeroGrad() => Native.Check(Native.st_optim_zero_grad(Handle));
 
     /// <summary>The learning rate of every parameter group.</summary>
-    public double LearningRate
+    public virtual double LearningRate
     {
-        get => Native.st_optim_get_lr(handle);
-        set => Native.Check(Native.st_optim_set_lr(handle, value));
+        get => Native.st_optim_get_lr(Handle);
+        set => Native.Check(Native.st_optim_set_lr(Handle, value));
     }
 
-    public void Save(string path) => Native.Check(Native.st_optim_save(handle, path));
+    public virtual void Save(string path) => Native.Check(Native.st_optim_save(Handle, path));
 
-    public void Load(string path)
+    public virtual void Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"optimiser state not found: {path}", path);
-        Native.Check(Native.st_optim_load(handle, path));
+        Native.Check(Native.st_optim_load(Handle, path));
     }
 
-    public void Dispose()
+    public virtual void Dispose()
     {
-        handle.Dispose();
+        handle?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

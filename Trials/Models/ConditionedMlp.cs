@@ -86,26 +86,36 @@ public sealed class ConditionedMlp : ClassifierModel
 
     public override bool UsesMass => conditioning is not null;
 
-    public override Tensor Logits(Tensor features, Tensor? scaledMass)
+    public override Tensor Logits(Tensor features, Tensor? scaledMass) => Logits(features, scaledMass, static (layer, x) => layer.Forward(x));
+
+    /// <summary>
+    /// The same function with each dense layer's product done by <paramref name="linear"/>: a fused pack
+    /// (<c>Trials/Fusion</c>) passes inputs [members, n, d] and applies each member's own weights, so the
+    /// stacked net has exactly this net's structure. Events run along the second-to-last dimension.
+    /// </summary>
+    public Tensor Logits(Tensor features, Tensor? scaledMass, Func<Linear, Tensor, Tensor> linear)
     {
         if (UsesMass && scaledMass is null) throw new ArgumentException("this model is parametric: it needs the mass of every event");
-        var h = Modulate(features, inputModulation, scaledMass);
+        var h = Modulate(features, inputModulation, scaledMass, linear);
         for (var l = 0; l < dense.Count; l++)
         {
-            if (concatBefore[l]) h = Torch.Cat([h, scaledMass!], 1);
-            h = dense[l].Forward(h);
+            if (concatBefore[l]) h = Torch.Cat([h, scaledMass!], -1);
+            h = linear(dense[l], h);
             if (l == dense.Count - 1) break;
             h = activation == "tanh" ? h.Tanh() : h.Relu();
-            h = Modulate(h, modulation[l], scaledMass);
+            h = Modulate(h, modulation[l], scaledMass, linear);
             if (dropout is not null) h = dropout.Forward(h);
         }
         return h;
     }
 
-    private static Tensor Modulate(Tensor h, (Linear? Scale, Linear? Shift) at, Tensor? scaledMass)
+    /// <summary>Whether a fused pack can stack this net: no dropout (its masks would be drawn differently).</summary>
+    public bool Fusable => dropout is null;
+
+    private static Tensor Modulate(Tensor h, (Linear? Scale, Linear? Shift) at, Tensor? scaledMass, Func<Linear, Tensor, Tensor> linear)
     {
-        if (at.Scale is not null) h = h * at.Scale.Forward(scaledMass!);
-        if (at.Shift is not null) h = h + at.Shift.Forward(scaledMass!);
+        if (at.Scale is not null) h = h * linear(at.Scale, scaledMass!);
+        if (at.Shift is not null) h = h + linear(at.Shift, scaledMass!);
         return h;
     }
 

@@ -70,6 +70,9 @@ public sealed class BceLoss : IPhaseLoss
         weights = TensorScope.Detach(scope.MoveToOuter(Torch.Tensor(w, [set.Count, 1], set.Features.Device)));
     }
 
+    /// <summary>The weights as a tensor [events, 1] on the set's device (a fused pack reads all its members' BCE at once).</summary>
+    internal Tensor Weights => weights;
+
     /// <summary>The weight each event of the set carries in the loss (0: dropped), by position in the set.</summary>
     public IReadOnlyList<float> EventWeights { get; }
 

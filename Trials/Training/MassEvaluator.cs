@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Metrics;
@@ -44,7 +45,7 @@ public sealed class MassEvaluator : IMassEvaluator
         var position = shared is null ? null : events.Select((e, k) => (e, k)).ToDictionary(p => p.e, p => p.k);
 
         var inputs = new List<MassInput>();
-        var optimal = new List<MassInput>();
+        var optimal = new List<(double Mass, bool Heldout, long[] Sample, bool[] IsSignal, double[] Weights)>();
         foreach (var m in masses)
         {
             // With a window variable every metric of mass m is measured inside its window, signal as
@@ -65,8 +66,7 @@ public sealed class MassEvaluator : IMassEvaluator
             var heldout = data.HeldoutMasses.Any(h => TrialData.SameMass(h, m));
             var sampleScores = shared is null ? scores(sample, m) : sample.Select(j => shared[position![j]]).ToArray();
             inputs.Add(new MassInput(m, heldout, new MassSample(sampleScores, isSignal, weights)));
-            if (includeOptimal && data.OptimalScores is { } scorer)
-                optimal.Add(new MassInput(m, heldout, new MassSample(Finite(scorer(sample, m)), isSignal, weights)));
+            if (includeOptimal && data.OptimalScores is not null) optimal.Add((m, heldout, sample, isSignal, weights));
         }
 
         var options = new MetricOptions
@@ -89,7 +89,10 @@ public sealed class MassEvaluator : IMassEvaluator
             for (var i = 0; i < inputs.Count; i++)
                 curves.Add(ScoreCurveCalculator.Compute(inputs[i], values[i].Metrics[MetricNames.BestCut], values[i].Metrics[MetricNames.ZCut], options.Significance));
         }
-        var optimalValues = optimal.Count > 0 ? MassMetricsCalculator.Compute(optimal, options, Chosen(cutsFrom, masses, MetricNames.OptimalSuffix)) : null;
+        var optimalCuts = Chosen(cutsFrom, masses, MetricNames.OptimalSuffix);
+        var optimalValues = optimal.Count == 0 ? null : OptimalMetrics(data, events, $"{trainedOnly}|{SpecJson.Serialize(spec.Evaluation)}|{Describe(optimalCuts)}",
+            () => MassMetricsCalculator.Compute(optimal.Select(o => new MassInput(o.Mass, o.Heldout,
+                new MassSample(Finite(data.OptimalScores!(o.Sample, o.Mass)), o.IsSignal, o.Weights))).ToList(), options, optimalCuts));
         return values.Select((v, i) =>
         {
             var metrics = new Dictionary<string, double>(v.Metrics);
@@ -102,6 +105,27 @@ public sealed class MassEvaluator : IMassEvaluator
     }
 
     /// <summary>The cuts another split's metrics chose (validation), aligned with <paramref name="masses"/>; null without them.</summary>
+    // The Bayes-optimal metrics of a split depend only on the data, the split's events, the evaluation settings and the
+    // cuts chosen on validation, not on the net: trials that share loaded data (the members of a fused pack with one
+    // seed, the best and the last epoch of a trial) compute them once. Keyed by the split's array itself.
+    private static readonly ConditionalWeakTable<long[], Dictionary<string, object>> OptimalCache = new();
+
+    private static T OptimalMetrics<T>(TrialData data, long[] events, string settings, Func<T> compute) where T : class
+    {
+        var key = $"{RuntimeHelpers.GetHashCode(data.OptimalScores!)}|{settings}";
+        var cache = OptimalCache.GetOrCreateValue(events);
+        lock (cache)
+        {
+            if (cache.TryGetValue(key, out var found) && found is T hit) return hit;
+        }
+        var value = compute();
+        lock (cache) cache[key] = value;
+        return value;
+    }
+
+    private static string Describe(ChosenCuts? cuts) => cuts is null ? "own"
+        : string.Join(",", cuts.BestCut.Concat(cuts.ZCut).Append(cuts.GlobalCut).Select(c => c.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+
     private static ChosenCuts? Chosen(IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? from,
         double[] masses, string suffix)
     {

@@ -166,6 +166,10 @@ public sealed class PunziPhaseLoss : IPhaseLoss
 
     public bool SupportsBatches => false;
 
+    /// <summary>The inputs <see cref="Compute"/> scores when they are not the set's own events (the event-mass pairs of a
+    /// parametric net with mass windows); a fused pack computes the logits of its members itself.</summary>
+    internal (Tensor Features, Tensor Mass)? PairInputs(ClassifierModel model) => model.UsesMass && pairMass is not null ? (pairFeatures!, pairMass) : null;
+
     /// <summary>Batches are ignored: the Punzi loss is defined on the whole set.</summary>
     public Tensor Compute(ClassifierModel model, long[]? positions)
     {

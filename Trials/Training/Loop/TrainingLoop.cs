@@ -54,8 +54,15 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
         run.Model.Train();
         var trainLoss = TrainSteps();
         run.GlobalEpoch++;
-        if (!double.IsFinite(trainLoss)) return Diverged(trainLoss);
+        if (!double.IsFinite(trainLoss)) return Diverged(run, trainLoss);
 
+        EndEpoch(run, trainLoss);
+        return null;
+    }
+
+    /// <summary>A trained epoch with a finite loss: the callbacks measure it, it is recorded, and they decide (also for a fused pack's member).</summary>
+    internal static void EndEpoch(TrainingContext run, double trainLoss)
+    {
         run.Model.Eval();
         run.Metrics = new Dictionary<string, double> { [MetricNames.Loss] = trainLoss, [MetricNames.LearningRate] = run.Optimizer.LearningRate };
         foreach (var callback in run.Callbacks) callback.OnTrainingEpochEnd(run);
@@ -67,7 +74,6 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
             var decision = callback.OnEpochEnd(run);
             if (decision > run.Decision) run.Decision = decision;
         }
-        return null;
     }
 
     /// <summary>One pass over the training set in batches; the mean loss per event.</summary>
@@ -100,7 +106,8 @@ internal sealed class TrainingLoop(TrainingContext run, IPhaseLossFactory losses
         return sum!.Item() / seen;
     }
 
-    private TrialResult Diverged(double trainLoss)
+    /// <summary>The result of a trial whose training loss became NaN or infinite (also a fused pack's member, alone).</summary>
+    internal static TrialResult Diverged(TrainingContext run, double trainLoss)
     {
         run.Epochs.Add(new EpochRecord(run.Phase, run.GlobalEpoch, new Dictionary<string, double> { [MetricNames.Loss] = trainLoss }));
         return new TrialResult
