@@ -54,6 +54,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             Settings = settings,
             Trials = (await store.ListTrialsAsync(row.Id, CancellationToken.None)).Where(t => t.InDefinition).ToList(),
             Slots = plan.Slots.Count,
+            Unproposed = Enumerable.Range(0, total - before.Total).Select(i => trials[i % trials.Count].Spec).ToList(),
         });
         var options = new ExecutionOptions
         {

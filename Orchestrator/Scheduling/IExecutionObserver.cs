@@ -26,6 +26,8 @@ public sealed record RunOverview(string Study, int Total, int AlreadyFinished, s
     public IReadOnlyList<TrialRow> Trials { get; init; } = [];
     /// <summary>Trials this run can have under way at once.</summary>
     public int Slots { get; init; } = 1;
+    /// <summary>An adaptive search's trials not proposed yet, as the shape of the ones to come (for the ETA): one spec each.</summary>
+    public IReadOnlyList<global::Studies.Trials.Specs.TrialSpec> Unproposed { get; init; } = [];
 }
 
 /// <summary>Creates the observer of one run: Spectre in the foreground, logging in the service, several at once for the dashboard.</summary>

@@ -55,7 +55,8 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
         alreadyDone = overview.AlreadyFinished;
         headline = overview.Settings.Headline ?? MetricNames.SigmaMinBestCut;
         eta = new EtaEstimator(overview.Slots);
-        eta.Plan(overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => EtaTrial.Of(t.TrialId, SpecJson.Deserialize<TrialSpec>(t.SpecJson))));
+        eta.Plan(overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => EtaTrial.Of(t.TrialId, SpecJson.Deserialize<TrialSpec>(t.SpecJson)))
+            .Concat(overview.Unproposed.Select((spec, i) => EtaTrial.Of($"{EtaEstimator.UnproposedPrefix}{i}", spec))));
         output.Line($"{overview.Study}: {overview.Total} trials, {overview.AlreadyFinished} already finished; {overview.Plan}", "bold");
     }
 
@@ -66,7 +67,10 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
         var row = new Row(TrialLabels.Of(run.Settings.Compare, trial.Axes), slot.Device, Stopwatch.StartNew());
         try
         {
-            row.Phases = SpecJson.Deserialize<TrialSpec>(trial.SpecJson).Schedule.Select(p => p.Loss).ToList();
+            var spec = SpecJson.Deserialize<TrialSpec>(trial.SpecJson);
+            row.Phases = spec.Schedule.Select(p => p.Loss).ToList();
+            // A trial an adaptive search proposed during the run takes the place of one of the trials still to come.
+            if (trial.Ordinal >= SearchOrdinals.First) eta.Proposed(EtaTrial.Of(trial.TrialId, spec));
         }
         catch (System.Text.Json.JsonException)
         {

@@ -73,6 +73,25 @@ public sealed class EtaEstimator(int slots)
         lock (gate) queued.AddRange(trials);
     }
 
+    /// <summary>Prefix of the placeholders of an adaptive search's trials not proposed yet (<see cref="Proposed"/> replaces them).</summary>
+    public const string UnproposedPrefix = "unproposed:";
+
+    /// <summary>
+    /// A trial an adaptive search proposed during the run: it takes the place of one placeholder of a trial to come
+    /// (the first of its kind, else the first), so the remaining work neither shrinks to nothing nor counts it twice.
+    /// </summary>
+    public void Proposed(EtaTrial trial)
+    {
+        lock (gate)
+        {
+            if (queued.Any(t => t.TrialId == trial.TrialId) || running.ContainsKey(trial.TrialId)) return;
+            var placeholder = queued.FindIndex(t => t.TrialId.StartsWith(UnproposedPrefix, StringComparison.Ordinal) && t.Kind == trial.Kind);
+            if (placeholder < 0) placeholder = queued.FindIndex(t => t.TrialId.StartsWith(UnproposedPrefix, StringComparison.Ordinal));
+            if (placeholder >= 0) queued.RemoveAt(placeholder);
+            queued.Insert(0, trial);
+        }
+    }
+
     public void Started(string trialId, string slot, double now)
     {
         lock (gate)

@@ -110,4 +110,32 @@ public sealed class EtaEstimatorTests
         Assert.Equal(12, EtaEstimator.Deal([4, 4, 4], slots: 1, busy: []));
         Assert.Equal(0, EtaEstimator.Deal([], slots: 3, busy: []));
     }
+
+    /// <summary>
+    /// An adaptive search: three trials not proposed yet stand in the plan as placeholders. A proposed trial takes the place
+    /// of one, so the remaining work counts every trial to come once: before any proposal, after one and while it runs.
+    /// </summary>
+    [Fact]
+    public void A_proposed_trial_takes_the_place_of_one_trial_to_come()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan(Enumerable.Range(0, 3).Select(i => new EtaTrial($"{EtaEstimator.UnproposedPrefix}{i}", "data|k|bce:1024", [4], [0.01])));
+        eta.Proposed(new EtaTrial("p0", "data|k|bce:1024", [4], [0.01]));
+        eta.Started("p0", "cpu#0", 0);
+        eta.Epoch("p0", 0, 1, seconds: 1);
+        // p0: 3 epochs left 3 s + its end (taken as its start, 0 s) ; two placeholders left: 2 x (0 + 4 x 1 + 1) with at least one epoch's end.
+        var afterOne = eta.RemainingSeconds(1)!.Value;
+        Assert.InRange(afterOne, 3 + 2 * 4, 3 + 2 * 6);
+        // Proposed again (a resumed run sees it recorded) it changes nothing; a second proposal replaces a second placeholder.
+        eta.Proposed(new EtaTrial("p0", "data|k|bce:1024", [4], [0.01]));
+        Assert.Equal(afterOne, eta.RemainingSeconds(1)!.Value, 9);
+        eta.Proposed(new EtaTrial("p1", "data|k|bce:1024", [4], [0.01]));
+        Assert.Equal(afterOne, eta.RemainingSeconds(1)!.Value, 9);
+        // Without the placeholders the same run would show only the running trial's time.
+        var bare = new EtaEstimator(slots: 1);
+        bare.Proposed(new EtaTrial("p0", "data|k|bce:1024", [4], [0.01]));
+        bare.Started("p0", "cpu#0", 0);
+        bare.Epoch("p0", 0, 1, seconds: 1);
+        Assert.True(bare.RemainingSeconds(1)!.Value < afterOne - 7);
+    }
 }
