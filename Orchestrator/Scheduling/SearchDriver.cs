@@ -15,6 +15,16 @@ public sealed record TrialCurve(string TrialId, int Ordinal, TrialState State, i
 {
     /// <summary>The best value of the first objective over the curve (what keep-best would keep), or null when none was measured.</summary>
     public double? Best => Points.Select(p => p.Values[0]).Where(double.IsFinite).Cast<double?>().Min();
+
+    /// <summary>The trial as a single-objective pruner sees it: numbered by its ordinal, its first objective's curve.</summary>
+    public SearchTrial AsSearchTrial() => new(Ordinal, new Dictionary<string, double>(),
+        State switch
+        {
+            TrialState.Completed => SearchTrialState.Complete,
+            TrialState.Pruned => SearchTrialState.Pruned,
+            TrialState.Failed or TrialState.Diverged or TrialState.Cancelled => SearchTrialState.Failed,
+            _ => SearchTrialState.Running,
+        }, Best, Points.Select(p => (p.Step, p.Values[0])).ToList());
 }
 
 /// <summary>
@@ -203,21 +213,8 @@ public sealed class SearchDriver
         if (paretoPruner is not null)
             return paretoPruner.Decide(new ObjectiveCurve(trial.Ordinal, trial.Points), others.Select(o => new ObjectiveCurve(o.Ordinal, o.Points)).ToList());
         if (pruner is null) return PruneDecision.Continue;
-        static SearchTrial AsSearchTrial(TrialCurve c) => new(c.Ordinal, new Dictionary<string, double>(),
-            c.State switch
-            {
-                TrialState.Completed => SearchTrialState.Complete,
-                TrialState.Pruned => SearchTrialState.Pruned,
-                TrialState.Failed or TrialState.Diverged or TrialState.Cancelled => SearchTrialState.Failed,
-                _ => SearchTrialState.Running,
-            }, c.Best, c.Points.Select(p => (p.Step, p.Values[0])).ToList());
-        return pruner.Decide(AsSearchTrial(trial), others.Select(AsSearchTrial).ToList());
+        return pruner.Decide(trial.AsSearchTrial(), others.Select(o => o.AsSearchTrial()).ToList());
     }
-
-    /// <summary>The epoch a pruned trial's record names ("pruned at epoch N: reason").</summary>
-    public static int PrunedAt(string? error) =>
-        error is not null && System.Text.RegularExpressions.Regex.Match(error, @"^pruned at epoch (\d+)") is { Success: true } m
-            ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : int.MaxValue;
 
     /// <summary>Every trial of the study's definition with its objective curve.</summary>
     private async Task<IReadOnlyList<TrialCurve>> CurvesAsync(IStudyStorage store, StudyRow row, CancellationToken ct)
@@ -226,7 +223,7 @@ public sealed class SearchDriver
         foreach (var t in (await store.ListTrialsAsync(row.Id, ct)).Where(t => t.InDefinition))
         {
             // A pruned trial's curve ends where the pruner stopped it (its worker may have trained an epoch or two more).
-            var until = t.State == TrialState.Pruned ? PrunedAt(t.Error) : int.MaxValue;
+            var until = t.State == TrialState.Pruned ? TrialStates.PrunedEpoch(t.Error) : int.MaxValue;
             var points = t.State == TrialState.Queued ? [] : (await store.LoadEpochsAsync(row.Id, t.TrialId, ct))
                 .Select(e => (e.Epoch, Values: Objectives(e.Metrics))).Where(e => e.Values is not null && e.Epoch <= until).Select(e => (e.Epoch, e.Values!)).ToList();
             curves.Add(new TrialCurve(t.TrialId, t.Ordinal, t.State, t.Ordinal >= SearchOrdinals.First ? (t.Ordinal - SearchOrdinals.First) / SearchOrdinals.PerProposal : null, points));

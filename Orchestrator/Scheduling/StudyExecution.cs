@@ -452,7 +452,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         try
         {
             var decision = await search.JudgeAsync(store, study, lease.Trial, curve, lease.ClaimedAt, CancellationToken.None);
-            if (decision.Prune && lease.Prune($"pruned at epoch {curve[^1].Step}: {decision.Reason}"))
+            if (decision.Prune && lease.Prune(TrialStates.PrunedError(curve[^1].Step, decision.Reason)))
                 logger.LogInformation("trial {Trial}: the pruner stops it at epoch {Epoch}: {Reason}", lease.Trial.TrialId, curve[^1].Step, decision.Reason);
         }
         catch (Exception e) when (e is StoreException or ObjectDisposedException)

@@ -26,7 +26,7 @@ public static class SearchProgress
         {
             order++;
             if (trial.State is not (TrialState.Completed or TrialState.Pruned) || trial.Result is not { } result) continue;
-            var until = trial.State == TrialState.Pruned ? PrunedAt(trial.Error) : int.MaxValue;
+            var until = trial.State == TrialState.Pruned ? TrialStates.PrunedEpoch(trial.Error) : int.MaxValue;
             var values = study.SearchObjectives.Select(metric =>
             {
                 var measured = result.Epochs.Where(e => e.Epoch <= until && e.Metrics.TryGetValue(metric, out var v) && double.IsFinite(v))
@@ -36,15 +36,6 @@ public static class SearchProgress
             if (values.Length > 0 && values.All(double.IsFinite)) list.Add(new SearchTrialValue(trial, order, values));
         }
         return list;
-    }
-
-    /// <summary>The epoch a pruned trial's record names ("pruned at epoch N: reason"); every epoch when it names none.</summary>
-    public static int PrunedAt(string? error)
-    {
-        const string prefix = "pruned at epoch ";
-        if (error is null || !error.StartsWith(prefix, StringComparison.Ordinal)) return int.MaxValue;
-        var digits = new string(error[prefix.Length..].TakeWhile(char.IsDigit).ToArray());
-        return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch) ? epoch : int.MaxValue;
     }
 
     /// <summary>The best value of the first objective among the completed trials up to each trial (pruned ones do not count).</summary>

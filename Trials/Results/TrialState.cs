@@ -45,6 +45,19 @@ public static class TrialStates
     /// <summary>States a study run leaves alone: done for good until the user asks again.</summary>
     public static bool IsFinal(this TrialState state) => state is TrialState.Completed or TrialState.Failed or TrialState.Diverged or TrialState.Cancelled or TrialState.Pruned;
 
+    private const string PrunedPrefix = "pruned at epoch ";
+
+    /// <summary>What a pruned trial records as its error: the epoch the pruner stopped it at, and the rule's reason.</summary>
+    public static string PrunedError(int epoch, string reason) => $"{PrunedPrefix}{epoch.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {reason}";
+
+    /// <summary>The epoch a pruned trial's record names (<see cref="PrunedError"/>); every epoch (int.MaxValue) when it names none.</summary>
+    public static int PrunedEpoch(string? error)
+    {
+        if (error is null || !error.StartsWith(PrunedPrefix, StringComparison.Ordinal)) return int.MaxValue;
+        var digits = new string(error[PrunedPrefix.Length..].TakeWhile(char.IsAsciiDigit).ToArray());
+        return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch) ? epoch : int.MaxValue;
+    }
+
     /// <summary>States whose trials ended badly and deserve a reason in reports and status.</summary>
     public static bool IsProblem(this TrialState state) => state is TrialState.Failed or TrialState.Diverged or TrialState.Interrupted;
 }

@@ -49,7 +49,7 @@ public sealed class SearchKillTests : IDisposable
         var describe = string.Join("\n", trials.Select(t => $"{t.TrialId} {t.State} attempts {t.Attempts} {t.Error}"));
         Assert.Equal(12, trials.Count);
         Assert.True(trials.All(t => t.State is TrialState.Completed or TrialState.Pruned), describe);
-        Assert.All(trials.Where(t => t.State == TrialState.Pruned), t => Assert.True(SearchDriver.PrunedAt(t.Error) <= 60, t.Error));
+        Assert.All(trials.Where(t => t.State == TrialState.Pruned), t => Assert.True(TrialStates.PrunedEpoch(t.Error) <= 60, t.Error));
         foreach (var t in trials.Where(t => t.State == TrialState.Completed)) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
         // No epoch row twice for any trial, pruned ones included.
         Assert.Equal(0, home.Scalar("SELECT COUNT(*) FROM (SELECT 1 FROM epochs GROUP BY study_id, trial_id, phase, epoch, metric HAVING COUNT(*) > 1)"));

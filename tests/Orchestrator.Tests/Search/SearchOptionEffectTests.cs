@@ -60,15 +60,11 @@ public sealed class SearchOptionEffectTests
         for (var epoch = 1; epoch <= 27; epoch++)
         {
             var partial = trial with { Points = trial.Points.Take(epoch).ToList() };
-            var d = pruner.Decide(AsTrial(partial), curves.Where(c => c != trial).Select(AsTrial).ToList());
+            var d = pruner.Decide(partial.AsSearchTrial(), curves.Where(c => c != trial).Select(c => c.AsSearchTrial()).ToList());
             decisions.Add(d.Prune ? $"{trial.TrialId}@{epoch}" : "");
         }
         return string.Join(",", decisions);
     }
-
-    private static SearchTrial AsTrial(TrialCurve c) => new(c.Ordinal, new Dictionary<string, double>(),
-        c.State == Trials.Results.TrialState.Completed ? SearchTrialState.Complete : SearchTrialState.Running, c.Best,
-        c.Points.Select(p => (p.Step, p.Values[0])).ToList());
 
     private static string SamplerFingerprint(SamplerEntry entry, JsonObject options)
     {

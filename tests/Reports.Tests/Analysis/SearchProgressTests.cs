@@ -47,7 +47,7 @@ public sealed class SearchProgressTests
         // The best so far counts completed trials only.
         var best = SearchProgress.BestSoFar(values, "sigma_min_best_cut");
         Assert.Equal(values.Where(v => !v.Pruned).Min(v => v.Values[0]), best[^1], 12);
-        Assert.Equal(3, SearchProgress.PrunedAt(values[3].Trial.Error));
+        Assert.Equal(3, TrialStates.PrunedEpoch(values[3].Trial.Error));
     }
 
     [Fact]
