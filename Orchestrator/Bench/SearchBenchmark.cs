@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Studies.Orchestrator.Search;
+using Studies.Orchestrator.Search.Components;
 using Studies.Orchestrator.Search.Pruners;
 using Studies.Orchestrator.Search.Samplers;
 
@@ -26,7 +27,7 @@ internal static class SearchBenchmark
     private static readonly double[] Widths = [8, 32];
     private static readonly double[] Batches = [256, 2048];
     private static readonly string[] Schedules = ["bce", "punzi"];
-    private const string Headline = "sigma_min_best_cut";
+    private const string Headline = "sigma_min_global_cut";
 
     /// <summary>The space both sides search, in the same order and scales as search_bench.py's suggestions.</summary>
     internal static readonly SearchSpace Space = new([
@@ -43,11 +44,16 @@ internal static class SearchBenchmark
         var budget = new Option<int>("--budget") { Description = "Trials per search", DefaultValueFactory = _ => 30 };
         var seeds = new Option<int>("--seeds") { Description = "Searches per sampler (seeds 0..N-1)", DefaultValueFactory = _ => 50 };
         var make = new Option<DirectoryInfo?>("--make-table") { Description = "Write the table from a workspace where search-table.yaml was run, and stop" };
-        var command = new Command("search", "Samplers and pruners on a tabular benchmark of real trials, against Optuna's (targets: best-after-budget ratio <= 1.02, epochs saved by pruning >= 50 %)") { table, budget, seeds, make };
+        var pruners = new Option<string[]>("--pruner")
+        {
+            Description = "A pruner as a study's search.pruner names it, options after a colon (asha:min_epochs=3,reduction=3); repeat to compare several, the first gives the headline",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("search", "Samplers and pruners on a tabular benchmark of real trials, against Optuna's (targets: best-after-budget ratio <= 1.02, epochs saved by pruning >= 50 %)") { table, budget, seeds, make, pruners };
         command.SetAction(parse =>
         {
             if (parse.GetValue(make) is { } home) return MakeTable(home.FullName, Console.Out);
-            return Run(parse.GetValue(table)?.FullName, parse.GetValue(budget), parse.GetValue(seeds), Console.Out);
+            return Run(parse.GetValue(table)?.FullName, parse.GetValue(budget), parse.GetValue(seeds), parse.GetValue(pruners) ?? [], Console.Out);
         });
         return command;
     }
@@ -173,7 +179,31 @@ internal static class SearchBenchmark
         return s[lo] + (pos - lo) * (s[Math.Min(lo + 1, s.Count - 1)] - s[lo]);
     }
 
-    internal static int Run(string? tablePath, int budget, int seeds, TextWriter output)
+    /// <summary>
+    /// The pruner the headline measures when none is named: ASHA from epoch 3 with reduction 3 (rungs 3, 9 of
+    /// 24). Measured on this table with 30 seeds (2026-12-05), see the README's bench search row.
+    /// </summary>
+    internal const string DefaultPruner = "asha:min_epochs=3,reduction=3";
+
+    /// <summary>A pruner written as <c>name:key=value,...</c>, built by the registry a study's <c>search.pruner</c> goes through.</summary>
+    internal static (string Label, IPruner Pruner) ParsePruner(string text, int maxEpochs)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var name = colon < 0 ? text : text[..colon];
+        if (!SearchComponents.Pruners.TryGet(name, out var entry))
+            throw new ArgumentException($"--pruner {text}: no pruner '{name}' (one of {string.Join(", ", SearchComponents.Pruners.Names)})");
+        var options = new JsonObject();
+        foreach (var pair in colon < 0 ? [] : text[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = pair.Split('=', 2);
+            if (kv.Length != 2 || !entry.Options.Any(o => o.Key == kv[0]) || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                throw new ArgumentException($"--pruner {text}: '{pair}' is not one of {name}'s options ({string.Join(", ", entry.Options.Select(o => o.Key))}) with a number");
+            options[kv[0]] = value;
+        }
+        return (text, entry.Create(new PrunerContext(options, maxEpochs)));
+    }
+
+    internal static int Run(string? tablePath, int budget, int seeds, IReadOnlyList<string> prunerTexts, TextWriter output)
     {
         var tableText = tablePath is not null ? File.ReadAllText(tablePath) : BuiltInTable();
         if (tableText is null)
@@ -183,6 +213,16 @@ internal static class SearchBenchmark
         }
         var table = LoadTable(new StringReader(tableText));
         var epochsPerTrial = table.Values.Max(c => c.Length);
+        List<(string Label, IPruner Pruner)> pruners;
+        try
+        {
+            pruners = [.. (prunerTexts.Count > 0 ? prunerTexts : [DefaultPruner]).Select(t => ParsePruner(t, epochsPerTrial))];
+        }
+        catch (ArgumentException e)
+        {
+            output.WriteLine(e.Message);
+            return 1;
+        }
         output.WriteLine($"tabular benchmark: {table.Count} grid points of real trials, {epochsPerTrial} validation epochs each; budget {budget} trials; {seeds} seeds");
         var scratch = Directory.CreateTempSubdirectory("studies-search-bench-");
         try
@@ -191,17 +231,16 @@ internal static class SearchBenchmark
             File.WriteAllText(file, tableText);
             var ours = new List<Outcome>();
             var theirs = new List<Outcome>();
-            var asha = new SuccessiveHalvingPruner(minResource: 1, reductionFactor: 3);
             // Interleaved by configuration, Studies' side then Optuna's, so load changes hit both alike (only quality is compared here).
-            foreach (var (name, sampler, pruner, optunaSampler, optunaPruner) in new (string, ISampler, IPruner, string, string)[]
+            foreach (var (name, sampler, optunaSampler, optunaPruner) in new (string, ISampler, string, string)[]
             {
-                ("random", new RandomSampler(), new NoPruner(), "random", "none"),
-                ("tpe", new TpeSampler(), new NoPruner(), "tpe", "none"),
-                ("tpe", new TpeSampler(), asha, "tpe", "asha"),
+                ("random", new RandomSampler(), "random", "none"),
+                ("tpe", new TpeSampler(), "tpe", "none"),
+                ("tpe", new TpeSampler(), "tpe", "asha"),
             })
             {
-                var prunerName = pruner is NoPruner ? "none" : "asha";
-                ours.Add(RunOurs(table, name, sampler, pruner, prunerName, budget, seeds));
+                if (optunaPruner == "none") ours.Add(RunOurs(table, name, sampler, new NoPruner(), "none", budget, seeds));
+                else ours.AddRange(pruners.Select(p => RunOurs(table, name, sampler, p.Pruner, p.Label, budget, seeds)));
                 if (RunOptuna(file, budget, seeds, optunaSampler, optunaPruner, out var why) is { } o) theirs.Add(o);
                 else output.WriteLine($"Optuna side skipped: {why}");
             }
@@ -210,15 +249,16 @@ internal static class SearchBenchmark
 
             var optimum = table.Values.Where(c => double.IsFinite(c[^1])).Min(c => c[^1]);
             output.WriteLine($"best grid point's final value: {optimum:G5} (σ_min at the best cut on validation, lower is better)");
-            output.WriteLine($"{"side",-8} {"sampler",-17} {"pruner",-6} {"median best",12} {"q25-q75",21} {"median epochs",14}");
+            var width = Math.Max(6, pruners.Max(p => p.Label.Length));
+            output.WriteLine($"{"side",-8} {"sampler",-17} {"pruner".PadRight(width)} {"median best",12} {"q25-q75",21} {"median epochs",14}");
             foreach (var o in ours.Concat(theirs))
-                output.WriteLine($"{o.Side,-8} {o.Sampler,-17} {o.Pruner,-6} {o.MedianBest,12:G5} {$"{Quantile(o.Best, 0.25):G4}-{Quantile(o.Best, 0.75):G4}",21} {o.MedianEpochs,14:F0}");
+                output.WriteLine($"{o.Side,-8} {o.Sampler,-17} {o.Pruner.PadRight(width)} {o.MedianBest,12:G5} {$"{Quantile(o.Best, 0.25):G4}-{Quantile(o.Best, 0.75):G4}",21} {o.MedianEpochs,14:F0}");
 
             var ourTpe = ours.Single(o => o.Sampler == "tpe" && o.Pruner == "none");
-            var saved = PruningSavings(table, budget, seeds, ourTpe, asha, epochsPerTrial, output);
+            var saved = pruners.Select(p => PruningSavings(table, budget, seeds, ourTpe, p, output)).ToList();
             var optunaTpe = theirs.SingleOrDefault(o => o.Sampler == "tpe" && o.Pruner == "none");
             var ratio = optunaTpe is null ? double.NaN : ourTpe.MedianBest / optunaTpe.MedianBest;
-            output.WriteLine($"search vs Optuna: best-after-budget ratio {ratio:F3}; epochs saved by pruning: {saved:F0} %");
+            output.WriteLine($"search vs Optuna: best-after-budget ratio {ratio:F3}; epochs saved by pruning: {saved[0]:F0} %");
             return 0;
         }
         finally
@@ -228,24 +268,24 @@ internal static class SearchBenchmark
     }
 
     /// <summary>
-    /// Epochs saved by ASHA at a final best no worse than without pruning: the smallest budget (from
+    /// Epochs saved by a pruner at a final best no worse than without pruning: the smallest budget (from
     /// the unpruned one up to 4x) whose pruned searches reach a median best no worse than the
     /// unpruned searches', and its median epochs against the unpruned ones'.
     /// </summary>
-    private static double PruningSavings(Dictionary<GridPoint, double[]> table, int budget, int seeds, Outcome unpruned, IPruner pruner, int epochsPerTrial, TextWriter output)
+    private static double PruningSavings(Dictionary<GridPoint, double[]> table, int budget, int seeds, Outcome unpruned, (string Label, IPruner Pruner) pruner, TextWriter output)
     {
         for (var trials = budget; trials <= 4 * budget; trials += Math.Max(1, budget / 6))
         {
-            var pruned = RunOurs(table, "tpe", new TpeSampler(), pruner, "asha", trials, seeds);
+            var pruned = RunOurs(table, "tpe", new TpeSampler(), pruner.Pruner, pruner.Label, trials, seeds);
             if (pruned.MedianBest <= unpruned.MedianBest)
             {
                 var saved = 100 * (1 - pruned.MedianEpochs / unpruned.MedianEpochs);
-                output.WriteLine($"pruning: {trials} pruned trials (median {pruned.MedianEpochs:F0} epochs) reach median best {pruned.MedianBest:G5} <= {unpruned.MedianBest:G5} of {budget} unpruned trials ({unpruned.MedianEpochs:F0} epochs)");
+                output.WriteLine($"pruning with {pruner.Label}: {trials} pruned trials (median {pruned.MedianEpochs:F0} epochs) reach median best {pruned.MedianBest:G5} <= {unpruned.MedianBest:G5} of {budget} unpruned trials ({unpruned.MedianEpochs:F0} epochs): {saved:F0} % saved");
                 return saved;
             }
         }
-        output.WriteLine("pruning: no budget up to 4x reached the unpruned median best");
-        return 0;
+        output.WriteLine($"pruning with {pruner.Label}: no budget up to 4x reached the unpruned median best");
+        return double.NaN;
     }
 
     private static Outcome RunOurs(Dictionary<GridPoint, double[]> table, string name, ISampler sampler, IPruner pruner, string prunerName, int budget, int seeds)

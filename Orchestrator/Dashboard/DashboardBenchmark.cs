@@ -97,7 +97,10 @@ public static partial class DashboardBenchmark
     public static async Task RecordAsync(IStudyStorage store, StudyRecord study, IReadOnlyList<PlannedTrialRow>? queued = null)
     {
         const string owner = "synthetic";
-        var settings = new StudySettings { Description = study.Description, Compare = study.CompareAxes, Headline = study.Headline, IsSearch = study.IsSearch };
+        var settings = new StudySettings
+        {
+            Description = study.Description, Compare = study.CompareAxes, Headline = study.Headline, IsSearch = study.IsSearch, Objectives = study.SearchObjectives,
+        };
         var row = await store.SyncStudyAsync(new StudyDefinition(study.Name, null, study.DefinitionText, "synthetic", "synthetic", settings),
             [.. study.Trials.Select(t => new PlannedTrialRow(t.TrialId, "{}", t.Axes)), .. queued ?? []], force: false);
         foreach (var t in study.Trials)
@@ -105,7 +108,13 @@ public static partial class DashboardBenchmark
             var claimed = await store.ClaimNextAsync(row.Id, new TrialClaim(owner, t.Device is { Length: > 0 } d ? d : "cpu", TimeSpan.FromHours(1)))
                 ?? throw new InvalidOperationException($"trial {t.TrialId} could not be claimed");
             if (claimed.TrialId != t.TrialId) throw new InvalidOperationException($"claimed {claimed.TrialId}, expected {t.TrialId}");
-            if (t.Result is { } result)
+            if (t.State == TrialState.Pruned)
+            {
+                // As a search records one: its epochs as they were reported, then the pruner's verdict.
+                await store.RecordEpochsAsync(row.Id, t.TrialId, owner, t.Result?.Epochs ?? []);
+                await store.RecordFailureAsync(row.Id, t.TrialId, owner, new TrialFailure(TrialState.Pruned, t.Error ?? "pruned", "pruned"));
+            }
+            else if (t.Result is { } result)
                 await store.RecordResultAsync(row.Id, t.TrialId, owner, t.State, result, t.Seconds, "{}");
             else
                 await store.RecordFailureAsync(row.Id, t.TrialId, owner, new TrialFailure(t.State, t.Error ?? t.State.Name(), t.State.Name()));

@@ -139,7 +139,7 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
             ["live"] = liveCurves.Count == 0 ? null : LiveData(record, liveCurves,
                 "of the running trials (live)" + (running.Total > liveCurves.Count ? $"; {liveCurves.Count} of {running.Total} drawn" : "")),
             ["best"] = await BestAsync(study, record, ct),
-            ["chartsVersion"] = counts.Count(TrialState.Completed),
+            ["chartsVersion"] = ChartedTrials(counts),
         };
     }
 
@@ -191,7 +191,7 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
         await chartGate.WaitAsync(ct);
         try
         {
-            var completed = (await store.CountsAsync(study, ct)).Count(TrialState.Completed);
+            var completed = ChartedTrials(await store.CountsAsync(study, ct));
             if (charts.TryGetValue(study.Id, out var cached)
                 && (cached.Completed == completed || DateTime.UtcNow - cached.ComposedAt < ChartRefresh))
                 return cached.Json;
@@ -210,6 +210,12 @@ public sealed class DashboardViews(DashboardStore store, bool readOnly)
             chartGate.Release();
         }
     }
+
+    /// <summary>
+    /// The trials the charts draw: completed ones, and pruned ones (a search's optimisation history shows them), so a
+    /// search whose latest trials were pruned redraws its history too.
+    /// </summary>
+    private static int ChartedTrials(StateCounts counts) => counts.Count(TrialState.Completed) + counts.Count(TrialState.Pruned);
 
     private async Task<string> ComposeAsync(StudyRow study, int completed, CancellationToken ct)
     {
