@@ -102,6 +102,9 @@ internal static partial class WorkerCommand
             Device = device == "cuda" ? "cuda:0" : "cpu",
             Threads = threads,
         };
+        // Watched like a trial: under load the warm-up takes seconds, and an orchestrator killed meanwhile must not leave
+        // this worker behind (SearchKillTests at load 30 found two workers still warming up 10 s after the kill).
+        using var watcher = ParentWatcher.Start();
         try
         {
             runner.Run(spec, new TrialRunOptions(), CancellationToken.None);
