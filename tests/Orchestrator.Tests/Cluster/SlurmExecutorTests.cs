@@ -152,6 +152,33 @@ public sealed class SlurmExecutorTests(SlurmCluster slurm, PostgreSqlServer post
     }
 
     [Fact]
+    public async Task An_adaptive_search_runs_through_slurm_array_tasks_proposing_every_number_once_and_no_point_twice()
+    {
+        using var home = new StudiesHome();
+        var location = postgres.ViaSocket(await postgres.CreateDatabaseAsync());
+        // TPE + ASHA: the array's tasks propose from the shared store (SearchDriver.FromRecord), the submitting run counts
+        // the proposals still to make as work left.
+        var result = await StudiesAsync(home.Root, "run", StudiesHome.StudyFile("e2e-search.yaml"), "--executor", "slurm", "--store", location, "--workers", "2");
+        Assert.True(result.Exit == 0, $"{result.Stdout}\n{result.Stderr}");
+
+        await using var shared = await PostgreSqlStudyStorage.OpenAsync(location, StoreAccess.ReadOnly);
+        var row = (await shared.FindStudyAsync("e2e-search"))!;
+        var proposals = await shared.ListProposalsAsync(row.Id);
+        Assert.Equal(Enumerable.Range(0, 12), proposals.Select(p => p.Proposal.Number).Order());
+        Assert.All(proposals, p => Assert.Single(p.TrialIds));
+        var points = proposals.Select(p => string.Join(",", p.Proposal.Point.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value:R}"))).ToList();
+        Assert.Equal(points.Count, points.Distinct().Count());
+        var trials = await shared.ListTrialsAsync(row.Id);
+        Assert.Equal(12, trials.Count);
+        Assert.All(trials, t => Assert.True(t.State is TrialState.Completed or TrialState.Pruned, $"{t.TrialId} {t.State} {t.Error}"));
+        Assert.All(trials.Where(t => t.State == TrialState.Pruned), t => Assert.StartsWith("pruned at epoch ", t.Error));
+        // The tasks ran them: each attempt names its array job.
+        foreach (var t in trials)
+            Assert.All(await shared.ListAttemptsAsync(row.Id, t.TrialId), a => Assert.True(a.Placement.ContainsKey("slurm_array_job_id"), string.Join(",", a.Placement.Keys)));
+        Assert.Equal("ok", await shared.IntegrityCheckAsync());
+    }
+
+    [Fact]
     public async Task A_scancelled_array_task_leaves_its_trial_to_another_task_which_resumes_it()
     {
         using var home = new StudiesHome();
