@@ -6,7 +6,12 @@ suggested point is snapped to the nearest grid point exactly as Studies snaps it
 each validation epoch is reported, and with a pruner `should_prune` may stop it. Prints one JSON
 line per search: {"sampler", "pruner", "seed", "best", "epochs"}.
 
-Usage: search_bench.py TABLE BUDGET SEEDS SAMPLER PRUNER   (SAMPLER: tpe | random; PRUNER: none | asha)
+A trial's value is its best validation value over its epochs, as a Studies search scores a trial
+(what keep_best keeps).
+
+Usage: search_bench.py TABLE BUDGET SEEDS SAMPLER PRUNER
+  SAMPLER: tpe | random
+  PRUNER:  none | asha:MIN_RESOURCE:REDUCTION | median:STARTUP_TRIALS:WARMUP_STEPS
 """
 import csv
 import json
@@ -37,6 +42,15 @@ def load(path):
     return {k: [v for _, v in sorted(c)] for k, c in curves.items()}
 
 
+def make_pruner(text):
+    kind, *args = text.split(":")
+    if kind == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=int(args[0]), reduction_factor=int(args[1]))
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=int(args[0]), n_warmup_steps=int(args[1]))
+    return optuna.pruners.NopPruner()
+
+
 def main():
     table, budget, seeds, sampler_name, pruner_name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
     curves = load(table)
@@ -53,20 +67,22 @@ def main():
                 nearest_log(trial.suggest_int("batch", 256, 2048, log=True), BATCH_GRID),
             )
             curve = curves[key]
+            best = float("inf")
             for step, value in enumerate(curve, start=1):
                 epochs += 1
                 if math.isnan(value):
                     return float("nan")
+                best = min(best, value)
                 trial.report(value, step)
                 if trial.should_prune():
                     raise optuna.TrialPruned()
-            return curve[-1]
+            return best
 
         if sampler_name == "tpe":
             sampler = optuna.samplers.TPESampler(seed=seed)
         else:
             sampler = optuna.samplers.RandomSampler(seed=seed)
-        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3) if pruner_name == "asha" else optuna.pruners.NopPruner()
+        pruner = make_pruner(pruner_name)
         study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
         study.optimize(objective, n_trials=budget, catch=())
         done = [t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and not math.isnan(t.value)]

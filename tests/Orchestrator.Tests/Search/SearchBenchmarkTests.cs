@@ -46,4 +46,25 @@ public sealed class SearchBenchmarkTests
         Assert.True(prunedEpochs < epochs / 2, $"{prunedEpochs} pruned against {epochs} epochs");
         Assert.Equal(SearchBenchmark.Search(table, new TpeSampler(), new NoPruner(), 30, 1), (best, epochs));
     }
+
+    [Fact]
+    public void A_named_pruner_is_built_by_the_registry_with_its_options_and_the_same_rule_is_asked_of_Optuna()
+    {
+        var (label, pruner, optuna) = SearchBenchmark.ParsePruner("asha:min_epochs=3,reduction=2", 24);
+        Assert.Equal("asha:min_epochs=3,reduction=2", label);
+        var asha = Assert.IsType<SuccessiveHalvingPruner>(pruner);
+        Assert.Equal((3, 2), (asha.MinResource, asha.ReductionFactor));
+        Assert.Equal("asha:3:2", optuna);
+        Assert.Equal("median:5:4", SearchBenchmark.ParsePruner("median:warmup_epochs=4", 24).Optuna);
+        Assert.Null(SearchBenchmark.ParsePruner("hyperband", 24).Optuna);
+        Assert.Contains("no pruner 'ashaa'", Assert.Throws<ArgumentException>(() => SearchBenchmark.ParsePruner("ashaa", 24)).Message);
+        Assert.Contains("'min_epoch=3' is not one of asha's options", Assert.Throws<ArgumentException>(() => SearchBenchmark.ParsePruner("asha:min_epoch=3", 24)).Message);
+    }
+
+    [Fact]
+    public void A_completed_trial_scores_its_best_epoch_as_a_search_does()
+    {
+        Assert.Equal(2.0, SearchBenchmark.Score([5, 2, double.NaN, 3]));
+        Assert.True(double.IsNaN(SearchBenchmark.Score([double.NaN])));
+    }
 }
