@@ -48,7 +48,7 @@ public static class ModelKinds
     // The reference feeds m / 1000 (always positive); with the standardised mass the affine scale
     // W_s m + b_s (b_s = 0 at start) vanishes mid-grid and flips sign between the trained masses.
     // The default follows the reference for fidelity; what it does on the HEPMASS-like toy (better
-    // after 8 epochs, not better after 25) is measured in Training.MassEncodings and replications.md. New in issue 20: affine-pnn trials that do not write
+    // after 8 epochs, not better after 25) is measured in Specs.MassEncodings and replications.md. New in issue 20: affine-pnn trials that do not write
     // mass_encoding now get `scaled` in their spec (the only change of a registered kind's
     // defaults), and with it new ids (write `mass_encoding: standardized` to resume a study
     // recorded before with its old ids).

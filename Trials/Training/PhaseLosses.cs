@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Studies.Trials.Components;
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Losses;
 using Studies.Trials.Metrics;
