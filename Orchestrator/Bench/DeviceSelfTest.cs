@@ -5,6 +5,7 @@ using Studies.Orchestrator.Workers;
 using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

@@ -3,11 +3,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Fusion;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

@@ -13,7 +13,8 @@ using Studies.Orchestrator.Storage.PostgreSql;
 using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Terminal;
 using Studies.Orchestrator.Workers;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
+using Studies.Trials.Runs;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Hosting;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Studies;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 
 namespace Studies.Orchestrator.Hosting;
 

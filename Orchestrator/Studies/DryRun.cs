@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
+using Studies.Trials.Data;
+using Studies.Trials.Models;
 using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Studies;

@@ -1,7 +1,10 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Studies.Orchestrator.Storage;
+using Studies.Trials.Catalog;
 using Studies.Trials.Components;
+using Studies.Trials.Data;
+using Studies.Trials.Models;
 
 namespace Studies.Orchestrator.Studies;
 

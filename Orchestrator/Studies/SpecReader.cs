@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Studies.Trials.Components;
-using Studies.Trials.Specs;
 using Studies.Trials.Data;
+using Studies.Trials.Models;
+using Studies.Trials.Specs;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Studies;

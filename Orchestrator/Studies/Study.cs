@@ -1,5 +1,5 @@
-using Studies.Trials.Components;
 using System.Text.Json.Nodes;
+using Studies.Trials.Catalog;
 using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Studies;

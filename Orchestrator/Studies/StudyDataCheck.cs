@@ -1,4 +1,4 @@
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 
 namespace Studies.Orchestrator.Studies;

@@ -1,4 +1,4 @@
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 
 namespace Studies.Orchestrator.Studies;
 

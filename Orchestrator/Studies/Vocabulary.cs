@@ -1,4 +1,5 @@
 using System.Reflection;
+using Studies.Trials.Catalog;
 using Studies.Trials.Components;
 using Studies.Trials.Results;
 

@@ -53,7 +53,7 @@ public static class Fairness
 
     /// <summary>
     /// Leaf settings of a spec as path → JSON text, with the initialisers a kind leaves null written
-    /// out as the kind's reference (Trials/Models/ModelFactory.cs: dnn and per-mass Kaiming-normal
+    /// out as the kind's reference (Trials/Models/ModelKinds.cs: dnn and per-mass Kaiming-normal
     /// weights with N(0,1) biases, affine-pnn Glorot-uniform with zero biases, pnn PyTorch's), so two
     /// kinds that initialise differently never look alike.
     /// </summary>

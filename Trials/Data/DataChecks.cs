@@ -138,7 +138,7 @@ public static class DataChecks
     {
         try
         {
-            return (DataSources.Load(DataSources.Get(sources ?? ComponentCatalog.BuiltIn.DataSources, spec.Source), spec, seed), []);
+            return (DataSources.Load(DataSources.Get(sources ?? DataSources.BuiltIn, spec.Source), spec, seed), []);
         }
         catch (DataException e)
         {

@@ -50,12 +50,33 @@ public interface IBayesOptimal
     }
 }
 
-/// <summary>The built-in data sources (<see cref="ComponentCatalog"/>), and the one call that turns a <see cref="DataSpec"/> into splits.</summary>
+/// <summary>The built-in data sources, and the one call that turns a <see cref="DataSpec"/> into splits.</summary>
 public static class DataSources
 {
-    public static IReadOnlyList<string> Names => ComponentCatalog.BuiltIn.DataSources.Names;
+    /// <summary>
+    /// The built-in sources, in the order the docs list them. The component catalog (<c>Trials/Catalog</c>) takes this
+    /// registry as its data sources; it is here, next to the sources, so that Data does not depend on the catalog above it.
+    /// </summary>
+    public static Registry<DataSourceEntry> BuiltIn => builtIn.Value;
 
-    public static IDataSource Get(string name) => Get(ComponentCatalog.BuiltIn.DataSources, name);
+    // Built on first use, not by this class's initialiser: the sources' entries read this class's options
+    // (ValidationScaleOption), which would still be null while the initialiser builds the list.
+    private static readonly Lazy<Registry<DataSourceEntry>> builtIn = new(() => new("data source",
+    [
+        GaussianToy.Entry,
+        LovaszToy.Entry,
+        RecoilToy.Entry,
+        HepmassToy.Entry,
+        HepmassSource.Entry,
+        CsvSource.Entry,
+        NpzSource.Entry,
+        FeatherSource.Entry,
+        ParquetSource.Entry,
+    ]));
+
+    public static IReadOnlyList<string> Names => BuiltIn.Names;
+
+    public static IDataSource Get(string name) => Get(BuiltIn, name);
 
     public static IDataSource Get(Registry<DataSourceEntry> sources, string name) =>
         sources.TryGet(name, out var entry)

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Studies.Trials.Components;
 using Studies.Trials.Specs;
-using Studies.Trials.Training;
 
 namespace Studies.Trials.Data;
 
@@ -10,7 +9,7 @@ public sealed class TrialDataProvider(Registry<DataSourceEntry>? sources = null)
 {
     public TrialData Load(DataSpec spec, ulong seed)
     {
-        var source = DataSources.Get(sources ?? ComponentCatalog.BuiltIn.DataSources, spec.Source);
+        var source = DataSources.Get(sources ?? DataSources.BuiltIn, spec.Source);
         var events = DataSources.Load(source, spec, seed);
         var split = DataSources.EffectiveSplit(spec);
         var splits = Splitter.Split(events, split, spec.Holdout, seed);

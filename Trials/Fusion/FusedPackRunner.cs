@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

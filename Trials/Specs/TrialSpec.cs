@@ -80,7 +80,7 @@ public sealed record ModelSpec
     /// Null is the rule of every release before the option existed (standardized when
     /// <see cref="Standardize"/>, scaled otherwise), and the study reader stores null whenever the
     /// resolved encoding equals that rule, so specs recorded before keep their meaning and their ids.
-    /// Resolve with <see cref="Training.MassEncodings.Of"/>.
+    /// Resolve with <see cref="MassEncodings.Of"/>.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? MassEncoding { get; init; }

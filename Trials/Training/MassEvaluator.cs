@@ -8,6 +8,19 @@ using Studies.Trials.Specs;
 
 namespace Studies.Trials.Training;
 
+/// <summary>Per-mass metrics of a model on one split (methods.md section 6).</summary>
+public interface IMassEvaluator
+{
+    /// <param name="events">The split's events (indices into the data set).</param>
+    /// <param name="trainedOnly">Only trained masses (model selection never sees held-out signal).</param>
+    /// <param name="cutsFrom">Metrics of the validation split whose cuts (best_cut, z_cut, global_cut) the headline
+    /// cut metrics of this split are measured at; null: this split's own optima.</param>
+    /// <param name="curves">When given, receives the <see cref="ScoreCurves"/> of every mass (the final evaluation's test split only).</param>
+    IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
+        ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
+        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null, ICollection<ScoreCurves>? curves = null);
+}
+
 /// <summary>
 /// Per-mass metrics of a model on one split (methods.md section 6). For mass m the sample is the
 /// signal of mass m plus the background (only the background in the window of m when the data set

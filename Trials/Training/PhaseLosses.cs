@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Studies.Trials.Components;
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Losses;
 using Studies.Trials.Metrics;
@@ -9,10 +10,28 @@ using Studies.Trials.Specs;
 
 namespace Studies.Trials.Training;
 
+/// <summary>Creates the loss of a phase over a training or validation set.</summary>
+public interface IPhaseLossFactory
+{
+    /// <param name="model">The trial's model: losses that score events per mass need to know whether it is parametric.</param>
+    IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches);
+}
+
 /// <summary>Creates a phase's loss from the catalog's loss registry (methods.md section 3: <c>bce</c>, <c>punzi</c>, <c>lovasz</c>).</summary>
 public sealed class PhaseLossFactory(Registry<LossEntry>? losses = null) : IPhaseLossFactory
 {
-    private readonly Registry<LossEntry> losses = losses ?? ComponentCatalog.BuiltIn.Losses;
+    /// <summary>
+    /// The built-in losses. The component catalog (<c>Trials/Catalog</c>) takes this registry as its losses; it is here,
+    /// next to the losses, so that Training does not depend on the catalog above it.
+    /// </summary>
+    public static Registry<LossEntry> BuiltIn { get; } = new("loss",
+    [
+        BceLoss.Entry,
+        PunziPhaseLoss.Entry,
+        LovaszPhaseLoss.Entry,
+    ]);
+
+    private readonly Registry<LossEntry> losses = losses ?? BuiltIn;
 
     public IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches) =>
         losses.Get(phase.Loss).Create(new LossContext(phase, set, model, balancedBatches));

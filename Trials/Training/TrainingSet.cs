@@ -1,3 +1,4 @@
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 using Studies.Trials.Results;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Studies.Orchestrator.Hosting;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 using Studies.Trials.Models;
 using Studies.Trials.Results;

@@ -3,9 +3,10 @@ using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
 using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Orchestrator.Workers;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

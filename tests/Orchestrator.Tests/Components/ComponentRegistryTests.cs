@@ -1,3 +1,4 @@
+using Studies.Trials.Catalog;
 using Studies.Trials.Components;
 
 namespace Studies.Orchestrator.Tests.Components;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Studies.Orchestrator.Hosting;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Tests.Hosting;

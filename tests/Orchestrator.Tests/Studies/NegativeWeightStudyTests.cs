@@ -5,6 +5,7 @@ using Studies.Reports;
 using Studies.Reports.Input;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Tests.Studies;

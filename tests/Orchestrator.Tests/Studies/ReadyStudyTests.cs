@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Training;
 
 namespace Studies.Orchestrator.Tests.Studies;

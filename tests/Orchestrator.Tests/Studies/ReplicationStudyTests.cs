@@ -4,6 +4,7 @@ using Studies.Reports;
 using Studies.Reports.Input;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

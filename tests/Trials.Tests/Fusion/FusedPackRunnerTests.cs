@@ -1,7 +1,8 @@
+using Studies.Trials.Catalog;
 using Studies.Trials.Engine;
 using Studies.Trials.Fusion;
-using Studies.Trials.Models;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Tests.Training;
 using Studies.Trials.Training;

@@ -1,3 +1,4 @@
+using Studies.Trials.Catalog;
 using Studies.Trials.Models;
 using Studies.Trials.Specs;
 

@@ -1,8 +1,9 @@
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Metrics;
-using Studies.Trials.Models;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

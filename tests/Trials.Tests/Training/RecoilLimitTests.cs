@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 using Xunit.Abstractions;

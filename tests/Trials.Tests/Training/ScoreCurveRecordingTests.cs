@@ -1,5 +1,6 @@
 using Studies.Trials.Metrics;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Training;
 
 namespace Studies.Trials.Tests.Training;

@@ -1,3 +1,4 @@
+using Studies.Trials.Data;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

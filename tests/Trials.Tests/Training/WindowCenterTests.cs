@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Losses;
 using Studies.Trials.Metrics;
-using Studies.Trials.Models;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
 using Studies.Trials.Tests.Metrics;

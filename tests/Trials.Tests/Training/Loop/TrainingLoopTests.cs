@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using Studies.Trials.Catalog;
 using Studies.Trials.Components;
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
 using Studies.Trials.Training;
 

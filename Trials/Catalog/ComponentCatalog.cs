@@ -1,23 +1,21 @@
+using Studies.Trials.Components;
 using Studies.Trials.Data;
 using Studies.Trials.Models;
 using Studies.Trials.Training;
 
-namespace Studies.Trials.Components;
+namespace Studies.Trials.Catalog;
 
 /// <summary>
 /// Every loss, model kind and data source a study may name. The study-file reader, the trainer and
 /// the format documentation all read these registries, so a new component is one file (its class
-/// with an <c>Entry</c>) plus one line below.
+/// with an <c>Entry</c>) plus one line below, or, for a loss or a data source, in the built-in registry
+/// of its kind next to it (<see cref="PhaseLossFactory.BuiltIn"/>, <see cref="Data.DataSources.BuiltIn"/>),
+/// which Training and Data fall back on without depending on this catalog above them.
 /// </summary>
 public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<ModelEntry> Models, Registry<DataSourceEntry> DataSources)
 {
     public static ComponentCatalog BuiltIn { get; } = new(
-        new Registry<LossEntry>("loss",
-        [
-            BceLoss.Entry,
-            PunziPhaseLoss.Entry,
-            LovaszPhaseLoss.Entry,
-        ]),
+        PhaseLossFactory.BuiltIn,
         new Registry<ModelEntry>("model kind",
         [
             ModelKinds.Dnn,
@@ -26,18 +24,7 @@ public sealed record ComponentCatalog(Registry<LossEntry> Losses, Registry<Model
             ModelKinds.PerMass,
             Boosting.BdtKind.Entry,
         ]),
-        new Registry<DataSourceEntry>("data source",
-        [
-            GaussianToy.Entry,
-            LovaszToy.Entry,
-            RecoilToy.Entry,
-            HepmassToy.Entry,
-            HepmassSource.Entry,
-            CsvSource.Entry,
-            NpzSource.Entry,
-            FeatherSource.Entry,
-            ParquetSource.Entry,
-        ]));
+        Data.DataSources.BuiltIn);
 
     /// <summary>The optimisers a phase may name.</summary>
     public Registry<OptimizerEntry> Optimizers { get; init; } = new("optimizer",

@@ -1,8 +1,8 @@
+using Studies.Trials.Components;
 using Studies.Trials.Models;
 using Studies.Trials.Specs;
-using Studies.Trials.Training;
 
-namespace Studies.Trials.Components;
+namespace Studies.Trials.Training;
 
 /// <summary>What a loss is built from: the phase (with its options), the set it is computed on, and the model.</summary>
 /// <param name="BalancedBatches">Batches are drawn balanced (every event weighs 1); false on the validation set.</param>

@@ -1,8 +1,8 @@
+using Studies.Trials.Components;
 using Studies.Trials.Engine;
-using Studies.Trials.Models;
 using Studies.Trials.Specs;
 
-namespace Studies.Trials.Components;
+namespace Studies.Trials.Models;
 
 /// <summary>What a model is built from besides its spec.</summary>
 /// <param name="Features">Input features (the mass input of a parametric net comes on top).</param>

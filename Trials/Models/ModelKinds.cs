@@ -1,20 +1,8 @@
 using Studies.Trials.Components;
 using Studies.Trials.Engine;
 using Studies.Trials.Specs;
-using Studies.Trials.Training;
 
 namespace Studies.Trials.Models;
-
-/// <summary>Builds the model a <see cref="ModelSpec"/> names, through the catalog's model registry.</summary>
-public static class ModelFactory
-{
-    /// <param name="generator">Draws the initial weights (on the CPU, before the model moves to its device).</param>
-    /// <param name="dropoutGenerator">Draws dropout masks; must live on the device the model runs on (default: <paramref name="generator"/>).</param>
-    public static ClassifierModel Create(ModelSpec spec, int features, IReadOnlyList<double> trainedScaledMasses, Generator generator,
-        Generator? dropoutGenerator = null, Registry<ModelEntry>? models = null) =>
-        (models ?? ComponentCatalog.BuiltIn.Models).Get(spec.Kind)
-            .Create(spec, new ModelContext(features, trainedScaledMasses, generator, dropoutGenerator));
-}
 
 /// <summary>
 /// The model kinds of methods.md section 2 with their reference defaults: <c>dnn</c> and
@@ -48,7 +36,7 @@ public static class ModelKinds
     // The reference feeds m / 1000 (always positive); with the standardised mass the affine scale
     // W_s m + b_s (b_s = 0 at start) vanishes mid-grid and flips sign between the trained masses.
     // The default follows the reference for fidelity; what it does on the HEPMASS-like toy (better
-    // after 8 epochs, not better after 25) is measured in Training.MassEncodings and replications.md. New in issue 20: affine-pnn trials that do not write
+    // after 8 epochs, not better after 25) is measured in Specs.MassEncodings and replications.md. New in issue 20: affine-pnn trials that do not write
     // mass_encoding now get `scaled` in their spec (the only change of a registered kind's
     // defaults), and with it new ids (write `mass_encoding: standardized` to resume a study
     // recorded before with its old ids).

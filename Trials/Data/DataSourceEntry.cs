@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using Studies.Trials.Data;
+using Studies.Trials.Components;
 
-namespace Studies.Trials.Components;
+namespace Studies.Trials.Data;
 
 /// <summary>A data source (<c>data.source</c>) with the options its <c>data.options</c> may hold.</summary>
 public sealed record DataSourceEntry(string Name, string Doc, IReadOnlyList<OptionSpec> Options, IDataSource Source) : IComponentEntry

@@ -1,8 +1,10 @@
 using Studies.Trials.Results;
+using Studies.Trials.Runs;
 using Studies.Trials.Specs;
+using Studies.Trials.Tests.Training;
 using Studies.Trials.Training;
 
-namespace Studies.Trials.Tests.Training;
+namespace Studies.Trials.Tests.Runs;
 
 /// <summary>
 /// The trial runner end to end on a small synthetic data set built here (independent of the data

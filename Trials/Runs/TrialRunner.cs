@@ -1,31 +1,11 @@
-using Studies.Trials.Components;
+using Studies.Trials.Catalog;
 using Studies.Trials.Data;
 using Studies.Trials.Engine;
-using Studies.Trials.Models;
 using Studies.Trials.Results;
 using Studies.Trials.Specs;
+using Studies.Trials.Training;
 
-namespace Studies.Trials.Training;
-
-/// <summary>Creates the loss of a phase over a training or validation set.</summary>
-public interface IPhaseLossFactory
-{
-    /// <param name="model">The trial's model: losses that score events per mass need to know whether it is parametric.</param>
-    IPhaseLoss Create(PhaseSpec phase, TrainingSet set, ClassifierModel model, bool balancedBatches);
-}
-
-/// <summary>Per-mass metrics of a model on one split (methods.md section 6).</summary>
-public interface IMassEvaluator
-{
-    /// <param name="events">The split's events (indices into the data set).</param>
-    /// <param name="trainedOnly">Only trained masses (model selection never sees held-out signal).</param>
-    /// <param name="cutsFrom">Metrics of the validation split whose cuts (best_cut, z_cut, global_cut) the headline
-    /// cut metrics of this split are measured at; null: this split's own optima.</param>
-    /// <param name="curves">When given, receives the <see cref="ScoreCurves"/> of every mass (the final evaluation's test split only).</param>
-    IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)> Evaluate(
-        ClassifierModel model, TrialData data, long[] events, MassEncoding massEncoding, TrialSpec spec, bool trainedOnly, bool includeOptimal,
-        IReadOnlyList<(double Mass, bool Heldout, IReadOnlyDictionary<string, double> Metrics)>? cutsFrom = null, ICollection<ScoreCurves>? curves = null);
-}
+namespace Studies.Trials.Runs;
 
 /// <summary>
 /// Runs one trial: loads the data, builds the model, trains it through the loss schedule and

@@ -1,4 +1,4 @@
-namespace Studies.Trials.Training;
+namespace Studies.Trials.Data;
 
 /// <summary>
 /// A loaded data set as the trainer sees it: events in flat arrays (copied once to tensors), the
