@@ -9,7 +9,7 @@ line per search: {"sampler", "pruner", "seed", "best", "epochs"}.
 A trial's value is its best validation value over its epochs, as a Studies search scores a trial
 (what keep_best keeps).
 
-Usage: search_bench.py TABLE BUDGET SEEDS SAMPLER PRUNER
+Usage: search_bench.py TABLE BUDGET SEEDS SAMPLER PRUNER [FIRST_SEED]
   SAMPLER: tpe | random
   PRUNER:  none | asha:MIN_RESOURCE:REDUCTION | median:STARTUP_TRIALS:WARMUP_STEPS
 """
@@ -53,8 +53,9 @@ def make_pruner(text):
 
 def main():
     table, budget, seeds, sampler_name, pruner_name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    first = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     curves = load(table)
-    for seed in range(seeds):
+    for seed in range(first, first + seeds):
         epochs = 0
 
         def objective(trial):
