@@ -118,6 +118,11 @@ internal static class EtaBenchmark
         var slots = executor.Plan(study, trials, null).Slots.Count;
         var dry = DryRunMeasurement.Estimate(trials, slots, services.GetRequiredService<ITrialRunner>(), services.GetRequiredService<WorkerCommandLine>(), CancellationToken.None);
 
+        // What the ETA's calibration measures (the run measures again, in the background of its start).
+        var calibrated = EpochCostModel.CalibrateKinds(trials.Select(t => t.Spec), 3, CancellationToken.None);
+        Console.WriteLine("  calibrated shapes: " + string.Join("; ", calibrated.Values.DistinctBy(c => c.Cost).Select(c => string.Create(CultureInfo.InvariantCulture,
+            $"{c.Example.Model.Kind} step {c.Cost.StepSeconds * 1e3:F3} ms + {c.Cost.StepEventSeconds * 1e6:F3} us/event, score {c.Cost.ForwardSeconds * 1e3:F3} ms + {c.Cost.ForwardEventSeconds * 1e6:F3} us/event"))));
+
         var runner = services.GetRequiredService<IStudyRunner>();
         var run = runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
         var epochs = trials.Sum(t => t.Spec.Schedule.Sum(p => p.Epochs));
@@ -146,7 +151,7 @@ internal static class EtaBenchmark
     {
         public Probe? Probe { get; private set; }
 
-        public IExecutionObserver Create(string study) => Probe = new Probe(new ConsoleProgress(TerminalOutput.Quiet()));
+        public IExecutionObserver Create(string study) => Probe = new Probe(new ConsoleProgress(TerminalOutput.Quiet()) { Calibration = ConsoleProgress.Calibrate });
     }
 
     /// <summary>The progress a user sees, and what the benchmark needs besides: epochs seen and when the last trial ended.</summary>

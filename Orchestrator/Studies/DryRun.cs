@@ -160,7 +160,8 @@ public static class DryRun
             ? size(data.Options)
             : DataSize.Unknown;
 
-    private static int TrainedMassCount(DataSpec data) =>
+    /// <summary>The masses a trial trains on: the data's grid less the held-out ones (1 without a grid).</summary>
+    public static int TrainedMassCount(DataSpec data) =>
         data.Options["masses"] is JsonArray grid
             ? grid.Count - HeldOut(data.Holdout, grid.Select(m => m!.GetValue<double>()).ToList()).Count
             : 1;

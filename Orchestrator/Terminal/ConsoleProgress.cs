@@ -46,6 +46,23 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     /// <summary>How often log mode prints its summary line.</summary>
     public TimeSpan SummaryEvery { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Measures the cost model of the trials to run (seconds per epoch per phase, by kind: <see cref="EpochCostModel"/>);
+    /// run in the background at the run's start, while the workers start, and handed to the ETA when done. Null: the ETA
+    /// keeps the multiply-add model (tests, whose timelines are made up).
+    /// </summary>
+    public Func<IReadOnlyList<TrialSpec>, IReadOnlyDictionary<string, IReadOnlyList<double>>>? Calibration { get; init; }
+
+    /// <summary>The background calibration of the latest run (null: none); for the benchmark, which reports what it measured.</summary>
+    public Task? Calibrating { get; private set; }
+
+    /// <summary>
+    /// The calibration <c>studies run</c> uses: every shape of the run, within 3 s (a few steps each; gaussian-pnn's four
+    /// shapes take ~0.3 s on a quiet core).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<double>> Calibrate(IReadOnlyList<TrialSpec> specs) =>
+        EpochCostModel.Calibrate(specs, budgetSeconds: 3, CancellationToken.None);
+
     private double Now => clock.Elapsed.TotalSeconds;
 
     public void RunStarting(RunOverview overview)
@@ -54,9 +71,22 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
         total = overview.Total;
         alreadyDone = overview.AlreadyFinished;
         headline = overview.Settings.Headline ?? MetricNames.SigmaMinBestCut;
-        eta = new EtaEstimator(overview.Slots);
-        eta.Plan(overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => EtaTrial.Of(t.TrialId, SpecJson.Deserialize<TrialSpec>(t.SpecJson)))
-            .Concat(overview.Unproposed.Select((spec, i) => EtaTrial.Of($"{EtaEstimator.UnproposedPrefix}{i}", spec))));
+        var estimator = eta = new EtaEstimator(overview.Slots);
+        var specs = overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => (t.TrialId, Spec: SpecJson.Deserialize<TrialSpec>(t.SpecJson)))
+            .Concat(overview.Unproposed.Select((spec, i) => (TrialId: $"{EtaEstimator.UnproposedPrefix}{i}", Spec: spec))).ToList();
+        estimator.Plan(specs.Select(t => EtaTrial.Of(t.TrialId, t.Spec)));
+        if (Calibration is { } calibrate && specs.Count > 0)
+            Calibrating = Task.Run(() =>
+            {
+                try
+                {
+                    estimator.Calibrate(calibrate(specs.Select(t => t.Spec).ToList()));
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The ETA keeps the multiply-add model: a worse estimate, never a failed run.
+                }
+            });
         output.Line($"{overview.Study}: {overview.Total} trials, {overview.AlreadyFinished} already finished; {overview.Plan}", "bold");
     }
 
@@ -235,7 +265,8 @@ public sealed class ConsoleProgressFactory(TerminalOutput output, TimeSpan? summ
     /// <summary>The observer of the latest run (the ETA benchmark reads its estimate).</summary>
     public ConsoleProgress? Latest { get; private set; }
 
-    public IExecutionObserver Create(string study) => Latest = new ConsoleProgress(output) { SummaryEvery = summaryEvery ?? TimeSpan.FromSeconds(60) };
+    public IExecutionObserver Create(string study) =>
+        Latest = new ConsoleProgress(output) { SummaryEvery = summaryEvery ?? TimeSpan.FromSeconds(60), Calibration = ConsoleProgress.Calibrate };
 }
 
 /// <summary>Observers for <c>studies serve</c>: log lines.</summary>

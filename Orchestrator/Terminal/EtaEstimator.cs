@@ -3,7 +3,10 @@ using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Terminal;
 
-/// <summary>One trial still to run (or running), as the ETA sees it: its speed kind, epochs per phase and the cost model's guess per epoch.</summary>
+/// <summary>
+/// One trial still to run (or running), as the ETA sees it: its speed kind, epochs per phase and the multiply-add model's
+/// guess per epoch (<see cref="DryRun.EstimatePhaseEpochSeconds"/>; replaced by the calibrated model, see <see cref="EtaEstimator.Calibrate"/>).
+/// </summary>
 /// <param name="Kind">Trials of one kind train at one speed (same data, model shape, phases, device and threads; seeds and learning rates apart).</param>
 public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> PhaseEpochs, IReadOnlyList<double> ModelEpochSeconds)
 {
@@ -22,7 +25,10 @@ public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> Ph
 /// split into a start (claim to first epoch: data loading, and for a slot's first trial the worker's start), its
 /// epochs (seconds per epoch per kind and phase, measured between consecutive epochs) and its end (last epoch to
 /// result: the per-mass evaluation). Trials of a kind or phase not yet seen take the cost model's time per epoch
-/// scaled by what was measured so far (the median ratio measured/model). The remaining trials are then dealt to the
+/// scaled by what was measured so far (the median ratio measured/model). The cost model is the calibrated one
+/// (<see cref="EpochCostModel"/>: a few steps of each model shape timed at the run's start) once <see cref="Calibrate"/> has
+/// it, so a kind not measured yet is taken to cost what its shape costs relative to the kinds measured; until then, and for
+/// kinds it could not calibrate, the multiply-add model. The remaining trials are then dealt to the
 /// slots in claim order, each to the slot that frees first, and the ETA is when the last slot is done.
 /// One-off costs are kept apart from what every trial pays: the worker start is paid once per slot (long-lived workers,
 /// which also run a warm-up trial before they are ready), and a slot's first trial's start, end and first epoch of each
@@ -66,6 +72,32 @@ public sealed class EtaEstimator(int slots)
     private readonly Dictionary<string, List<double>> endSeconds = new(StringComparer.Ordinal);
     private readonly HashSet<string> slotsSeen = new(StringComparer.Ordinal);
     private readonly int slots = Math.Max(1, slots);
+    /// <summary>Calibrated seconds per epoch per phase, by kind (<see cref="Calibrate"/>).</summary>
+    private readonly Dictionary<string, IReadOnlyList<double>> calibrated = new(StringComparer.Ordinal);
+    /// <summary>Calibrated / multiply-add model over the calibrated kinds (median): puts a kind not calibrated on the calibrated scale.</summary>
+    private double uncalibratedScale = 1;
+
+    /// <summary>
+    /// The calibrated cost model's seconds per epoch per phase, by kind (<see cref="EpochCostModel.Calibrate(IEnumerable{Trials.Specs.TrialSpec}, double, CancellationToken, Trials.Components.ComponentCatalog?)"/>):
+    /// from now on the cost model of those kinds; kinds left out keep the multiply-add model, scaled to the calibrated one
+    /// (the median ratio of the two over the calibrated kinds of the plan), so that both stand on one scale.
+    /// </summary>
+    public void Calibrate(IReadOnlyDictionary<string, IReadOnlyList<double>> epochSeconds)
+    {
+        lock (gate)
+        {
+            foreach (var (kind, seconds) in epochSeconds) calibrated[kind] = seconds;
+            var ratios = queued.Concat(running.Values.Select(r => r.Trial)).Where(t => calibrated.ContainsKey(t.Kind))
+                .SelectMany(t => t.ModelEpochSeconds.Select((m, p) => m > 0 && p < calibrated[t.Kind].Count ? calibrated[t.Kind][p] / m : double.NaN))
+                .Where(double.IsFinite).ToList();
+            if (ratios.Count > 0) uncalibratedScale = Median(ratios);
+        }
+    }
+
+    /// <summary>The cost model's seconds per epoch of a trial's phase: calibrated, else the multiply-add model on the calibrated scale.</summary>
+    private double Model(EtaTrial t, int phase) =>
+        calibrated.TryGetValue(t.Kind, out var own) && phase < own.Count ? own[phase]
+        : phase < t.ModelEpochSeconds.Count ? t.ModelEpochSeconds[phase] * uncalibratedScale : 0;
 
     /// <summary>The trials the run will start, in the order it claims them.</summary>
     public void Plan(IEnumerable<EtaTrial> trials)
@@ -199,7 +231,8 @@ public sealed class EtaEstimator(int slots)
             static string M(IEnumerable<double> v) => v.Any() ? Median(v.ToList()).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "-";
             return $"worker start {M(workerStarts)} s; a slot's first trial: start {M(firstStartSeconds)} s, end {M(firstEndSeconds)} s, first epochs of a phase "
                 + string.Join("/", coldEpochSeconds.Values.Select(M)) + $" s; later trials: start {M(startSeconds.Values.SelectMany(x => x))} s, "
-                + $"end {M(endSeconds.Values.SelectMany(x => x))} s; epochs " + string.Join(", ", epochSeconds.Select(e => $"{e.Key[(e.Key.LastIndexOf('|') + 1)..]} {M(e.Value)} s x{e.Value.Count}"));
+                + $"end {M(endSeconds.Values.SelectMany(x => x))} s; epochs " + string.Join(", ", epochSeconds.Select(e => $"{e.Key[(e.Key.LastIndexOf('|') + 1)..]} {M(e.Value)} s x{e.Value.Count}"))
+                + (calibrated.Count == 0 ? "; not calibrated" : "; calibrated model, s per epoch by kind: " + string.Join(", ", calibrated.Values.Select(v => string.Join("/", v.Select(x => x.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))))));
         }
     }
 
@@ -273,20 +306,21 @@ public sealed class EtaEstimator(int slots)
         if (ratios.Count == 0)
         {
             // Only first epochs so far: a running trial's claim-to-first-epoch time bounds its epoch time from above.
-            var firstEpochs = running.Values.Where(r => r.FirstEpochAt is not null && r.Trial.ModelEpochSeconds.Count > 0 && r.Trial.ModelEpochSeconds[0] > 0)
-                .Select(r => (r.FirstEpochAt!.Value - r.Started) / r.Trial.ModelEpochSeconds[0]).ToList();
+            var firstEpochs = running.Values.Where(r => r.FirstEpochAt is not null && Model(r.Trial, 0) > 0)
+                .Select(r => (r.FirstEpochAt!.Value - r.Started) / Model(r.Trial, 0)).ToList();
             if (firstEpochs.Count == 0) return 0;
             ratios = firstEpochs;
         }
-        return Median(ratios) * t.ModelEpochSeconds[phase];
+        return Median(ratios) * Model(t, phase);
     }
 
-    private readonly Dictionary<string, (double Model, string Signature)> keyInfo = new(StringComparer.Ordinal);
+    /// <summary>A measured kind's phase: a trial of it (for its cost model, which calibration may change) and the phase's signature.</summary>
+    private readonly Dictionary<string, (EtaTrial Trial, int Phase, string Signature)> keyInfo = new(StringComparer.Ordinal);
 
     private string RateKey(EtaTrial t, int phase)
     {
         var key = $"{t.Kind}#{phase}";
-        if (phase < t.ModelEpochSeconds.Count) keyInfo[key] = (t.ModelEpochSeconds[phase], Signature(t, phase));
+        if (phase < t.ModelEpochSeconds.Count) keyInfo[key] = (t, phase, Signature(t, phase));
         return key;
     }
 
@@ -303,7 +337,7 @@ public sealed class EtaEstimator(int slots)
         foreach (var key in epochSeconds.Keys.Union(coldEpochSeconds.Keys))
         {
             var samples = epochSeconds.TryGetValue(key, out var warm) ? warm : coldEpochSeconds[key];
-            if (keyInfo.TryGetValue(key, out var info) && info.Model > 0 && which(key)) ratios.Add(Median(samples) / info.Model);
+            if (keyInfo.TryGetValue(key, out var info) && Model(info.Trial, info.Phase) is var model && model > 0 && which(key)) ratios.Add(Median(samples) / model);
         }
         return ratios;
     }

@@ -103,6 +103,50 @@ public sealed class EtaEstimatorTests
         Assert.Equal(3, eta.RemainingSeconds(12)!.Value, 9);
     }
 
+    /// <summary>
+    /// A study mixing a cheap kind and an expensive one (as gaussian-pnn's pnn and affine-pnn: equal multiply-adds, an
+    /// epoch of the second twice as long). One slot; only the cheap kind's epochs are measured (1 s each) when the ETA is read.
+    /// The calibrated model (0.02 s against 0.04 s an epoch) takes the expensive kind's epochs for 2 s; the multiply-add model
+    /// alone, equal for both, would take them for 1 s.
+    /// </summary>
+    [Fact]
+    public void After_only_cheap_epochs_were_measured_an_expensive_kind_takes_the_calibrated_ratio()
+    {
+        EtaEstimator Timeline(bool calibrated)
+        {
+            var eta = new EtaEstimator(slots: 1);
+            eta.Plan([new EtaTrial("a", "data|cheap|bce:1024", [10], [0.01]), new EtaTrial("b", "data|dear|bce:1024", [10], [0.01])]);
+            if (calibrated) eta.Calibrate(new Dictionary<string, IReadOnlyList<double>> { ["data|cheap|bce:1024"] = [0.02], ["data|dear|bce:1024"] = [0.04] });
+            eta.Started("a", "cpu#0", 0);
+            eta.Epoch("a", 0, 1, seconds: 1);
+            eta.Epoch("a", 0, 2, seconds: 1);
+            return eta;
+        }
+        // a: 8 epochs of 1 s and an end (not measured: one epoch, 1 s) = 9 s. b: no start (a's start was 0 s), 10 epochs of
+        // 1 s x 0.04 / 0.02 = 2 s, an end of one epoch, 2 s = 22 s. Together 31 s.
+        Assert.Equal(31, Timeline(calibrated: true).RemainingSeconds(2)!.Value, 9);
+        // Without the calibration: b as a, 10 x 1 + 1 = 11 s, 20 s in all.
+        Assert.Equal(20, Timeline(calibrated: false).RemainingSeconds(2)!.Value, 9);
+    }
+
+    /// <summary>
+    /// A kind the calibration left out (here "other") keeps its multiply-add model, put on the calibrated scale (the calibrated
+    /// kind's calibrated / multiply-add ratio, 2), so it stands in the same proportion to the measured kind as by multiply-adds.
+    /// </summary>
+    [Fact]
+    public void A_kind_left_out_of_the_calibration_keeps_its_multiply_add_model_on_the_calibrated_scale()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([new EtaTrial("a", "data|cheap|bce:1024", [10], [0.01]), new EtaTrial("c", "data|other|bce:1024", [10], [0.03])]);
+        eta.Calibrate(new Dictionary<string, IReadOnlyList<double>> { ["data|cheap|bce:1024"] = [0.02] });
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 1, seconds: 1);
+        eta.Epoch("a", 0, 2, seconds: 1);
+        // a: 9 s as above. c: 0.03 x 2 = 0.06 s by the model, 1 / 0.02 = 50 times that measured: 3 s an epoch, 10 x 3 + 3 = 33 s.
+        // (Unscaled it would be 0.03 x 50 = 1.5 s an epoch, half its multiply-add proportion to a.)
+        Assert.Equal(42, eta.RemainingSeconds(2)!.Value, 9);
+    }
+
     [Fact]
     public void Trials_are_dealt_to_the_slot_that_frees_first()
     {
