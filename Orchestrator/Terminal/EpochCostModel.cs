@@ -16,7 +16,9 @@ namespace Studies.Orchestrator.Terminal;
 /// with the multiply-adds, which is why the multiply-add count alone was the wrong cost model (see <see cref="EpochCostModel"/>).
 /// </summary>
 /// <param name="UsesMass">The net takes the mass: the selection metric scores the validation events once per trained mass.</param>
-public sealed record ShapeCost(double StepSeconds, double StepEventSeconds, double ForwardSeconds, double ForwardEventSeconds, bool UsesMass)
+/// <param name="PlanEventSeconds">Drawing an epoch's batches (the model's <c>balance</c>), per training event.</param>
+public sealed record ShapeCost(double StepSeconds, double StepEventSeconds, double ForwardSeconds, double ForwardEventSeconds, bool UsesMass,
+    double PlanEventSeconds = 0)
 {
     public double Step(double batch) => StepSeconds + StepEventSeconds * batch;
 
@@ -26,7 +28,8 @@ public sealed record ShapeCost(double StepSeconds, double StepEventSeconds, doub
 /// <summary>
 /// The cost model of the ETA: seconds per epoch of a trial's phase from a short measurement of its model shape on this host.
 /// <para>
-/// An epoch is <c>steps x (a + b x batch)</c> for training, plus a scoring pass over the validation events for the validation
+/// An epoch is <c>steps x (a + b x batch)</c> for training (the step gathers its batch from the training set as the trainer
+/// does, so the fixed part holds those calls too, which every kind pays alike), plus drawing the epoch's batches, plus a scoring pass over the validation events for the validation
 /// loss, plus, on the epochs that compute a selection metric (keep_best, early stopping; every <c>validation_every</c> and a
 /// phase's last), one scoring pass per trained mass for a net that takes the mass (one for a plain net). The per-step part
 /// <c>a</c> and the per-event part <c>b</c> are measured per model shape (kind, widths, conditioning, features, trained masses)
@@ -65,7 +68,7 @@ public static class EpochCostModel
         var batch = p.Batch is { } b and > 0 ? Math.Min(b, train) : train;
         var steps = Math.Ceiling(train / batch);
         var validation = size.Events * split.Validation;
-        var seconds = steps * cost.Step(batch) + cost.Forward(validation);
+        var seconds = train * cost.PlanEventSeconds + steps * cost.Step(batch) + cost.Forward(validation);
         // The selection metric's epochs, spread over the phase's epochs: one pass per trained mass for a net that takes the mass.
         var evaluating = p.Epochs > 0 ? (double)KindCost.Evaluations(spec, phase) / p.Epochs : 0;
         return seconds + evaluating * (cost.UsesMass ? Math.Max(1, trainedMasses) : 1) * cost.Forward(validation);
@@ -174,6 +177,11 @@ public static class EpochCostModel
         private readonly Optimizer optimizer;
         private readonly int threads;
         private readonly List<(Tensor X, Tensor M, Tensor Y)> inputs = [];
+        /// <summary>The training set the steps gather their batches from, as a trainer's loss does (features, mass, labels, weights).</summary>
+        private readonly (Tensor X, Tensor M, Tensor Y, Tensor W) pool;
+        private readonly (bool[] IsSignal, int[] MassIndex, int[] Process) planned;
+        private readonly string balance;
+        private double fastestPlan = double.PositiveInfinity;
         private readonly double[] fastest = Measurements.Select(_ => double.PositiveInfinity).ToArray();
 
         public Probe(ModelSpec model, int features, int trainedMasses, int threads, ComponentCatalog components)
@@ -185,7 +193,16 @@ public static class EpochCostModel
             foreach (var (events, _) in Measurements)
                 inputs.Add((Torch.Randn([events, features], generator), (Torch.RandInt(0, count, [events, 1], generator).To(ScalarType.Float32) + 1) / count,
                     Torch.Rand([events, 1], generator).Gt(0.5).To(ScalarType.Float32)));
+            pool = (Torch.Randn([PoolEvents, features], generator), (Torch.RandInt(0, count, [PoolEvents, 1], generator).To(ScalarType.Float32) + 1) / count,
+                Torch.Rand([PoolEvents, 1], generator).Gt(0.5).To(ScalarType.Float32), Torch.Rand([PoolEvents, 1], generator));
+            var random = new Random(1);
+            var isSignal = Enumerable.Range(0, PoolEvents).Select(_ => random.Next(2) == 0).ToArray();
+            planned = (isSignal, isSignal.Select(s => s ? random.Next(count) : -1).ToArray(), isSignal.Select(s => s ? 0 : 1 + random.Next(2)).ToArray());
+            balance = model.Balance;
         }
+
+        /// <summary>Events of the training set a step gathers from and an epoch's batches are drawn for.</summary>
+        private const int PoolEvents = 16384;
 
         public void Round(bool timed)
         {
@@ -193,16 +210,21 @@ public static class EpochCostModel
             for (var k = 0; k < Measurements.Length; k++)
             {
                 var (x, m, y) = inputs[k];
+                var positions = Measurements[k].Training ? Enumerable.Range(0, Measurements[k].Events).Select(i => (long)(i * 7 % PoolEvents)).ToArray() : null;
                 using var step = TensorScope.Begin();
                 var clock = Stopwatch.StartNew();
-                if (Measurements[k].Training)
+                if (positions is not null)
                 {
                     net.Train();
                     optimizer.ZeroGrad();
-                    var loss = Torch.BinaryCrossEntropyWithLogits(net.Logits(x, m), y);
+                    // As BceLoss over a TrainingSet: the batch's rows gathered, weighted, summed and normalised.
+                    var index = Torch.Tensor(positions);
+                    var w = pool.W.IndexSelect(0, index);
+                    var loss = Torch.BinaryCrossEntropyWithLogits(net.Logits(pool.X.IndexSelect(0, index), pool.M.IndexSelect(0, index)), pool.Y.IndexSelect(0, index), w, Reduction.Sum)
+                        / w.Sum().ClampMin(1e-30);
                     loss.Backward();
                     optimizer.Step();
-                    loss.Item();
+                    (loss.Detach() * positions.Length).Item();
                 }
                 else
                 {
@@ -212,6 +234,9 @@ public static class EpochCostModel
                 }
                 if (timed) fastest[k] = Math.Min(fastest[k], clock.Elapsed.TotalSeconds);
             }
+            var plan = Stopwatch.StartNew();
+            BatchPlan.Epoch(PoolEvents, SmallBatch, balance, planned.IsSignal, planned.MassIndex, planned.Process, generator);
+            if (timed) fastestPlan = Math.Min(fastestPlan, plan.Elapsed.TotalSeconds);
         }
 
         /// <summary>The two sizes of each kind of pass give its fixed part and its part per event.</summary>
@@ -219,7 +244,7 @@ public static class EpochCostModel
         {
             var step = Math.Max(0, (fastest[1] - fastest[0]) / (LargeBatch - SmallBatch));
             var score = Math.Max(0, (fastest[3] - fastest[2]) / (ScoredLarge - ScoredSmall));
-            return new ShapeCost(Math.Max(0, fastest[0] - step * SmallBatch), step, Math.Max(0, fastest[2] - score * ScoredSmall), score, net.UsesMass);
+            return new ShapeCost(Math.Max(0, fastest[0] - step * SmallBatch), step, Math.Max(0, fastest[2] - score * ScoredSmall), score, net.UsesMass, fastestPlan / PoolEvents);
         }
 
         public void Dispose()
