@@ -121,7 +121,7 @@ internal static class EtaBenchmark
         // What the ETA's calibration measures (the run measures again, in the background of its start).
         var calibrated = EpochCostModel.CalibrateKinds(trials.Select(t => t.Spec), 3, CancellationToken.None);
         Console.WriteLine("  calibrated shapes: " + string.Join("; ", calibrated.Values.DistinctBy(c => c.Cost).Select(c => string.Create(CultureInfo.InvariantCulture,
-            $"{c.Example.Model.Kind} step {c.Cost.StepSeconds * 1e3:F3} ms + {c.Cost.StepEventSeconds * 1e6:F3} us/event, score {c.Cost.ForwardSeconds * 1e3:F3} ms + {c.Cost.ForwardEventSeconds * 1e6:F3} us/event, batches {c.Cost.PlanEventSeconds * 1e6:F3} us/event"))));
+            $"{c.Example.Model.Kind} step {c.Cost.StepSeconds * 1e3:F3} ms + {c.Cost.StepEventSeconds * 1e6:F3} us/event, score {c.Cost.ForwardSeconds * 1e3:F3} ms + {c.Cost.ForwardEventSeconds * 1e6:F3} us/event, batches {c.Cost.PlanEventSeconds * 1e6:F3} us/event, metrics {c.Cost.SelectEventSeconds * 1e6:F3} us/event"))));
 
         var runner = services.GetRequiredService<IStudyRunner>();
         var run = runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(), CancellationToken.None, CancellationToken.None);

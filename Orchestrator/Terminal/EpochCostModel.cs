@@ -17,8 +17,10 @@ namespace Studies.Orchestrator.Terminal;
 /// </summary>
 /// <param name="UsesMass">The net takes the mass: the selection metric scores the validation events once per trained mass.</param>
 /// <param name="PlanEventSeconds">Drawing an epoch's batches (the model's <c>balance</c>), per training event.</param>
+/// <param name="SelectEventSeconds">The per-mass metrics of a selection epoch besides scoring (each mass's sample, its sorts and
+/// sums: the evaluator's own work), per validation event, all trained masses together.</param>
 public sealed record ShapeCost(double StepSeconds, double StepEventSeconds, double ForwardSeconds, double ForwardEventSeconds, bool UsesMass,
-    double PlanEventSeconds = 0)
+    double PlanEventSeconds = 0, double SelectEventSeconds = 0)
 {
     public double Step(double batch) => StepSeconds + StepEventSeconds * batch;
 
@@ -31,7 +33,10 @@ public sealed record ShapeCost(double StepSeconds, double StepEventSeconds, doub
 /// An epoch is <c>steps x (a + b x batch)</c> for training (the step gathers its batch from the training set as the trainer
 /// does, so the fixed part holds those calls too, which every kind pays alike), plus drawing the epoch's batches, plus a scoring pass over the validation events for the validation
 /// loss, plus, on the epochs that compute a selection metric (keep_best, early stopping; every <c>validation_every</c> and a
-/// phase's last), one scoring pass per trained mass for a net that takes the mass (one for a plain net). The per-step part
+/// phase's last), one scoring pass per trained mass for a net that takes the mass (one for a plain net) and the metrics' own
+/// work (the real evaluator timed on random scores; the same for every kind, and as large as a pnn's steps on gaussian-pnn:
+/// without it the ratio of an affine-pnn or per-mass epoch to a pnn one came out 1.7 and 2.2 where 1.3 and 1.6 were
+/// measured, bench eta at load ~27, and the ETA after 10 % was +27 %). The per-step part
 /// <c>a</c> and the per-event part <c>b</c> are measured per model shape (kind, widths, conditioning, features, trained masses)
 /// by timing a few steps at two batch sizes (<see cref="Calibrate(ModelSpec, int, int, CancellationToken)"/>), taking each
 /// size's fastest step: the run's other load only ever adds time, and the ETA wants the ratios between kinds, which the
@@ -71,7 +76,7 @@ public static class EpochCostModel
         var seconds = train * cost.PlanEventSeconds + steps * cost.Step(batch) + cost.Forward(validation);
         // The selection metric's epochs, spread over the phase's epochs: one pass per trained mass for a net that takes the mass.
         var evaluating = p.Epochs > 0 ? (double)KindCost.Evaluations(spec, phase) / p.Epochs : 0;
-        return seconds + evaluating * (cost.UsesMass ? Math.Max(1, trainedMasses) : 1) * cost.Forward(validation);
+        return seconds + evaluating * ((cost.UsesMass ? Math.Max(1, trainedMasses) : 1) * cost.Forward(validation) + validation * cost.SelectEventSeconds);
     }
 
     /// <summary>
@@ -182,6 +187,10 @@ public static class EpochCostModel
         private readonly (bool[] IsSignal, int[] MassIndex, int[] Process) planned;
         private readonly string balance;
         private double fastestPlan = double.PositiveInfinity;
+        private double fastestSelect = double.PositiveInfinity;
+        private readonly TrialData selectionSet;
+        private readonly TrialSpec selectionSpec;
+        private readonly double[] randomScores;
         private readonly double[] fastest = Measurements.Select(_ => double.PositiveInfinity).ToArray();
 
         public Probe(ModelSpec model, int features, int trainedMasses, int threads, ComponentCatalog components)
@@ -199,6 +208,17 @@ public static class EpochCostModel
             var isSignal = Enumerable.Range(0, PoolEvents).Select(_ => random.Next(2) == 0).ToArray();
             planned = (isSignal, isSignal.Select(s => s ? random.Next(count) : -1).ToArray(), isSignal.Select(s => s ? 0 : 1 + random.Next(2)).ToArray());
             balance = model.Balance;
+            var trained = Enumerable.Range(0, count).Select(i => i + 1.0).ToArray();
+            selectionSet = new TrialData
+            {
+                Count = PoolEvents, FeatureCount = features, Features = new float[PoolEvents * features], IsSignal = isSignal,
+                Mass = isSignal.Select(s => s ? trained[random.Next(count)] : double.NaN).ToArray(), Process = planned.Process,
+                ProcessNames = ["signal", "background-1", "background-2"], Weight = Enumerable.Repeat(1.0, PoolEvents).ToArray(),
+                Train = [], Validation = Enumerable.Range(0, PoolEvents).Select(i => (long)i).ToArray(), Test = [],
+                TrainedMasses = trained, HeldoutMasses = [], GeneratedPerMass = trained.ToDictionary(m => m, _ => (double)PoolEvents / 2 / count),
+            };
+            selectionSpec = new TrialSpec { Data = new DataSpec { Source = "calibration" }, Model = model, Schedule = [new PhaseSpec { Loss = "bce", Epochs = 1 }] };
+            randomScores = Enumerable.Range(0, PoolEvents).Select(_ => random.NextDouble()).ToArray();
         }
 
         /// <summary>Events of the training set a step gathers from and an epoch's batches are drawn for.</summary>
@@ -237,14 +257,27 @@ public static class EpochCostModel
             var plan = Stopwatch.StartNew();
             BatchPlan.Epoch(PoolEvents, SmallBatch, balance, planned.IsSignal, planned.MassIndex, planned.Process, generator);
             if (timed) fastestPlan = Math.Min(fastestPlan, plan.Elapsed.TotalSeconds);
+            // The evaluator takes longer than the rest together: three rounds of it.
+            if (rounds >= MinimumRounds) return;
+            var select = Stopwatch.StartNew();
+            MassEvaluator.Evaluate((sample, _) => sample.Select(i => randomScores[i]).ToArray(), net.UsesMass, selectionSet, selectionSet.Validation,
+                selectionSpec, trainedOnly: true, includeOptimal: false);
+            if (timed)
+            {
+                fastestSelect = Math.Min(fastestSelect, select.Elapsed.TotalSeconds);
+                rounds++;
+            }
         }
+
+        private int rounds;
 
         /// <summary>The two sizes of each kind of pass give its fixed part and its part per event.</summary>
         public ShapeCost Cost()
         {
             var step = Math.Max(0, (fastest[1] - fastest[0]) / (LargeBatch - SmallBatch));
             var score = Math.Max(0, (fastest[3] - fastest[2]) / (ScoredLarge - ScoredSmall));
-            return new ShapeCost(Math.Max(0, fastest[0] - step * SmallBatch), step, Math.Max(0, fastest[2] - score * ScoredSmall), score, net.UsesMass, fastestPlan / PoolEvents);
+            return new ShapeCost(Math.Max(0, fastest[0] - step * SmallBatch), step, Math.Max(0, fastest[2] - score * ScoredSmall), score, net.UsesMass, fastestPlan / PoolEvents,
+                double.IsFinite(fastestSelect) ? fastestSelect / PoolEvents : 0);
         }
 
         public void Dispose()
