@@ -127,10 +127,12 @@ internal static class EtaBenchmark
         var run = runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
         var epochs = trials.Sum(t => t.Spec.Schedule.Sum(p => p.Epochs));
         (double At, double? Eta)? first = null, tenth = null;
+        double? calibratedAt = null;
         while (!run.IsCompleted)
         {
             await Task.WhenAny(run, Task.Delay(100));
             if (factory.Probe is not { } probe) continue;
+            if (calibratedAt is null && probe.Inner.Calibrating is { IsCompleted: true }) calibratedAt = probe.Clock.Elapsed.TotalSeconds;
             if (first is null && probe.EpochsSeen > 0) first = (probe.Clock.Elapsed.TotalSeconds, probe.Inner.RemainingSeconds());
             if (tenth is null && probe.EpochsSeen >= 0.1 * epochs) tenth = (probe.Clock.Elapsed.TotalSeconds, probe.Inner.RemainingSeconds());
         }
@@ -141,7 +143,7 @@ internal static class EtaBenchmark
         if (tenth is not { Eta: { } eta10 } ten) throw new InvalidOperationException($"{name}: no ETA was shown at 10 % of the epochs");
         return new Outcome(name, trials.Count, epochs, dry.Seconds, dry.MeasuredIn, p.LastEnd, first?.At, first?.Eta, ten.At, eta10)
         {
-            Measured = p.Inner.DescribeEta(),
+            Measured = p.Inner.DescribeEta() + string.Create(CultureInfo.InvariantCulture, $"; calibration done at {calibratedAt:F1} s"),
             DryCosts = string.Create(CultureInfo.InvariantCulture, $"worker start {dry.WorkerStart:F2} s; ") + string.Join("; ", dry.Costs.Values.Select(k => string.Create(CultureInfo.InvariantCulture,
                 $"start {k.StartSeconds:F2} s, epochs {string.Join("/", k.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture)))} s, end {k.EndSeconds:F2} s"))),
         };

@@ -51,17 +51,17 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     /// run in the background at the run's start, while the workers start, and handed to the ETA when done. Null: the ETA
     /// keeps the multiply-add model (tests, whose timelines are made up).
     /// </summary>
-    public Func<IReadOnlyList<TrialSpec>, IReadOnlyDictionary<string, IReadOnlyList<double>>>? Calibration { get; init; }
+    public Func<IReadOnlyList<TrialSpec>, CalibratedKinds>? Calibration { get; init; }
 
     /// <summary>The background calibration of the latest run (null: none); for the benchmark, which reports what it measured.</summary>
     public Task? Calibrating { get; private set; }
 
     /// <summary>
-    /// The calibration <c>studies run</c> uses: every shape of the run, within 3 s (a few steps each; gaussian-pnn's four
-    /// shapes take ~0.3 s on a quiet core).
+    /// The calibration <c>studies run</c> uses: every shape of the run, rounds of a few steps each for up to 1.5 s, so that
+    /// it is there by the first epoch (the workers' start took 4-8 s at load 13-35 on 2 cores).
     /// </summary>
-    public static IReadOnlyDictionary<string, IReadOnlyList<double>> Calibrate(IReadOnlyList<TrialSpec> specs) =>
-        EpochCostModel.Calibrate(specs, budgetSeconds: 3, CancellationToken.None);
+    public static CalibratedKinds Calibrate(IReadOnlyList<TrialSpec> specs) =>
+        EpochCostModel.Calibrate(specs, budgetSeconds: 1.5, CancellationToken.None);
 
     private double Now => clock.Elapsed.TotalSeconds;
 
@@ -80,7 +80,8 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
             {
                 try
                 {
-                    estimator.Calibrate(calibrate(specs.Select(t => t.Spec).ToList()));
+                    var calibrated = calibrate(specs.Select(t => t.Spec).ToList());
+                    estimator.Calibrate(calibrated.EpochSeconds, calibrated.EndSeconds);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {

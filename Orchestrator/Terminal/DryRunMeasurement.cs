@@ -73,7 +73,7 @@ public static class DryRunMeasurement
             measured[kind] = MeasureAtOnce(trial.Spec, runner, copies, ct);
             groups[kind] = EtaTrial.KindOf(trial.Spec with { Model = new ModelSpec() });
         }
-        var costs = Pool(measured, groups, EpochCostModel.Calibrate(trials.Select(t => t.Spec), budgetSeconds: 3, ct));
+        var costs = Pool(measured, groups, EpochCostModel.Calibrate(trials.Select(t => t.Spec), budgetSeconds: 3, ct).EpochSeconds);
         var workerStart = worker is null ? 0 : WorkerStartSeconds(worker, trials[0].Spec.Device, copies);
         var seconds = EtaEstimator.Deal(trials.Select(t => costs[EtaTrial.KindOf(t.Spec)].TrialSeconds(t.Spec)), Math.Max(1, slots), []) + workerStart;
         return (seconds, clock.Elapsed.TotalSeconds, costs, workerStart);

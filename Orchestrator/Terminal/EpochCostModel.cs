@@ -27,6 +27,9 @@ public sealed record ShapeCost(double StepSeconds, double StepEventSeconds, doub
     public double Forward(double events) => ForwardSeconds + ForwardEventSeconds * events;
 }
 
+/// <summary>The calibrated cost model of a run's kinds (<see cref="EtaTrial.KindOf"/>): seconds per epoch of each phase, and of the trial's end.</summary>
+public sealed record CalibratedKinds(IReadOnlyDictionary<string, IReadOnlyList<double>> EpochSeconds, IReadOnlyDictionary<string, double> EndSeconds);
+
 /// <summary>
 /// The cost model of the ETA: seconds per epoch of a trial's phase from a short measurement of its model shape on this host.
 /// <para>
@@ -84,17 +87,32 @@ public static class EpochCostModel
     /// from one calibration per model shape; CPU trials only (the orchestrator measures on its own CPU; a trial on a GPU
     /// keeps the multiply-add model). <paramref name="budgetSeconds"/> bounds the measurement's rounds (at least two are made).
     /// </summary>
-    public static IReadOnlyDictionary<string, IReadOnlyList<double>> Calibrate(IEnumerable<TrialSpec> trials, double budgetSeconds, CancellationToken ct,
-        ComponentCatalog? components = null)
+    public static CalibratedKinds Calibrate(IEnumerable<TrialSpec> trials, double budgetSeconds, CancellationToken ct, ComponentCatalog? components = null)
     {
         components ??= ComponentCatalog.BuiltIn;
-        var kinds = new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal);
+        var epochs = new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal);
+        var ends = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (kind, (spec, cost)) in CalibrateKinds(trials, budgetSeconds, ct, components))
         {
             var size = DryRun.EstimateData(spec.Data, components);
-            kinds[kind] = spec.Schedule.Select((_, p) => EpochSeconds(spec, p, cost, size, DryRun.TrainedMassCount(spec.Data))).ToList();
+            var trained = DryRun.TrainedMassCount(spec.Data);
+            epochs[kind] = spec.Schedule.Select((_, p) => EpochSeconds(spec, p, cost, size, trained)).ToList();
+            ends[kind] = EndSeconds(spec, cost, size, trained, DryRun.Grid(spec.Data)?.Count ?? 1);
         }
-        return kinds;
+        return new CalibratedKinds(epochs, ends);
+    }
+
+    /// <summary>
+    /// Seconds of a trial's end: the per-mass evaluation of the validation and test splits at every mass (held-out ones too),
+    /// at the last epoch and at the kept one: the scoring passes and the metrics' own work (measured per trained mass, so
+    /// scaled to all masses).
+    /// </summary>
+    public static double EndSeconds(TrialSpec spec, ShapeCost cost, DataSize size, int trainedMasses, int allMasses)
+    {
+        var events = size.Events * (spec.Data.Split.Validation + spec.Data.Split.Test);
+        var masses = Math.Max(1, allMasses);
+        var scoring = (cost.UsesMass ? masses : 1) * cost.Forward(events);
+        return 2 * (scoring + events * cost.SelectEventSeconds * masses / Math.Max(1, trainedMasses));
     }
 
     /// <summary>The shape cost of each kind of <paramref name="trials"/> (CPU, not boosted), with a trial of the kind; all shapes measured together.</summary>
@@ -214,7 +232,7 @@ public static class EpochCostModel
                 Count = PoolEvents, FeatureCount = features, Features = new float[PoolEvents * features], IsSignal = isSignal,
                 Mass = isSignal.Select(s => s ? trained[random.Next(count)] : double.NaN).ToArray(), Process = planned.Process,
                 ProcessNames = ["signal", "background-1", "background-2"], Weight = Enumerable.Repeat(1.0, PoolEvents).ToArray(),
-                Train = [], Validation = Enumerable.Range(0, PoolEvents).Select(i => (long)i).ToArray(), Test = [],
+                Train = [], Validation = Enumerable.Range(0, SelectEvents).Select(i => (long)i).ToArray(), Test = [],
                 TrainedMasses = trained, HeldoutMasses = [], GeneratedPerMass = trained.ToDictionary(m => m, _ => (double)PoolEvents / 2 / count),
             };
             selectionSpec = new TrialSpec { Data = new DataSpec { Source = "calibration" }, Model = model, Schedule = [new PhaseSpec { Loss = "bce", Epochs = 1 }] };
@@ -223,6 +241,8 @@ public static class EpochCostModel
 
         /// <summary>Events of the training set a step gathers from and an epoch's batches are drawn for.</summary>
         private const int PoolEvents = 16384;
+        /// <summary>Validation events the evaluator is timed on: few enough that a pass fits between the machine's other work (a few ms).</summary>
+        private const int SelectEvents = 4096;
 
         public void Round(bool timed)
         {
@@ -257,8 +277,8 @@ public static class EpochCostModel
             var plan = Stopwatch.StartNew();
             BatchPlan.Epoch(PoolEvents, SmallBatch, balance, planned.IsSignal, planned.MassIndex, planned.Process, generator);
             if (timed) fastestPlan = Math.Min(fastestPlan, plan.Elapsed.TotalSeconds);
-            // The evaluator takes longer than the rest together: three rounds of it.
-            if (rounds >= MinimumRounds) return;
+            // The evaluator takes longer than the rest together: a few rounds of it.
+            if (rounds >= 2 * MinimumRounds) return;
             var select = Stopwatch.StartNew();
             MassEvaluator.Evaluate((sample, _) => sample.Select(i => randomScores[i]).ToArray(), net.UsesMass, selectionSet, selectionSet.Validation,
                 selectionSpec, trainedOnly: true, includeOptimal: false);
@@ -277,7 +297,7 @@ public static class EpochCostModel
             var step = Math.Max(0, (fastest[1] - fastest[0]) / (LargeBatch - SmallBatch));
             var score = Math.Max(0, (fastest[3] - fastest[2]) / (ScoredLarge - ScoredSmall));
             return new ShapeCost(Math.Max(0, fastest[0] - step * SmallBatch), step, Math.Max(0, fastest[2] - score * ScoredSmall), score, net.UsesMass, fastestPlan / PoolEvents,
-                double.IsFinite(fastestSelect) ? fastestSelect / PoolEvents : 0);
+                double.IsFinite(fastestSelect) ? fastestSelect / SelectEvents : 0);
         }
 
         public void Dispose()

@@ -45,12 +45,24 @@ public sealed class EpochCostModelTests
         Assert.Equal(0.007 + 0.0007 + 0.0035, EpochCostModel.EpochSeconds(Spec(batch: null), 0, Parametric, Size, trainedMasses: 5), 12);
     }
 
+    /// <summary>The end scores validation and test (4,000 events) at all 9 masses, twice (last and kept epoch), and does the
+    /// metrics' work at each mass: 2 x (9 x (0.5 ms + 0.4 ms) + 4,000 x 1 us x 9 / 5) = 2 x (8.1 + 7.2) ms.</summary>
+    [Fact]
+    public void A_trials_end_is_two_evaluations_of_both_splits_at_every_mass()
+    {
+        Assert.Equal(0.0306, EpochCostModel.EndSeconds(Spec(), Parametric with { SelectEventSeconds = 1e-6 }, Size, trainedMasses: 5, allMasses: 9), 12);
+        // A plain net scores each split once.
+        Assert.Equal(2 * (0.0009 + 0.0072), EpochCostModel.EndSeconds(Spec(), Parametric with { UsesMass = false, SelectEventSeconds = 1e-6 }, Size, trainedMasses: 5, allMasses: 9), 12);
+    }
+
     [Fact]
     public void The_calibration_measures_each_cpu_kind_once_and_leaves_gpu_trials_to_the_multiply_add_model()
     {
         var trials = new[] { Spec(), Spec() with { Seed = 2 }, Spec(kind: "per-mass"), Spec(device: "cuda:0") };
         var kinds = EpochCostModel.Calibrate(trials, budgetSeconds: 0, CancellationToken.None);
-        Assert.Equal(new[] { EtaTrial.KindOf(Spec()), EtaTrial.KindOf(Spec(kind: "per-mass")) }.Order(), kinds.Keys.Order());
-        Assert.All(kinds.Values, v => Assert.True(v.Count == 1 && double.IsFinite(v[0]) && v[0] > 0, $"{v[0]}"));
+        Assert.Equal(new[] { EtaTrial.KindOf(Spec()), EtaTrial.KindOf(Spec(kind: "per-mass")) }.Order(), kinds.EpochSeconds.Keys.Order());
+        Assert.All(kinds.EpochSeconds.Values, v => Assert.True(v.Count == 1 && double.IsFinite(v[0]) && v[0] > 0, $"{v[0]}"));
+        Assert.Equal(kinds.EpochSeconds.Keys.Order(), kinds.EndSeconds.Keys.Order());
+        Assert.All(kinds.EndSeconds.Values, v => Assert.True(double.IsFinite(v) && v > 0, $"{v}"));
     }
 }

@@ -147,6 +147,24 @@ public sealed class EtaEstimatorTests
         Assert.Equal(42, eta.RemainingSeconds(2)!.Value, 9);
     }
 
+    /// <summary>
+    /// No trial has ended: each kind's end comes from the calibrated model (0.1 and 0.3 s) at the rate the epochs measured
+    /// (1 s an epoch for a 0.02-s model: 50 times), not from one epoch's time.
+    /// </summary>
+    [Fact]
+    public void Before_a_trial_ended_its_end_is_the_calibrated_end_at_the_measured_rate()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([new EtaTrial("a", "data|cheap|bce:1024", [10], [0.01]), new EtaTrial("b", "data|dear|bce:1024", [10], [0.01])]);
+        eta.Calibrate(new Dictionary<string, IReadOnlyList<double>> { ["data|cheap|bce:1024"] = [0.02], ["data|dear|bce:1024"] = [0.04] },
+            new Dictionary<string, double> { ["data|cheap|bce:1024"] = 0.1, ["data|dear|bce:1024"] = 0.3 });
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 1, seconds: 1);
+        eta.Epoch("a", 0, 2, seconds: 1);
+        // a: 8 x 1 + 0.1 x 50 = 13 s; b: 10 x 2 + 0.3 x 50 = 35 s.
+        Assert.Equal(48, eta.RemainingSeconds(2)!.Value, 9);
+    }
+
     [Fact]
     public void Trials_are_dealt_to_the_slot_that_frees_first()
     {
