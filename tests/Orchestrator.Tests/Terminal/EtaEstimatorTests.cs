@@ -165,6 +165,24 @@ public sealed class EtaEstimatorTests
         Assert.Equal(48, eta.RemainingSeconds(2)!.Value, 9);
     }
 
+    /// <summary>
+    /// One slot: trial a ends at 3 s and b starts at 4 s (the result recorded, b claimed and sent). That second between
+    /// trials is paid again before c: c takes 1 + 2 epochs + its end 1 = 4 s after b's 2 s left.
+    /// </summary>
+    [Fact]
+    public void The_time_between_a_slots_trials_is_counted_for_every_trial_to_come()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([Trial("a", epochs: 2), Trial("b", epochs: 2), Trial("c", epochs: 2)]);
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 1, seconds: 1);
+        eta.Epoch("a", 0, 2, seconds: 1);
+        eta.Ended("a", 3, requeued: false);
+        eta.Started("b", "cpu#0", 4);
+        eta.Epoch("b", 0, 5, seconds: 1);
+        Assert.Equal(6, eta.RemainingSeconds(5)!.Value, 9);
+    }
+
     [Fact]
     public void Trials_are_dealt_to_the_slot_that_frees_first()
     {
