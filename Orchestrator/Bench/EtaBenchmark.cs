@@ -86,7 +86,7 @@ internal static class EtaBenchmark
                 output.WriteLine($"  dry run's costs: {o.DryCosts}");
                 output.WriteLine(string.Create(inv, $"{o.Name}: {o.Trials} trials, {o.Epochs} epochs, {o.Actual:F1} s; dry run {o.DryRun:F1} s (x{o.DryRunRatio:F2}, measured in {o.DryRunMeasuredIn:F1} s); "
                     + $"ETA at the first epoch ({o.FirstEpochAt:F1} s) {o.EtaAtFirstEpoch:F1} s vs {o.Actual - o.FirstEpochAt:F1} s left; "
-                    + $"at 10 % of epochs ({o.TenPercentAt:F1} s) {o.EtaAtTenPercent:F1} s vs {o.LeftAtTenPercent:F1} s left ({o.EtaError * 100:+0;-0} %)"));
+                    + $"at 10 % of epochs ({o.TenPercentAt:F1} s) {o.EtaAtTenPercent:F1} s vs {o.LeftAtTenPercent:F1} s left ({o.EtaError * 100:+0;-0;0} %)"));
             }
             finally
             {
@@ -97,10 +97,10 @@ internal static class EtaBenchmark
         output.WriteLine("| study | trials | actual | dry run | dry run / actual | ETA at 10 % of epochs | actual left | ETA error |");
         output.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var o in outcomes)
-            output.WriteLine(string.Create(inv, $"| {o.Name} | {o.Trials} | {o.Actual:F1} s | {o.DryRun:F1} s | {o.DryRunRatio:F2} | {o.EtaAtTenPercent:F1} s | {o.LeftAtTenPercent:F1} s | {o.EtaError * 100:+0;-0} % |"));
+            output.WriteLine(string.Create(inv, $"| {o.Name} | {o.Trials} | {o.Actual:F1} s | {o.DryRun:F1} s | {o.DryRunRatio:F2} | {o.EtaAtTenPercent:F1} s | {o.LeftAtTenPercent:F1} s | {o.EtaError * 100:+0;-0;0} % |"));
         var worstEta = outcomes.MaxBy(o => Math.Abs(o.EtaError))!;
         var worstDry = outcomes.MaxBy(o => Math.Max(o.DryRunRatio, 1 / o.DryRunRatio))!;
-        output.WriteLine(string.Create(inv, $"ETA after 10 % of epochs: worst error {worstEta.EtaError * 100:+0;-0} % ({worstEta.Name}; target within 30 %); "
+        output.WriteLine(string.Create(inv, $"ETA after 10 % of epochs: worst error {worstEta.EtaError * 100:+0;-0;0} % ({worstEta.Name}; target within 30 %); "
             + $"dry-run estimate / actual: {string.Join(", ", outcomes.Select(o => o.DryRunRatio.ToString("F2", inv)))} (target within a factor 1.5)"));
         return 0;
     }

@@ -24,7 +24,8 @@ public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> Ph
 /// The remaining time of a run from measured epoch rates, available from the first epoch on. Each trial's time is
 /// split into a start (claim to first epoch: data loading, and for a slot's first trial the worker's start), its
 /// epochs (seconds per epoch per kind and phase, measured between consecutive epochs) and its end (last epoch to
-/// result: the per-mass evaluation). Trials of a kind or phase not yet seen take the cost model's time per epoch
+/// result: the per-mass evaluation), and the time between a slot's trials (measured from one trial's end to the slot's
+/// next start). Trials of a kind or phase not yet seen take the cost model's time per epoch (and end)
 /// scaled by what was measured so far (the median ratio measured/model). The cost model is the calibrated one
 /// (<see cref="EpochCostModel"/>: a few steps of each model shape timed at the run's start) once <see cref="Calibrate"/> has
 /// it, so a kind not measured yet is taken to cost what its shape costs relative to the kinds measured; until then, and for
