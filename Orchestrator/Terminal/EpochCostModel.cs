@@ -9,7 +9,7 @@ using Studies.Trials.Training;
 namespace Studies.Orchestrator.Terminal;
 
 /// <summary>
-/// What one model shape costs on this host, measured by <see cref="EpochCostModel.Calibrate(ModelSpec, int, int, CancellationToken)"/>:
+/// What one model shape costs on this host, measured by <see cref="EpochCostModel.Calibrate(ModelSpec, int, int, int, CancellationToken, ComponentCatalog?)"/>:
 /// a training step (forward, BCE, backward, Adam) of <c>b</c> events takes <c>StepSeconds + StepEventSeconds x b</c>, a scoring
 /// pass (no gradient) over <c>n</c> events <c>ForwardSeconds + ForwardEventSeconds x n</c>. The fixed parts are libtorch's
 /// per-call overhead: they grow with the number of calls a step makes (layers, conditioning terms, one net per mass), not
@@ -41,7 +41,7 @@ public sealed record CalibratedKinds(IReadOnlyDictionary<string, IReadOnlyList<d
 /// without it the ratio of an affine-pnn or per-mass epoch to a pnn one came out 1.7 and 2.2 where 1.3 and 1.6 were
 /// measured, bench eta at load ~27, and the ETA after 10 % was +27 %). The per-step part
 /// <c>a</c> and the per-event part <c>b</c> are measured per model shape (kind, widths, conditioning, features, trained masses)
-/// by timing a few steps at two batch sizes (<see cref="Calibrate(ModelSpec, int, int, CancellationToken)"/>), taking each
+/// by timing a few steps at two batch sizes (<see cref="Calibrate(ModelSpec, int, int, int, CancellationToken, ComponentCatalog?)"/>), taking each
 /// size's fastest step: the run's other load only ever adds time, and the ETA wants the ratios between kinds, which the
 /// fastest steps measure alike for all kinds.
 /// </para>
