@@ -7,6 +7,25 @@ public sealed class EtaEstimatorTests
 {
     private static EtaTrial Trial(string id, string kind = "k", int epochs = 10) => new(id, kind, [epochs], [0.01]);
 
+    private const string Cheap = "data|cheap|bce:1024";
+
+    /// <summary>
+    /// One slot: trial a of the cheap kind, then b of <paramref name="second"/>, ten epochs each (multiply-add models 0.01 s
+    /// and <paramref name="secondModel"/>), calibrated with <paramref name="epochs"/> and <paramref name="ends"/> (none when
+    /// null); a's first two epochs measured at 1 s each.
+    /// </summary>
+    private static EtaEstimator CheapThen(string second, double secondModel, IReadOnlyDictionary<string, IReadOnlyList<double>>? epochs,
+        IReadOnlyDictionary<string, double>? ends = null)
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([new EtaTrial("a", Cheap, [10], [0.01]), new EtaTrial("b", second, [10], [secondModel])]);
+        if (epochs is not null) eta.Calibrate(epochs, ends);
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 1, seconds: 1);
+        eta.Epoch("a", 0, 2, seconds: 1);
+        return eta;
+    }
+
     /// <summary>
     /// Two slots, four trials of one kind: a worker start of 3 s per slot, a start (data) of 2 s, ten 1-s epochs and an end
     /// (evaluation) of 1 s. Both slots' first trials reach their first epoch at 6 s.
@@ -112,16 +131,8 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void After_only_cheap_epochs_were_measured_an_expensive_kind_takes_the_calibrated_ratio()
     {
-        EtaEstimator Timeline(bool calibrated)
-        {
-            var eta = new EtaEstimator(slots: 1);
-            eta.Plan([new EtaTrial("a", "data|cheap|bce:1024", [10], [0.01]), new EtaTrial("b", "data|dear|bce:1024", [10], [0.01])]);
-            if (calibrated) eta.Calibrate(new Dictionary<string, IReadOnlyList<double>> { ["data|cheap|bce:1024"] = [0.02], ["data|dear|bce:1024"] = [0.04] });
-            eta.Started("a", "cpu#0", 0);
-            eta.Epoch("a", 0, 1, seconds: 1);
-            eta.Epoch("a", 0, 2, seconds: 1);
-            return eta;
-        }
+        EtaEstimator Timeline(bool calibrated) => CheapThen("data|dear|bce:1024", 0.01,
+            calibrated ? new Dictionary<string, IReadOnlyList<double>> { [Cheap] = [0.02], ["data|dear|bce:1024"] = [0.04] } : null);
         // a: 8 epochs of 1 s and an end (not measured: one epoch, 1 s) = 9 s. b: no start (a's start was 0 s), 10 epochs of
         // 1 s x 0.04 / 0.02 = 2 s, an end of one epoch, 2 s = 22 s. Together 31 s.
         Assert.Equal(31, Timeline(calibrated: true).RemainingSeconds(2)!.Value, 9);
@@ -136,13 +147,8 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void A_kind_left_out_of_the_calibration_keeps_its_multiply_add_model_on_the_calibrated_scale()
     {
-        var eta = new EtaEstimator(slots: 1);
-        eta.Plan([new EtaTrial("a", "data|cheap|bce:1024", [10], [0.01]), new EtaTrial("c", "data|other|bce:1024", [10], [0.03])]);
-        eta.Calibrate(new Dictionary<string, IReadOnlyList<double>> { ["data|cheap|bce:1024"] = [0.02] });
-        eta.Started("a", "cpu#0", 0);
-        eta.Epoch("a", 0, 1, seconds: 1);
-        eta.Epoch("a", 0, 2, seconds: 1);
-        // a: 9 s as above. c: 0.03 x 2 = 0.06 s by the model, 1 / 0.02 = 50 times that measured: 3 s an epoch, 10 x 3 + 3 = 33 s.
+        var eta = CheapThen("data|other|bce:1024", 0.03, new Dictionary<string, IReadOnlyList<double>> { [Cheap] = [0.02] });
+        // a: 9 s as above. b: 0.03 x 2 = 0.06 s by the model, 1 / 0.02 = 50 times that measured: 3 s an epoch, 10 x 3 + 3 = 33 s.
         // (Unscaled it would be 0.03 x 50 = 1.5 s an epoch, half its multiply-add proportion to a.)
         Assert.Equal(42, eta.RemainingSeconds(2)!.Value, 9);
     }
@@ -154,13 +160,8 @@ public sealed class EtaEstimatorTests
     [Fact]
     public void Before_a_trial_ended_its_end_is_the_calibrated_end_at_the_measured_rate()
     {
-        var eta = new EtaEstimator(slots: 1);
-        eta.Plan([new EtaTrial("a", "data|cheap|bce:1024", [10], [0.01]), new EtaTrial("b", "data|dear|bce:1024", [10], [0.01])]);
-        eta.Calibrate(new Dictionary<string, IReadOnlyList<double>> { ["data|cheap|bce:1024"] = [0.02], ["data|dear|bce:1024"] = [0.04] },
-            new Dictionary<string, double> { ["data|cheap|bce:1024"] = 0.1, ["data|dear|bce:1024"] = 0.3 });
-        eta.Started("a", "cpu#0", 0);
-        eta.Epoch("a", 0, 1, seconds: 1);
-        eta.Epoch("a", 0, 2, seconds: 1);
+        var eta = CheapThen("data|dear|bce:1024", 0.01, new Dictionary<string, IReadOnlyList<double>> { [Cheap] = [0.02], ["data|dear|bce:1024"] = [0.04] },
+            new Dictionary<string, double> { [Cheap] = 0.1, ["data|dear|bce:1024"] = 0.3 });
         // a: 8 x 1 + 0.1 x 50 = 13 s; b: 10 x 2 + 0.3 x 50 = 35 s.
         Assert.Equal(48, eta.RemainingSeconds(2)!.Value, 9);
     }
