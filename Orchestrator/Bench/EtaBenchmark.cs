@@ -86,7 +86,7 @@ internal static class EtaBenchmark
                 output.WriteLine($"  dry run's costs: {o.DryCosts}");
                 output.WriteLine(string.Create(inv, $"{o.Name}: {o.Trials} trials, {o.Epochs} epochs, {o.Actual:F1} s; dry run {o.DryRun:F1} s (x{o.DryRunRatio:F2}, measured in {o.DryRunMeasuredIn:F1} s); "
                     + $"ETA at the first epoch ({o.FirstEpochAt:F1} s) {o.EtaAtFirstEpoch:F1} s vs {o.Actual - o.FirstEpochAt:F1} s left; "
-                    + $"at 10 % of epochs ({o.TenPercentAt:F1} s) {o.EtaAtTenPercent:F1} s vs {o.LeftAtTenPercent:F1} s left ({o.EtaError * 100:+0;-0} %)"));
+                    + $"at 10 % of epochs ({o.TenPercentAt:F1} s) {o.EtaAtTenPercent:F1} s vs {o.LeftAtTenPercent:F1} s left ({o.EtaError * 100:+0;-0;0} %)"));
             }
             finally
             {
@@ -97,10 +97,10 @@ internal static class EtaBenchmark
         output.WriteLine("| study | trials | actual | dry run | dry run / actual | ETA at 10 % of epochs | actual left | ETA error |");
         output.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var o in outcomes)
-            output.WriteLine(string.Create(inv, $"| {o.Name} | {o.Trials} | {o.Actual:F1} s | {o.DryRun:F1} s | {o.DryRunRatio:F2} | {o.EtaAtTenPercent:F1} s | {o.LeftAtTenPercent:F1} s | {o.EtaError * 100:+0;-0} % |"));
+            output.WriteLine(string.Create(inv, $"| {o.Name} | {o.Trials} | {o.Actual:F1} s | {o.DryRun:F1} s | {o.DryRunRatio:F2} | {o.EtaAtTenPercent:F1} s | {o.LeftAtTenPercent:F1} s | {o.EtaError * 100:+0;-0;0} % |"));
         var worstEta = outcomes.MaxBy(o => Math.Abs(o.EtaError))!;
         var worstDry = outcomes.MaxBy(o => Math.Max(o.DryRunRatio, 1 / o.DryRunRatio))!;
-        output.WriteLine(string.Create(inv, $"ETA after 10 % of epochs: worst error {worstEta.EtaError * 100:+0;-0} % ({worstEta.Name}; target within 30 %); "
+        output.WriteLine(string.Create(inv, $"ETA after 10 % of epochs: worst error {worstEta.EtaError * 100:+0;-0;0} % ({worstEta.Name}; target within 30 %); "
             + $"dry-run estimate / actual: {string.Join(", ", outcomes.Select(o => o.DryRunRatio.ToString("F2", inv)))} (target within a factor 1.5)"));
         return 0;
     }
@@ -118,14 +118,21 @@ internal static class EtaBenchmark
         var slots = executor.Plan(study, trials, null).Slots.Count;
         var dry = DryRunMeasurement.Estimate(trials, slots, services.GetRequiredService<ITrialRunner>(), services.GetRequiredService<WorkerCommandLine>(), CancellationToken.None);
 
+        // What the ETA's calibration measures (the run measures again, in the background of its start).
+        var calibrated = EpochCostModel.CalibrateKinds(trials.Select(t => t.Spec), 3, CancellationToken.None);
+        Console.WriteLine("  calibrated shapes: " + string.Join("; ", calibrated.Values.DistinctBy(c => c.Cost).Select(c => string.Create(CultureInfo.InvariantCulture,
+            $"{c.Example.Model.Kind} step {c.Cost.StepSeconds * 1e3:F3} ms + {c.Cost.StepEventSeconds * 1e6:F3} us/event, score {c.Cost.ForwardSeconds * 1e3:F3} ms + {c.Cost.ForwardEventSeconds * 1e6:F3} us/event, batches {c.Cost.PlanEventSeconds * 1e6:F3} us/event, metrics {c.Cost.SelectEventSeconds * 1e6:F3} us/event"))));
+
         var runner = services.GetRequiredService<IStudyRunner>();
         var run = runner.RunAsync(StudyLoader.Load(file), new StudyRunRequest(), CancellationToken.None, CancellationToken.None);
         var epochs = trials.Sum(t => t.Spec.Schedule.Sum(p => p.Epochs));
         (double At, double? Eta)? first = null, tenth = null;
+        double? calibratedAt = null;
         while (!run.IsCompleted)
         {
             await Task.WhenAny(run, Task.Delay(100));
             if (factory.Probe is not { } probe) continue;
+            if (calibratedAt is null && probe.Inner.Calibrating is { IsCompleted: true }) calibratedAt = probe.Clock.Elapsed.TotalSeconds;
             if (first is null && probe.EpochsSeen > 0) first = (probe.Clock.Elapsed.TotalSeconds, probe.Inner.RemainingSeconds());
             if (tenth is null && probe.EpochsSeen >= 0.1 * epochs) tenth = (probe.Clock.Elapsed.TotalSeconds, probe.Inner.RemainingSeconds());
         }
@@ -136,7 +143,7 @@ internal static class EtaBenchmark
         if (tenth is not { Eta: { } eta10 } ten) throw new InvalidOperationException($"{name}: no ETA was shown at 10 % of the epochs");
         return new Outcome(name, trials.Count, epochs, dry.Seconds, dry.MeasuredIn, p.LastEnd, first?.At, first?.Eta, ten.At, eta10)
         {
-            Measured = p.Inner.DescribeEta(),
+            Measured = p.Inner.DescribeEta() + string.Create(CultureInfo.InvariantCulture, $"; calibration done at {calibratedAt:F1} s"),
             DryCosts = string.Create(CultureInfo.InvariantCulture, $"worker start {dry.WorkerStart:F2} s; ") + string.Join("; ", dry.Costs.Values.Select(k => string.Create(CultureInfo.InvariantCulture,
                 $"start {k.StartSeconds:F2} s, epochs {string.Join("/", k.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture)))} s, end {k.EndSeconds:F2} s"))),
         };
@@ -146,7 +153,7 @@ internal static class EtaBenchmark
     {
         public Probe? Probe { get; private set; }
 
-        public IExecutionObserver Create(string study) => Probe = new Probe(new ConsoleProgress(TerminalOutput.Quiet()));
+        public IExecutionObserver Create(string study) => Probe = new Probe(new ConsoleProgress(TerminalOutput.Quiet()) { Calibration = ConsoleProgress.Calibrate });
     }
 
     /// <summary>The progress a user sees, and what the benchmark needs besides: epochs seen and when the last trial ended.</summary>

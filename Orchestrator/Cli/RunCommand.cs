@@ -68,7 +68,7 @@ internal static class RunCommand
                         measuring.GetRequiredService<global::Studies.Orchestrator.Workers.WorkerCommandLine>(), CancellationToken.None);
                     Console.WriteLine($"measured estimate: {DryRun.Duration(measured.Seconds)} on {slots} worker slot{(slots == 1 ? "" : "s")} "
                         + $"(one trial of each of the {measured.Costs.Count} kind{(measured.Costs.Count == 1 ? "" : "s")} trained here for up to 3 epochs per phase, "
-                        + $"a worker started: {measured.MeasuredIn:F1} s)");
+                        + $"pooled with the kinds that differ only in the model by the calibrated cost model, a worker started: {measured.MeasuredIn:F1} s)");
                     var inv = System.Globalization.CultureInfo.InvariantCulture;
                     foreach (var (kind, cost) in measured.Costs)
                     {

@@ -162,10 +162,17 @@ public static class DryRun
             ? size(data.Options)
             : DataSize.Unknown;
 
-    private static int TrainedMassCount(DataSpec data) =>
-        data.Options["masses"] is JsonArray grid
-            ? grid.Count - HeldOut(data.Holdout, grid.Select(m => m!.GetValue<double>()).ToList()).Count
-            : 1;
+    /// <summary>The masses a trial trains on: the data's grid less the held-out ones (1 without a grid).</summary>
+    public static int TrainedMassCount(DataSpec data) => Grid(data) is { } grid ? grid.Count - HeldOut(data.Holdout, grid).Count : 1;
+
+    /// <summary>The data's mass grid as its options write it (a list, or <c>{from, to, step}</c>); null without one.</summary>
+    public static IReadOnlyList<double>? Grid(DataSpec data) => data.Options["masses"] switch
+    {
+        JsonArray list => list.Select(m => m!.GetValue<double>()).ToList(),
+        JsonObject range when range["from"] is JsonValue from && range["to"] is JsonValue to && range["step"] is JsonValue step
+            && step.GetValue<double>() > 0 => Trials.Data.MassGrid.Range(from.GetValue<double>(), to.GetValue<double>(), step.GetValue<double>()),
+        _ => null,
+    };
 
     private static IReadOnlyList<double> HeldOut(HoldoutSpec holdout, IReadOnlyList<double> grid) => holdout.Kind switch
     {

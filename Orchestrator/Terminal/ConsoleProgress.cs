@@ -46,6 +46,23 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     /// <summary>How often log mode prints its summary line.</summary>
     public TimeSpan SummaryEvery { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Measures the cost model of the trials to run (seconds per epoch per phase, by kind: <see cref="EpochCostModel"/>);
+    /// run in the background at the run's start, while the workers start, and handed to the ETA when done. Null: the ETA
+    /// keeps the multiply-add model (tests, whose timelines are made up).
+    /// </summary>
+    public Func<IReadOnlyList<TrialSpec>, CalibratedKinds>? Calibration { get; init; }
+
+    /// <summary>The background calibration of the latest run (null: none); for the benchmark, which reports what it measured.</summary>
+    public Task? Calibrating { get; private set; }
+
+    /// <summary>
+    /// The calibration <c>studies run</c> uses: every shape of the run, rounds of a few steps each for up to 1.5 s, so that
+    /// it is there by the first epoch (the workers' start took 4-8 s at load 13-35 on 2 cores).
+    /// </summary>
+    public static CalibratedKinds Calibrate(IReadOnlyList<TrialSpec> specs) =>
+        EpochCostModel.Calibrate(specs, budgetSeconds: 1.5, CancellationToken.None);
+
     private double Now => clock.Elapsed.TotalSeconds;
 
     public void RunStarting(RunOverview overview)
@@ -54,9 +71,23 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
         total = overview.Total;
         alreadyDone = overview.AlreadyFinished;
         headline = overview.Settings.Headline ?? MetricNames.SigmaMinBestCut;
-        eta = new EtaEstimator(overview.Slots);
-        eta.Plan(overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => EtaTrial.Of(t.TrialId, SpecJson.Deserialize<TrialSpec>(t.SpecJson)))
-            .Concat(overview.Unproposed.Select((spec, i) => EtaTrial.Of($"{EtaEstimator.UnproposedPrefix}{i}", spec))));
+        var estimator = eta = new EtaEstimator(overview.Slots);
+        var specs = overview.Trials.Where(t => !t.State.IsFinal()).OrderBy(t => t.Ordinal).Select(t => (t.TrialId, Spec: SpecJson.Deserialize<TrialSpec>(t.SpecJson)))
+            .Concat(overview.Unproposed.Select((spec, i) => (TrialId: $"{EtaEstimator.UnproposedPrefix}{i}", Spec: spec))).ToList();
+        estimator.Plan(specs.Select(t => EtaTrial.Of(t.TrialId, t.Spec)));
+        if (Calibration is { } calibrate && specs.Count > 0)
+            Calibrating = Task.Run(() =>
+            {
+                try
+                {
+                    var calibrated = calibrate(specs.Select(t => t.Spec).ToList());
+                    estimator.Calibrate(calibrated.EpochSeconds, calibrated.EndSeconds);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The ETA keeps the multiply-add model: a worse estimate, never a failed run.
+                }
+            });
         output.Line($"{overview.Study}: {overview.Total} trials, {overview.AlreadyFinished} already finished; {overview.Plan}", "bold");
     }
 
@@ -235,7 +266,8 @@ public sealed class ConsoleProgressFactory(TerminalOutput output, TimeSpan? summ
     /// <summary>The observer of the latest run (the ETA benchmark reads its estimate).</summary>
     public ConsoleProgress? Latest { get; private set; }
 
-    public IExecutionObserver Create(string study) => Latest = new ConsoleProgress(output) { SummaryEvery = summaryEvery ?? TimeSpan.FromSeconds(60) };
+    public IExecutionObserver Create(string study) =>
+        Latest = new ConsoleProgress(output) { SummaryEvery = summaryEvery ?? TimeSpan.FromSeconds(60), Calibration = ConsoleProgress.Calibrate };
 }
 
 /// <summary>Observers for <c>studies serve</c>: log lines.</summary>

@@ -42,10 +42,14 @@ public sealed record KindCost(double StartSeconds, IReadOnlyList<double> EpochSe
 /// <summary>
 /// The dry run's duration, calibrated by a short measurement on this host instead of assumed throughputs: one trial of
 /// each kind (<see cref="EtaTrial.KindOf"/>) is trained in this process with three epochs per phase, timed per epoch,
-/// and one worker is started and timed. A study's time is then its trials' measured costs dealt to the slots in the
-/// order they run, plus one worker start per slot. Trials of different kinds share nothing, so a kind's three epochs
-/// tell its ordinary epoch (the second), the extra of an epoch that evaluates the selection metric (the third, the
-/// phase's last, less the second) and the phase's set-up (the first, less the second).
+/// and one worker is started and timed. Trials of different kinds share nothing, so a kind's three epochs tell its
+/// ordinary epoch (the second), the extra of an epoch that evaluates the selection metric (the third, the phase's last,
+/// less the second, when the second does not evaluate) and the phase's set-up (the first, less the second). Each of
+/// those is one epoch's time, and on a loaded machine one epoch now and then takes twice the others; so each kind's
+/// costs are then pooled with those of the kinds that share its data and schedule and differ only in the model (the
+/// median over them), each scaled by the ETA's calibrated cost model (<see cref="EpochCostModel"/>: the ratio of the two
+/// models' epochs), as the ETA scales a measured kind to one not measured yet. A study's time is then its trials' costs
+/// dealt to the slots in the order they run, plus one worker start per slot.
 /// </summary>
 public static class DryRunMeasurement
 {
@@ -55,7 +59,8 @@ public static class DryRunMeasurement
         IReadOnlyList<PlannedTrial> trials, int slots, ITrialRunner runner, WorkerCommandLine? worker, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        var costs = new Dictionary<string, KindCost>(StringComparer.Ordinal);
+        var measured = new Dictionary<string, KindCost>(StringComparer.Ordinal);
+        var groups = new Dictionary<string, string>(StringComparer.Ordinal);
         // As many copies at once as the run has slots (up to the cores): the run's trials share the cores, the memory
         // bandwidth and the machine's other load with each other, and one trial measured alone ran its epochs about twice
         // as fast as the run's (bench eta at load ~23 on 2 cores: dry run / actual 0.44-0.54 measured one at a time).
@@ -64,11 +69,43 @@ public static class DryRunMeasurement
         {
             ct.ThrowIfCancellationRequested();
             var kind = EtaTrial.KindOf(trial.Spec);
-            if (!costs.ContainsKey(kind)) costs[kind] = MeasureAtOnce(trial.Spec, runner, copies, ct);
+            if (measured.ContainsKey(kind)) continue;
+            measured[kind] = MeasureAtOnce(trial.Spec, runner, copies, ct);
+            groups[kind] = EtaTrial.KindOf(trial.Spec with { Model = new ModelSpec() });
         }
+        var costs = Pool(measured, groups, EpochCostModel.Calibrate(trials.Select(t => t.Spec), budgetSeconds: 3, ct).EpochSeconds);
         var workerStart = worker is null ? 0 : WorkerStartSeconds(worker, trials[0].Spec.Device, copies);
         var seconds = EtaEstimator.Deal(trials.Select(t => costs[EtaTrial.KindOf(t.Spec)].TrialSeconds(t.Spec)), Math.Max(1, slots), []) + workerStart;
         return (seconds, clock.Elapsed.TotalSeconds, costs, workerStart);
+    }
+
+    /// <summary>
+    /// Each calibrated kind's costs as the median over the calibrated kinds of its group (<paramref name="groups"/>: same
+    /// data and schedule, another model), its own among them: epochs and evaluations scaled per phase by the calibrated
+    /// ratio (this kind's model / theirs), the start (data), the phases' set-up and the end as they were measured. Kinds
+    /// not calibrated keep their own measurement.
+    /// </summary>
+    public static Dictionary<string, KindCost> Pool(IReadOnlyDictionary<string, KindCost> measured, IReadOnlyDictionary<string, string> groups,
+        IReadOnlyDictionary<string, IReadOnlyList<double>> calibrated)
+    {
+        var pooled = new Dictionary<string, KindCost>(StringComparer.Ordinal);
+        foreach (var (kind, own) in measured)
+        {
+            if (!calibrated.TryGetValue(kind, out var model))
+            {
+                pooled[kind] = own;
+                continue;
+            }
+            var peers = measured.Where(m => groups[m.Key] == groups[kind] && calibrated.ContainsKey(m.Key)).ToList();
+            double Ratio(string peer, int p) => calibrated[peer] is var theirs && p < theirs.Count && p < model.Count && theirs[p] > 0 ? model[p] / theirs[p] : 1;
+            IReadOnlyList<double> Scaled(Func<KindCost, IReadOnlyList<double>> part) =>
+                part(own).Select((_, p) => Median(peers.Select(peer => part(peer.Value)[p] * Ratio(peer.Key, p)))).ToList();
+            IReadOnlyList<double> AsMeasured(Func<KindCost, IReadOnlyList<double>> part) =>
+                part(own).Select((_, p) => Median(peers.Select(peer => part(peer.Value)[p]))).ToList();
+            pooled[kind] = new KindCost(Median(peers.Select(p => p.Value.StartSeconds)), Scaled(c => c.EpochSeconds), AsMeasured(c => c.PhaseStartSeconds),
+                Scaled(c => c.EvaluationSeconds), Median(peers.Select(p => p.Value.EndSeconds)));
+        }
+        return pooled;
     }
 
     /// <summary><paramref name="copies"/> measurements of the kind at once; each part of the cost is their median.</summary>
@@ -118,7 +155,13 @@ public static class DryRunMeasurement
             // The ordinary epoch: the second; with fewer epochs, the only one there is.
             var ordinary = intervals.Count >= 2 ? intervals[1] : intervals.Count == 1 ? intervals[0] : 0;
             var evaluates = KindCost.Evaluations(shortened, p) > 0;
-            var eval = evaluates && intervals.Count >= 3 ? Math.Max(0, intervals[2] - ordinary) : 0;
+            // When the second epoch evaluates too (validation_every 1 or 2), the ordinary epoch holds the evaluation already:
+            // the third less the second is then noise, only ever added (gaussian-pnn, every epoch evaluating: dry run x1.36-1.47).
+            var secondEvaluates = spec.Evaluation.ValidationEvery is 1 or 2;
+            var eval = evaluates && intervals.Count >= 3 && !secondEvaluates ? Math.Max(0, intervals[2] - ordinary) : 0;
+            // The third then does the second's work: two samples of an ordinary epoch, not one (lovasz-toy's kinds, each alone
+            // in its group, one sample each: dry run x0.67 at load ~27).
+            if (intervals.Count >= 3 && (!evaluates || secondEvaluates)) ordinary = (intervals[1] + intervals[2]) / 2;
             var first = intervals.Count > 0 ? Math.Max(0, intervals[0] - ordinary) : 0;
             if (p == 0)
             {

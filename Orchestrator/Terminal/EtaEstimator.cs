@@ -3,7 +3,10 @@ using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Terminal;
 
-/// <summary>One trial still to run (or running), as the ETA sees it: its speed kind, epochs per phase and the cost model's guess per epoch.</summary>
+/// <summary>
+/// One trial still to run (or running), as the ETA sees it: its speed kind, epochs per phase and the multiply-add model's
+/// guess per epoch (<see cref="DryRun.EstimatePhaseEpochSeconds"/>; replaced by the calibrated model, see <see cref="EtaEstimator.Calibrate"/>).
+/// </summary>
 /// <param name="Kind">Trials of one kind train at one speed (same data, model shape, phases, device and threads; seeds and learning rates apart).</param>
 public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> PhaseEpochs, IReadOnlyList<double> ModelEpochSeconds)
 {
@@ -21,8 +24,12 @@ public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> Ph
 /// The remaining time of a run from measured epoch rates, available from the first epoch on. Each trial's time is
 /// split into a start (claim to first epoch: data loading, and for a slot's first trial the worker's start), its
 /// epochs (seconds per epoch per kind and phase, measured between consecutive epochs) and its end (last epoch to
-/// result: the per-mass evaluation). Trials of a kind or phase not yet seen take the cost model's time per epoch
-/// scaled by what was measured so far (the median ratio measured/model). The remaining trials are then dealt to the
+/// result: the per-mass evaluation), and the time between a slot's trials (measured from one trial's end to the slot's
+/// next start). Trials of a kind or phase not yet seen take the cost model's time per epoch (and end)
+/// scaled by what was measured so far (the median ratio measured/model). The cost model is the calibrated one
+/// (<see cref="EpochCostModel"/>: a few steps of each model shape timed at the run's start) once <see cref="Calibrate"/> has
+/// it, so a kind not measured yet is taken to cost what its shape costs relative to the kinds measured; until then, and for
+/// kinds it could not calibrate, the multiply-add model. The remaining trials are then dealt to the
 /// slots in claim order, each to the slot that frees first, and the ETA is when the last slot is done.
 /// One-off costs are kept apart from what every trial pays: the worker start is paid once per slot (long-lived workers,
 /// which also run a warm-up trial before they are ready), and a slot's first trial's start, end and first epoch of each
@@ -31,9 +38,10 @@ public sealed record EtaTrial(string TrialId, string Kind, IReadOnlyList<int> Ph
 /// </summary>
 public sealed class EtaEstimator(int slots)
 {
-    private sealed class Running(EtaTrial trial, double started, bool firstOnSlot)
+    private sealed class Running(EtaTrial trial, double started, bool firstOnSlot, string slot)
     {
         public EtaTrial Trial { get; } = trial;
+        public string Slot { get; } = slot;
         public double Started { get; } = started;
         public bool FirstOnSlot { get; } = firstOnSlot;
         public double? FirstEpochAt;
@@ -66,6 +74,36 @@ public sealed class EtaEstimator(int slots)
     private readonly Dictionary<string, List<double>> endSeconds = new(StringComparer.Ordinal);
     private readonly HashSet<string> slotsSeen = new(StringComparer.Ordinal);
     private readonly int slots = Math.Max(1, slots);
+    /// <summary>Calibrated seconds per epoch per phase, by kind (<see cref="Calibrate"/>).</summary>
+    private readonly Dictionary<string, IReadOnlyList<double>> calibrated = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> calibratedEnd = new(StringComparer.Ordinal);
+    /// <summary>Calibrated / multiply-add model over the calibrated kinds (median): puts a kind not calibrated on the calibrated scale.</summary>
+    private double uncalibratedScale = 1;
+
+    /// <summary>
+    /// The calibrated cost model's seconds per epoch per phase, by kind (<see cref="EpochCostModel.Calibrate(IEnumerable{Trials.Specs.TrialSpec}, double, CancellationToken, Trials.Components.ComponentCatalog?)"/>):
+    /// from now on the cost model of those kinds; kinds left out keep the multiply-add model, scaled to the calibrated one
+    /// (the median ratio of the two over the calibrated kinds of the plan), so that both stand on one scale.
+    /// </summary>
+    /// <param name="endSeconds">The model's seconds of a trial's end by kind: a kind whose end is not measured yet takes it,
+    /// scaled as the measured ends (or, before any, the measured epochs) stand to the model.</param>
+    public void Calibrate(IReadOnlyDictionary<string, IReadOnlyList<double>> epochSeconds, IReadOnlyDictionary<string, double>? endSeconds = null)
+    {
+        lock (gate)
+        {
+            foreach (var (kind, seconds) in epochSeconds) calibrated[kind] = seconds;
+            foreach (var (kind, seconds) in endSeconds ?? new Dictionary<string, double>()) calibratedEnd[kind] = seconds;
+            var ratios = queued.Concat(running.Values.Select(r => r.Trial)).Where(t => calibrated.ContainsKey(t.Kind))
+                .SelectMany(t => t.ModelEpochSeconds.Select((m, p) => m > 0 && p < calibrated[t.Kind].Count ? calibrated[t.Kind][p] / m : double.NaN))
+                .Where(double.IsFinite).ToList();
+            if (ratios.Count > 0) uncalibratedScale = Median(ratios);
+        }
+    }
+
+    /// <summary>The cost model's seconds per epoch of a trial's phase: calibrated, else the multiply-add model on the calibrated scale.</summary>
+    private double Model(EtaTrial t, int phase) =>
+        calibrated.TryGetValue(t.Kind, out var own) && phase < own.Count ? own[phase]
+        : phase < t.ModelEpochSeconds.Count ? t.ModelEpochSeconds[phase] * uncalibratedScale : 0;
 
     /// <summary>The trials the run will start, in the order it claims them.</summary>
     public void Plan(IEnumerable<EtaTrial> trials)
@@ -100,7 +138,8 @@ public sealed class EtaEstimator(int slots)
             if (index < 0) return;
             var trial = queued[index];
             queued.RemoveAt(index);
-            running[trialId] = new Running(trial, now, slotsSeen.Add(slot));
+            running[trialId] = new Running(trial, now, slotsSeen.Add(slot), slot);
+            if (slotFreedAt.Remove(slot, out var freed)) gapSeconds.Add(Math.Max(0, now - freed));
         }
     }
 
@@ -115,6 +154,13 @@ public sealed class EtaEstimator(int slots)
     }
 
     private readonly List<double> workerStarts = [];
+    /// <summary>
+    /// When each slot's last trial ended, and the seconds from there to the slot's next trial: the result recorded, the next
+    /// trial claimed and sent, the worker's clean-up between trials. Every trial but a slot's first pays it, and nothing else
+    /// counts it (lovasz-toy, 1/10 events, 20 trials of ~3 s: 0.6 s a trial at load ~20, the ETA after 10 % was -27 % without it).
+    /// </summary>
+    private readonly Dictionary<string, double> slotFreedAt = new(StringComparer.Ordinal);
+    private readonly List<double> gapSeconds = [];
 
     /// <param name="phase">0-based phase of the epoch that just ended.</param>
     /// <param name="seconds">The epoch's own seconds as the worker timed them; null: the time since the previous epoch is taken (not for a first epoch).</param>
@@ -143,6 +189,7 @@ public sealed class EtaEstimator(int slots)
         lock (gate)
         {
             if (!running.Remove(trialId, out var r)) return;
+            slotFreedAt[r.Slot] = now;
             if (r.FirstEpochAt is { } first && !requeued)
             {
                 var start = first - r.Started - (r.FirstEpochSeconds ?? EpochTime(r.Trial, 0)) - r.WorkerStart;
@@ -199,7 +246,8 @@ public sealed class EtaEstimator(int slots)
             static string M(IEnumerable<double> v) => v.Any() ? Median(v.ToList()).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "-";
             return $"worker start {M(workerStarts)} s; a slot's first trial: start {M(firstStartSeconds)} s, end {M(firstEndSeconds)} s, first epochs of a phase "
                 + string.Join("/", coldEpochSeconds.Values.Select(M)) + $" s; later trials: start {M(startSeconds.Values.SelectMany(x => x))} s, "
-                + $"end {M(endSeconds.Values.SelectMany(x => x))} s; epochs " + string.Join(", ", epochSeconds.Select(e => $"{e.Key[(e.Key.LastIndexOf('|') + 1)..]} {M(e.Value)} s x{e.Value.Count}"));
+                + $"end {M(endSeconds.Values.SelectMany(x => x))} s; between trials {M(gapSeconds)} s; epochs " + string.Join(", ", epochSeconds.Select(e => $"{e.Key[(e.Key.LastIndexOf('|') + 1)..]} {M(e.Value)} s x{e.Value.Count}"))
+                + (calibrated.Count == 0 ? "; not calibrated" : "; calibrated model, s per epoch by kind: " + string.Join(", ", calibrated.Values.Select(v => string.Join("/", v.Select(x => x.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))))));
         }
     }
 
@@ -229,7 +277,7 @@ public sealed class EtaEstimator(int slots)
         return left + EndTime(t);
     }
 
-    private double TrialTime(EtaTrial t) => TrialTime(t, firstOnSlot: false);
+    private double TrialTime(EtaTrial t) => (gapSeconds.Count > 0 ? Median(gapSeconds) : 0) + TrialTime(t, firstOnSlot: false);
 
     private double TrialTime(EtaTrial t, bool firstOnSlot) =>
         StartTime(t, firstOnSlot) + t.PhaseEpochs.Select((epochs, p) => epochs * EpochTime(t, p)).Sum() + EndTime(t);
@@ -250,6 +298,15 @@ public sealed class EtaEstimator(int slots)
     private double EndTime(EtaTrial t)
     {
         if (endSeconds.TryGetValue(t.Kind, out var own)) return Median(own);
+        if (calibratedEnd.TryGetValue(t.Kind, out var model) && model > 0)
+        {
+            // The evaluation at the end scores every mass of both splits: it is as long as the model says, at the rate the
+            // measured ends (else epochs) run at. (gaussian-pnn, 1/10 events: ends of 0.6-0.8 s, taken for one epoch's 0.15 s
+            // before a trial ended, which was most of the ETA's -25 % after 10 % of the epochs.)
+            var ratios = endSeconds.Where(e => calibratedEnd.GetValueOrDefault(e.Key) > 0).Select(e => Median(e.Value) / calibratedEnd[e.Key]).ToList();
+            if (ratios.Count == 0) ratios = Ratios(_ => true);
+            if (ratios.Count > 0) return Median(ratios) * model;
+        }
         var any = endSeconds.Values.SelectMany(s => s).ToList();
         if (any.Count > 0) return Median(any);
         if (firstEndSeconds.Count > 0) return Median(firstEndSeconds);
@@ -273,20 +330,21 @@ public sealed class EtaEstimator(int slots)
         if (ratios.Count == 0)
         {
             // Only first epochs so far: a running trial's claim-to-first-epoch time bounds its epoch time from above.
-            var firstEpochs = running.Values.Where(r => r.FirstEpochAt is not null && r.Trial.ModelEpochSeconds.Count > 0 && r.Trial.ModelEpochSeconds[0] > 0)
-                .Select(r => (r.FirstEpochAt!.Value - r.Started) / r.Trial.ModelEpochSeconds[0]).ToList();
+            var firstEpochs = running.Values.Where(r => r.FirstEpochAt is not null && Model(r.Trial, 0) > 0)
+                .Select(r => (r.FirstEpochAt!.Value - r.Started) / Model(r.Trial, 0)).ToList();
             if (firstEpochs.Count == 0) return 0;
             ratios = firstEpochs;
         }
-        return Median(ratios) * t.ModelEpochSeconds[phase];
+        return Median(ratios) * Model(t, phase);
     }
 
-    private readonly Dictionary<string, (double Model, string Signature)> keyInfo = new(StringComparer.Ordinal);
+    /// <summary>A measured kind's phase: a trial of it (for its cost model, which calibration may change) and the phase's signature.</summary>
+    private readonly Dictionary<string, (EtaTrial Trial, int Phase, string Signature)> keyInfo = new(StringComparer.Ordinal);
 
     private string RateKey(EtaTrial t, int phase)
     {
         var key = $"{t.Kind}#{phase}";
-        if (phase < t.ModelEpochSeconds.Count) keyInfo[key] = (t.ModelEpochSeconds[phase], Signature(t, phase));
+        if (phase < t.ModelEpochSeconds.Count) keyInfo[key] = (t, phase, Signature(t, phase));
         return key;
     }
 
@@ -303,7 +361,7 @@ public sealed class EtaEstimator(int slots)
         foreach (var key in epochSeconds.Keys.Union(coldEpochSeconds.Keys))
         {
             var samples = epochSeconds.TryGetValue(key, out var warm) ? warm : coldEpochSeconds[key];
-            if (keyInfo.TryGetValue(key, out var info) && info.Model > 0 && which(key)) ratios.Add(Median(samples) / info.Model);
+            if (keyInfo.TryGetValue(key, out var info) && Model(info.Trial, info.Phase) is var model && model > 0 && which(key)) ratios.Add(Median(samples) / model);
         }
         return ratios;
     }

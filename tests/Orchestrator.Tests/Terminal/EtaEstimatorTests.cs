@@ -7,6 +7,25 @@ public sealed class EtaEstimatorTests
 {
     private static EtaTrial Trial(string id, string kind = "k", int epochs = 10) => new(id, kind, [epochs], [0.01]);
 
+    private const string Cheap = "data|cheap|bce:1024";
+
+    /// <summary>
+    /// One slot: trial a of the cheap kind, then b of <paramref name="second"/>, ten epochs each (multiply-add models 0.01 s
+    /// and <paramref name="secondModel"/>), calibrated with <paramref name="epochs"/> and <paramref name="ends"/> (none when
+    /// null); a's first two epochs measured at 1 s each.
+    /// </summary>
+    private static EtaEstimator CheapThen(string second, double secondModel, IReadOnlyDictionary<string, IReadOnlyList<double>>? epochs,
+        IReadOnlyDictionary<string, double>? ends = null)
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([new EtaTrial("a", Cheap, [10], [0.01]), new EtaTrial("b", second, [10], [secondModel])]);
+        if (epochs is not null) eta.Calibrate(epochs, ends);
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 1, seconds: 1);
+        eta.Epoch("a", 0, 2, seconds: 1);
+        return eta;
+    }
+
     /// <summary>
     /// Two slots, four trials of one kind: a worker start of 3 s per slot, a start (data) of 2 s, ten 1-s epochs and an end
     /// (evaluation) of 1 s. Both slots' first trials reach their first epoch at 6 s.
@@ -101,6 +120,68 @@ public sealed class EtaEstimatorTests
         eta.Epoch("b", 0, 11.5, seconds: 1);
         eta.Ended("b", 12, requeued: false);
         Assert.Equal(3, eta.RemainingSeconds(12)!.Value, 9);
+    }
+
+    /// <summary>
+    /// A study mixing a cheap kind and an expensive one (as gaussian-pnn's pnn and affine-pnn: equal multiply-adds, an
+    /// epoch of the second twice as long). One slot; only the cheap kind's epochs are measured (1 s each) when the ETA is read.
+    /// The calibrated model (0.02 s against 0.04 s an epoch) takes the expensive kind's epochs for 2 s; the multiply-add model
+    /// alone, equal for both, would take them for 1 s.
+    /// </summary>
+    [Fact]
+    public void After_only_cheap_epochs_were_measured_an_expensive_kind_takes_the_calibrated_ratio()
+    {
+        EtaEstimator Timeline(bool calibrated) => CheapThen("data|dear|bce:1024", 0.01,
+            calibrated ? new Dictionary<string, IReadOnlyList<double>> { [Cheap] = [0.02], ["data|dear|bce:1024"] = [0.04] } : null);
+        // a: 8 epochs of 1 s and an end (not measured: one epoch, 1 s) = 9 s. b: no start (a's start was 0 s), 10 epochs of
+        // 1 s x 0.04 / 0.02 = 2 s, an end of one epoch, 2 s = 22 s. Together 31 s.
+        Assert.Equal(31, Timeline(calibrated: true).RemainingSeconds(2)!.Value, 9);
+        // Without the calibration: b as a, 10 x 1 + 1 = 11 s, 20 s in all.
+        Assert.Equal(20, Timeline(calibrated: false).RemainingSeconds(2)!.Value, 9);
+    }
+
+    /// <summary>
+    /// A kind the calibration left out (here "other") keeps its multiply-add model, put on the calibrated scale (the calibrated
+    /// kind's calibrated / multiply-add ratio, 2), so it stands in the same proportion to the measured kind as by multiply-adds.
+    /// </summary>
+    [Fact]
+    public void A_kind_left_out_of_the_calibration_keeps_its_multiply_add_model_on_the_calibrated_scale()
+    {
+        var eta = CheapThen("data|other|bce:1024", 0.03, new Dictionary<string, IReadOnlyList<double>> { [Cheap] = [0.02] });
+        // a: 9 s as above. b: 0.03 x 2 = 0.06 s by the model, 1 / 0.02 = 50 times that measured: 3 s an epoch, 10 x 3 + 3 = 33 s.
+        // (Unscaled it would be 0.03 x 50 = 1.5 s an epoch, half its multiply-add proportion to a.)
+        Assert.Equal(42, eta.RemainingSeconds(2)!.Value, 9);
+    }
+
+    /// <summary>
+    /// No trial has ended: each kind's end comes from the calibrated model (0.1 and 0.3 s) at the rate the epochs measured
+    /// (1 s an epoch for a 0.02-s model: 50 times), not from one epoch's time.
+    /// </summary>
+    [Fact]
+    public void Before_a_trial_ended_its_end_is_the_calibrated_end_at_the_measured_rate()
+    {
+        var eta = CheapThen("data|dear|bce:1024", 0.01, new Dictionary<string, IReadOnlyList<double>> { [Cheap] = [0.02], ["data|dear|bce:1024"] = [0.04] },
+            new Dictionary<string, double> { [Cheap] = 0.1, ["data|dear|bce:1024"] = 0.3 });
+        // a: 8 x 1 + 0.1 x 50 = 13 s; b: 10 x 2 + 0.3 x 50 = 35 s.
+        Assert.Equal(48, eta.RemainingSeconds(2)!.Value, 9);
+    }
+
+    /// <summary>
+    /// One slot: trial a ends at 3 s and b starts at 4 s (the result recorded, b claimed and sent). That second between
+    /// trials is paid again before c: c takes 1 + 2 epochs + its end 1 = 4 s after b's 2 s left.
+    /// </summary>
+    [Fact]
+    public void The_time_between_a_slots_trials_is_counted_for_every_trial_to_come()
+    {
+        var eta = new EtaEstimator(slots: 1);
+        eta.Plan([Trial("a", epochs: 2), Trial("b", epochs: 2), Trial("c", epochs: 2)]);
+        eta.Started("a", "cpu#0", 0);
+        eta.Epoch("a", 0, 1, seconds: 1);
+        eta.Epoch("a", 0, 2, seconds: 1);
+        eta.Ended("a", 3, requeued: false);
+        eta.Started("b", "cpu#0", 4);
+        eta.Epoch("b", 0, 5, seconds: 1);
+        Assert.Equal(6, eta.RemainingSeconds(5)!.Value, 9);
     }
 
     [Fact]
