@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Studies.Orchestrator.Studies;
+using Studies.Trials.Catalog;
 using Studies.Trials.Components;
+using Studies.Trials.Data;
 using Studies.Trials.Engine;
 using Studies.Trials.Models;
 using Studies.Trials.Specs;

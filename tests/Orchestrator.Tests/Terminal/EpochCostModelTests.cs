@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Studies.Orchestrator.Terminal;
+using Studies.Trials.Data;
 using Studies.Trials.Components;
 using Studies.Trials.Specs;
 
