@@ -28,6 +28,8 @@ public sealed class FusedPackRunner(TrialRunner trials)
     public long MemberSteps { get; private set; }
     /// <summary>Fused steps done (each one forward/backward/update of the whole pack).</summary>
     public long PackSteps { get; private set; }
+    /// <summary>Where this runner's time went (preparation, fused steps by part, the members' epoch ends, evaluation).</summary>
+    public PackProfile Profile { get; } = new();
 
     public IReadOnlyList<TrialResult> Run(IReadOnlyList<PackMember> members, CancellationToken cancellation)
     {
@@ -37,6 +39,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
         using (var scope = TensorScope.Begin())
         {
             var pack = new List<Member>();
+            var clock = Stopwatch.StartNew();
             try
             {
                 for (var i = 0; i < members.Count; i++)
@@ -44,7 +47,9 @@ public sealed class FusedPackRunner(TrialRunner trials)
                     if (Prepare(runner, i, members[i]) is { } member) pack.Add(member);
                     else alone.Add(i);
                 }
+                Profile.Add("prepare", clock);
                 if (pack.Count > 0) Train(runner, pack, results, alone, cancellation);
+                clock.Restart();
                 // Interrupted: members not yet trained in full (one resumed in a later phase included) are not evaluated.
                 if (cancellation.IsCancellationRequested)
                 {
@@ -53,6 +58,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 }
                 foreach (var m in pack.Where(m => results[m.Index] is null && !alone.Contains(m.Index)))
                     results[m.Index] = Finish(m, () => runner.Evaluate(m.Run, m.Setup.KeepBest));
+                Profile.Add("evaluate", clock);
             }
             finally
             {
@@ -142,6 +148,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
             }
             if (cancellation.IsCancellationRequested) return; // Run records every unfinished member interrupted
             var losses = TrainEpoch(e, active);
+            var ends = Stopwatch.StartNew();
             for (var k = 0; k < active.Count; k++)
             {
                 var run = active[k].Run;
@@ -153,6 +160,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 }
                 TrainingLoop.EndEpoch(run, losses[k]);
             }
+            Profile.Add("epoch end (validation, callbacks)", ends);
         }
         foreach (var m in inPhase.Where(m => results[m.Index] is null))
         {
@@ -170,6 +178,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
             foreach (var callback in m.Run.Callbacks) callback.OnEpochStart(m.Run);
             m.Run.Model.Train();
         }
+        var clock = Stopwatch.StartNew();
         using var epochScope = TensorScope.Begin();
         var template = (ConditionedMlp)active[0].Run.Model;
         using var stacked = new StackedMlp(template, active.Select(m => m.Run.Parameters).ToList());
@@ -178,6 +187,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
         var inputs = new PackInputs(active.Select(m => m.Run).ToList());
         using var bce = PackBce.For(active.Select(m => m.Run).ToList());
         var steps = plans.Max(b => b.Count);
+        Profile.Add("epoch start (stack, plans)", clock);
         var sums = new double[active.Count];
         var seen = new long[active.Count];
         for (var s = 0; s < steps; s++)
@@ -195,15 +205,21 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 run.Options.OnBatch?.Invoke(BatchUse.Training, batches[k].Positions.Select(i => run.Train.Events[i]).ToArray());
                 foreach (var callback in run.Callbacks) callback.OnStep(run, new TrainingStep(batches[k].Positions, batches[k].Whole));
             }
+            Profile.Add("step: member callbacks", clock);
             var (features, mass, rows) = inputs.Of(batches);
+            Profile.Add("step: inputs", clock);
             var logits = stacked.Logits(features, mass);
-                        var stepped = Enumerable.Range(0, active.Count).Where(k => stepping[k]).ToList();
+            Profile.Add("step: forward", clock);
+            var stepped = Enumerable.Range(0, active.Count).Where(k => stepping[k]).ToList();
             var perMember = all && bce is not null && rows.All(r => r == rows[0])
                 ? bce.Losses(logits, batches)
                 : Torch.Stack(stepped.Select(k => MemberLoss(active[k], logits, k, rows[k], batches[k])).ToList());
             foreach (var m in active) m.Run.Train.BatchMass = null;
+            Profile.Add("step: loss", clock);
             perMember.Sum().Backward();
+            Profile.Add("step: backward", clock);
             optimizer.Step(stacked.Flat, all ? null : stepping);
+            Profile.Add("step: optimiser", clock);
             var values = perMember.Detach().ToArray<float>();
             for (var j = 0; j < stepped.Count; j++)
             {
@@ -213,9 +229,11 @@ public sealed class FusedPackRunner(TrialRunner trials)
             }
             MemberSteps += stepped.Count;
             PackSteps++;
+            Profile.Add("step: losses read, scope", clock);
         }
         optimizer.WriteBack();
         for (var k = 0; k < active.Count; k++) stacked.WriteBack(k, active[k].Run.Parameters);
+        Profile.Add("epoch write-back", clock);
         return sums.Select((sum, k) => sum / seen[k]).ToArray();
     }
 
