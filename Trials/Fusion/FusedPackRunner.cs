@@ -28,6 +28,10 @@ public sealed class FusedPackRunner(TrialRunner trials)
     public long MemberSteps { get; private set; }
     /// <summary>Fused steps done (each one forward/backward/update of the whole pack).</summary>
     public long PackSteps { get; private set; }
+    /// <summary>Of <see cref="PackSteps"/>, those done by the native CPU step (<see cref="NativePackStep"/>).</summary>
+    public long KernelSteps { get; private set; }
+    /// <summary>Whether CPU packs of BCE members step through the native kernel (default) rather than libtorch calls; a GPU pack always uses libtorch.</summary>
+    public bool NativeKernel { get; init; } = true;
     /// <summary>Where this runner's time went (preparation, fused steps by part, the members' epoch ends, evaluation).</summary>
     public PackProfile Profile { get; } = new();
 
@@ -181,11 +185,11 @@ public sealed class FusedPackRunner(TrialRunner trials)
         var clock = Stopwatch.StartNew();
         using var epochScope = TensorScope.Begin();
         var template = (ConditionedMlp)active[0].Run.Model;
-        using var stacked = new StackedMlp(template, active.Select(m => m.Run.Parameters).ToList());
-        using var optimizer = new PackOptimizer(active.Select(m => (MemberOptimizer)m.Run.Optimizer).ToList());
+        var runs = active.Select(m => m.Run).ToList();
+        using var stacked = new StackedMlp(template, runs.Select(r => r.Parameters).ToList());
+        var kernel = NativeKernel ? NativePackStep.For(stacked, runs) : null;
+        using var fallback = kernel is null ? new LibtorchStep(stacked, runs) { Profile = Profile } : null;
         var plans = active.Select(m => m.Plan()).ToList();
-        var inputs = new PackInputs(active.Select(m => m.Run).ToList());
-        using var bce = PackBce.For(active.Select(m => m.Run).ToList());
         var steps = plans.Max(b => b.Count);
         Profile.Add("epoch start (stack, plans)", clock);
         var sums = new double[active.Count];
@@ -194,10 +198,8 @@ public sealed class FusedPackRunner(TrialRunner trials)
         {
             using var stepScope = TensorScope.Begin();
             var stepping = plans.Select(b => s < b.Count).ToArray();
-            var all = stepping.All(x => x);
             // A member without a batch at this step (a smaller training set) is scored on its last batch, unused: its loss is left out and its update masked.
             var batches = plans.Select(b => b[Math.Min(s, b.Count - 1)]).ToArray();
-            stacked.ZeroGrad();
             for (var k = 0; k < active.Count; k++)
             {
                 if (!stepping[k]) continue;
@@ -206,21 +208,16 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 foreach (var callback in run.Callbacks) callback.OnStep(run, new TrainingStep(batches[k].Positions, batches[k].Whole));
             }
             Profile.Add("step: member callbacks", clock);
-            var (features, mass, rows) = inputs.Of(batches);
-            Profile.Add("step: inputs", clock);
-            var logits = stacked.Logits(features, mass);
-            Profile.Add("step: forward", clock);
             var stepped = Enumerable.Range(0, active.Count).Where(k => stepping[k]).ToList();
-            var perMember = all && bce is not null && rows.All(r => r == rows[0])
-                ? bce.Losses(logits, batches)
-                : Torch.Stack(stepped.Select(k => MemberLoss(active[k], logits, k, rows[k], batches[k])).ToList());
+            float[] values;
+            if (kernel is not null)
+            {
+                values = kernel.Step(stacked.Flat, runs, stepped, batches);
+                KernelSteps++;
+                Profile.Add("step: native kernel", clock);
+            }
+            else values = fallback!.Step(active, stepping, stepped, batches, clock);
             foreach (var m in active) m.Run.Train.BatchMass = null;
-            Profile.Add("step: loss", clock);
-            perMember.Sum().Backward();
-            Profile.Add("step: backward", clock);
-            optimizer.Step(stacked.Flat, all ? null : stepping);
-            Profile.Add("step: optimiser", clock);
-            var values = perMember.Detach().ToArray<float>();
             for (var j = 0; j < stepped.Count; j++)
             {
                 var k = stepped[j];
@@ -231,10 +228,48 @@ public sealed class FusedPackRunner(TrialRunner trials)
             PackSteps++;
             Profile.Add("step: losses read, scope", clock);
         }
-        optimizer.WriteBack();
+        fallback?.WriteBack();
         for (var k = 0; k < active.Count; k++) stacked.WriteBack(k, active[k].Run.Parameters);
         Profile.Add("epoch write-back", clock);
         return sums.Select((sum, k) => sum / seen[k]).ToArray();
+    }
+
+    /// <summary>The fused step through libtorch calls (any loss, any device): the stacked forward, each member's loss, one backward, the pack's optimiser.</summary>
+    private sealed class LibtorchStep(StackedMlp stacked, List<TrainingContext> runs) : IDisposable
+    {
+        private readonly PackOptimizer optimizer = new(runs.Select(r => (MemberOptimizer)r.Optimizer).ToList());
+        private readonly PackInputs inputs = new(runs);
+        private readonly PackBce? bce = PackBce.For(runs);
+
+        public float[] Step(List<Member> active, bool[] stepping, List<int> stepped, PackBatch[] batches, Stopwatch clock)
+        {
+            var profile = Profile;
+            var all = stepped.Count == active.Count;
+            stacked.ZeroGrad();
+            var (features, mass, rows) = inputs.Of(batches);
+            profile?.Add("step: inputs", clock);
+            var logits = stacked.Logits(features, mass);
+            profile?.Add("step: forward", clock);
+            var perMember = all && bce is not null && rows.All(r => r == rows[0])
+                ? bce.Losses(logits, batches)
+                : Torch.Stack(stepped.Select(k => MemberLoss(active[k], logits, k, rows[k], batches[k])).ToList());
+            profile?.Add("step: loss", clock);
+            perMember.Sum().Backward();
+            profile?.Add("step: backward", clock);
+            optimizer.Step(stacked.Flat, all ? null : stepping);
+            profile?.Add("step: optimiser", clock);
+            return perMember.Detach().ToArray<float>();
+        }
+
+        public PackProfile? Profile { get; init; }
+
+        public void WriteBack() => optimizer.WriteBack();
+
+        public void Dispose()
+        {
+            optimizer.Dispose();
+            bce?.Dispose();
+        }
     }
 
     /// <summary>A member's loss on its rows of the pack's scores, computed by its own loss object (any loss).</summary>

@@ -1,0 +1,134 @@
+using System.Runtime.InteropServices;
+using Studies.Trials.Engine;
+using Studies.Trials.Training;
+
+namespace Studies.Trials.Fusion;
+
+/// <summary>
+/// A fused step on the CPU in one native call (<c>Trials/Native/src/packmlp.cpp</c>): every stepping member's
+/// forward pass, weighted BCE, backward pass and Adam or SGD update, over the pack's stacked parameters and
+/// each member's own optimiser state, in place. It replaces the libtorch path (<see cref="StackedMlp"/>,
+/// <see cref="PackBce"/>, <see cref="PackOptimizer"/>) where that path is dominated by per-call overhead.
+/// </summary>
+/// <remarks>
+/// Why (PackProfile of <c>studies bench fusion --fused-only --packs 32 --repeats 1</c>, one pack of 32 quickstart-sized
+/// trials on one thread, load ~11 on 2 cores, seconds per trial): libtorch steps 1.22 (inputs 0.21, forward 0.40, loss 0.33,
+/// backward 0.25, optimiser 0.02, member callbacks 0.02), the members' epoch ends (validation) 0.18, final evaluation 0.35,
+/// preparation and stacking 0.12. A step is ~60 libtorch calls whatever the pack's size, each with little arithmetic.
+/// Applies to CPU packs of BCE members (dnn, pnn, affine-pnn; any ConditionedMlp without dropout, tanh or relu);
+/// Punzi and Lovász members, and every pack on a GPU, keep the libtorch path (where libtorch's calls are what a GPU needs).
+/// </remarks>
+internal sealed partial class NativePackStep
+{
+    private readonly long[] description;
+    private readonly bool usesMass;
+    private readonly int rule;
+
+    private NativePackStep(long[] description, bool usesMass, int rule) => (this.description, this.usesMass, this.rule) = (description, usesMass, rule);
+
+    /// <summary>The native step of this pack, or null where it does not apply (a GPU, a loss other than BCE, an optimiser it does not know).</summary>
+    public static NativePackStep? For(StackedMlp stacked, IReadOnlyList<TrainingContext> runs)
+    {
+        if (stacked.Flat.Device.Type != DeviceType.CPU) return null;
+        if (runs.Any(r => r.Loss.GetType() != typeof(BceLoss) || r.Optimizer is not MemberOptimizer)) return null;
+        var optimizers = runs.Select(r => (MemberOptimizer)r.Optimizer).ToList();
+        // As PackOptimizer: every member of an SGD pack keeps a momentum buffer when one of them has momentum.
+        var rule = optimizers[0].Rule switch
+        {
+            "adam" => 0,
+            "sgd" => optimizers.Any(o => o.Momentum != 0) ? 2 : 1,
+            _ => -1,
+        };
+        if (rule < 0 || optimizers.Any(o => o.Rule != optimizers[0].Rule)) return null;
+        var (dense, concat, points, activation) = stacked.Template.Structure;
+        if (activation is not ("tanh" or "relu")) return null;
+        // Modulations are read as weight[j] * m + bias[j]: each needs its bias.
+        if (points.Any(p => p.Scale is { Bias: null } || p.Shift is { Bias: null })) return null;
+        var description = new List<long>();
+        for (var l = 0; l < dense.Count; l++)
+        {
+            var shape = dense[l].Weight.Shape; // [out, in (+1 with the mass appended)]
+            var read = shape[1] - (concat[l] ? 1 : 0);
+            if (l > 0 && read != dense[l - 1].Weight.Shape[0]) return null;
+            description.AddRange([read, shape[0], concat[l] ? 1 : 0, stacked.OffsetOf(dense[l].Weight), stacked.OffsetOf(dense[l].Bias)]);
+        }
+        foreach (var (scale, shift) in points)
+            description.AddRange([stacked.OffsetOf(scale?.Weight), stacked.OffsetOf(scale?.Bias), stacked.OffsetOf(shift?.Weight), stacked.OffsetOf(shift?.Bias)]);
+        var usesMass = stacked.Template.UsesMass;
+        long[] header = [description[0], dense.Count, activation == "tanh" ? 0 : 1, stacked.Row, usesMass ? 1 : 0];
+        return new NativePackStep([.. header, .. description], usesMass, rule);
+    }
+
+    /// <summary>
+    /// One step of the members <paramref name="stepping"/> (indices into <paramref name="runs"/>, which are the rows of
+    /// <paramref name="flat"/>), each on its batch; their parameters, optimiser state and step counts move; each one's loss.
+    /// </summary>
+    public unsafe float[] Step(Tensor flat, IReadOnlyList<TrainingContext> runs, IReadOnlyList<int> stepping, IReadOnlyList<PackBatch> batches)
+    {
+        var count = stepping.Count;
+        var rows = new long[count];
+        var first = new IntPtr[count];
+        var second = new IntPtr[count];
+        var decay = new IntPtr[count];
+        var features = new IntPtr[count];
+        var labels = new IntPtr[count];
+        var weights = new IntPtr[count];
+        var mass = new IntPtr[count];
+        var massPerRow = new int[count];
+        var counts = new long[count];
+        var hyper = new double[9 * count];
+        var rules = new int[count];
+        var positions = new long[stepping.Sum(k => (long)batches[k].Positions.Length)];
+        var kept = new List<Tensor>(6 * count);
+        long at = 0;
+        for (var j = 0; j < count; j++)
+        {
+            var k = stepping[j];
+            var (run, batch) = (runs[k], batches[k]);
+            var optimizer = (MemberOptimizer)run.Optimizer;
+            rows[j] = k;
+            first[j] = Handle(optimizer.First);
+            second[j] = Handle(optimizer.Second);
+            decay[j] = optimizer.HasDecay ? Handle(optimizer.Decay) : IntPtr.Zero;
+            features[j] = Handle(run.Train.Features);
+            labels[j] = Handle(run.Train.Labels);
+            weights[j] = Handle(((BceLoss)run.Loss).Weights);
+            if (usesMass)
+            {
+                var perBatch = run.Train.BatchMass;
+                mass[j] = Handle(perBatch ?? run.Train.ScaledMass ?? throw new InvalidOperationException("a parametric member's set has no mass input"));
+                massPerRow[j] = perBatch is null ? 0 : 1;
+            }
+            counts[j] = batch.Positions.Length;
+            batch.Positions.CopyTo(positions, at);
+            at += batch.Positions.Length;
+            // libtorch's Adam: step t, step size lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps (PackOptimizer).
+            var t = ++optimizer.Steps;
+            double[] h = [optimizer.LearningRate, optimizer.Beta1, optimizer.Beta2, optimizer.Eps,
+                optimizer.LearningRate / (1 - Math.Pow(optimizer.Beta1, t)), Math.Sqrt(1 - Math.Pow(optimizer.Beta2, t)), optimizer.Momentum, 0, 0];
+            h.CopyTo(hyper, 9 * j);
+            rules[j] = rule;
+        }
+        var losses = new float[count];
+        fixed (long* d = description, r = rows, p = positions, c = counts)
+        fixed (IntPtr* f1 = first, f2 = second, dc = decay, x = features, y = labels, w = weights, m = mass)
+        fixed (int* mr = massPerRow, ru = rules)
+        fixed (double* hy = hyper)
+        fixed (float* l = losses)
+        {
+            Native.Check(st_pack_mlp_step(d, count, Handle(flat), r, f1, f2, dc, x, y, w, m, mr, p, c, hy, ru, l));
+        }
+        GC.KeepAlive(kept);
+        return losses;
+
+        IntPtr Handle(Tensor t)
+        {
+            kept.Add(t);
+            return t.Handle.DangerousGetHandle();
+        }
+    }
+
+    [LibraryImport("studies_native")]
+    private static unsafe partial int st_pack_mlp_step(long* net, int members, IntPtr parameters, long* rows, IntPtr* first, IntPtr* second, IntPtr* decay,
+        IntPtr* features, IntPtr* labels, IntPtr* weights, IntPtr* mass, int* massPerRow, long* positions, long* counts, double* hyper, int* rules, float* losses);
+}
