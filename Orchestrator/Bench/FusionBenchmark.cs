@@ -36,10 +36,11 @@ internal static class FusionBenchmark
         var device = new Option<string>("--device") { Description = "Device of every trial (cpu, cuda:0)", DefaultValueFactory = _ => "cpu" };
         var packs = new Option<int[]>("--packs") { Description = "Pack sizes of the fused way", DefaultValueFactory = _ => PackSizes, AllowMultipleArgumentsPerToken = true };
         var only = new Option<bool>("--fused-only") { Description = "Time only the fused way (no headline): where a pack's time goes" };
+        var libtorch = new Option<int[]>("--libtorch-packs") { Description = "Also time packs of these sizes stepped through libtorch calls instead of the native CPU step", AllowMultipleArgumentsPerToken = true };
         var command = new Command("fusion", "A seed x learning-rate scan trained as fused packs and one trial per slot (2 slots), interleaved (target: fused >= 4x)")
-            { seeds, rates, epochs, repeats, device, packs, only };
-        command.SetAction(parse => Run(parse.GetValue(seeds), parse.GetValue(rates), parse.GetValue(epochs), parse.GetValue(repeats), parse.GetValue(device)!,
-            parse.GetValue(packs)!, parse.GetValue(only), Console.Out));
+            { seeds, rates, epochs, repeats, device, packs, only, libtorch };
+        command.SetAction(parse => Run(new Settings(parse.GetValue(seeds), parse.GetValue(rates), parse.GetValue(epochs), parse.GetValue(repeats), parse.GetValue(device)!,
+            parse.GetValue(packs)!, parse.GetValue(only), parse.GetValue(libtorch) ?? []), Console.Out));
         return command;
     }
 
@@ -62,13 +63,17 @@ internal static class FusionBenchmark
                 Device = device,
             }];
 
-    private static int Run(int seeds, int rates, int epochs, int repeats, string device, int[] packSizes, bool fusedOnly, TextWriter output)
+    private sealed record Settings(int Seeds, int Rates, int Epochs, int Repeats, string Device, int[] PackSizes, bool FusedOnly, int[] LibtorchPacks);
+
+    private static int Run(Settings settings, TextWriter output)
     {
+        var (seeds, rates, epochs, repeats, device, fusedOnly) = (settings.Seeds, settings.Rates, settings.Epochs, settings.Repeats, settings.Device, settings.FusedOnly);
         var specs = Scan(seeds, rates, epochs, device);
-        var sizes = packSizes.Where(k => k <= specs.Count).ToArray();
+        var sizes = settings.PackSizes.Where(k => k <= specs.Count).ToArray();
         var profiles = sizes.ToDictionary(k => k, _ => new PackProfile());
         output.WriteLine($"{specs.Count} trials ({seeds} seeds x {rates} learning rates), {epochs} epochs each, on {device}; load average {LoadAverage()}");
         output.WriteLine($"ways: unfused (one trial at a time per slot, 2 slots) and fused packs of {string.Join(", ", sizes)} (one pack at a time per slot, 2 slots); {repeats} rounds, interleaved");
+        output.WriteLine($"fused step on {device}: {(Device.Parse(device).Type == DeviceType.CPU ? "native CPU kernel (libtorch-stepped: the same packs through libtorch calls)" : "libtorch calls")}");
         var runner = TrialRunner.For(ComponentCatalog.BuiltIn);
         // The data of each seed is generated once before timing (both ways load it per trial afterwards).
         Time(() => Slots(specs.Take(1).Select(s => s with { Schedule = [s.Schedule[0] with { Epochs = 1 }] }).ToList(), spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None))));
@@ -79,14 +84,14 @@ internal static class FusionBenchmark
         {
             if (python is not null) Record(rounds, "PyTorch+Optuna", python.Run(round), python.LastCompleted, output);
             if (!fusedOnly) Record(rounds, "unfused", Time(() => Slots(specs, spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None)))), specs.Count, output);
-            foreach (var k in sizes)
+            foreach (var (k, native) in sizes.Select(k => (k, true)).Concat(settings.LibtorchPacks.Where(k => k <= specs.Count).Select(k => (k, false))))
             {
                 var packs = specs.Chunk(k).ToList();
-                Record(rounds, $"fused, packs of {k}", Time(() => Slots(packs, pack =>
+                Record(rounds, native ? $"fused, packs of {k}" : $"libtorch-stepped, packs of {k}", Time(() => Slots(packs, pack =>
                 {
-                    var fused = new FusedPackRunner(runner);
+                    var fused = new FusedPackRunner(runner) { NativeKernel = native };
                     foreach (var r in fused.Run(pack.Select(s => new PackMember(s, new TrialRunOptions())).ToList(), CancellationToken.None)) Completed(r);
-                    profiles[k].AddFrom(fused.Profile);
+                    if (native) profiles[k].AddFrom(fused.Profile);
                 })), specs.Count, output);
             }
         }
@@ -103,7 +108,7 @@ internal static class FusionBenchmark
             return 0;
         }
         var unfused = rounds["unfused"].Max();
-        var (bestWay, bestRate) = rounds.Where(r => r.Key.StartsWith("fused", StringComparison.Ordinal)).Select(r => (r.Key, r.Value.Max())).MaxBy(r => r.Item2);
+        var (bestWay, bestRate) = rounds.Where(r => r.Key.StartsWith("fused, packs", StringComparison.Ordinal)).Select(r => (r.Key, r.Value.Max())).MaxBy(r => r.Item2);
         var versus = rounds.TryGetValue("PyTorch+Optuna", out var py) ? $"{bestRate / py.Max():F1}x over PyTorch+Optuna" : "PyTorch+Optuna not measured (python3-torch or python3-optuna missing)";
         folder.Delete(recursive: true);
         output.WriteLine($"fused: {bestRate / unfused:F1}x over unfused, {versus} ({bestWay}, best of {repeats} at load {LoadAverage()})");

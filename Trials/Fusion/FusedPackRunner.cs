@@ -164,6 +164,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 }
                 TrainingLoop.EndEpoch(run, losses[k]);
             }
+            foreach (var m in active) ((PrecomputedLoss)m.Run.ValidationLoss).Next = null;
             Profile.Add("epoch end (validation, callbacks)", ends);
         }
         foreach (var m in inPhase.Where(m => results[m.Index] is null))
@@ -231,6 +232,12 @@ public sealed class FusedPackRunner(TrialRunner trials)
         fallback?.WriteBack();
         for (var k = 0; k < active.Count; k++) stacked.WriteBack(k, active[k].Run.Parameters);
         Profile.Add("epoch write-back", clock);
+        // The members' validation losses at the epoch's end in one native pass (each member's Validation callback reads its own).
+        if (kernel?.ValidationLosses(stacked.Flat, runs) is { } validation)
+        {
+            for (var k = 0; k < active.Count; k++) ((PrecomputedLoss)runs[k].ValidationLoss).Next = validation[k];
+            Profile.Add("epoch validation losses (native)", clock);
+        }
         return sums.Select((sum, k) => sum / seen[k]).ToArray();
     }
 
@@ -306,7 +313,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
             var spec = run.PhaseSpec;
             var optimizer = Own(new MemberOptimizer(spec, run.Spec.Model, run.Parameters));
             var loss = Own(runner.Losses.Create(spec, run.Train, run.Model, run.Spec.Model.Balance != "none"));
-            var validationLoss = Own(runner.Losses.Create(spec, run.Selection, run.Model, balancedBatches: false));
+            var validationLoss = Own(new PrecomputedLoss(runner.Losses.Create(spec, run.Selection, run.Model, balancedBatches: false)));
             (run.Optimizer, run.Loss, run.ValidationLoss) = (optimizer, loss, validationLoss);
             (run.StartEpoch, run.PreviousSeconds, run.Decision) = (0, 0, EpochDecision.Continue);
             try

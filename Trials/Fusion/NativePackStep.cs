@@ -63,9 +63,24 @@ internal sealed partial class NativePackStep
     /// One step of the members <paramref name="stepping"/> (indices into <paramref name="runs"/>, which are the rows of
     /// <paramref name="flat"/>), each on its batch; their parameters, optimiser state and step counts move; each one's loss.
     /// </summary>
-    public unsafe float[] Step(Tensor flat, IReadOnlyList<TrainingContext> runs, IReadOnlyList<int> stepping, IReadOnlyList<PackBatch> batches)
+    public float[] Step(Tensor flat, IReadOnlyList<TrainingContext> runs, IReadOnlyList<int> stepping, IReadOnlyList<PackBatch> batches) =>
+        Call(flat, runs, stepping, k => (runs[k].Train, ((BceLoss)runs[k].Loss).Weights, batches[k].Positions), train: true);
+
+    /// <summary>Every member's validation loss (its BCE on its whole model-selection set) at the parameters of <paramref name="flat"/>;
+    /// null when a member's validation loss is not a plain <see cref="BceLoss"/>.</summary>
+    public float[]? ValidationLosses(Tensor flat, IReadOnlyList<TrainingContext> runs)
     {
-        var count = stepping.Count;
+        if (runs.Any(r => r.ValidationLoss is not PrecomputedLoss { Inner: var inner } || inner.GetType() != typeof(BceLoss))) return null;
+        var all = new Dictionary<int, long[]>();
+        long[] Whole(int count) => all.TryGetValue(count, out var p) ? p : all[count] = [.. Enumerable.Range(0, count).Select(i => (long)i)];
+        return Call(flat, runs, [.. Enumerable.Range(0, runs.Count)],
+            k => (runs[k].Selection, ((BceLoss)((PrecomputedLoss)runs[k].ValidationLoss).Inner).Weights, Whole(runs[k].Selection.Count)), train: false);
+    }
+
+    private unsafe float[] Call(Tensor flat, IReadOnlyList<TrainingContext> runs, IReadOnlyList<int> members,
+        Func<int, (TrainingSet Set, Tensor Weights, long[] Positions)> data, bool train)
+    {
+        var count = members.Count;
         var rows = new long[count];
         var first = new IntPtr[count];
         var second = new IntPtr[count];
@@ -78,30 +93,32 @@ internal sealed partial class NativePackStep
         var counts = new long[count];
         var hyper = new double[9 * count];
         var rules = new int[count];
-        var positions = new long[stepping.Sum(k => (long)batches[k].Positions.Length)];
+        var inputs = members.Select(data).ToList();
+        var positions = new long[inputs.Sum(i => (long)i.Positions.Length)];
         var kept = new List<Tensor>(6 * count);
         long at = 0;
         for (var j = 0; j < count; j++)
         {
-            var k = stepping[j];
-            var (run, batch) = (runs[k], batches[k]);
-            var optimizer = (MemberOptimizer)run.Optimizer;
+            var k = members[j];
+            var (set, bceWeights, batch) = inputs[j];
             rows[j] = k;
+            features[j] = Handle(set.Features);
+            labels[j] = Handle(set.Labels);
+            weights[j] = Handle(bceWeights);
+            if (usesMass)
+            {
+                var perBatch = set.BatchMass;
+                mass[j] = Handle(perBatch ?? set.ScaledMass ?? throw new InvalidOperationException("a parametric member's set has no mass input"));
+                massPerRow[j] = perBatch is null ? 0 : 1;
+            }
+            counts[j] = batch.Length;
+            batch.CopyTo(positions, at);
+            at += batch.Length;
+            if (!train) continue;
+            var optimizer = (MemberOptimizer)runs[k].Optimizer;
             first[j] = Handle(optimizer.First);
             second[j] = Handle(optimizer.Second);
             decay[j] = optimizer.HasDecay ? Handle(optimizer.Decay) : IntPtr.Zero;
-            features[j] = Handle(run.Train.Features);
-            labels[j] = Handle(run.Train.Labels);
-            weights[j] = Handle(((BceLoss)run.Loss).Weights);
-            if (usesMass)
-            {
-                var perBatch = run.Train.BatchMass;
-                mass[j] = Handle(perBatch ?? run.Train.ScaledMass ?? throw new InvalidOperationException("a parametric member's set has no mass input"));
-                massPerRow[j] = perBatch is null ? 0 : 1;
-            }
-            counts[j] = batch.Positions.Length;
-            batch.Positions.CopyTo(positions, at);
-            at += batch.Positions.Length;
             // libtorch's Adam: step t, step size lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps (PackOptimizer).
             var t = ++optimizer.Steps;
             double[] h = [optimizer.LearningRate, optimizer.Beta1, optimizer.Beta2, optimizer.Eps,
@@ -116,7 +133,7 @@ internal sealed partial class NativePackStep
         fixed (double* hy = hyper)
         fixed (float* l = losses)
         {
-            Native.Check(st_pack_mlp_step(d, count, Handle(flat), r, f1, f2, dc, x, y, w, m, mr, p, c, hy, ru, l));
+            Native.Check(st_pack_mlp_step(d, train ? 1 : 0, count, Handle(flat), r, f1, f2, dc, x, y, w, m, mr, p, c, hy, ru, l));
         }
         GC.KeepAlive(kept);
         return losses;
@@ -129,6 +146,6 @@ internal sealed partial class NativePackStep
     }
 
     [LibraryImport("studies_native")]
-    private static unsafe partial int st_pack_mlp_step(long* net, int members, IntPtr parameters, long* rows, IntPtr* first, IntPtr* second, IntPtr* decay,
+    private static unsafe partial int st_pack_mlp_step(long* net, int train, int members, IntPtr parameters, long* rows, IntPtr* first, IntPtr* second, IntPtr* decay,
         IntPtr* features, IntPtr* labels, IntPtr* weights, IntPtr* mass, int* massPerRow, long* positions, long* counts, double* hyper, int* rules, float* losses);
 }

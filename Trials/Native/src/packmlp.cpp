@@ -162,9 +162,9 @@ inline void modulate(const Point& at, const float* p, const float* pre, float* r
   }
 }
 
-// Returns the member's loss (sum_j w_j BCE_j / sum_j w_j) and updates its parameters and optimiser state.
+// Returns the member's loss (sum_j w_j BCE_j / sum_j w_j) and, when training, updates its parameters and optimiser state.
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-float member_step(const Net& net, const Member& mb, Workspace& ws) {
+float member_step(const Net& net, const Member& mb, bool train, Workspace& ws) {
   const int64_t n = mb.n, d = net.features, L = net.layers;
   int64_t widest = d;
   for (const auto& l : net.layer) widest = std::max(widest, l.out);
@@ -246,6 +246,7 @@ float member_step(const Net& net, const Member& mb, Workspace& ws) {
     dz[i] = w[i] * (sigmoid - y[i]) / denominator;
   }
   const float loss = total / denominator;
+  if (!train) return loss;
 
   // Backward: dy holds the gradient of dense layer l's output.
   const float* dy = dz;
@@ -346,7 +347,8 @@ float* float_data(TensorH t, int64_t at_least, const char* what) {
 // positions: the members' batches end to end, counts[k] events each. hyper: 9 per member (lr, beta1,
 // beta2, eps, step_size, sqrt_correction, momentum, unused, unused) in double, rounded to float as the
 // libtorch path rounds them; rules: 0 adam, 1 sgd, 2 sgd with momentum. losses: each member's loss.
-ST_API int st_pack_mlp_step(const int64_t* net_description, int members, TensorH params, const int64_t* rows, const TensorH* first,
+// train 0: only the losses (a validation pass; first, second, decay, hyper and rules are not read).
+ST_API int st_pack_mlp_step(const int64_t* net_description, int train, int members, TensorH params, const int64_t* rows, const TensorH* first,
                             const TensorH* second, const TensorH* decay, const TensorH* features, const TensorH* labels,
                             const TensorH* weights, const TensorH* mass, const int* mass_per_row, const int64_t* positions,
                             const int64_t* counts, const double* hyper, const int* rules, float* losses) {
@@ -362,9 +364,11 @@ ST_API int st_pack_mlp_step(const int64_t* net_description, int members, TensorH
       Member& mb = list[k];
       if (rows[k] < 0 || rows[k] >= pack) throw std::runtime_error("pack_mlp_step: member row out of range");
       mb.params = flat + rows[k] * row;
-      mb.first = float_data(first[k], row, "first moment");
-      mb.second = rules[k] == 0 ? float_data(second[k], row, "second moment") : nullptr;
-      mb.decay = decay[k] ? float_data(decay[k], row, "decay") : nullptr;
+      if (train) {
+        mb.first = float_data(first[k], row, "first moment");
+        mb.second = rules[k] == 0 ? float_data(second[k], row, "second moment") : nullptr;
+        mb.decay = decay[k] ? float_data(decay[k], row, "decay") : nullptr;
+      }
       const int64_t set = features[k] ? features[k]->size(0) : 0;
       mb.features = float_data(features[k], set * net.features, "features");
       if (features[k]->dim() != 2 || features[k]->size(1) != net.features) throw std::runtime_error("pack_mlp_step: features must be [events, features]");
@@ -377,6 +381,7 @@ ST_API int st_pack_mlp_step(const int64_t* net_description, int members, TensorH
       for (int64_t i = 0; i < mb.n; ++i)
         if (batch[i] < 0 || batch[i] >= set) throw std::runtime_error("pack_mlp_step: batch position out of range");
       batch += mb.n;
+      if (!train) continue;
       const double* h = hyper + 9 * k;
       mb.rule = rules[k];
       mb.lr = static_cast<float>(h[0]);
@@ -392,7 +397,7 @@ ST_API int st_pack_mlp_step(const int64_t* net_description, int members, TensorH
     // Members are independent: spread over libtorch's intra-op threads (one per trial by default).
     at::parallel_for(0, members, 1, [&](int64_t begin, int64_t end) {
       thread_local Workspace ws;
-      for (int64_t k = begin; k < end; ++k) losses[k] = member_step(net, list[k], ws);
+      for (int64_t k = begin; k < end; ++k) losses[k] = member_step(net, list[k], train != 0, ws);
     });
   });
 }

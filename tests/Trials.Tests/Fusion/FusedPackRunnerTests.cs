@@ -243,6 +243,8 @@ public sealed class FusedPackRunnerTests : IDisposable
             // run's (affine-pnn's output bias, 9e-4 after ten Adam steps, by 1.7e-8), so per tensor it is no sharper an oracle.
             AssertClose(Weights(specs[k], Path.Combine(dir.FullName, $"libtorch-{k}")), weights, what + " against the libtorch pack", wholeNet: true);
             Assert.Equal(libtorch[k].Epochs[^1].Metrics[MetricNames.Loss], native[k].Epochs[^1].Metrics[MetricNames.Loss], 5);
+            // The validation loss the pack computed natively for every member at once, against the member's own libtorch loss.
+            Assert.Equal(libtorch[k].Epochs[^1].Metrics[MetricNames.ValidationLoss], native[k].Epochs[^1].Metrics[MetricNames.ValidationLoss], 5);
         }
     }
 
