@@ -118,6 +118,27 @@ inline float log1p_unit(float u) {
   return 2.0f * s * p;
 }
 
+// y += sum_k w[k * w_stride] x_k over rows x_k = x + k * x_stride, four rows per pass over y (one load
+// and store of y per four products rather than per product: 72 -> 64 us per member step of the quickstart
+// net, CPU time; summing 16-event chunks in registers instead was 3x slower, GCC unrolls those loops to scalars).
+inline void accumulate(float* __restrict y, int64_t n, int64_t count, const float* w, int64_t w_stride,
+                       const float* __restrict x, int64_t x_stride) {
+  int64_t k = 0;
+  for (; k + 4 <= count; k += 4) {
+    const float w0 = w[k * w_stride], w1 = w[(k + 1) * w_stride], w2 = w[(k + 2) * w_stride], w3 = w[(k + 3) * w_stride];
+    const float* __restrict x0 = x + k * x_stride;
+    const float* __restrict x1 = x0 + x_stride;
+    const float* __restrict x2 = x1 + x_stride;
+    const float* __restrict x3 = x2 + x_stride;
+    for (int64_t i = 0; i < n; ++i) y[i] += (w0 * x0[i] + w1 * x1[i]) + (w2 * x2[i] + w3 * x3[i]);
+  }
+  for (; k < count; ++k) {
+    const float w0 = w[k * w_stride];
+    const float* __restrict x0 = x + k * x_stride;
+    for (int64_t i = 0; i < n; ++i) y[i] += w0 * x0[i];
+  }
+}
+
 // What one member's step reads and updates.
 struct Member {
   float* params;        // its parameter row [row]
@@ -207,11 +228,7 @@ float member_step(const Net& net, const Member& mb, bool train, Workspace& ws) {
       float* y = out + o * n;
       const float b = ly.bias >= 0 ? p[ly.bias + o] : 0.0f;
       for (int64_t i = 0; i < n; ++i) y[i] = b;
-      for (int64_t j = 0; j < ly.in; ++j) {
-        const float w = p[ly.weight + o * in_w + j];
-        const float* x = rep[l] + j * n;
-        for (int64_t i = 0; i < n; ++i) y[i] += w * x[i];
-      }
+      accumulate(y, n, ly.in, p + ly.weight + o * in_w, 1, rep[l], n);
       if (ly.concat) {
         const float w = p[ly.weight + o * in_w + ly.in];
         for (int64_t i = 0; i < n; ++i) y[i] += w * m[i];
@@ -266,11 +283,7 @@ float member_step(const Net& net, const Member& mb, bool train, Workspace& ws) {
     for (int64_t j = 0; j < ly.in; ++j) {
       float* r = gr + j * n;
       std::memset(r, 0, sizeof(float) * n);
-      for (int64_t o = 0; o < ly.out; ++o) {
-        const float w = p[ly.weight + o * in_w + j];
-        const float* g = dy + o * n;
-        for (int64_t i = 0; i < n; ++i) r[i] += w * g[i];
-      }
+      accumulate(r, n, ly.out, p + ly.weight + j, in_w, dy, n);
     }
     if (at.any()) {
       for (int64_t j = 0; j < ly.in; ++j) {
