@@ -258,4 +258,16 @@ public sealed class FusedPackRunnerTests : IDisposable
         Assert.Equal(10, pack.PackSteps);
         Assert.Equal(0, pack.KernelSteps);
     }
+
+    [Fact]
+    public void Packs_of_nets_wider_than_the_kernels_limit_step_through_libtorch()
+    {
+        // NativePackStep.MaxWidth is 128: a 129-wide hidden layer goes to libtorch's BLAS; 128 stays native.
+        TrialSpec Wide(int width, ulong seed) => Spec("dnn", "bce", seed, 0.01, 1) with { Model = Spec("dnn", "bce", seed, 0.01, 1).Model with { Hidden = [width] } };
+        var (wide, widePack) = Fused([Wide(129, 3), Wide(129, 5)], prefix: "wide");
+        var (narrow, narrowPack) = Fused([Wide(128, 3), Wide(128, 5)], prefix: "narrow");
+        Assert.All(wide.Concat(narrow), r => Assert.Equal(TrialOutcome.Completed, r.Outcome));
+        Assert.Equal(0, widePack.KernelSteps);
+        Assert.Equal(10, narrowPack.KernelSteps);
+    }
 }
