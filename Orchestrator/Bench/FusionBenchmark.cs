@@ -35,9 +35,13 @@ internal static class FusionBenchmark
         var epochs = new Option<int>("--epochs") { Description = "Epochs per trial (the quickstart's: 40)", DefaultValueFactory = _ => 40 };
         var repeats = new Option<int>("--repeats") { Description = "Runs of each way, interleaved; the best is compared", DefaultValueFactory = _ => 2 };
         var device = new Option<string>("--device") { Description = "Device of every trial (cpu, cuda:0)", DefaultValueFactory = _ => "cpu" };
+        var packs = new Option<int[]>("--packs") { Description = "Pack sizes of the fused way", DefaultValueFactory = _ => PackSizes, AllowMultipleArgumentsPerToken = true };
+        var only = new Option<bool>("--fused-only") { Description = "Time only the fused way (no headline): where a pack's time goes" };
+        var libtorch = new Option<int[]>("--libtorch-packs") { Description = "Also time packs of these sizes stepped through libtorch calls instead of the native CPU step", AllowMultipleArgumentsPerToken = true };
         var command = new Command("fusion", "A seed x learning-rate scan trained as fused packs and one trial per slot (2 slots), interleaved (target: fused >= 4x)")
-            { seeds, rates, epochs, repeats, device };
-        command.SetAction(parse => Run(parse.GetValue(seeds), parse.GetValue(rates), parse.GetValue(epochs), parse.GetValue(repeats), parse.GetValue(device)!, Console.Out));
+            { seeds, rates, epochs, repeats, device, packs, only, libtorch };
+        command.SetAction(parse => Run(new Settings(parse.GetValue(seeds), parse.GetValue(rates), parse.GetValue(epochs), parse.GetValue(repeats), parse.GetValue(device)!,
+            parse.GetValue(packs)!, parse.GetValue(only), parse.GetValue(libtorch) ?? []), Console.Out));
         return command;
     }
 
@@ -60,36 +64,52 @@ internal static class FusionBenchmark
                 Device = device,
             }];
 
-    private static int Run(int seeds, int rates, int epochs, int repeats, string device, TextWriter output)
+    private sealed record Settings(int Seeds, int Rates, int Epochs, int Repeats, string Device, int[] PackSizes, bool FusedOnly, int[] LibtorchPacks);
+
+    private static int Run(Settings settings, TextWriter output)
     {
+        var (seeds, rates, epochs, repeats, device, fusedOnly) = (settings.Seeds, settings.Rates, settings.Epochs, settings.Repeats, settings.Device, settings.FusedOnly);
         var specs = Scan(seeds, rates, epochs, device);
-        var sizes = PackSizes.Where(k => k <= specs.Count).ToArray();
+        var sizes = settings.PackSizes.Where(k => k <= specs.Count).ToArray();
+        var profiles = sizes.ToDictionary(k => k, _ => new PackProfile());
         output.WriteLine($"{specs.Count} trials ({seeds} seeds x {rates} learning rates), {epochs} epochs each, on {device}; load average {LoadAverage()}");
         output.WriteLine($"ways: unfused (one trial at a time per slot, 2 slots) and fused packs of {string.Join(", ", sizes)} (one pack at a time per slot, 2 slots); {repeats} rounds, interleaved");
+        output.WriteLine($"fused step on {device}: {(Device.Parse(device).Type == DeviceType.CPU ? "native CPU kernel (libtorch-stepped: the same packs through libtorch calls)" : "libtorch calls")}");
         var runner = TrialRunner.For(ComponentCatalog.BuiltIn);
         // The data of each seed is generated once before timing (both ways load it per trial afterwards).
         Time(() => Slots(specs.Take(1).Select(s => s with { Schedule = [s.Schedule[0] with { Epochs = 1 }] }).ToList(), spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None))));
         var rounds = new Dictionary<string, List<double>>();
         var folder = Directory.CreateTempSubdirectory("studies-fusion-bench-");
-        var python = PythonSide.Prepare(specs, folder.FullName, output);
+        var python = fusedOnly ? null : PythonSide.Prepare(specs, folder.FullName, output);
         for (var round = 0; round < repeats; round++)
         {
             if (python is not null) Record(rounds, "PyTorch+Optuna", python.Run(round), python.LastCompleted, output);
-            Record(rounds, "unfused", Time(() => Slots(specs, spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None)))), specs.Count, output);
-            foreach (var k in sizes)
+            if (!fusedOnly) Record(rounds, "unfused", Time(() => Slots(specs, spec => Completed(runner.Run(spec, new TrialRunOptions(), CancellationToken.None)))), specs.Count, output);
+            foreach (var (k, native) in sizes.Select(k => (k, true)).Concat(settings.LibtorchPacks.Where(k => k <= specs.Count).Select(k => (k, false))))
             {
                 var packs = specs.Chunk(k).ToList();
-                Record(rounds, $"fused, packs of {k}", Time(() => Slots(packs, pack =>
+                Record(rounds, native ? $"fused, packs of {k}" : $"libtorch-stepped, packs of {k}", Time(() => Slots(packs, pack =>
                 {
-                    foreach (var r in new FusedPackRunner(runner).Run(pack.Select(s => new PackMember(s, new TrialRunOptions())).ToList(), CancellationToken.None)) Completed(r);
+                    var fused = new FusedPackRunner(runner) { NativeKernel = native };
+                    foreach (var r in fused.Run(pack.Select(s => new PackMember(s, new TrialRunOptions())).ToList(), CancellationToken.None)) Completed(r);
+                    if (native) profiles[k].AddFrom(fused.Profile);
                 })), specs.Count, output);
             }
         }
         output.WriteLine();
         output.WriteLine($"{"way",-22} {"best trials/min",16} {"spread",10}");
         foreach (var (way, rates_) in rounds) output.WriteLine($"{way,-22} {rates_.Max(),16:F1} {rates_.Max() - rates_.Min(),10:F1}");
+        output.WriteLine();
+        output.WriteLine("where a fused pack's time went (seconds per trial, all rounds; both slots' threads summed):");
+        foreach (var section in profiles.Values.SelectMany(p => p.Seconds.Keys).Distinct())
+            output.WriteLine($"  {section,-36} {string.Join(" ", sizes.Select(k => $"{k,3}: {profiles[k].Seconds.GetValueOrDefault(section) / (specs.Count * repeats),7:F4}"))}");
+        if (fusedOnly)
+        {
+            folder.Delete(recursive: true);
+            return 0;
+        }
         var unfused = rounds["unfused"].Max();
-        var (bestWay, bestRate) = rounds.Where(r => r.Key.StartsWith("fused", StringComparison.Ordinal)).Select(r => (r.Key, r.Value.Max())).MaxBy(r => r.Item2);
+        var (bestWay, bestRate) = rounds.Where(r => r.Key.StartsWith("fused, packs", StringComparison.Ordinal)).Select(r => (r.Key, r.Value.Max())).MaxBy(r => r.Item2);
         var versus = rounds.TryGetValue("PyTorch+Optuna", out var py) ? $"{bestRate / py.Max():F1}x over PyTorch+Optuna" : "PyTorch+Optuna not measured (python3-torch or python3-optuna missing)";
         folder.Delete(recursive: true);
         output.WriteLine($"fused: {bestRate / unfused:F1}x over unfused, {versus} ({bestWay}, best of {repeats} at load {LoadAverage()})");

@@ -30,6 +30,12 @@ public sealed class FusedPackRunner(TrialRunner trials)
     public long MemberSteps { get; private set; }
     /// <summary>Fused steps done (each one forward/backward/update of the whole pack).</summary>
     public long PackSteps { get; private set; }
+    /// <summary>Of <see cref="PackSteps"/>, those done by the native CPU step (<see cref="NativePackStep"/>).</summary>
+    public long KernelSteps { get; private set; }
+    /// <summary>Whether CPU packs of BCE members step through the native kernel (default) rather than libtorch calls; a GPU pack always uses libtorch.</summary>
+    public bool NativeKernel { get; init; } = true;
+    /// <summary>Where this runner's time went (preparation, fused steps by part, the members' epoch ends, evaluation).</summary>
+    public PackProfile Profile { get; } = new();
 
     public IReadOnlyList<TrialResult> Run(IReadOnlyList<PackMember> members, CancellationToken cancellation)
     {
@@ -39,6 +45,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
         using (var scope = TensorScope.Begin())
         {
             var pack = new List<Member>();
+            var clock = Stopwatch.StartNew();
             try
             {
                 for (var i = 0; i < members.Count; i++)
@@ -46,7 +53,9 @@ public sealed class FusedPackRunner(TrialRunner trials)
                     if (Prepare(runner, i, members[i]) is { } member) pack.Add(member);
                     else alone.Add(i);
                 }
+                Profile.Add("prepare", clock);
                 if (pack.Count > 0) Train(runner, pack, results, alone, cancellation);
+                clock.Restart();
                 // Interrupted: members not yet trained in full (one resumed in a later phase included) are not evaluated.
                 if (cancellation.IsCancellationRequested)
                 {
@@ -55,6 +64,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 }
                 foreach (var m in pack.Where(m => results[m.Index] is null && !alone.Contains(m.Index)))
                     results[m.Index] = Finish(m, () => runner.Evaluate(m.Run, m.Setup.KeepBest));
+                Profile.Add("evaluate", clock);
             }
             finally
             {
@@ -144,6 +154,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
             }
             if (cancellation.IsCancellationRequested) return; // Run records every unfinished member interrupted
             var losses = TrainEpoch(e, active);
+            var ends = Stopwatch.StartNew();
             for (var k = 0; k < active.Count; k++)
             {
                 var run = active[k].Run;
@@ -155,6 +166,8 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 }
                 TrainingLoop.EndEpoch(run, losses[k]);
             }
+            foreach (var m in active) ((PrecomputedLoss)m.Run.ValidationLoss).Next = null;
+            Profile.Add("epoch end (validation, callbacks)", ends);
         }
         foreach (var m in inPhase.Where(m => results[m.Index] is null))
         {
@@ -172,24 +185,24 @@ public sealed class FusedPackRunner(TrialRunner trials)
             foreach (var callback in m.Run.Callbacks) callback.OnEpochStart(m.Run);
             m.Run.Model.Train();
         }
+        var clock = Stopwatch.StartNew();
         using var epochScope = TensorScope.Begin();
         var template = (ConditionedMlp)active[0].Run.Model;
-        using var stacked = new StackedMlp(template, active.Select(m => m.Run.Parameters).ToList());
-        using var optimizer = new PackOptimizer(active.Select(m => (MemberOptimizer)m.Run.Optimizer).ToList());
+        var runs = active.Select(m => m.Run).ToList();
+        using var stacked = new StackedMlp(template, runs.Select(r => r.Parameters).ToList());
+        var kernel = NativeKernel ? NativePackStep.For(stacked, runs) : null;
+        using var fallback = kernel is null ? new LibtorchStep(stacked, runs) { Profile = Profile } : null;
         var plans = active.Select(m => m.Plan()).ToList();
-        var inputs = new PackInputs(active.Select(m => m.Run).ToList());
-        using var bce = PackBce.For(active.Select(m => m.Run).ToList());
         var steps = plans.Max(b => b.Count);
+        Profile.Add("epoch start (stack, plans)", clock);
         var sums = new double[active.Count];
         var seen = new long[active.Count];
         for (var s = 0; s < steps; s++)
         {
             using var stepScope = TensorScope.Begin();
             var stepping = plans.Select(b => s < b.Count).ToArray();
-            var all = stepping.All(x => x);
             // A member without a batch at this step (a smaller training set) is scored on its last batch, unused: its loss is left out and its update masked.
             var batches = plans.Select(b => b[Math.Min(s, b.Count - 1)]).ToArray();
-            stacked.ZeroGrad();
             for (var k = 0; k < active.Count; k++)
             {
                 if (!stepping[k]) continue;
@@ -197,16 +210,17 @@ public sealed class FusedPackRunner(TrialRunner trials)
                 run.Options.OnBatch?.Invoke(BatchUse.Training, batches[k].Positions.Select(i => run.Train.Events[i]).ToArray());
                 foreach (var callback in run.Callbacks) callback.OnStep(run, new TrainingStep(batches[k].Positions, batches[k].Whole));
             }
-            var (features, mass, rows) = inputs.Of(batches);
-            var logits = stacked.Logits(features, mass);
-                        var stepped = Enumerable.Range(0, active.Count).Where(k => stepping[k]).ToList();
-            var perMember = all && bce is not null && rows.All(r => r == rows[0])
-                ? bce.Losses(logits, batches)
-                : Torch.Stack(stepped.Select(k => MemberLoss(active[k], logits, k, rows[k], batches[k])).ToList());
+            Profile.Add("step: member callbacks", clock);
+            var stepped = Enumerable.Range(0, active.Count).Where(k => stepping[k]).ToList();
+            float[] values;
+            if (kernel is not null)
+            {
+                values = kernel.Step(stacked.Flat, runs, stepped, batches);
+                KernelSteps++;
+                Profile.Add("step: native kernel", clock);
+            }
+            else values = fallback!.Step(active, stepping, stepped, batches, clock);
             foreach (var m in active) m.Run.Train.BatchMass = null;
-            perMember.Sum().Backward();
-            optimizer.Step(stacked.Flat, all ? null : stepping);
-            var values = perMember.Detach().ToArray<float>();
             for (var j = 0; j < stepped.Count; j++)
             {
                 var k = stepped[j];
@@ -215,10 +229,56 @@ public sealed class FusedPackRunner(TrialRunner trials)
             }
             MemberSteps += stepped.Count;
             PackSteps++;
+            Profile.Add("step: losses read, scope", clock);
         }
-        optimizer.WriteBack();
+        fallback?.WriteBack();
         for (var k = 0; k < active.Count; k++) stacked.WriteBack(k, active[k].Run.Parameters);
+        Profile.Add("epoch write-back", clock);
+        // The members' validation losses at the epoch's end in one native pass (each member's Validation callback reads its own).
+        if (kernel?.ValidationLosses(stacked.Flat, runs) is { } validation)
+        {
+            for (var k = 0; k < active.Count; k++) ((PrecomputedLoss)runs[k].ValidationLoss).Next = validation[k];
+            Profile.Add("epoch validation losses (native)", clock);
+        }
         return sums.Select((sum, k) => sum / seen[k]).ToArray();
+    }
+
+    /// <summary>The fused step through libtorch calls (any loss, any device): the stacked forward, each member's loss, one backward, the pack's optimiser.</summary>
+    private sealed class LibtorchStep(StackedMlp stacked, List<TrainingContext> runs) : IDisposable
+    {
+        private readonly PackOptimizer optimizer = new(runs.Select(r => (MemberOptimizer)r.Optimizer).ToList());
+        private readonly PackInputs inputs = new(runs);
+        private readonly PackBce? bce = PackBce.For(runs);
+
+        public float[] Step(List<Member> active, bool[] stepping, List<int> stepped, PackBatch[] batches, Stopwatch clock)
+        {
+            var profile = Profile;
+            var all = stepped.Count == active.Count;
+            stacked.ZeroGrad();
+            var (features, mass, rows) = inputs.Of(batches);
+            profile?.Add("step: inputs", clock);
+            var logits = stacked.Logits(features, mass);
+            profile?.Add("step: forward", clock);
+            var perMember = all && bce is not null && rows.All(r => r == rows[0])
+                ? bce.Losses(logits, batches)
+                : Torch.Stack(stepped.Select(k => MemberLoss(active[k], logits, k, rows[k], batches[k])).ToList());
+            profile?.Add("step: loss", clock);
+            perMember.Sum().Backward();
+            profile?.Add("step: backward", clock);
+            optimizer.Step(stacked.Flat, all ? null : stepping);
+            profile?.Add("step: optimiser", clock);
+            return perMember.Detach().ToArray<float>();
+        }
+
+        public PackProfile? Profile { get; init; }
+
+        public void WriteBack() => optimizer.WriteBack();
+
+        public void Dispose()
+        {
+            optimizer.Dispose();
+            bce?.Dispose();
+        }
     }
 
     /// <summary>A member's loss on its rows of the pack's scores, computed by its own loss object (any loss).</summary>
@@ -255,7 +315,7 @@ public sealed class FusedPackRunner(TrialRunner trials)
             var spec = run.PhaseSpec;
             var optimizer = Own(new MemberOptimizer(spec, run.Spec.Model, run.Parameters));
             var loss = Own(runner.Losses.Create(spec, run.Train, run.Model, run.Spec.Model.Balance != "none"));
-            var validationLoss = Own(runner.Losses.Create(spec, run.Selection, run.Model, balancedBatches: false));
+            var validationLoss = Own(new PrecomputedLoss(runner.Losses.Create(spec, run.Selection, run.Model, balancedBatches: false)));
             (run.Optimizer, run.Loss, run.ValidationLoss) = (optimizer, loss, validationLoss);
             (run.StartEpoch, run.PreviousSeconds, run.Decision) = (0, 0, EpochDecision.Continue);
             try

@@ -47,3 +47,28 @@ internal sealed class PackBce : IDisposable
         weights.Dispose();
     }
 }
+
+/// <summary>
+/// A pack member's validation loss: the value the pack computed for all members at once (<see cref="NativePackStep.ValidationLosses"/>)
+/// when there is one for this epoch, otherwise its own loss object's.
+/// </summary>
+internal sealed class PrecomputedLoss(IPhaseLoss inner) : IPhaseLoss
+{
+    public IPhaseLoss Inner { get; } = inner;
+    /// <summary>The next whole-set value, used once.</summary>
+    public float? Next { get; set; }
+
+    public bool SupportsBatches => Inner.SupportsBatches;
+
+    public Tensor Compute(Models.ClassifierModel model, long[]? positions)
+    {
+        if (positions is null && Next is { } value)
+        {
+            Next = null;
+            return Torch.Scalar(value);
+        }
+        return Inner.Compute(model, positions);
+    }
+
+    public void Dispose() => Inner.Dispose();
+}

@@ -39,6 +39,14 @@ internal sealed class StackedMlp : IDisposable
     /// <summary>The leaf [members, P] the pack's optimiser updates.</summary>
     public Tensor Flat { get; }
     public int Count { get; }
+    /// <summary>The members' net (its structure, not its weights).</summary>
+    public ConditionedMlp Template => template;
+    /// <summary>Parameters per member (the length of a row of <see cref="Flat"/>).</summary>
+    public long Row => layout.Sum(l => l.Count);
+
+    /// <summary>Where one of the template's parameters starts in a member's row; -1 for none.</summary>
+    public long OffsetOf(Tensor? parameter) =>
+        parameter is null ? -1 : layout[IndexOf(parameter) ?? throw new InvalidOperationException("a layer of the member net is not among its parameters")].Offset;
 
     /// <summary>Scores [members, n, 1] for features [members, n, d] (or [n, d] shared by all) and masses [members, n, 1].</summary>
     public Tensor Logits(Tensor features, Tensor? scaledMass)

@@ -109,6 +109,11 @@ public sealed class ConditionedMlp : ClassifierModel
         return h;
     }
 
+    /// <summary>The net's structure for a fused pack's native step (<c>Trials/Fusion/NativePackStep.cs</c>): the dense layers,
+    /// whether each reads the mass appended, the modulation at each conditioning point (0: the input; l: after hidden layer l), the activation.</summary>
+    internal (IReadOnlyList<Linear> Dense, IReadOnlyList<bool> ConcatBefore, IReadOnlyList<(Linear? Scale, Linear? Shift)> Points, string Activation) Structure =>
+        (dense, concatBefore, [inputModulation, .. modulation], activation);
+
     /// <summary>Whether a fused pack can stack this net: no dropout (its masks would be drawn differently).</summary>
     public bool Fusable => dropout is null;
 
