@@ -164,6 +164,7 @@ internal static partial class WorkerCommand
     {
         var prefix = memberId is null ? "" : $"{memberId}: ";
         var epochClock = System.Diagnostics.Stopwatch.StartNew();
+        var first = true;
         return new TrialRunOptions
         {
             CheckpointDirectory = run.CheckpointDirectory,
@@ -177,6 +178,9 @@ internal static partial class WorkerCommand
             OnTrainingStart = () => epochClock.Restart(),
             OnEpoch = (record, total) =>
             {
+                // Where a resumed trial took up its training, for its log (and the kill tests).
+                if (first && record.Epoch > 1) Console.Error.WriteLine($"{prefix}resumed from its checkpoint: trains from epoch {record.Epoch}");
+                first = false;
                 var metrics = record.Metrics.ToDictionary(m => m.Key, m => m.Value);
                 metrics["total_epochs"] = total;
                 metrics[WorkerMessage.EpochSecondsKey] = epochClock.Elapsed.TotalSeconds;
