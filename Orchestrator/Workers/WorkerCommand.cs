@@ -209,7 +209,7 @@ internal static partial class WorkerCommand
         {
             var request = pack[i];
             input.Forget(request.TrialId);
-            var controller = new LeaveController(() => input.AskedToLeave(request.TrialId));
+            var controller = new LeaveController(request.TrialId, input.AskedToLeave);
             leaving.Add(controller);
             try
             {
@@ -243,13 +243,14 @@ internal static partial class WorkerCommand
     }
 
     /// <summary>Stops a pack member at its epoch's end once the orchestrator has asked it to leave.</summary>
-    private sealed class LeaveController(Func<bool> asked) : ITrainingController
+    private sealed class LeaveController(string trialId, Func<string, bool> asked) : ITrainingController
     {
         public bool Stopped { get; private set; }
 
         public EpochDecision OnEpochEnd(EpochRecord epoch, int totalEpochs)
         {
-            if (!asked()) return EpochDecision.Continue;
+            if (!asked(trialId)) return EpochDecision.Continue;
+            if (!Stopped) Console.Error.WriteLine($"{trialId}: leaves its pack after epoch {epoch.Epoch}: the orchestrator asked it to stop");
             Stopped = true;
             return EpochDecision.StopTrial;
         }

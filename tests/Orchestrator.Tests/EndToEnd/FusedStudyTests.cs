@@ -168,4 +168,35 @@ public sealed class FusedStudyTests : IDisposable
                 $"trial {trial} had a checkpoint at epoch {epochs} but its log does not say it resumed there:\n{log}");
         }
     }
+
+    [Fact]
+    public async Task A_member_the_pruner_stops_leaves_its_pack_and_the_others_train_to_the_end()
+    {
+        var run = await home.RunAsync(TimeSpan.FromSeconds(300), "run", StudiesHome.StudyFile("e2e-fuse-search.yaml"), "--progress", "log");
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        await using var store = await home.OpenStoreAsync();
+        var study = (await store.FindStudyAsync("e2e-fuse-search"))!;
+        var trials = await store.ListTrialsAsync(study.Id);
+        var describe = string.Join("\n", trials.Select(t => $"{t.TrialId} {t.State} {t.Error}"));
+        Assert.Equal(8, trials.Count);
+        Assert.True(trials.All(t => t.State is TrialState.Completed or TrialState.Pruned), describe);
+        Assert.True(trials.Any(t => t.State == TrialState.Pruned) && trials.Any(t => t.State == TrialState.Completed), describe);
+
+        // The survivors trained every epoch in the one pack of eight, after the others had left it.
+        foreach (var t in trials.Where(t => t.State == TrialState.Completed))
+        {
+            await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+            Assert.Equal("8", JsonNode.Parse(t.Provenance!)!["pack_members"]?.GetValue<string>());
+        }
+        // Each pruned member stopped training where it left the pack (its last recorded epoch), well before the end.
+        foreach (var t in trials.Where(t => t.State == TrialState.Pruned))
+        {
+            var last = (int)home.Scalar("SELECT MAX(epoch) FROM epochs WHERE study_id = $s AND trial_id = $t", ("$s", study.Id), ("$t", t.TrialId));
+            Assert.True(last < 120, $"{t.TrialId} trained to epoch {last}");
+            Assert.True(TrialStates.PrunedEpoch(t.Error) <= last, t.Error);
+            var log = File.ReadAllText(Path.Combine(home.Root, "e2e-fuse-search", "trials", t.TrialId, "worker.log"));
+            Assert.Contains($"{t.TrialId}: leaves its pack after epoch {last}: the orchestrator asked it to stop", log);
+        }
+    }
 }
