@@ -383,7 +383,8 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                 members.Add((lease, new PackLaunch(lease.Trial.TrialId, lease.Trial.SpecJson, directory, p => RecordProgress(study, lease, observer, p), lease.PruneToken)));
             }
             // Any member's lease lost stops the pack's worker (two owners never train one trial); the others come back.
-            using var lost = CancellationTokenSource.CreateLinkedTokenSource(members.Select(m => m.Lease.LostToken).ToArray());
+            using var lost = new CancellationTokenSource();
+            var registrations = members.Select(m => m.Lease.LostToken.Register(lost.Cancel)).ToList();
             // A pack takes longer than one of its members: the per-trial timeout is scaled by its size.
             var timeout = options.TrialTimeout * members.Count;
             IReadOnlyList<TrialExit> launched;
@@ -394,6 +395,10 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 launched = members.Select(_ => (TrialExit)new TrialExit.Crashed($"the pack could not be launched: {e.Message}", "launch")).ToList();
+            }
+            finally
+            {
+                foreach (var r in registrations) r.Dispose();
             }
             for (var i = 0; i < members.Count; i++)
             {

@@ -12,8 +12,9 @@ namespace Studies.Orchestrator.Workers;
 /// <c>studies worker</c> (hidden): a long-lived worker of one slot. It loads the tensor library once, then runs trial
 /// after trial as the orchestrator sends them on standard input (<see cref="WorkerRequest"/> lines), reporting each
 /// over standard output in <see cref="WorkerMessage"/> lines. Between trials it frees what the trial held, so the next
-/// one starts from the same memory. End of input means the orchestrator is gone: the worker exits at once. SIGTERM or
-/// SIGINT asks the current trial to checkpoint at the next epoch boundary; the worker reports it cancelled and exits.
+/// one starts from the same memory. A <see cref="WorkerRequest.Pack"/> trains its members as one fused pack, each reported
+/// under its own id. End of input means the orchestrator is gone: the worker exits at once. SIGTERM or SIGINT asks the
+/// current trial (or pack) to checkpoint at the next epoch boundary; the worker reports it cancelled and exits.
 /// </summary>
 internal static partial class WorkerCommand
 {
