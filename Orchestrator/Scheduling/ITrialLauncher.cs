@@ -47,4 +47,8 @@ public interface ITrialLauncher
 
 /// <summary>One member of a fused pack to launch: its trial, canonical spec and folder, where its progress goes, and the
 /// token that asks it alone to leave the pack (the pruner stopped it).</summary>
-public sealed record PackLaunch(string TrialId, string SpecJson, string CheckpointDirectory, Action<TrialProgress> Progress, CancellationToken Leave);
+public sealed record PackLaunch(string TrialId, string SpecJson, string CheckpointDirectory, Action<TrialProgress> Progress, CancellationToken Leave)
+{
+    /// <summary>The error kind of a member's result when it left its pack because it was asked to (<see cref="Leave"/>): pruned.</summary>
+    public const string LeftErrorKind = "left-pack";
+}

@@ -429,7 +429,10 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         IExecutionObserver observer, Dictionary<string, int> failures, DevicePacking packing, CancellationTokenSource failFast, CancellationToken stopping)
     {
         var trial = lease.Trial;
-        if (lease.PrunedBecause is { } why && !stopping.IsCancellationRequested && exit is not TrialExit.Finished { Result.Outcome: TrialOutcome.Completed })
+        // A pack member that left on the pruner's word has its final state already (its checkpoint says it stopped), even
+        // when the orchestrator stops at the same time.
+        var left = exit is TrialExit.Finished { Result.ErrorKind: PackLaunch.LeftErrorKind };
+        if (lease.PrunedBecause is { } why && (!stopping.IsCancellationRequested || left) && exit is not TrialExit.Finished { Result.Outcome: TrialOutcome.Completed })
         {
             await RecordPrunedAsync(study, lease, why, observer);
             return;

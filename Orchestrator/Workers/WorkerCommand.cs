@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Studies.Orchestrator.Scheduling;
 using Studies.Trials.Engine;
 using Studies.Trials.Fusion;
 using Studies.Trials.Results;
@@ -231,7 +232,7 @@ internal static partial class WorkerCommand
             {
                 var i = runnable[j];
                 results[i] = leaving[i].Stopped && trained[j].Outcome == TrialOutcome.Completed
-                    ? trained[j] with { Outcome = TrialOutcome.Cancelled, Error = "left its pack: the orchestrator asked it to stop" }
+                    ? trained[j] with { Outcome = TrialOutcome.Cancelled, Error = "left its pack: the orchestrator asked it to stop", ErrorKind = PackLaunch.LeftErrorKind }
                     : trained[j];
             }
         }
