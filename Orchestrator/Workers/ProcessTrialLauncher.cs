@@ -230,8 +230,10 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         }
         await worker.WaitForExitAsync();
         var tail = worker.Tail(12);
+        // The exit code before the process object is disposed: read after, it threw "no process is associated" instead.
+        var code = worker.ExitCode;
         worker.Dispose();
-        throw new WorkerStartException($"the worker exited with code {worker.ExitCode} before it was ready" + (tail.Length > 0 ? $"; its last output:\n{tail}" : ""));
+        throw new WorkerStartException($"the worker exited with code {code} before it was ready" + (tail.Length > 0 ? $"; its last output:\n{tail}" : ""));
     }
 
     private void Retire(WorkerProcess worker, bool kill)

@@ -70,6 +70,12 @@ internal static partial class WorkerCommand
             {
                 results = RunPack(runner, pack, run.Monitor, threads, device, cancel.Token, Send, input, out seconds);
             }
+            else if (File.Exists(Path.Combine(run.CheckpointDirectory, FusedMarker)))
+            {
+                // Its checkpoint was written by a pack (a pack member's optimiser state, which an unfused run cannot read): it
+                // resumes as a pack of one, which reads it exactly (and runs alone if its checkpoint is not a pack's after all).
+                results = [(null, RunPack(runner, [run], run.Monitor, threads, device, cancel.Token, Send, input, out seconds)[0].Result)];
+            }
             else
             {
                 results = [(null, RunOne(runner, run, threads, device, cancel.Token, Send, out seconds))];
@@ -211,6 +217,14 @@ internal static partial class WorkerCommand
         {
             var request = pack[i];
             input.Forget(request.TrialId);
+            try
+            {
+                File.WriteAllText(Path.Combine(request.CheckpointDirectory, FusedMarker), "this trial's checkpoints are written by a fused pack\n");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"{request.TrialId}: could not mark its folder as a pack member's ({e.Message})");
+            }
             var controller = new LeaveController(request.TrialId, input.AskedToLeave);
             leaving.Add(controller);
             try
@@ -243,6 +257,13 @@ internal static partial class WorkerCommand
         seconds = clock.Elapsed.TotalSeconds;
         return pack.Select((m, i) => ((string?)m.TrialId, results[i]!)).ToList();
     }
+
+    /// <summary>
+    /// A file in a trial's folder once a pack has trained it: its checkpoints hold a pack member's optimiser state
+    /// (<see cref="MemberOptimizer"/>), which libtorch's own optimisers cannot load, so the trial resumes in a pack (of one,
+    /// when it comes alone) rather than restarting from scratch.
+    /// </summary>
+    internal const string FusedMarker = "fused-pack";
 
     /// <summary>Stops a pack member at its epoch's end once the orchestrator has asked it to leave.</summary>
     private sealed class LeaveController(string trialId, Func<string, bool> asked) : ITrainingController

@@ -199,4 +199,39 @@ public sealed class FusedStudyTests : IDisposable
             Assert.Contains($"{t.TrialId}: leaves its pack after epoch {last}: the orchestrator asked it to stop", log);
         }
     }
+
+    [Fact]
+    public async Task A_worker_killed_mid_pack_fails_only_that_attempt_of_its_members_which_resume_from_their_checkpoints()
+    {
+        var file = StudiesHome.StudyFile("e2e-fuse.yaml");
+        var trialsFolder = Path.Combine(home.Root, "e2e-fuse", "trials");
+        using var run = home.Start("run", file, "--progress", "log");
+        // Both packs training, each member with a checkpoint part-way.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (!run.HasExited && started.Elapsed < TimeSpan.FromSeconds(120) && Checkpoints(trialsFolder) is var c && !(c.Count == 8 && c.All(x => x.Epochs is > 0 and < 60)))
+            await Task.Delay(100);
+        Assert.False(run.HasExited, run.Stdout);
+        // SIGKILL one pack's worker: its members' attempts crash, and they are retried (after the back-off) from their checkpoints.
+        var worker = home.WorkerPids()[0];
+        var before = Checkpoints(trialsFolder).Where(c => c.Epochs is > 0 and < 60).ToList();
+        System.Diagnostics.Process.GetProcessById(worker).Kill();
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(300));
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        await using var store = await home.OpenStoreAsync();
+        var study = (await store.FindStudyAsync("e2e-fuse"))!;
+        var trials = await store.ListTrialsAsync(study.Id);
+        Assert.Equal(8, trials.Count);
+        foreach (var t in trials) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+        var retried = trials.Where(t => t.Attempts == 2).ToList();
+        Assert.True(retried.Count is > 0 and <= 4, string.Join("\n", trials.Select(t => $"{t.TrialId} attempts {t.Attempts}")));
+        Assert.All(trials, t => Assert.True(t.Attempts <= 2, $"{t.TrialId} attempts {t.Attempts}"));
+        foreach (var t in retried)
+        {
+            var log = File.ReadAllText(Path.Combine(trialsFolder, t.TrialId, "worker.log"));
+            Assert.True(Regex.IsMatch(log, $"(^|\\n)({t.TrialId}: )?resumed from its checkpoint: trains from epoch ([2-9]|[1-5][0-9])\\b"), $"{t.TrialId}:\n{log}");
+        }
+        Assert.NotEmpty(before);
+        Assert.Empty(await home.WaitForNoWorkersAsync(TimeSpan.FromSeconds(10)));
+    }
 }
