@@ -101,6 +101,16 @@ public sealed class FusedStudyTests : IDisposable
         Assert.Equal(Verdict(unfused), Verdict(fused));
     }
 
+    /// <summary>e2e-fuse's eight trials, each checked completed once (every epoch and per-mass metric recorded once).</summary>
+    private async Task<IReadOnlyList<TrialRow>> EightCompletedOnceAsync(IStudyStorage store)
+    {
+        var study = (await store.FindStudyAsync("e2e-fuse"))!;
+        var trials = await store.ListTrialsAsync(study.Id);
+        Assert.Equal(8, trials.Count);
+        foreach (var t in trials) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+        return trials;
+    }
+
     /// <summary>Each trial folder's checkpoint: the epochs it holds (0: none yet).</summary>
     private static IReadOnlyList<(string Trial, int Epochs)> Checkpoints(string trialsFolder)
     {
@@ -149,10 +159,7 @@ public sealed class FusedStudyTests : IDisposable
         Assert.True(last.ExitCode == 0, last.ToString());
 
         await using var store = await home.OpenStoreAsync();
-        var study = (await store.FindStudyAsync("e2e-fuse"))!;
-        var trials = await store.ListTrialsAsync(study.Id);
-        Assert.Equal(8, trials.Count);
-        foreach (var t in trials) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+        var trials = await EightCompletedOnceAsync(store);
         Assert.Equal(0, home.Scalar("SELECT COUNT(*) FROM (SELECT 1 FROM epochs GROUP BY study_id, trial_id, phase, epoch, metric HAVING COUNT(*) > 1)"));
         Assert.Equal("ok", await store.IntegrityCheckAsync());
         Assert.Empty(home.WorkerPids());
@@ -219,10 +226,7 @@ public sealed class FusedStudyTests : IDisposable
         Assert.True(result.ExitCode == 0, result.ToString());
 
         await using var store = await home.OpenStoreAsync();
-        var study = (await store.FindStudyAsync("e2e-fuse"))!;
-        var trials = await store.ListTrialsAsync(study.Id);
-        Assert.Equal(8, trials.Count);
-        foreach (var t in trials) await RecordChecks.AssertCompletedOnceAsync(home, store, study.Id, t);
+        var trials = await EightCompletedOnceAsync(store);
         var retried = trials.Where(t => t.Attempts == 2).ToList();
         Assert.True(retried.Count is > 0 and <= 4, string.Join("\n", trials.Select(t => $"{t.TrialId} attempts {t.Attempts}")));
         Assert.All(trials, t => Assert.True(t.Attempts <= 2, $"{t.TrialId} attempts {t.Attempts}"));
