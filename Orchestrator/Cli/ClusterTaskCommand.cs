@@ -85,6 +85,7 @@ public static class ClusterTaskCommand
                     Provenance = Provenance.OfOrchestrator(),
                     TrialTimeout = parse.GetValue(trialTimeout) is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
                     FailFastAfter = parse.GetValue(failFast),
+                    Fuse = ClusterTask.Fuse(row, logger),
                 };
                 var observer = new ClusterTask.LoggingObserver(logger);
                 var counts = await execution.RunAsync(row, slotList, options, observer, signals.Stopping, signals.Kill);

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Studies.Orchestrator.Scheduling;
 using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Studies;
 using Studies.Trials.Results;
 
 namespace Studies.Orchestrator.Cluster;
@@ -14,6 +15,24 @@ public static class ClusterTask
     /// <remarks>60 s: an idle task opens a connection per look (it keeps none while idle), ~30 ms of server CPU here; 1,000
     /// idle tasks looking every 30 s cost about a core (bench cluster --simulate-tasks 1000), every 60 s half that.</remarks>
     public static readonly TimeSpan IdlePollLimit = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The study's <c>resources.fuse</c>, read from its recorded definition: a task forms fused packs on its own slots as a
+    /// local run does. Off (with a warning) when the recorded definition no longer reads.
+    /// </summary>
+    public static FuseSetting Fuse(StudyRow row, ILogger logger)
+    {
+        try
+        {
+            var file = row.SourcePath ?? $"{row.Name}.yaml";
+            return StudyLoader.Parse(row.Definition, Path.GetFileName(file), Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", row.SourcePath).Resources.Fuse;
+        }
+        catch (StudyValidationException e)
+        {
+            logger.LogWarning("study {Study}: its recorded definition no longer reads ({Error}); this task runs its trials unfused", row.Name, e.Message);
+            return FuseSetting.Off;
+        }
+    }
 
     /// <summary>
     /// The slots of a task: on a GPU task, <paramref name="perDevice"/> trials on each of the <paramref name="gpus"/> GPUs its

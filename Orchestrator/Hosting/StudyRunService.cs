@@ -65,6 +65,7 @@ public sealed class StudyRunService(Workspace workspace, StudyStores stores, ISe
             FailFastAfter = request.FailFastAfter,
             Provenance = Provenance.OfOrchestrator(),
             Search = SearchDriver.For(study, services.GetRequiredService<ILoggerFactory>().CreateLogger<SearchDriver>()),
+            Fuse = study.Resources.Fuse,
         };
         StateCounts counts;
         try

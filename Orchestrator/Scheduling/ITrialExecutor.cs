@@ -43,6 +43,8 @@ public sealed record ExecutionOptions
     public StoreLocation? Store { get; init; }
     /// <summary>The study's search (adaptive proposals, pruning); null when it has nothing to decide during the run.</summary>
     public SearchDriver? Search { get; init; }
+    /// <summary><c>resources.fuse</c>: whether trials that can share a step are claimed and trained as fused packs.</summary>
+    public FuseSetting Fuse { get; init; } = FuseSetting.Off;
 }
 
 /// <summary>The study asks for resources this host or executor does not have (e.g. CUDA where there is none).</summary>

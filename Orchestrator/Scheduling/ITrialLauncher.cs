@@ -18,6 +18,37 @@ public interface ITrialLauncher
         Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill) =>
         RunAsync(trialId, specJson, slot, checkpointDirectory, timeout, progress, stopping, kill);
 
+    /// <summary>
+    /// Runs the members of a fused pack (trials of one <c>FusionKey</c>) together on one slot and reports how each ended, in
+    /// the members' order. A member's <see cref="PackLaunch.Leave"/> asks it alone to stop (pruned); <paramref name="stopping"/>
+    /// and <paramref name="kill"/> stop them all. This default runs them one after the other, unfused: launchers that do not
+    /// fuse (tests, ones that train nothing) still run every member as a trial of its own.
+    /// </summary>
+    async Task<IReadOnlyList<TrialExit>> RunPackAsync(IReadOnlyList<PackLaunch> members, IReadOnlyList<string> monitor, DeviceSlot slot, TimeSpan? timeout,
+        CancellationToken stopping, CancellationToken kill)
+    {
+        var exits = new List<TrialExit>();
+        foreach (var m in members)
+        {
+            if (stopping.IsCancellationRequested || kill.IsCancellationRequested)
+            {
+                exits.Add(new TrialExit.Interrupted("the orchestrator was stopped"));
+                continue;
+            }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping, m.Leave);
+            exits.Add(await RunAsync(m.TrialId, m.SpecJson, monitor, slot, m.CheckpointDirectory, timeout, m.Progress, stop.Token, kill));
+        }
+        return exits;
+    }
+
     /// <summary>The run is over: ends whatever the launcher keeps between trials (idle worker processes).</summary>
     Task ReleaseWorkersAsync() => Task.CompletedTask;
+}
+
+/// <summary>One member of a fused pack to launch: its trial, canonical spec and folder, where its progress goes, and the
+/// token that asks it alone to leave the pack (the pruner stopped it).</summary>
+public sealed record PackLaunch(string TrialId, string SpecJson, string CheckpointDirectory, Action<TrialProgress> Progress, CancellationToken Leave)
+{
+    /// <summary>The error kind of a member's result when it left its pack because it was asked to (<see cref="Leave"/>): pruned.</summary>
+    public const string LeftErrorKind = "left-pack";
 }

@@ -51,6 +51,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
     {
         private readonly CancellationTokenSource lost = CancellationTokenSource.CreateLinkedTokenSource(kill);
         private readonly CancellationTokenSource pruned = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        private readonly CancellationTokenSource prunedOnly = new();
         /// <summary>The trial's objective values by validation epoch, for the pruner.</summary>
         public readonly List<(int Step, double[] Values)> Curve = [];
         /// <summary>When it was claimed (<see cref="Environment.TickCount64"/>): the pruner reads the study afresh after it.</summary>
@@ -61,6 +62,8 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         public volatile string? PrunedBecause;
         /// <summary>Cancelled when the orchestrator stops or the pruner stops this trial: the worker checkpoints and exits.</summary>
         public CancellationToken StopToken => pruned.Token;
+        /// <summary>Cancelled when the pruner stops this trial (alone: a member of a fused pack leaves it, the pack goes on).</summary>
+        public CancellationToken PruneToken => prunedOnly.Token;
 
         /// <summary>Asks the worker to stop because the pruner said so; false when it had already ended.</summary>
         public bool Prune(string reason)
@@ -69,6 +72,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
             {
                 if (ended || PrunedBecause is not null) return false;
                 PrunedBecause = reason;
+                prunedOnly.Cancel();
                 pruned.Cancel();
                 return true;
             }
@@ -113,6 +117,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                 ended = true;
                 lost.Dispose();
                 pruned.Dispose();
+                prunedOnly.Dispose();
             }
         }
     }
@@ -126,6 +131,9 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
 
         var failures = new Dictionary<string, int>();
         var packing = new DevicePacking(slots);
+        var packs = new PackPlanner(store, options.Fuse);
+        var busySlots = 0;
+        using var forming = new SemaphoreSlim(1, 1);
         using var failFast = new CancellationTokenSource();
         using var noMoreStarts = CancellationTokenSource.CreateLinkedTokenSource(stopping, failFast.Token, StopClaiming);
         using var done = new CancellationTokenSource();
@@ -142,8 +150,23 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                     return;
                 }
                 var sent = System.Diagnostics.Stopwatch.GetTimestamp();
-                var trial = await store.ClaimNextAsync(study.Id, new TrialClaim(Owner, slot.Device, scheduling.Lease, Placement), CancellationToken.None);
-                if (trial is null)
+                IReadOnlyList<TrialRow> claimed;
+                // One slot claims at a time, a fused pack's mates included, and slots that have their work already do not count
+                // as idle: fuse: auto sizes a pack so that the trials left still feed the other idle slots.
+                await forming.WaitAsync(CancellationToken.None);
+                try
+                {
+                    var claim = new TrialClaim(Owner, slot.Device, scheduling.Lease, Placement);
+                    claimed = await store.ClaimNextAsync(study.Id, claim, CancellationToken.None) is { } first
+                        ? await packs.ClaimMatesAsync(study, first, claim, slots.Count - busySlots, CancellationToken.None)
+                        : [];
+                    if (claimed.Count > 0) Interlocked.Increment(ref busySlots);
+                }
+                finally
+                {
+                    forming.Release();
+                }
+                if (claimed.Count == 0)
                 {
                     // Nothing to claim: an adaptive search proposes the next point (recorded with its trials before they run).
                     if (Search is { } search && !await IsCancelledAsync(study, CancellationToken.None)
@@ -152,16 +175,21 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                     continue;
                 }
                 idleLooks = 0;
-                var lease = new Lease(trial, slot.Device, packing.Limit(slot.Device), kill, stopping) { RenewedAt = sent };
-                leases[trial.TrialId] = lease;
+                var held = claimed.Select(t => new Lease(t, slot.Device, packing.Limit(slot.Device), kill, stopping) { RenewedAt = sent }).ToList();
+                foreach (var lease in held) leases[lease.Trial.TrialId] = lease;
                 try
                 {
-                    await RunOneAsync(study, lease, slot, options, observer, failures, packing, failFast, stopping);
+                    if (held.Count == 1) await RunOneAsync(study, held[0], slot, options, observer, failures, packing, failFast, stopping);
+                    else await RunPackAsync(study, held, slot, options, observer, failures, packing, failFast, stopping);
                 }
                 finally
                 {
-                    leases.TryRemove(trial.TrialId, out _);
-                    lease.Dispose();
+                    Interlocked.Decrement(ref busySlots);
+                    foreach (var lease in held)
+                    {
+                        leases.TryRemove(lease.Trial.TrialId, out _);
+                        lease.Dispose();
+                    }
                 }
             }
         }
@@ -324,7 +352,87 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
 
         var exit = await LaunchAsync(lease, slot, directory, options, p => RecordProgress(study, lease, observer, p), lease.StopToken);
         lease.End();
-        if (lease.PrunedBecause is { } why && !stopping.IsCancellationRequested && exit is not TrialExit.Finished { Result.Outcome: TrialOutcome.Completed })
+        await RecordExitAsync(study, lease, slot, exit, clock.Elapsed.TotalSeconds, options, observer, failures, packing, failFast, stopping);
+    }
+
+    /// <summary>
+    /// Runs a fused pack: its members' folders, progress and pruning are each their own trial's, and so is each member's
+    /// record, as if it had run alone; a member's recorded seconds are its share of the pack's time (the pack's own time and
+    /// size are in its provenance). A member whose folder another worker holds runs nowhere this time, as alone.
+    /// </summary>
+    private async Task RunPackAsync(StudyRow study, IReadOnlyList<Lease> pack, DeviceSlot slot, ExecutionOptions options, IExecutionObserver observer,
+        Dictionary<string, int> failures, DevicePacking packing, CancellationTokenSource failFast, CancellationToken stopping)
+    {
+        var locks = new List<IDisposable>();
+        var members = new List<(Lease Lease, PackLaunch Launch)>();
+        var exits = new Dictionary<Lease, TrialExit>();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            foreach (var lease in pack)
+            {
+                observer.TrialStarted(lease.Trial, slot);
+                var directory = Path.Combine(options.ArtifactsDirectory, lease.Trial.TrialId);
+                await store.SetArtifactAsync(study.Id, lease.Trial.TrialId, "directory", directory, CancellationToken.None);
+                if (TrialFolderLock.TryTake(directory) is not { } folderLock)
+                {
+                    exits[lease] = FolderHeld(directory);
+                    continue;
+                }
+                locks.Add(folderLock);
+                members.Add((lease, new PackLaunch(lease.Trial.TrialId, lease.Trial.SpecJson, directory, p => RecordProgress(study, lease, observer, p), lease.PruneToken)));
+            }
+            // Any member's lease lost stops the pack's worker (two owners never train one trial); the others come back.
+            using var lost = new CancellationTokenSource();
+            var registrations = members.Select(m => m.Lease.LostToken.Register(lost.Cancel)).ToList();
+            // A pack takes longer than one of its members: the per-trial timeout is scaled by its size.
+            var timeout = options.TrialTimeout * members.Count;
+            IReadOnlyList<TrialExit> launched;
+            try
+            {
+                launched = members.Count == 0 ? [] : await launcher.RunPackAsync(members.Select(m => m.Launch).ToList(), Search?.Monitor ?? [], slot, timeout, stopping, lost.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                launched = members.Select(_ => (TrialExit)new TrialExit.Crashed($"the pack could not be launched: {e.Message}", "launch")).ToList();
+            }
+            finally
+            {
+                foreach (var r in registrations) r.Dispose();
+            }
+            for (var i = 0; i < members.Count; i++)
+            {
+                var lease = members[i].Lease;
+                exits[lease] = launched[i] is TrialExit.Interrupted && lost.IsCancellationRequested && !lease.LostToken.IsCancellationRequested
+                    ? new TrialExit.Crashed("its fused pack was stopped: another member's lease could not be renewed", "pack-stopped")
+                    : launched[i];
+            }
+        }
+        finally
+        {
+            foreach (var l in locks) l.Dispose();
+        }
+        var share = clock.Elapsed.TotalSeconds / pack.Count;
+        foreach (var lease in pack)
+        {
+            lease.End();
+            await RecordExitAsync(study, lease, slot, exits[lease], share, options, observer, failures, packing, failFast, stopping);
+        }
+    }
+
+    private static TrialExit.Crashed FolderHeld(string directory) =>
+        // The lease says this owner holds the trial, yet a worker elsewhere still writes its folder: never two at once.
+        new($"its folder {directory} is still held by another worker ({TrialFolderLock.Name}); not started here", "folder-held");
+
+    /// <summary>Records how a trial's run ended: its result, a retry after a crash, an interruption, or the pruner's stop.</summary>
+    private async Task RecordExitAsync(StudyRow study, Lease lease, DeviceSlot slot, TrialExit exit, double seconds, ExecutionOptions options,
+        IExecutionObserver observer, Dictionary<string, int> failures, DevicePacking packing, CancellationTokenSource failFast, CancellationToken stopping)
+    {
+        var trial = lease.Trial;
+        // A pack member that left on the pruner's word has its final state already (its checkpoint says it stopped), even
+        // when the orchestrator stops at the same time.
+        var left = exit is TrialExit.Finished { Result.ErrorKind: PackLaunch.LeftErrorKind };
+        if (lease.PrunedBecause is { } why && (!stopping.IsCancellationRequested || left) && exit is not TrialExit.Finished { Result.Outcome: TrialOutcome.Completed })
         {
             await RecordPrunedAsync(study, lease, why, observer);
             return;
@@ -370,7 +478,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
                 else
                 {
                     var merged = options.Provenance.Concat(provenance).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
-                    recorded = await store.RecordResultAsync(study.Id, trial.TrialId, Owner, state, result, clock.Elapsed.TotalSeconds,
+                    recorded = await store.RecordResultAsync(study.Id, trial.TrialId, Owner, state, result, seconds,
                         JsonSerializer.Serialize(merged), CancellationToken.None);
                     recordedResult = result;
                 }
@@ -485,8 +593,7 @@ public sealed class StudyExecution(IStudyStorage store, ITrialLauncher launcher,
         try
         {
             return folderLock is null
-                // The lease says this owner holds the trial, yet a worker elsewhere still writes its folder: never two at once.
-                ? new TrialExit.Crashed($"its folder {directory} is still held by another worker ({TrialFolderLock.Name}); not started here", "folder-held")
+                ? FolderHeld(directory)
                 : await launcher.RunAsync(trial.TrialId, trial.SpecJson, Search?.Monitor ?? [], slot, directory, options.TrialTimeout, progress, stopping,
                     lease.LostToken);
         }

@@ -109,7 +109,11 @@ public sealed record StateCounts(IReadOnlyDictionary<TrialState, int> ByState)
 /// Who claims a trial: <paramref name="Owner"/> (unique per process, see <see cref="OwnerIdentity"/>), the device it
 /// will run on, how long the lease lasts before it must be renewed, and where it runs (host, job id, ...).
 /// </summary>
-public sealed record TrialClaim(string Owner, string Device, TimeSpan Lease, IReadOnlyDictionary<string, string>? Placement = null);
+public sealed record TrialClaim(string Owner, string Device, TimeSpan Lease, IReadOnlyDictionary<string, string>? Placement = null)
+{
+    /// <summary>Claim only among these trials (the queued mates of a fused pack); null: any queued trial.</summary>
+    public IReadOnlyList<string>? Among { get; init; }
+}
 
 /// <summary>Some trials of a study, and how many matched in all.</summary>
 public sealed record TrialPage(IReadOnlyList<TrialRow> Trials, int Total);

@@ -123,6 +123,25 @@ public sealed record ResourcesSection(IReadOnlyList<int>? Devices = null, int Tr
 {
     /// <summary>What a cluster executor asks its scheduler for (<c>executor: slurm</c> only).</summary>
     public ClusterRequest Cluster { get; init; } = new();
+
+    /// <summary><c>fuse</c>: whether trials that can share a training step run as fused packs (<see cref="FuseSetting.Off"/> by default).</summary>
+    public FuseSetting Fuse { get; init; } = FuseSetting.Off;
+}
+
+/// <summary>
+/// <c>resources.fuse</c>: trials with the same <c>FusionKey</c> (model architecture, data, batch schedule, epochs per
+/// phase) train as one stacked model per worker slot, in packs of up to <see cref="Members"/> trials; null members:
+/// <c>auto</c> (the pack size is chosen per device and study). A resource choice, never part of a trial's identity.
+/// </summary>
+public sealed record FuseSetting(int? Members)
+{
+    /// <summary>One trial per worker message, as always: the default (see docs/study-format.md, <c>resources.fuse</c>).</summary>
+    public static readonly FuseSetting Off = new(1);
+    public static readonly FuseSetting Auto = new((int?)null);
+
+    public bool Enabled => Members is null or > 1;
+
+    public override string ToString() => Members switch { null => "auto", 1 => "off", var k => k.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 }
 
 /// <summary>

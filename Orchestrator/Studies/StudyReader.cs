@@ -458,7 +458,19 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
             if (o is YScalar { Plain: true, Text: "true" or "false" } flag) resources = resources with { Oversubscribe = flag.Text == "true" };
             else reader.Error(o, $"resources.oversubscribe is true or false, got {NodeReader.Describe(o)}");
         }
+        if (map["fuse"] is { } fuse && ReadFuse(fuse) is { } fusing) resources = resources with { Fuse = fusing };
         return resources with { Cluster = ReadCluster(map, resources.Executor) };
+    }
+
+    /// <summary><c>fuse: auto | off | K</c> (K from 1, which is off, to 1024 members a pack).</summary>
+    private FuseSetting? ReadFuse(YNode node)
+    {
+        if (node is YScalar { Plain: true, Text: "auto" }) return FuseSetting.Auto;
+        if (node is YScalar { Plain: true, Text: "off" or "false" }) return FuseSetting.Off;
+        if (node is YScalar { Plain: true } scalar && long.TryParse(scalar.Text, System.Globalization.CultureInfo.InvariantCulture, out _))
+            return reader.IntegerIn(node, "resources.fuse (members a pack)", 1, 1024) is { } k ? new FuseSetting((int)k) : null;
+        reader.Error(node, $"resources.fuse is auto, off or the most trials a fused pack holds (a whole number), got {NodeReader.Describe(node)}");
+        return null;
     }
 
     /// <summary>The Slurm keys of <c>resources</c>; an error where they are given to an executor that would ignore them.</summary>

@@ -31,7 +31,7 @@ internal static class Vocabulary
     public static readonly string[] EvaluationKeys = ["validation_every", "min_background_yield", "min_background_events", "min_signal_efficiency", "background_uncertainty"];
     public static readonly string[] SearchKeys = ["samples", "seed", "space", "sampler", "pruner", "objective", "objectives"];
     public static readonly string[] Distributions = ["loguniform", "uniform", "int", "choice"];
-    public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe",
+    public static readonly string[] ResourcesKeys = ["executor", "devices", "trials_per_device", "threads_per_trial", "cpu_workers", "oversubscribe", "fuse",
         "partition", "gres", "time", "array_parallel", "sbatch_args"];
     public static readonly string[] RetriesKeys = ["max", "backoff"];
     public static readonly string[] NotifyKeys = ["webhook", "command", "on"];

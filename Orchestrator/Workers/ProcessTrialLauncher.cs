@@ -32,55 +32,99 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         RunAsync(trialId, specJson, [], slot, checkpointDirectory, timeout, progress, stopping, kill);
 
     public async Task<TrialExit> RunAsync(string trialId, string specJson, IReadOnlyList<string> monitor, DeviceSlot slot, string checkpointDirectory,
-        TimeSpan? timeout, Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill)
+        TimeSpan? timeout, Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill) =>
+        (await RunOnWorkerAsync([new PackLaunch(trialId, specJson, checkpointDirectory, progress, CancellationToken.None)], pack: false, monitor, slot, timeout,
+            stopping, kill))[0];
+
+    /// <summary>
+    /// The members go to the slot's worker in one <see cref="WorkerRequest.Pack"/> message and train there as one fused
+    /// model; each member's epochs and result come back under its own id. A member asked to leave is told so on the worker's
+    /// input (<see cref="WorkerRequest.Leave"/>); the others go on. The worker's log goes to every member's folder.
+    /// </summary>
+    public Task<IReadOnlyList<TrialExit>> RunPackAsync(IReadOnlyList<PackLaunch> members, IReadOnlyList<string> monitor, DeviceSlot slot, TimeSpan? timeout,
+        CancellationToken stopping, CancellationToken kill) =>
+        RunOnWorkerAsync(members, pack: true, monitor, slot, timeout, stopping, kill);
+
+    private async Task<IReadOnlyList<TrialExit>> RunOnWorkerAsync(IReadOnlyList<PackLaunch> members, bool pack, IReadOnlyList<string> monitor, DeviceSlot slot,
+        TimeSpan? timeout, CancellationToken stopping, CancellationToken kill)
     {
-        Directory.CreateDirectory(checkpointDirectory);
-        var specPath = Path.Combine(checkpointDirectory, "spec.json");
-        await File.WriteAllTextAsync(specPath, specJson, CancellationToken.None);
-        var logPath = Path.Combine(checkpointDirectory, "worker.log");
-        // Unbuffered below the writer: a line that could not be written (disk full) is not written again when the log is closed.
-        await using var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0)) { AutoFlush = true };
-
-        WorkerProcess worker;
+        var requests = new List<WorkerRequest>();
+        var logs = new List<StreamWriter>();
         try
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            worker = await WorkerForAsync(slot, log, kill);
-            // A worker started for this trial: its start-up is said apart (epoch 0), so progress does not take it for the trial's own time.
-            if (worker.TrialsRun == 0)
-                progress(new TrialProgress(trialId, slot.Device, 0, 0, 0, new Dictionary<string, double> { [WorkerMessage.WorkerStartSecondsKey] = clock.Elapsed.TotalSeconds }));
-        }
-        catch (WorkerStartException e)
-        {
-            return new TrialExit.Crashed(e.Message, "start");
-        }
-        catch (OperationCanceledException) when (kill.IsCancellationRequested)
-        {
-            return new TrialExit.Interrupted("the orchestrator was stopped");
-        }
-        worker.AttachLog(log);
-        logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", trialId, worker.Pid, slot);
-        try
-        {
-            await worker.SendAsync(new WorkerRequest(trialId, specPath, checkpointDirectory, monitor.Count > 0 ? monitor : null));
-        }
-        catch (IOException e)
-        {
-            Retire(worker, kill: true);
-            return new TrialExit.Crashed($"the worker could not be given the trial: {e.Message}", "crash");
-        }
+            foreach (var m in members)
+            {
+                Directory.CreateDirectory(m.CheckpointDirectory);
+                var specPath = Path.Combine(m.CheckpointDirectory, "spec.json");
+                await File.WriteAllTextAsync(specPath, m.SpecJson, CancellationToken.None);
+                // Unbuffered below the writer: a line that could not be written (disk full) is not written again when the log is closed.
+                logs.Add(new StreamWriter(new FileStream(Path.Combine(m.CheckpointDirectory, "worker.log"), FileMode.Append, FileAccess.Write, FileShare.Read,
+                    bufferSize: 0)) { AutoFlush = true });
+                requests.Add(new WorkerRequest(m.TrialId, specPath, m.CheckpointDirectory, !pack && monitor.Count > 0 ? monitor : null));
+            }
+            var logPath = Path.Combine(members[0].CheckpointDirectory, "worker.log");
+            TextWriter log = logs.Count == 1 ? logs[0] : new TeeWriter(logs);
+            var names = pack ? $"pack of {members.Count} ({members[0].TrialId}, ...)" : members[0].TrialId;
 
-        var exit = await FollowAsync(worker, trialId, slot, timeout, progress, stopping, kill, logPath);
-        worker.AttachLog(null);
-        // A worker that stopped on request exits after its result; one that failed is gone or killed: start afresh next time.
-        if (exit is not TrialExit.Finished || stopping.IsCancellationRequested || worker.HasExited) Retire(worker, kill: exit is not TrialExit.Finished);
-        else worker.TrialsRun++;
-        return exit;
+            WorkerProcess worker;
+            try
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                worker = await WorkerForAsync(slot, log, kill);
+                // A worker started for this trial: its start-up is said apart (epoch 0), so progress does not take it for the trial's own time.
+                if (worker.TrialsRun == 0)
+                    members[0].Progress(new TrialProgress(members[0].TrialId, slot.Device, 0, 0, 0,
+                        new Dictionary<string, double> { [WorkerMessage.WorkerStartSecondsKey] = clock.Elapsed.TotalSeconds }));
+            }
+            catch (WorkerStartException e)
+            {
+                return All(members, new TrialExit.Crashed(e.Message, "start"));
+            }
+            catch (OperationCanceledException) when (kill.IsCancellationRequested)
+            {
+                return All(members, new TrialExit.Interrupted("the orchestrator was stopped"));
+            }
+            worker.AttachLog(log);
+            logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", names, worker.Pid, slot);
+            try
+            {
+                await worker.SendAsync(pack ? WorkerRequest.ForPack(requests, monitor.Count > 0 ? monitor : null) : requests[0]);
+            }
+            catch (IOException e)
+            {
+                Retire(worker, kill: true);
+                return All(members, new TrialExit.Crashed($"the worker could not be given the trial: {e.Message}", "crash"));
+            }
+
+            // A pruned member leaves its pack at its next epoch's end; the pack goes on (a single trial is stopped by its stop token).
+            var leaves = pack ? members.Select(m => m.Leave.Register(() => worker.SendLater(WorkerRequest.LeavePack(m.TrialId)))).ToList() : [];
+            IReadOnlyList<TrialExit> exits;
+            try
+            {
+                exits = await FollowAsync(worker, members, pack, slot, timeout, stopping, kill, logPath);
+            }
+            finally
+            {
+                foreach (var leave in leaves) leave.Dispose();
+            }
+            worker.AttachLog(null);
+            // A worker that stopped on request exits after its results; one that failed is gone or killed: start afresh next time.
+            var finished = exits.All(e => e is TrialExit.Finished);
+            if (!finished || stopping.IsCancellationRequested || worker.HasExited) Retire(worker, kill: !finished);
+            else worker.TrialsRun += members.Count;
+            return exits;
+        }
+        finally
+        {
+            foreach (var log in logs) await log.DisposeAsync();
+        }
     }
 
-    /// <summary>Follows one trial on a worker until its result, the worker's death, a hang, a timeout or a stop.</summary>
-    private async Task<TrialExit> FollowAsync(WorkerProcess worker, string trialId, DeviceSlot slot, TimeSpan? timeout,
-        Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill, string logPath)
+    private static IReadOnlyList<TrialExit> All(IReadOnlyList<PackLaunch> members, TrialExit exit) => members.Select(_ => exit).ToList();
+
+    /// <summary>Follows a trial (or a pack's members) on a worker until every result, the worker's death, a hang, a timeout or a stop.</summary>
+    private async Task<IReadOnlyList<TrialExit>> FollowAsync(WorkerProcess worker, IReadOnlyList<PackLaunch> members, bool pack, DeviceSlot slot,
+        TimeSpan? timeout, CancellationToken stopping, CancellationToken kill, string logPath)
     {
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(kill);
         if (timeout is { } t) watchdog.CancelAfter(t);
@@ -93,6 +137,9 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
             watchdog.CancelAfter(StopGrace);
         });
 
+        // A single trial's messages name no trial; a pack member's name their member.
+        int Member(string? id) => pack ? members.Select(m => m.TrialId).ToList().IndexOf(id ?? "") : 0;
+        var exits = new TrialExit?[members.Count];
         string? reason = null;
         var reader = worker.Messages.Reader;
         while (true)
@@ -112,25 +159,33 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
                     : $"sent no heartbeat for {HeartbeatTimeout.TotalSeconds:F0} s";
                 break;
             }
-            if (message.Kind == WorkerMessage.Epoch && message.Phase is { } phase && message.EpochNumber is { } epoch)
-                progress(new TrialProgress(trialId, slot.Device, phase, epoch, message.Metrics?.TryGetValue("total_epochs", out var total) == true ? (int)total : 0,
-                    message.Metrics ?? new Dictionary<string, double>()));
-            else if (message.Kind == WorkerMessage.Result && message.TrialResult is { } result)
-                return new TrialExit.Finished(result, message.Provenance ?? new Dictionary<string, string>());
+            if (message.Kind == WorkerMessage.Epoch && message.Phase is { } phase && message.EpochNumber is { } epoch && Member(message.TrialId) is var e and >= 0)
+                members[e].Progress(new TrialProgress(members[e].TrialId, slot.Device, phase, epoch,
+                    message.Metrics?.TryGetValue("total_epochs", out var total) == true ? (int)total : 0, message.Metrics ?? new Dictionary<string, double>()));
+            else if (message.Kind == WorkerMessage.Result && message.TrialResult is { } result && Member(message.TrialId) is var r and >= 0)
+            {
+                exits[r] ??= new TrialExit.Finished(result, message.Provenance ?? new Dictionary<string, string>());
+                if (exits.All(x => x is not null)) return exits!;
+            }
         }
 
         if (!worker.HasExited) worker.Kill();
         await worker.WaitForExitAsync();
         var tail = worker.Tail(12);
-        if (kill.IsCancellationRequested || (stopSent && reason is null)) return new TrialExit.Interrupted("the orchestrator was stopped");
-        var code = worker.ExitCode;
-        var how = reason ?? (code > 128 ? $"was killed by signal {code - 128}" : code < 0 ? $"was killed by signal {-code}" : $"exited with code {code} without a result");
-        return new TrialExit.Crashed($"the worker {how}" + (tail.Length > 0 ? $"; its last output:\n{tail}" : $"; log: {logPath}"),
-            reason is null ? "crash" : reason.Contains("timeout", StringComparison.Ordinal) ? "timeout" : "hang");
+        TrialExit failure;
+        if (kill.IsCancellationRequested || (stopSent && reason is null)) failure = new TrialExit.Interrupted("the orchestrator was stopped");
+        else
+        {
+            var code = worker.ExitCode;
+            var how = reason ?? (code > 128 ? $"was killed by signal {code - 128}" : code < 0 ? $"was killed by signal {-code}" : $"exited with code {code} without a result");
+            failure = new TrialExit.Crashed($"the worker {how}" + (tail.Length > 0 ? $"; its last output:\n{tail}" : $"; log: {logPath}"),
+                reason is null ? "crash" : reason.Contains("timeout", StringComparison.Ordinal) ? "timeout" : "hang");
+        }
+        return exits.Select(x => x ?? failure).ToList();
     }
 
     /// <summary>The slot's live worker, or a new one once it has said it is ready.</summary>
-    private async Task<WorkerProcess> WorkerForAsync(DeviceSlot slot, StreamWriter log, CancellationToken kill)
+    private async Task<WorkerProcess> WorkerForAsync(DeviceSlot slot, TextWriter log, CancellationToken kill)
     {
         if (workers.TryGetValue(slot.Index, out var existing))
         {
@@ -175,8 +230,10 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         }
         await worker.WaitForExitAsync();
         var tail = worker.Tail(12);
+        // The exit code before the process object is disposed: read after, it threw "no process is associated" instead.
+        var code = worker.ExitCode;
         worker.Dispose();
-        throw new WorkerStartException($"the worker exited with code {worker.ExitCode} before it was ready" + (tail.Length > 0 ? $"; its last output:\n{tail}" : ""));
+        throw new WorkerStartException($"the worker exited with code {code} before it was ready" + (tail.Length > 0 ? $"; its last output:\n{tail}" : ""));
     }
 
     private void Retire(WorkerProcess worker, bool kill)
@@ -203,4 +260,20 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
     public void Dispose() => ReleaseWorkersAsync().GetAwaiter().GetResult();
 
     private sealed class WorkerStartException(string message) : Exception(message);
+
+    /// <summary>The worker's standard error in the log of every member of its pack.</summary>
+    private sealed class TeeWriter(IReadOnlyList<TextWriter> writers) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            foreach (var w in writers) w.Write(value);
+        }
+
+        public override void WriteLine(string? value)
+        {
+            foreach (var w in writers) w.WriteLine(value);
+        }
+    }
 }

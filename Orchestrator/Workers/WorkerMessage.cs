@@ -6,11 +6,30 @@ using Studies.Trials.Specs;
 
 namespace Studies.Orchestrator.Workers;
 
-/// <summary>One line of JSON the orchestrator writes to a worker's standard input: run this trial next.</summary>
+/// <summary>
+/// One line of JSON the orchestrator writes to a worker's standard input: run this trial next; or, with <see cref="Pack"/>,
+/// train these trials as one fused pack (each member's own id, spec and folder; the outer id, spec and folder are empty);
+/// or, with <see cref="Leave"/>, sent while a pack trains: that member stops at its next epoch's end (the pruner stopped it).
+/// A single trial's line is what it always was, so a worker of this release serves an orchestrator of the one before.
+/// </summary>
 /// <param name="Monitor">Validation metrics to measure at every validation epoch besides the trial's own (a search's objectives); null: none.</param>
 public sealed record WorkerRequest(string TrialId, string SpecFile, string CheckpointDirectory, IReadOnlyList<string>? Monitor = null)
 {
-    private static readonly JsonSerializerOptions Options = new(SpecJson.Options) { TypeInfoResolver = WorkerProtocolJson.Default };
+    /// <summary>The members of a fused pack (each a single-trial request); null: one trial.</summary>
+    public IReadOnlyList<WorkerRequest>? Pack { get; init; }
+
+    /// <summary>The pack member (trial id) to leave its pack at its next epoch's end; null: not a leave request.</summary>
+    public string? Leave { get; init; }
+
+    public static WorkerRequest ForPack(IReadOnlyList<WorkerRequest> members, IReadOnlyList<string>? monitor) => new("", "", "", monitor) { Pack = members };
+
+    public static WorkerRequest LeavePack(string trialId) => new("", "", "") { Leave = trialId };
+
+    private static readonly JsonSerializerOptions Options = new(SpecJson.Options)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = WorkerProtocolJson.Default,
+    };
 
     public string ToLine() => JsonSerializer.Serialize(this, Options);
 
@@ -45,6 +64,8 @@ public sealed record WorkerMessage
     public const string WorkerStartSecondsKey = TrialProgress.WorkerStartSecondsKey;
 
     public required string Kind { get; init; }
+    /// <summary>The pack member an epoch or result is of; null for a single trial's messages (the trial the worker runs).</summary>
+    public string? TrialId { get; init; }
     public int? Phase { get; init; }
     public int? EpochNumber { get; init; }
     public IReadOnlyDictionary<string, double>? Metrics { get; init; }

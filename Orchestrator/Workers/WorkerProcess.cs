@@ -21,7 +21,8 @@ internal sealed partial class WorkerProcess : IDisposable
 
     private readonly Process process;
     private readonly Queue<string> stderrTail = new();
-    private StreamWriter? log;
+    private TextWriter? log;
+    private readonly SemaphoreSlim sending = new(1, 1);
 
     private WorkerProcess(Process process, DeviceSlot slot)
     {
@@ -105,7 +106,7 @@ internal sealed partial class WorkerProcess : IDisposable
     }
 
     /// <summary>Sends the worker's standard error to this trial's log from now on, and forgets the previous trial's output.</summary>
-    public void AttachLog(StreamWriter? writer)
+    public void AttachLog(TextWriter? writer)
     {
         lock (stderrTail)
         {
@@ -121,9 +122,30 @@ internal sealed partial class WorkerProcess : IDisposable
 
     public async Task SendAsync(WorkerRequest request)
     {
-        await process.StandardInput.WriteLineAsync(request.ToLine());
-        await process.StandardInput.FlushAsync();
+        // One line at a time: a pack's leave requests may come from several threads while it trains.
+        await sending.WaitAsync();
+        try
+        {
+            await process.StandardInput.WriteLineAsync(request.ToLine());
+            await process.StandardInput.FlushAsync();
+        }
+        finally
+        {
+            sending.Release();
+        }
     }
+
+    /// <summary>Sends a request without waiting; a worker that is gone by then needs it no more.</summary>
+    public void SendLater(WorkerRequest request) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await SendAsync(request);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    });
 
     /// <summary>Asks the running trial to checkpoint and the worker to exit (SIGTERM).</summary>
     public void AskToStop()

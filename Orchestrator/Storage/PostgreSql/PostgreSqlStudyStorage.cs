@@ -479,10 +479,12 @@ public sealed class PostgreSqlStudyStorage : IStudyStorage
                 SELECT study_id, trial_id FROM trials
                 WHERE study_id = @s AND in_definition AND state = {S(TrialState.Queued)} AND not_before <= @now
                     AND NOT EXISTS (SELECT 1 FROM studies WHERE id = @s AND cancelled)
+                    AND (CAST(@among AS TEXT[]) IS NULL OR trial_id = ANY(CAST(@among AS TEXT[])))
                 ORDER BY ordinal LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING *
             """, ReadTrial, ct, ("owner", claim.Owner), ("device", claim.Device), ("now", now), ("until", now + claim.Lease.TotalSeconds),
-            ("placement", JsonSerializer.Serialize(claim.Placement ?? new Dictionary<string, string>())), ("s", studyId));
+            ("placement", JsonSerializer.Serialize(claim.Placement ?? new Dictionary<string, string>())), ("s", studyId),
+            ("among", claim.Among?.ToArray()));
         if (claimed.Count == 0) return null;
         var trial = claimed[0];
         await ExecuteAsync(c, tx, """

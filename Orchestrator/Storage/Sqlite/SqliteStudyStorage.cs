@@ -409,8 +409,9 @@ public sealed class SqliteStudyStorage : IStudyStorage
         await using var pick = Command($"""
             SELECT trial_id FROM trials WHERE study_id = $s AND in_definition = 1 AND state = {S(TrialState.Queued)} AND not_before <= $now
                 AND NOT EXISTS (SELECT 1 FROM studies WHERE id = $s AND cancelled)
+                AND ($among IS NULL OR trial_id IN (SELECT value FROM json_each($among)))
             ORDER BY ordinal LIMIT 1
-            """, tx, ("$s", studyId), ("$now", now));
+            """, tx, ("$s", studyId), ("$now", now), ("$among", claim.Among is { } among ? JsonSerializer.Serialize(among) : null));
         if (await pick.ExecuteScalarAsync(ct) is not string trialId) return null;
         var placement = JsonSerializer.Serialize(claim.Placement ?? new Dictionary<string, string>());
         await ExecuteAsync($"""

@@ -3,8 +3,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Studies.Orchestrator.Scheduling;
+using Studies.Orchestrator.Storage;
+using Studies.Orchestrator.Storage.Sqlite;
 using Studies.Trials.Catalog;
 using Studies.Trials.Components;
+using Studies.Trials.Fusion;
 using Studies.Trials.Data;
 using Studies.Trials.Results;
 using Studies.Trials.Runs;
@@ -319,5 +324,115 @@ public sealed class OptionEffectTests : IDisposable
         const string selecting = "loss: bce, epochs: 3, lr: 0.01, batch: 64, keep_best: z_best";
         silent.AddRange(WithoutEffect(evaluation.Select(c => ($"evaluation.{c.Key}", Trial(phase: selecting), Trial(phase: selecting, evaluation: c.Value))), Fingerprint));
         Assert.Empty(silent);
+    }
+
+    // ---- resources.fuse: what the scheduler sends to a slot ----------------------------------------
+
+    /// <summary>Trains what the scheduler sends in-process: single trials alone, packs with <see cref="FusedPackRunner"/>, counting both.</summary>
+    private sealed class CountingLauncher : ITrialLauncher
+    {
+        private readonly TrialRunner runner = TrialRunner.For(ComponentCatalog.BuiltIn);
+        public int Singles;
+        public readonly List<(int Members, long PackSteps, long MemberSteps)> Packs = [];
+
+        public Task<TrialExit> RunAsync(string trialId, string specJson, DeviceSlot slot, string checkpointDirectory, TimeSpan? timeout,
+            Action<TrialProgress> progress, CancellationToken stopping, CancellationToken kill) => Task.Run<TrialExit>(() =>
+        {
+            Interlocked.Increment(ref Singles);
+            return Finished(runner.Run(SpecJson.Deserialize<TrialSpec>(specJson), new TrialRunOptions(), stopping));
+        }, CancellationToken.None);
+
+        public Task<IReadOnlyList<TrialExit>> RunPackAsync(IReadOnlyList<PackLaunch> members, IReadOnlyList<string> monitor, DeviceSlot slot, TimeSpan? timeout,
+            CancellationToken stopping, CancellationToken kill) => Task.Run<IReadOnlyList<TrialExit>>(() =>
+        {
+            var pack = new FusedPackRunner(runner);
+            var results = pack.Run(members.Select(m => new PackMember(SpecJson.Deserialize<TrialSpec>(m.SpecJson), new TrialRunOptions())).ToList(), stopping);
+            lock (Packs) Packs.Add((members.Count, pack.PackSteps, pack.MemberSteps));
+            return results.Select(Finished).ToList();
+        }, CancellationToken.None);
+
+        private static TrialExit Finished(TrialResult result) => new TrialExit.Finished(result, new Dictionary<string, string>());
+    }
+
+    private sealed class NullObserver : IExecutionObserver;
+
+    private async Task<CountingLauncher> RunFused(string fuse, int slots)
+    {
+        var yaml = $$$"""
+            study: fuse-{{{fuse}}}
+            data: {source: gaussian-toy, options: {masses: [-1, 1], events_per_mass: 100}}
+            base:
+              model: {kind: dnn, hidden: [4]}
+              schedule: [{loss: bce, epochs: 2, lr: 0.01, batch: 64}]
+            matrix:
+              seed: [1, 2, 3, 4]
+              schedule[0].lr: [0.01, 0.02]
+            resources: {fuse: {{{fuse}}}}
+            """;
+        var study = StudyText.Load(yaml);
+        var trials = StudyExpander.Expand(study);
+        await using var store = await SqliteStudyStorage.OpenAsync(Path.Combine(folder, $"fuse-{fuse}.db"));
+        var row = await store.SyncStudyAsync(new StudyDefinition(study.Name, null, yaml, study.DefinitionHash, study.Data.Hash, new StudySettings()),
+            trials.Select(t => new PlannedTrialRow(t.TrialId, SpecJson.Serialize(t.Spec), t.Axes)).ToList(), false);
+        var launcher = new CountingLauncher();
+        var counts = await new StudyExecution(store, launcher, new SchedulingOptions { IdlePollSeconds = 0.05 }, NullLogger.Instance).RunAsync(row,
+            Enumerable.Range(0, slots).Select(i => new DeviceSlot(i, "cpu", 1)).ToList(),
+            new ExecutionOptions { ArtifactsDirectory = Path.Combine(folder, "artifacts"), Fuse = study.Resources.Fuse },
+            new NullObserver(), CancellationToken.None, CancellationToken.None);
+        Assert.Equal(8, counts.Count(TrialState.Completed));
+        return launcher;
+    }
+
+    [Fact]
+    public async Task Resources_fuse_trains_trials_of_one_key_as_packs_of_its_size_and_off_trains_each_alone()
+    {
+        // fuse: 4 on one slot: eight trials of one key are two packs of four; every fused step trains all four members.
+        var four = await RunFused("4", slots: 1);
+        Assert.Equal(0, four.Singles);
+        Assert.Equal([4, 4], four.Packs.Select(p => p.Members));
+        Assert.All(four.Packs, p => Assert.Equal(4 * p.PackSteps, p.MemberSteps));
+        Assert.All(four.Packs, p => Assert.True(p.PackSteps > 0));
+
+        // off (the default): one trial per launch, no pack and no fused step.
+        var off = await RunFused("off", slots: 1);
+        Assert.Equal(8, off.Singles);
+        Assert.Empty(off.Packs);
+
+        // auto on one slot: all eight in one pack (how auto splits a kind over several idle slots: PackPlannerTests, and the
+        // quickstart's pairs in FusedStudyTests).
+        var auto = await RunFused("auto", slots: 1);
+        Assert.True(auto.Singles == 0, $"{auto.Singles} alone; packs of {string.Join(", ", auto.Packs.Select(p => p.Members))}");
+        Assert.Equal([8], auto.Packs.Select(p => p.Members));
+    }
+
+    private const string FuseStudy = """
+        study: t
+        data: {source: gaussian-toy}
+        base: {schedule: [{loss: bce, epochs: 1}]}
+        matrix: {seed: [1, 2]}
+        """;
+
+    [Theory]
+    [InlineData("auto", null)]
+    [InlineData("off", 1)]
+    [InlineData("1", 1)]
+    [InlineData("12", 12)]
+    public void Resources_fuse_reads_auto_off_and_a_pack_size(string text, int? members)
+    {
+        var study = StudyText.Load(FuseStudy + $"\nresources: {{fuse: {text}}}\n");
+        Assert.Equal(members, study.Resources.Fuse.Members);
+        // A resource choice, not science: the trials' ids are those of the study without it.
+        Assert.Equal(StudyText.Expand(FuseStudy).Select(t => t.TrialId), StudyExpander.Expand(study).Select(t => t.TrialId));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("maybe")]
+    [InlineData("[4]")]
+    public void Resources_fuse_refuses_what_is_not_auto_off_or_a_pack_size(string text)
+    {
+        var error = Assert.Throws<StudyValidationException>(() => StudyText.Load(FuseStudy + $"\nresources: {{fuse: {text}}}\n"));
+        var only = Assert.Single(error.Errors);
+        Assert.True(only.Message.Contains("resources.fuse", StringComparison.Ordinal) && only.Line == 5, only.ToString());
     }
 }

@@ -105,6 +105,21 @@ public abstract class StorageContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_claim_among_given_trials_takes_the_first_of_them_still_queued_and_none_outside_them()
+    {
+        // A fused pack's mates: only these, lowest ordinal first, each once; none when all of them are taken.
+        var study = await StudyAsync(6);
+        var among = Claim("w") with { Among = ["t004", "t001", "t005"] };
+        Assert.Equal("t001", (await Store.ClaimNextAsync(study.Id, among))!.TrialId);
+        Assert.Equal("t004", (await Store.ClaimNextAsync(study.Id, Claim("w2") with { Among = ["t004"] }))!.TrialId);
+        Assert.Equal("t005", (await Store.ClaimNextAsync(study.Id, among))!.TrialId);
+        Assert.Null(await Store.ClaimNextAsync(study.Id, among));
+        Assert.Null(await Store.ClaimNextAsync(study.Id, Claim("w") with { Among = [] }));
+        // Without a list, any queued trial, as before.
+        Assert.Equal("t000", (await Store.ClaimNextAsync(study.Id, Claim("w")))!.TrialId);
+    }
+
+    [Fact]
     public async Task A_cancelled_study_gives_no_trial_to_claimers_even_when_one_is_queued_again_until_it_is_run_again()
     {
         var study = await StudyAsync(3);

@@ -121,4 +121,43 @@ public sealed class LongLivedWorkerTests : IDisposable
         // The issue's bound is 50 MB between trial 10 and trial 100 (bench orchestrator --many measures that); 40 trials here.
         Assert.True(rss[^1] - rss[9] < 50, $"resident memory grew from {rss[9]:F0} MB after 10 trials to {rss[^1]:F0} MB after {rss.Count}");
     }
+
+    [Fact]
+    public async Task A_pack_trains_on_one_worker_each_member_reported_under_its_id_as_alone_and_a_diverging_member_fails_alone()
+    {
+        var specs = Specs(3, epochs: 3, lrs: "1.0e-2, 1.0e38, 2.0e-2");
+        var progress = new System.Collections.Concurrent.ConcurrentBag<TrialProgress>();
+        var members = specs.Select((spec, i) => new PackLaunch($"p{i}", spec, Path.Combine(dir, $"p{i}"), progress.Add, CancellationToken.None)).ToList();
+        var exits = (await launcher.RunPackAsync(members, [], Slot, null, CancellationToken.None, CancellationToken.None)).Select(Finished).ToList();
+        Assert.Equal([TrialOutcome.Completed, TrialOutcome.Diverged, TrialOutcome.Completed], exits.Select(e => e.Result.Outcome));
+        Assert.All(exits, e => Assert.Equal("3", e.Provenance["pack_members"]));
+        Assert.Single(exits.Select(e => e.Provenance["worker_pid"]).Distinct());
+        // Each member's epochs came live under its own id (the diverged one's epoch is its result's, not progress).
+        foreach (var i in new[] { 0, 2 }) Assert.Equal([1, 2, 3], progress.Where(p => p.TrialId == $"p{i}" && p.Epoch > 0).Select(p => p.Epoch).Order());
+        Assert.Contains("worker: fused pack of 3: p0, p1, p2", await File.ReadAllTextAsync(Path.Combine(dir, "p2", "worker.log")));
+
+        // A single trial's message still works on the same worker, and trains what the pack's member trained.
+        var alone = Finished(await RunAsync(specs[2], 9));
+        Assert.Equal(exits[0].Provenance["worker_pid"], alone.Provenance["worker_pid"]);
+        Assert.Equal(1, launcher.WorkersStarted);
+        Assert.False(alone.Provenance.ContainsKey("pack_members"));
+        foreach (var (x, y) in exits[2].Result.Epochs.Zip(alone.Result.Epochs))
+            Assert.True(Math.Abs(x.Metrics["loss"] - y.Metrics["loss"]) <= 1e-5 * Math.Abs(y.Metrics["loss"]), $"epoch {y.Epoch}: {x.Metrics["loss"]} in the pack, {y.Metrics["loss"]} alone");
+    }
+
+    [Fact]
+    public void A_single_trial_line_of_the_release_before_reads_as_one_trial_and_pack_and_leave_lines_round_trip()
+    {
+        var old = WorkerRequest.TryParse("""{"trial_id":"t1","spec_file":"/s.json","checkpoint_directory":"/d","monitor":null}""")!;
+        Assert.Equal(("t1", "/s.json", "/d"), (old.TrialId, old.SpecFile, old.CheckpointDirectory));
+        Assert.Null(old.Pack);
+        Assert.Null(old.Leave);
+        var pack = WorkerRequest.TryParse(WorkerRequest.ForPack([new("a", "/a.json", "/a"), new("b", "/b.json", "/b")], ["roc_auc"]).ToLine())!;
+        Assert.Equal(["a", "b"], pack.Pack!.Select(m => m.TrialId));
+        Assert.Equal(["roc_auc"], pack.Monitor);
+        Assert.Equal("b", WorkerRequest.TryParse(WorkerRequest.LeavePack("b").ToLine())!.Leave);
+        // A worker message without a trial id is the single trial's, as before.
+        Assert.Null(WorkerMessage.TryParse("""{"kind":"epoch","phase":0,"epoch_number":1}""")!.TrialId);
+        Assert.Equal("a", WorkerMessage.TryParse(new WorkerMessage { Kind = WorkerMessage.Result, TrialId = "a" }.ToLine())!.TrialId);
+    }
 }
