@@ -51,7 +51,7 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     /// run in the background at the run's start, while the workers start, and handed to the ETA when done. Null: the ETA
     /// keeps the multiply-add model (tests, whose timelines are made up).
     /// </summary>
-    public Func<IReadOnlyList<TrialSpec>, CalibratedKinds>? Calibration { get; init; }
+    public Func<IReadOnlyList<TrialSpec>, CancellationToken, CalibratedKinds>? Calibration { get; init; }
 
     /// <summary>The background calibration of the latest run (null: none); for the benchmark, which reports what it measured.</summary>
     public Task? Calibrating { get; private set; }
@@ -60,8 +60,29 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
     /// The calibration <c>studies run</c> uses: every shape of the run, rounds of a few steps each for up to 1.5 s, so that
     /// it is there by the first epoch (the workers' start took 4-8 s at load 13-35 on 2 cores).
     /// </summary>
-    public static CalibratedKinds Calibrate(IReadOnlyList<TrialSpec> specs) =>
-        EpochCostModel.Calibrate(specs, budgetSeconds: 1.5, CancellationToken.None);
+    public static CalibratedKinds Calibrate(IReadOnlyList<TrialSpec> specs, CancellationToken ct) =>
+        EpochCostModel.Calibrate(specs, budgetSeconds: 1.5, ct);
+
+    /// <summary>
+    /// The calibrations still running in this process. The calibration drives libtorch on its own thread: a process that
+    /// exits under it runs libtorch's static destructors while it still works ("corrupted double-linked list", exit 134,
+    /// when a second Ctrl+C stopped a run 0.2 s after it started). So the process's exit stops them and waits.
+    /// </summary>
+    private static readonly List<(CancellationTokenSource Stop, Task Work)> Running = [];
+
+    static ConsoleProgress() => AppDomain.CurrentDomain.ProcessExit += (_, _) => StopCalibrations();
+
+    private static void StopCalibrations()
+    {
+        (CancellationTokenSource Stop, Task Work)[] running;
+        lock (Running) running = [.. Running];
+        foreach (var (stop, work) in running)
+        {
+            stop.Cancel();
+            // A step of the calibration is milliseconds; the wait is bounded so that an exit is never held up for long.
+            work.Wait(TimeSpan.FromSeconds(5));
+        }
+    }
 
     private double Now => clock.Elapsed.TotalSeconds;
 
@@ -76,18 +97,26 @@ public sealed class ConsoleProgress(TerminalOutput output) : IExecutionObserver
             .Concat(overview.Unproposed.Select((spec, i) => (TrialId: $"{EtaEstimator.UnproposedPrefix}{i}", Spec: spec))).ToList();
         estimator.Plan(specs.Select(t => EtaTrial.Of(t.TrialId, t.Spec)));
         if (Calibration is { } calibrate && specs.Count > 0)
-            Calibrating = Task.Run(() =>
+        {
+            var stop = new CancellationTokenSource();
+            // Its own thread, not the thread pool's: 1.5 s of work on a pool thread delayed the run's heartbeats past a
+            // 3 s lease when eight runs started at once on 2 cores (StoreSafetyTests: a trial claimed twice).
+            var work = Task.Factory.StartNew(() =>
             {
                 try
                 {
-                    var calibrated = calibrate(specs.Select(t => t.Spec).ToList());
+                    var calibrated = calibrate(specs.Select(t => t.Spec).ToList(), stop.Token);
                     estimator.Calibrate(calibrated.EpochSeconds, calibrated.EndSeconds);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     // The ETA keeps the multiply-add model: a worse estimate, never a failed run.
                 }
-            });
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            lock (Running) Running.Add((stop, work));
+            // (The source is not disposed: it holds no timer, and the exit handler may still cancel it.)
+            Calibrating = work.ContinueWith(_ => { lock (Running) Running.RemoveAll(r => r.Work == work); }, TaskScheduler.Default);
+        }
         output.Line($"{overview.Study}: {overview.Total} trials, {overview.AlreadyFinished} already finished; {overview.Plan}", "bold");
     }
 
