@@ -129,11 +129,7 @@ internal static class BdtBenchmark
     private static string Line(string name, int events, string side, double auc, List<double> seconds) =>
         $"{name,-18} {events,9:N0} {side,-8} {auc,9:F4} {seconds.Min(),8:F2} {Median(seconds),9:F2} {(seconds.Max() - seconds.Min()) / seconds.Min(),7:P0}";
 
-    private static double Median(List<double> v)
-    {
-        var s = v.OrderBy(x => x).ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
+    private static double Median(List<double> v) => BenchStatistics.Median(v);
 
     private static double Auc(double[] scores, bool[] labels) => RankingMetrics.RocAuc(CutScan.Build(MassSample.Unweighted(scores, labels)));
 

@@ -124,11 +124,7 @@ internal static class EngineBenchmark
         public double? Ratio => PyTorch.Count == 0 ? null : CSharp.Min() / PyTorch.Min();
     }
 
-    private static double Median(IReadOnlyList<double> seconds)
-    {
-        var sorted = seconds.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(IReadOnlyList<double> seconds) => BenchStatistics.Median(seconds);
 
     private static double SpreadOf(IReadOnlyList<double> seconds) => seconds.Max() / seconds.Min() - 1;
 

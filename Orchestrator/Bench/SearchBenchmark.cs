@@ -175,26 +175,13 @@ internal static class SearchBenchmark
 
     private sealed record Outcome(string Side, string Sampler, string Pruner, List<double> Best, List<int> Epochs)
     {
-        public double MedianBest => Median(Best.Where(double.IsFinite).ToList());
+        public double MedianBest => BenchStatistics.Median(FiniteBest);
 
-        public double MedianEpochs => Median(Epochs.Select(e => (double)e).ToList());
+        public IReadOnlyList<double> FiniteBest => [.. Best.Where(double.IsFinite)];
+
+        public double MedianEpochs => BenchStatistics.Median([.. Epochs.Select(e => (double)e)]);
     }
 
-    private static double Median(List<double> v)
-    {
-        if (v.Count == 0) return double.NaN;
-        var s = v.Order().ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : 0.5 * (s[s.Count / 2 - 1] + s[s.Count / 2]);
-    }
-
-    private static double Quantile(List<double> v, double q)
-    {
-        var s = v.Where(double.IsFinite).Order().ToList();
-        if (s.Count == 0) return double.NaN;
-        var pos = q * (s.Count - 1);
-        var lo = (int)Math.Floor(pos);
-        return s[lo] + (pos - lo) * (s[Math.Min(lo + 1, s.Count - 1)] - s[lo]);
-    }
 
     /// <summary>
     /// The pruner the headline measures when none is named: the median rule once 3 trials finished, from epoch 1.
@@ -291,7 +278,7 @@ internal static class SearchBenchmark
             var width = Math.Max(6, pruners.Max(p => p.Label.Length));
             output.WriteLine($"{"side",-8} {"sampler",-17} {"pruner".PadRight(width)} {"median best",12} {"q25-q75",21} {"median epochs",14}");
             foreach (var o in ours.Concat(theirs))
-                output.WriteLine($"{o.Side,-8} {o.Sampler,-17} {o.Pruner.PadRight(width)} {o.MedianBest,12:G5} {$"{Quantile(o.Best, 0.25):G4}-{Quantile(o.Best, 0.75):G4}",21} {o.MedianEpochs,14:F0}");
+                output.WriteLine($"{o.Side,-8} {o.Sampler,-17} {o.Pruner.PadRight(width)} {o.MedianBest,12:G5} {$"{BenchStatistics.Quantile(o.FiniteBest, 0.25):G4}-{BenchStatistics.Quantile(o.FiniteBest, 0.75):G4}",21} {o.MedianEpochs,14:F0}");
 
             var ourTpe = ours.Single(o => o.Sampler == "tpe" && o.Pruner == "none");
             var saved = pruners.Select(p => PruningSavings(table, budget, seeds, ourTpe, p, output)).ToList();
