@@ -291,10 +291,26 @@ internal sealed partial class StudyReader(NodeReader reader, string studyDirecto
         var objectives = ReadObjectives(map);
         if (objectives.Count == 2 && SearchComponents.Pruners.Get(pruner.Name) is { CreateTwoObjective: null, Name: not SearchComponents.NoPruner } single)
             reader.Error(map["pruner"]!, $"pruner '{single.Name}' judges one objective; with two objectives use asha (by Pareto front) or none");
+        if (sampler.Adaptive && map["samples"] is { } samplesNode) CheckDistinctPoints(samplesNode, samples, space);
         return samples > 0 && space.Count > 0
             ? new SearchSection((int)samples, seed, space)
                 { Sampler = sampler.Name, SamplerOptions = samplerOptions, Pruner = pruner, Objectives = objectives, Position = map.Position }
             : null;
+    }
+
+    /// <summary>
+    /// An adaptive sampler proposes each point once, so a space of choices and integers with fewer points than
+    /// <c>samples</c> could never fill them: said when the study is loaded rather than found at the end of the run.
+    /// (With a conditional parameter the count depends on the branches; the run still stops after 64 asks find nothing new.)
+    /// </summary>
+    private void CheckDistinctPoints(YNode samplesNode, long samples, IReadOnlyList<SearchParameter> space)
+    {
+        if (space.Count == 0 || space.Any(p => p.When is not null || p.Distribution is SearchDistribution.LogUniform or SearchDistribution.Uniform)) return;
+        var sizes = space.Select(p => p.Distribution == SearchDistribution.Choice ? p.Choices.Count : (long)(p.High - p.Low) + 1).ToList();
+        var points = sizes.Aggregate(1.0, (product, n) => product * n);
+        if (samples > points)
+            reader.Error(samplesNode, $"search.samples {samples} is more than the {points:0} distinct points of the space ({string.Join(" x ", sizes)}); "
+                + "an adaptive sampler proposes each point once: lower samples or widen the space");
     }
 
     /// <summary><c>name</c> or <c>{kind: name, option: value, ...}</c>, checked against the registry entry's options.</summary>
