@@ -57,12 +57,12 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
                 Directory.CreateDirectory(m.CheckpointDirectory);
                 var specPath = Path.Combine(m.CheckpointDirectory, "spec.json");
                 await File.WriteAllTextAsync(specPath, m.SpecJson, CancellationToken.None);
-                // Unbuffered below the writer: a line that could not be written (disk full) is not written again when the log is closed.
-                logs.Add(new StreamWriter(new FileStream(Path.Combine(m.CheckpointDirectory, "worker.log"), FileMode.Append, FileAccess.Write, FileShare.Read,
-                    bufferSize: 0)) { AutoFlush = true });
+                // Appending beside the worker, which writes its own lines there (WorkerLog); unbuffered below the writer: a line
+                // that could not be written (disk full) is not written again when the log is closed.
+                logs.Add(new StreamWriter(WorkerLog.OpenAppending(Path.Combine(m.CheckpointDirectory, WorkerLog.FileName))) { AutoFlush = true });
                 requests.Add(new WorkerRequest(m.TrialId, specPath, m.CheckpointDirectory, !pack && monitor.Count > 0 ? monitor : null));
             }
-            var logPath = Path.Combine(members[0].CheckpointDirectory, "worker.log");
+            var logPath = Path.Combine(members[0].CheckpointDirectory, WorkerLog.FileName);
             TextWriter log = logs.Count == 1 ? logs[0] : new TeeWriter(logs);
             var names = pack ? $"pack of {members.Count} ({members[0].TrialId}, ...)" : members[0].TrialId;
 

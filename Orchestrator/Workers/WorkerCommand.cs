@@ -67,20 +67,9 @@ internal static partial class WorkerCommand
             var before = Memory(trials);
             IReadOnlyList<(string? Id, TrialResult Result)> results;
             double seconds;
-            if (run.Pack is { } pack)
-            {
-                results = RunPack(runner, pack, run.Monitor, threads, device, cancel.Token, Send, input, out seconds);
-            }
-            else if (File.Exists(Path.Combine(run.CheckpointDirectory, FusedMarker)))
-            {
-                // Its checkpoint was written by a pack (a pack member's optimiser state, which an unfused run cannot read): it
-                // resumes as a pack of one, which reads it exactly (and runs alone if its checkpoint is not a pack's after all).
-                results = [(null, RunPack(runner, [run], run.Monitor, threads, device, cancel.Token, Send, input, out seconds)[0].Result)];
-            }
-            else
-            {
-                results = [(null, RunOne(runner, run, threads, device, cancel.Token, Send, out seconds))];
-            }
+            // The trial's own log, written here (see WorkerLog); closed before its result is sent, so nothing after it lands there.
+            using (WorkerLog.WriteTo((run.Pack ?? [run]).Select(r => r.CheckpointDirectory)))
+                results = Run(runner, run, threads, device, cancel.Token, Send, input, out seconds);
             foreach (var (id, result) in results)
             {
                 trials++;
@@ -109,6 +98,18 @@ internal static partial class WorkerCommand
         // (Here no trial runs: the queue completes between trials; during one, end of input is noticed by the watcher.)
         ExitNow(0);
         return 0;
+    }
+
+    /// <summary>One request: a pack, a trial whose checkpoint a pack wrote, or a trial alone.</summary>
+    private static IReadOnlyList<(string? Id, TrialResult Result)> Run(ITrialRunner runner, WorkerRequest run, int threads, string device,
+        CancellationToken cancel, Action<WorkerMessage> send, WorkerInput input, out double seconds)
+    {
+        if (run.Pack is { } pack) return RunPack(runner, pack, run.Monitor, threads, device, cancel, send, input, out seconds);
+        // Its checkpoint was written by a pack (a pack member's optimiser state, which an unfused run cannot read): it
+        // resumes as a pack of one, which reads it exactly (and runs alone if its checkpoint is not a pack's after all).
+        if (File.Exists(Path.Combine(run.CheckpointDirectory, FusedMarker)))
+            return [(null, RunPack(runner, [run], run.Monitor, threads, device, cancel, send, input, out seconds)[0].Result)];
+        return [(null, RunOne(runner, run, threads, device, cancel, send, out seconds))];
     }
 
     /// <summary>

@@ -8,8 +8,9 @@ namespace Studies.Orchestrator.Workers;
 
 /// <summary>
 /// One live <c>studies worker</c> process of a slot: pinned to the slot's device and threads, fed trials on its standard
-/// input, heard on its standard output (<see cref="WorkerMessage"/> lines, queued in <see cref="Messages"/>). Its standard
-/// error goes to the log of the trial it is running. Standard input stays open between trials: when this process dies
+/// input, heard on its standard output (<see cref="WorkerMessage"/> lines, queued in <see cref="Messages"/>). What it says
+/// on standard error about a trial it writes to the trial's log itself (<see cref="WorkerLog"/>); the rest goes there from
+/// here. Standard input stays open between trials: when this process dies
 /// (even by SIGKILL) the pipe closes and the worker exits, so no orphan keeps training a trial that will be run again.
 /// </summary>
 internal sealed partial class WorkerProcess : IDisposable
@@ -91,10 +92,12 @@ internal sealed partial class WorkerProcess : IDisposable
     {
         lock (stderrTail)
         {
+            // A line the worker wrote to the trial's log itself (WorkerLog) is kept for the tail only.
+            (line, var logged) = WorkerLog.Unmark(line);
             // A full disk must not crash the orchestrator from this event thread: the tail still reaches the trial's record.
             try
             {
-                log?.WriteLine(line);
+                if (!logged) log?.WriteLine(line);
             }
             catch (IOException)
             {

@@ -142,11 +142,16 @@ public sealed class FusedStudyTests : IDisposable
         for (var round = 0; round < 3; round++)
         {
             using var run = home.Start("run", file, "--progress", "log");
-            // Killed at a random moment once some member has a checkpoint part-way (a loaded machine starts workers slowly).
+            // Killed at a random point of progress: once some member's checkpoint has moved a random number of epochs
+            // past where this round found it, short of the end. Not after a random delay: a pack trains all 60 epochs in
+            // about 2 s on a quiet machine (CI's whole run once ended inside a 0-2 s delay), while a loaded one starts
+            // workers slowly.
+            var atStart = Checkpoints(trialsFolder).ToDictionary(c => c.Trial, c => c.Epochs);
+            var advance = random.Next(2, 25);
             var started = System.Diagnostics.Stopwatch.StartNew();
-            while (!run.HasExited && started.Elapsed < TimeSpan.FromSeconds(120) && Checkpoints(trialsFolder).All(c => c.Epochs is 0 or >= 60))
-                await Task.Delay(100);
-            await Task.Delay(TimeSpan.FromSeconds(2 * random.NextDouble()));
+            while (!run.HasExited && started.Elapsed < TimeSpan.FromSeconds(120)
+                   && !Checkpoints(trialsFolder).Any(c => c.Epochs < 60 && c.Epochs >= atStart.GetValueOrDefault(c.Trial) + advance))
+                await Task.Delay(10);
             if (run.HasExited) break;
             run.KillHard();
             await run.WaitAsync(TimeSpan.FromSeconds(90));
@@ -154,6 +159,8 @@ public sealed class FusedStudyTests : IDisposable
             interrupted.AddRange(Checkpoints(trialsFolder).Where(c => c.Epochs is > 0 and < 60));
         }
         Assert.True(interrupted.Count > 0, "no kill came while a member had a checkpoint part-way");
+        // A worker writes its trial's log itself, so what it says after its orchestrator died is there too.
+        Assert.Contains(Directory.GetDirectories(trialsFolder), t => File.ReadAllText(Path.Combine(t, "worker.log")).Contains("the orchestrator is gone", StringComparison.Ordinal));
 
         var last = await home.RunAsync(TimeSpan.FromSeconds(300), "run", file, "--progress", "log");
         Assert.True(last.ExitCode == 0, last.ToString());

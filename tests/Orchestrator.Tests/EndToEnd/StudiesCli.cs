@@ -255,6 +255,8 @@ internal sealed class StudiesHome : IDisposable
             {
             }
         }
+        // STUDIES_TEST_KEEP_HOME=1 keeps the folder (its store, trial folders and worker logs) to look at after a failure.
+        if (Environment.GetEnvironmentVariable("STUDIES_TEST_KEEP_HOME") == "1") return;
         try
         {
             Directory.Delete(Root, recursive: true);
