@@ -49,75 +49,65 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         TimeSpan? timeout, CancellationToken stopping, CancellationToken kill)
     {
         var requests = new List<WorkerRequest>();
-        var logs = new List<StreamWriter>();
+        foreach (var m in members)
+        {
+            Directory.CreateDirectory(m.CheckpointDirectory);
+            var specPath = Path.Combine(m.CheckpointDirectory, "spec.json");
+            await File.WriteAllTextAsync(specPath, m.SpecJson, CancellationToken.None);
+            requests.Add(new WorkerRequest(m.TrialId, specPath, m.CheckpointDirectory, !pack && monitor.Count > 0 ? monitor : null));
+        }
+        // Every member's log, beside the worker, which writes its own lines there (WorkerLog): this writes the rest.
+        await using var log = WorkerLog.Open(members.Select(m => m.CheckpointDirectory));
+        var logPath = Path.Combine(members[0].CheckpointDirectory, WorkerLog.FileName);
+        var names = pack ? $"pack of {members.Count} ({members[0].TrialId}, ...)" : members[0].TrialId;
+
+        WorkerProcess worker;
         try
         {
-            foreach (var m in members)
-            {
-                Directory.CreateDirectory(m.CheckpointDirectory);
-                var specPath = Path.Combine(m.CheckpointDirectory, "spec.json");
-                await File.WriteAllTextAsync(specPath, m.SpecJson, CancellationToken.None);
-                // Appending beside the worker, which writes its own lines there (WorkerLog); unbuffered below the writer: a line
-                // that could not be written (disk full) is not written again when the log is closed.
-                logs.Add(new StreamWriter(WorkerLog.OpenAppending(Path.Combine(m.CheckpointDirectory, WorkerLog.FileName))) { AutoFlush = true });
-                requests.Add(new WorkerRequest(m.TrialId, specPath, m.CheckpointDirectory, !pack && monitor.Count > 0 ? monitor : null));
-            }
-            var logPath = Path.Combine(members[0].CheckpointDirectory, WorkerLog.FileName);
-            TextWriter log = logs.Count == 1 ? logs[0] : new TeeWriter(logs);
-            var names = pack ? $"pack of {members.Count} ({members[0].TrialId}, ...)" : members[0].TrialId;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            worker = await WorkerForAsync(slot, log, kill);
+            // A worker started for this trial: its start-up is said apart (epoch 0), so progress does not take it for the trial's own time.
+            if (worker.TrialsRun == 0)
+                members[0].Progress(new TrialProgress(members[0].TrialId, slot.Device, 0, 0, 0,
+                    new Dictionary<string, double> { [WorkerMessage.WorkerStartSecondsKey] = clock.Elapsed.TotalSeconds }));
+        }
+        catch (WorkerStartException e)
+        {
+            return All(members, new TrialExit.Crashed(e.Message, "start"));
+        }
+        catch (OperationCanceledException) when (kill.IsCancellationRequested)
+        {
+            return All(members, new TrialExit.Interrupted("the orchestrator was stopped"));
+        }
+        worker.AttachLog(log);
+        logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", names, worker.Pid, slot);
+        try
+        {
+            await worker.SendAsync(pack ? WorkerRequest.ForPack(requests, monitor.Count > 0 ? monitor : null) : requests[0]);
+        }
+        catch (IOException e)
+        {
+            Retire(worker, kill: true);
+            return All(members, new TrialExit.Crashed($"the worker could not be given the trial: {e.Message}", "crash"));
+        }
 
-            WorkerProcess worker;
-            try
-            {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                worker = await WorkerForAsync(slot, log, kill);
-                // A worker started for this trial: its start-up is said apart (epoch 0), so progress does not take it for the trial's own time.
-                if (worker.TrialsRun == 0)
-                    members[0].Progress(new TrialProgress(members[0].TrialId, slot.Device, 0, 0, 0,
-                        new Dictionary<string, double> { [WorkerMessage.WorkerStartSecondsKey] = clock.Elapsed.TotalSeconds }));
-            }
-            catch (WorkerStartException e)
-            {
-                return All(members, new TrialExit.Crashed(e.Message, "start"));
-            }
-            catch (OperationCanceledException) when (kill.IsCancellationRequested)
-            {
-                return All(members, new TrialExit.Interrupted("the orchestrator was stopped"));
-            }
-            worker.AttachLog(log);
-            logger.LogDebug("trial {Trial}: worker {Pid} on {Slot}", names, worker.Pid, slot);
-            try
-            {
-                await worker.SendAsync(pack ? WorkerRequest.ForPack(requests, monitor.Count > 0 ? monitor : null) : requests[0]);
-            }
-            catch (IOException e)
-            {
-                Retire(worker, kill: true);
-                return All(members, new TrialExit.Crashed($"the worker could not be given the trial: {e.Message}", "crash"));
-            }
-
-            // A pruned member leaves its pack at its next epoch's end; the pack goes on (a single trial is stopped by its stop token).
-            var leaves = pack ? members.Select(m => m.Leave.Register(() => worker.SendLater(WorkerRequest.LeavePack(m.TrialId)))).ToList() : [];
-            IReadOnlyList<TrialExit> exits;
-            try
-            {
-                exits = await FollowAsync(worker, members, pack, slot, timeout, stopping, kill, logPath);
-            }
-            finally
-            {
-                foreach (var leave in leaves) leave.Dispose();
-            }
-            worker.AttachLog(null);
-            // A worker that stopped on request exits after its results; one that failed is gone or killed: start afresh next time.
-            var finished = exits.All(e => e is TrialExit.Finished);
-            if (!finished || stopping.IsCancellationRequested || worker.HasExited) Retire(worker, kill: !finished);
-            else worker.TrialsRun += members.Count;
-            return exits;
+        // A pruned member leaves its pack at its next epoch's end; the pack goes on (a single trial is stopped by its stop token).
+        var leaves = pack ? members.Select(m => m.Leave.Register(() => worker.SendLater(WorkerRequest.LeavePack(m.TrialId)))).ToList() : [];
+        IReadOnlyList<TrialExit> exits;
+        try
+        {
+            exits = await FollowAsync(worker, members, pack, slot, timeout, stopping, kill, logPath);
         }
         finally
         {
-            foreach (var log in logs) await log.DisposeAsync();
+            foreach (var leave in leaves) leave.Dispose();
         }
+        worker.AttachLog(null);
+        // A worker that stopped on request exits after its results; one that failed is gone or killed: start afresh next time.
+        var finished = exits.All(e => e is TrialExit.Finished);
+        if (!finished || stopping.IsCancellationRequested || worker.HasExited) Retire(worker, kill: !finished);
+        else worker.TrialsRun += members.Count;
+        return exits;
     }
 
     private static IReadOnlyList<TrialExit> All(IReadOnlyList<PackLaunch> members, TrialExit exit) => members.Select(_ => exit).ToList();
@@ -138,7 +128,8 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
         });
 
         // A single trial's messages name no trial; a pack member's name their member.
-        int Member(string? id) => pack ? members.Select(m => m.TrialId).ToList().IndexOf(id ?? "") : 0;
+        var index = members.Select((m, i) => (m.TrialId, i)).ToDictionary(x => x.TrialId, x => x.i);
+        int Member(string? id) => !pack ? 0 : id is not null && index.TryGetValue(id, out var i) ? i : -1;
         var exits = new TrialExit?[members.Count];
         string? reason = null;
         var reader = worker.Messages.Reader;
@@ -260,20 +251,4 @@ public sealed class ProcessTrialLauncher(WorkerCommandLine commandLine, ILogger 
     public void Dispose() => ReleaseWorkersAsync().GetAwaiter().GetResult();
 
     private sealed class WorkerStartException(string message) : Exception(message);
-
-    /// <summary>The worker's standard error in the log of every member of its pack.</summary>
-    private sealed class TeeWriter(IReadOnlyList<TextWriter> writers) : TextWriter
-    {
-        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
-
-        public override void Write(char value)
-        {
-            foreach (var w in writers) w.Write(value);
-        }
-
-        public override void WriteLine(string? value)
-        {
-            foreach (var w in writers) w.WriteLine(value);
-        }
-    }
 }

@@ -31,12 +31,31 @@ internal static partial class WorkerLog
     public static IDisposable WriteTo(IEnumerable<string> folders)
     {
         var previous = Console.Error;
-        var writer = new TrialLogWriter(folders.Select(Open).OfType<FileStream>().ToList(), previous);
+        var opened = folders.Select(TryOpen).ToList();
+        // A log the worker cannot open gets its lines from the orchestrator instead: they go unmarked (in a pack whose other
+        // logs did open, those then have them twice; twice rather than never).
+        var writer = new TrialLogs(opened.OfType<FileStream>().ToList(), previous, mark: opened.All(f => f is not null));
         Console.SetError(writer);
         return new Restore(previous, writer);
     }
 
-    private static FileStream? Open(string folder)
+    /// <summary>The orchestrator's side: the logs of a trial or of every member of a pack (an error if one cannot be opened).</summary>
+    public static TextWriter Open(IEnumerable<string> folders)
+    {
+        var files = new List<FileStream>();
+        try
+        {
+            foreach (var folder in folders) files.Add(OpenAppending(Path.Combine(folder, FileName)));
+        }
+        catch
+        {
+            foreach (var f in files) f.Dispose();
+            throw;
+        }
+        return new TrialLogs(files, echo: null, mark: false);
+    }
+
+    private static FileStream? TryOpen(string folder)
     {
         try
         {
@@ -45,7 +64,6 @@ internal static partial class WorkerLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The trial runs without its own log; its lines still reach the orchestrator (unmarked, so it writes them where it can).
             Console.Error.WriteLine($"worker: cannot write the trial's log: {e.Message}");
             return null;
         }
@@ -75,7 +93,7 @@ internal static partial class WorkerLog
         return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, bufferSize: 0);
     }
 
-    private sealed class Restore(TextWriter previous, TrialLogWriter writer) : IDisposable
+    private sealed class Restore(TextWriter previous, TrialLogs writer) : IDisposable
     {
         public void Dispose()
         {
@@ -84,8 +102,11 @@ internal static partial class WorkerLog
         }
     }
 
-    /// <summary>Splits what is written into lines; each goes to every log file and, marked, to standard error.</summary>
-    private sealed class TrialLogWriter(List<FileStream> files, TextWriter stderr) : TextWriter
+    /// <summary>
+    /// Logs written line by line: each line goes to every file at once (a file that can no longer be written, a full disk,
+    /// is dropped; the others and the trial go on) and, when <c>echo</c> is set, to it too, marked when <c>mark</c>.
+    /// </summary>
+    private sealed class TrialLogs(List<FileStream> files, TextWriter? echo, bool mark) : TextWriter
     {
         private readonly StringBuilder pending = new();
         private readonly object gate = new();
@@ -132,12 +153,11 @@ internal static partial class WorkerLog
                 }
                 catch (IOException)
                 {
-                    // A full disk: this log stops here (the line still reaches the orchestrator's tail below); the trial goes on.
                     files[i].Dispose();
                     files.RemoveAt(i);
                 }
             }
-            stderr.WriteLine(Written + line);
+            echo?.WriteLine(mark ? Written + line : line);
         }
 
         protected override void Dispose(bool disposing)

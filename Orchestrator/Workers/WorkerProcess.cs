@@ -94,15 +94,9 @@ internal sealed partial class WorkerProcess : IDisposable
         {
             // A line the worker wrote to the trial's log itself (WorkerLog) is kept for the tail only.
             (line, var logged) = WorkerLog.Unmark(line);
-            // A full disk must not crash the orchestrator from this event thread: the tail still reaches the trial's record.
-            try
-            {
-                if (!logged) log?.WriteLine(line);
-            }
-            catch (IOException)
-            {
-                log = null;
-            }
+            // WorkerLog.Open's writer never throws here: a log it can no longer write (a full disk) it drops, and the tail
+            // still reaches the trial's record.
+            if (!logged) log?.WriteLine(line);
             stderrTail.Enqueue(line);
             while (stderrTail.Count > 40) stderrTail.Dequeue();
         }
